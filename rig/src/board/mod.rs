@@ -1,0 +1,33 @@
+//! Boards under test: the trait the runner drives, hardware or twin.
+
+use async_trait::async_trait;
+use tokio::sync::mpsc;
+
+/// A file to put on a board's filesystem (app module or per-board `config.json`).
+#[derive(Debug, Clone)]
+pub struct AppFile {
+    pub path: String,
+    pub contents: Vec<u8>,
+}
+
+/// One line of a board's serial console.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConsoleLine {
+    pub board: String,
+    pub line: String,
+}
+
+#[async_trait]
+pub trait Board: Send {
+    fn name(&self) -> &str;
+    /// The chip's MAC: boards are known by it, not by their port.
+    async fn identify(&mut self) -> anyhow::Result<String>;
+    /// Puts the app files and its config on the board's filesystem.
+    async fn deploy(&mut self, files: &[AppFile]) -> anyhow::Result<()>;
+    /// Lets the board run its app from now on (on the twin: from the next power-on).
+    async fn start(&mut self) -> anyhow::Result<()>;
+    /// Stops the app and releases the board; its console channel closes.
+    async fn stop(&mut self) -> anyhow::Result<()>;
+    /// The console, line by line; taken once.
+    fn take_console(&mut self) -> Option<mpsc::Receiver<ConsoleLine>>;
+}

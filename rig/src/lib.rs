@@ -1,0 +1,8 @@
+//! Everything on the bench, real or twin: supplies, boards, the MQTT broker and monitor, and the twin bench.
+
+pub mod board;
+pub mod clock;
+pub mod mqtt;
+pub mod secret;
+pub mod supply;
+pub mod twin;

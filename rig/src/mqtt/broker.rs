@@ -1,0 +1,298 @@
+//! The broker the boards publish to: embedded (rumqttd in-process, no install), a spawned system `mosquitto`
+//! with a generated config and password file, or an existing broker given by URL.
+
+use crate::secret::Secret;
+use anyhow::{bail, Context, Result};
+use std::collections::HashMap;
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+use tokio::process::{Child, Command};
+
+/// Which broker to use, as given on the command line.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BrokerSpec {
+    Embedded,
+    Mosquitto,
+    External {
+        host: String,
+        port: u16,
+        username: String,
+    },
+}
+
+impl FromStr for BrokerSpec {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "embedded" => Ok(BrokerSpec::Embedded),
+            "mosquitto" => Ok(BrokerSpec::Mosquitto),
+            url => parse_url(url),
+        }
+    }
+}
+
+fn parse_url(url: &str) -> Result<BrokerSpec, String> {
+    let usage = "expected `embedded`, `mosquitto` or `mqtt://USER@HOST:PORT` (password from HIL_MQTT_PASSWORD)";
+    let rest = url
+        .strip_prefix("mqtt://")
+        .ok_or_else(|| format!("unknown broker {url:?}: {usage}"))?;
+    let (user, hostport) = rest
+        .split_once('@')
+        .ok_or_else(|| format!("{url:?} names no user: {usage}"))?;
+    if user.contains(':') {
+        return Err(
+            "the broker URL carries a password; put it in HIL_MQTT_PASSWORD instead, never on the command line"
+                .into(),
+        );
+    }
+    let (host, port) = hostport
+        .rsplit_once(':')
+        .ok_or_else(|| format!("{url:?} names no port: {usage}"))?;
+    let port = port
+        .parse::<u16>()
+        .map_err(|_| format!("{url:?}: port {port:?} is not a number 1-65535"))?;
+    if user.is_empty() || host.is_empty() {
+        return Err(format!("{url:?}: {usage}"));
+    }
+    Ok(BrokerSpec::External {
+        host: host.into(),
+        port,
+        username: user.into(),
+    })
+}
+
+/// A running (or reachable) broker and the credentials boards and monitor use.
+pub struct Broker {
+    pub host: String,
+    pub port: u16,
+    pub username: String,
+    pub password: Secret,
+    /// Human description for the run's header, without secrets.
+    pub description: String,
+    _keep: Keep,
+}
+
+enum Keep {
+    /// rumqttd's threads live as long as the process; it has no shutdown call.
+    Embedded,
+    Mosquitto {
+        _child: Child,
+        _dir: tempfile::TempDir,
+        log: PathBuf,
+    },
+    External,
+}
+
+const RIG_USER: &str = "hil-rig";
+const START_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl Broker {
+    pub async fn start(spec: &BrokerSpec) -> Result<Broker> {
+        match spec {
+            BrokerSpec::Embedded => start_embedded().await,
+            BrokerSpec::Mosquitto => start_mosquitto().await,
+            BrokerSpec::External {
+                host,
+                port,
+                username,
+            } => {
+                let password = std::env::var("HIL_MQTT_PASSWORD").context(
+                    "--broker with a URL takes its password from HIL_MQTT_PASSWORD, which is not set",
+                )?;
+                Ok(Broker {
+                    host: host.clone(),
+                    port: *port,
+                    username: username.clone(),
+                    password: Secret::new(password),
+                    description: format!("external broker mqtt://{username}@{host}:{port}"),
+                    _keep: Keep::External,
+                })
+            }
+        }
+    }
+
+    /// Mosquitto's own log, where it logs each CONNECT with its keepalive (`k60`); None for other brokers.
+    pub fn log_file(&self) -> Option<&Path> {
+        match &self._keep {
+            Keep::Mosquitto { log, .. } => Some(log),
+            _ => None,
+        }
+    }
+}
+
+fn free_loopback_port() -> Result<u16> {
+    let listener = TcpListener::bind("127.0.0.1:0").context("finding a free loopback port")?;
+    Ok(listener.local_addr()?.port())
+}
+
+async fn wait_until_listening(port: u16, what: &str) -> Result<()> {
+    let deadline = Instant::now() + START_TIMEOUT;
+    while Instant::now() < deadline {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    bail!("{what} did not listen on 127.0.0.1:{port} within {START_TIMEOUT:?}")
+}
+
+async fn start_embedded() -> Result<Broker> {
+    let port = free_loopback_port()?;
+    let password = Secret::generate();
+    let config = embedded_config(port, &password);
+    std::thread::Builder::new()
+        .name("rumqttd".into())
+        .spawn(move || {
+            let mut broker = rumqttd::Broker::new(config);
+            if let Err(e) = broker.start() {
+                tracing::error!("embedded broker stopped: {e}");
+            }
+        })
+        .context("starting the embedded broker's thread")?;
+    wait_until_listening(port, "the embedded broker (rumqttd)").await?;
+    Ok(Broker {
+        host: "127.0.0.1".into(),
+        port,
+        username: RIG_USER.into(),
+        password,
+        description: format!("embedded rumqttd on 127.0.0.1:{port}"),
+        _keep: Keep::Embedded,
+    })
+}
+
+fn embedded_config(port: u16, password: &Secret) -> rumqttd::Config {
+    let connections = rumqttd::ConnectionSettings {
+        connection_timeout_ms: 10_000,
+        max_payload_size: 64 * 1024,
+        max_inflight_count: 100,
+        auth: Some(HashMap::from([(
+            RIG_USER.to_string(),
+            password.expose().to_string(),
+        )])),
+        external_auth: None,
+        dynamic_filters: true,
+    };
+    let server = rumqttd::ServerSettings {
+        name: "hil-v4".into(),
+        listen: SocketAddr::from(([127, 0, 0, 1], port)),
+        tls: None,
+        next_connection_delay_ms: 0,
+        connections,
+    };
+    rumqttd::Config {
+        id: 0,
+        router: rumqttd::RouterConfig {
+            max_connections: 1024,
+            max_outgoing_packet_count: 200,
+            max_segment_size: 1024 * 1024,
+            max_segment_count: 10,
+            ..Default::default()
+        },
+        v4: Some(HashMap::from([("1".to_string(), server)])),
+        ..Default::default()
+    }
+}
+
+/// Finds a system program; Debian puts mosquitto in /usr/sbin, which a non-root PATH may lack.
+fn find_program(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin".into(), "/usr/local/sbin".into()])
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
+}
+
+async fn start_mosquitto() -> Result<Broker> {
+    let install = "install it with: apt-get install -y mosquitto";
+    let mosquitto = find_program("mosquitto").with_context(|| format!("mosquitto not found; {install}"))?;
+    let passwd = find_program("mosquitto_passwd")
+        .with_context(|| format!("mosquitto_passwd not found; {install}"))?;
+    let dir = tempfile::Builder::new().prefix("hil-mosquitto-").tempdir()?;
+    let password = Secret::generate();
+    let password_file = dir.path().join("passwd");
+    // Written in clear, then hashed in place by mosquitto_passwd -U, so the password is never on a command line.
+    std::fs::write(&password_file, format!("{RIG_USER}:{}\n", password.expose()))?;
+    let status = Command::new(&passwd)
+        .arg("-U")
+        .arg(&password_file)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .status()
+        .await
+        .with_context(|| format!("running {}", passwd.display()))?;
+    if !status.success() {
+        bail!("mosquitto_passwd -U failed ({status}) on {}", password_file.display());
+    }
+    let port = free_loopback_port()?;
+    let log = dir.path().join("mosquitto.log");
+    let config = dir.path().join("mosquitto.conf");
+    std::fs::write(
+        &config,
+        format!(
+            "listener {port} 127.0.0.1\nallow_anonymous false\npassword_file {}\npersistence false\n\
+             log_dest file {}\nlog_type error\nlog_type warning\nlog_type notice\nlog_type information\n\
+             connection_messages true\n",
+            password_file.display(),
+            log.display()
+        ),
+    )?;
+    let child = Command::new(&mosquitto)
+        .arg("-c")
+        .arg(&config)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| format!("starting {}", mosquitto.display()))?;
+    wait_until_listening(port, "mosquitto").await.with_context(|| {
+        format!(
+            "see its log {}",
+            log.display()
+        )
+    })?;
+    Ok(Broker {
+        host: "127.0.0.1".into(),
+        port,
+        username: RIG_USER.into(),
+        password,
+        description: format!("mosquitto ({}) on 127.0.0.1:{port}", mosquitto.display()),
+        _keep: Keep::Mosquitto {
+            _child: child,
+            _dir: dir,
+            log,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_broker_choices() {
+        assert_eq!("embedded".parse(), Ok(BrokerSpec::Embedded));
+        assert_eq!("mosquitto".parse(), Ok(BrokerSpec::Mosquitto));
+        assert_eq!(
+            "mqtt://rig@127.0.0.1:1883".parse(),
+            Ok(BrokerSpec::External {
+                host: "127.0.0.1".into(),
+                port: 1883,
+                username: "rig".into()
+            })
+        );
+    }
+
+    #[test]
+    fn refuses_passwords_in_urls_and_bad_ports() {
+        let err = "mqtt://rig:pw@h:1".parse::<BrokerSpec>().unwrap_err();
+        assert!(err.contains("HIL_MQTT_PASSWORD"), "{err}");
+        assert!(!err.contains("pw@"), "the password must not be echoed: {err}");
+        assert!("mqtt://rig@h:99999".parse::<BrokerSpec>().is_err());
+        assert!("tcp://h:1".parse::<BrokerSpec>().is_err());
+    }
+}

@@ -1,0 +1,9 @@
+//! MQTT on the bench: the broker the boards publish to, and the monitor that subscribes to their readings.
+
+mod broker;
+mod connack;
+mod monitor;
+
+pub use broker::{Broker, BrokerSpec};
+pub use connack::connack_name;
+pub use monitor::{Monitor, Received};

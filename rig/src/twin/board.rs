@@ -1,0 +1,426 @@
+//! A twin ESP8266 board: each wake runs the real firmware files under CPython through the host runtime
+//! (firmware/host), with ADC, WiFi, RTC memory and deep sleep served by the bench physics.
+
+use super::bench_state::{BenchState, LoadState};
+use super::control::Control;
+use super::physics::Physics;
+use crate::board::{AppFile, Board, ConsoleLine};
+use crate::clock::DeviceClock;
+use anyhow::{bail, Context, Result};
+use async_trait::async_trait;
+use rand::{rngs::SmallRng, SeedableRng};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
+use tokio::process::Command;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+/// MicroPython's `machine.reset_cause()` values the twin produces.
+const PWRON_RESET: u8 = 0;
+const WDT_RESET: u8 = 1;
+const DEEPSLEEP_RESET: u8 = 5;
+
+/// Real-time bounds on the host process; a wake that overruns them is a firmware hang, not a rig hang.
+const CONTROL_ACCEPT_TIMEOUT: Duration = Duration::from_secs(20);
+const EXIT_AFTER_SLEEP_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Clone)]
+pub struct TwinBoardSpec {
+    pub name: String,
+    pub mac: String,
+    /// Index of the supply channel it hangs on (0-based).
+    pub channel: usize,
+    pub physics: Physics,
+    pub wifi_available: bool,
+    pub seed: u64,
+}
+
+pub struct TwinBoard {
+    spec: TwinBoardSpec,
+    fs: tempfile::TempDir,
+    runtime: Arc<HostRuntime>,
+    console_tx: mpsc::Sender<ConsoleLine>,
+    console_rx: Option<mpsc::Receiver<ConsoleLine>>,
+    shutdown: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+}
+
+/// How to start the firmware's host runtime.
+struct HostRuntime {
+    python: PathBuf,
+    run_py: PathBuf,
+    bench: Arc<BenchState>,
+    clock: DeviceClock,
+    load_index: usize,
+}
+
+impl TwinBoard {
+    /// `run_py` is firmware/host/run.py; `python` the CPython to run it with.
+    pub fn new(
+        spec: TwinBoardSpec,
+        bench: Arc<BenchState>,
+        clock: DeviceClock,
+        python: &Path,
+        run_py: &Path,
+    ) -> Result<Self> {
+        if !run_py.is_file() {
+            bail!(
+                "the firmware host runtime {} is missing (it comes with the project's firmware/ folder)",
+                run_py.display()
+            );
+        }
+        let fs = tempfile::Builder::new()
+            .prefix(&format!("hil-{}-fs-", spec.name))
+            .tempdir()
+            .context("creating the twin board's filesystem folder")?;
+        let load_index = bench.add_board(spec.channel, spec.physics.clone());
+        let (console_tx, console_rx) = mpsc::channel(1024);
+        Ok(TwinBoard {
+            spec,
+            fs,
+            runtime: Arc::new(HostRuntime {
+                python: python.to_path_buf(),
+                run_py: run_py.to_path_buf(),
+                bench,
+                clock,
+                load_index,
+            }),
+            console_tx,
+            console_rx: Some(console_rx),
+            shutdown: watch::channel(false).0,
+            task: None,
+        })
+    }
+
+    pub fn filesystem(&self) -> &Path {
+        self.fs.path()
+    }
+}
+
+#[async_trait]
+impl Board for TwinBoard {
+    fn name(&self) -> &str {
+        &self.spec.name
+    }
+
+    async fn identify(&mut self) -> Result<String> {
+        Ok(self.spec.mac.clone())
+    }
+
+    async fn deploy(&mut self, files: &[AppFile]) -> Result<()> {
+        for file in files {
+            let relative = Path::new(&file.path);
+            if relative.is_absolute()
+                || relative
+                    .components()
+                    .any(|c| matches!(c, std::path::Component::ParentDir))
+            {
+                bail!("{}: refusing to deploy {:?} outside the board's filesystem", self.spec.name, file.path);
+            }
+            let target = self.fs.path().join(relative);
+            if let Some(parent) = target.parent() {
+                tokio::fs::create_dir_all(parent).await?;
+            }
+            tokio::fs::write(&target, &file.contents)
+                .await
+                .with_context(|| format!("{}: writing {}", self.spec.name, file.path))?;
+        }
+        Ok(())
+    }
+
+    async fn start(&mut self) -> Result<()> {
+        if self.task.is_some() {
+            return Ok(());
+        }
+        let life = Life {
+            spec: self.spec.clone(),
+            fs: self.fs.path().to_path_buf(),
+            runtime: self.runtime.clone(),
+            console: self.console_tx.clone(),
+            shutdown: self.shutdown.subscribe(),
+            rng: SmallRng::seed_from_u64(self.spec.seed),
+        };
+        self.task = Some(tokio::spawn(life.run()));
+        Ok(())
+    }
+
+    async fn stop(&mut self) -> Result<()> {
+        self.shutdown.send_replace(true);
+        if let Some(task) = self.task.take() {
+            // The life task kills its host process on shutdown; bounded in case a wake is mid-exit.
+            if tokio::time::timeout(Duration::from_secs(10), task).await.is_err() {
+                bail!("{}: the twin board did not stop within 10 s", self.spec.name);
+            }
+        }
+        self.runtime
+            .bench
+            .set_load(self.runtime.load_index, LoadState::Off);
+        Ok(())
+    }
+
+    fn take_console(&mut self) -> Option<mpsc::Receiver<ConsoleLine>> {
+        self.console_rx.take()
+    }
+}
+
+/// How one wake ended.
+enum WakeEnd {
+    Slept { ms: u64, rtc_hex: String },
+    PowerLost,
+    Crashed(String),
+    Shutdown,
+}
+
+/// The board's life across wakes: power, boot, run, deep sleep, wake again.
+struct Life {
+    spec: TwinBoardSpec,
+    fs: PathBuf,
+    runtime: Arc<HostRuntime>,
+    console: mpsc::Sender<ConsoleLine>,
+    shutdown: watch::Receiver<bool>,
+    rng: SmallRng,
+}
+
+impl Life {
+    fn powered(&self) -> bool {
+        let bench = &self.runtime.bench;
+        self.spec
+            .physics
+            .powered(bench.measured_volts(self.spec.channel))
+    }
+
+    fn stopping(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+
+    fn set_load(&self, state: LoadState) {
+        self.runtime.bench.set_load(self.runtime.load_index, state);
+    }
+
+    async fn say(&self, line: String) {
+        let _ = self
+            .console
+            .send(ConsoleLine {
+                board: self.spec.name.clone(),
+                line,
+            })
+            .await;
+    }
+
+    async fn run(mut self) {
+        let mut power = self.runtime.bench.subscribe();
+        let mut rtc_hex = String::new();
+        let mut cause = PWRON_RESET;
+        while !self.stopping() {
+            if !self.powered() {
+                self.set_load(LoadState::Off);
+                rtc_hex.clear();
+                cause = PWRON_RESET;
+                if !self.wait_for(&mut power, true).await {
+                    return;
+                }
+                continue;
+            }
+            match self.wake(cause, &rtc_hex).await {
+                WakeEnd::Slept { ms, rtc_hex: kept } => {
+                    rtc_hex = kept;
+                    self.set_load(LoadState::Asleep);
+                    let secs = self.spec.physics.sleep_secs(ms, &mut self.rng);
+                    let clock = self.runtime.clock;
+                    tokio::select! {
+                        _ = clock.sleep(secs) => cause = DEEPSLEEP_RESET,
+                        alive = self.wait_for(&mut power, false) => {
+                            if !alive { return; }
+                            // Power lost while asleep: the loop top sees it and forgets RTC memory.
+                        }
+                    }
+                }
+                WakeEnd::PowerLost => {
+                    self.say("twin: brownout, board lost power".into()).await;
+                    rtc_hex.clear();
+                    cause = PWRON_RESET;
+                }
+                WakeEnd::Crashed(why) => {
+                    // A real ESP8266 whose app dies without sleeping is reset by its watchdog.
+                    self.say(format!("twin: firmware stopped without deep sleep ({why}); watchdog reset"))
+                        .await;
+                    self.set_load(LoadState::Awake);
+                    let clock = self.runtime.clock;
+                    clock.sleep(1.0).await;
+                    cause = WDT_RESET;
+                }
+                WakeEnd::Shutdown => return,
+            }
+        }
+    }
+
+    /// Waits until the board's power is `want` (true: powered). Returns false on shutdown.
+    async fn wait_for(&mut self, power: &mut watch::Receiver<u64>, want: bool) -> bool {
+        loop {
+            if self.stopping() {
+                return false;
+            }
+            if self.powered() == want {
+                return true;
+            }
+            tokio::select! {
+                changed = power.changed() => if changed.is_err() { return false; },
+                _ = self.shutdown.changed() => {}
+            }
+        }
+    }
+
+    async fn wake(&mut self, cause: u8, rtc_hex: &str) -> WakeEnd {
+        let rom_cause = match cause {
+            PWRON_RESET => 1,
+            WDT_RESET => 4,
+            _ => 2,
+        };
+        self.say(format!("ets Jan  8 2013,rst cause:{rom_cause}, boot mode:(3,6)"))
+            .await;
+        self.set_load(LoadState::Awake);
+        match self.run_firmware(cause, rtc_hex).await {
+            Ok(end) => end,
+            Err(e) => WakeEnd::Crashed(format!("{e:#}")),
+        }
+    }
+
+    async fn run_firmware(&mut self, cause: u8, rtc_hex: &str) -> Result<WakeEnd> {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .context("binding the control socket")?;
+        let addr = listener.local_addr()?;
+        let runtime = self.runtime.clone();
+        let mut child = Command::new(&runtime.python)
+            .arg("-u")
+            .arg(&runtime.run_py)
+            .current_dir(&self.fs)
+            .env("HIL_TWIN_ADDR", addr.to_string())
+            .env("HIL_BOARD", &self.spec.name)
+            .env("HIL_MAC", &self.spec.mac)
+            .env("HIL_EPOCH", format!("{:.6}", runtime.clock.epoch_unix()))
+            .env("HIL_SPEED", runtime.clock.speed().to_string())
+            .env("HIL_RESET_CAUSE", cause.to_string())
+            .env("HIL_RTC_HEX", rtc_hex)
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| {
+                format!(
+                    "starting {} (install CPython 3: apt-get install -y python3)",
+                    runtime.python.display()
+                )
+            })?;
+        let stdout = forward_lines(child.stdout.take(), &self.spec.name, "", self.console.clone());
+        let stderr = forward_lines(child.stderr.take(), &self.spec.name, "stderr: ", self.console.clone());
+
+        let mut power = runtime.bench.subscribe();
+        let mut control = Control {
+            board: &self.spec.name,
+            physics: &self.spec.physics,
+            bench: &runtime.bench,
+            channel: self.spec.channel,
+            wifi_available: self.spec.wifi_available,
+            rng: &mut self.rng,
+            wifi_on: false,
+            rtc_hex: rtc_hex.to_string(),
+            sleep_ms: None,
+        };
+        let mut shutdown = self.shutdown.clone();
+        let physics = self.spec.physics.clone();
+        let channel = self.spec.channel;
+        let bench = runtime.bench.clone();
+        let power_lost = async move {
+            loop {
+                if !physics.powered(bench.measured_volts(channel)) {
+                    return;
+                }
+                if power.changed().await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            }
+        };
+        let end = tokio::select! {
+            served = serve_control(&listener, &mut control) => {
+                served?;
+                match control.sleep_ms {
+                    Some(ms) => {
+                        let _ = tokio::time::timeout(EXIT_AFTER_SLEEP_TIMEOUT, child.wait()).await;
+                        WakeEnd::Slept { ms, rtc_hex: control.rtc_hex.clone() }
+                    }
+                    None => {
+                        let status = tokio::time::timeout(EXIT_AFTER_SLEEP_TIMEOUT, child.wait()).await;
+                        WakeEnd::Crashed(match status {
+                            Ok(Ok(s)) => format!("host runtime exited with {s}"),
+                            _ => "control socket closed".into(),
+                        })
+                    }
+                }
+            }
+            status = child.wait() => WakeEnd::Crashed(format!("host runtime exited with {}", status?)),
+            _ = power_lost => WakeEnd::PowerLost,
+            _ = async { let _ = shutdown.wait_for(|stop| *stop).await; } => WakeEnd::Shutdown,
+        };
+        let _ = child.start_kill();
+        let _ = child.wait().await;
+        // Let the console readers drain what the process printed before it ended.
+        let _ = tokio::time::timeout(Duration::from_secs(2), async {
+            let _ = stdout.await;
+            let _ = stderr.await;
+        })
+        .await;
+        Ok(end)
+    }
+}
+
+/// Accepts the host runtime's connection and answers it until it closes.
+async fn serve_control(listener: &TcpListener, control: &mut Control<'_>) -> Result<()> {
+    let (stream, _) = tokio::time::timeout(CONTROL_ACCEPT_TIMEOUT, listener.accept())
+        .await
+        .context("the host runtime never connected to its control socket")??;
+    let (read, mut write) = stream.into_split();
+    let mut lines = BufReader::new(read).lines();
+    while let Some(line) = lines.next_line().await? {
+        let mut reply = control.handle(&line).to_string();
+        reply.push('\n');
+        write.write_all(reply.as_bytes()).await?;
+    }
+    Ok(())
+}
+
+fn forward_lines(
+    stream: Option<impl AsyncRead + Unpin + Send + 'static>,
+    board: &str,
+    prefix: &'static str,
+    console: mpsc::Sender<ConsoleLine>,
+) -> JoinHandle<()> {
+    let board = board.to_string();
+    tokio::spawn(async move {
+        let Some(stream) = stream else { return };
+        let mut reader = BufReader::new(stream);
+        let mut buf = Vec::new();
+        loop {
+            buf.clear();
+            match reader.read_until(b'\n', &mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {
+                    let text = String::from_utf8_lossy(&buf);
+                    let line = format!("{prefix}{}", text.trim_end_matches(['\r', '\n']));
+                    let _ = console
+                        .send(ConsoleLine {
+                            board: board.clone(),
+                            line,
+                        })
+                        .await;
+                }
+            }
+        }
+    })
+}

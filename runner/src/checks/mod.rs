@@ -1,0 +1,53 @@
+//! Checks: pure functions of (scenario expectations, event log) → verdicts whose messages say what was expected,
+//! what was seen, and when. They run after a live run and offline (`hil check`) alike.
+
+mod connack;
+mod period;
+mod readings;
+mod view;
+
+pub use view::RunView;
+
+use crate::events::Event;
+use crate::scenario::Scenario;
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Verdict {
+    pub name: &'static str,
+    pub board: Option<String>,
+    pub pass: bool,
+    pub message: String,
+}
+
+impl Verdict {
+    fn new(name: &'static str, board: &str, pass: bool, message: String) -> Self {
+        Verdict { name, board: Some(board.to_string()), pass, message }
+    }
+}
+
+/// Every check the scenario's `[expect]` asks for, for every board in the run.
+pub fn run_checks(scenario: &Scenario, events: &[Event]) -> Vec<Verdict> {
+    let view = match RunView::new(events) {
+        Ok(v) => v,
+        Err(message) => {
+            return vec![Verdict { name: "event-log", board: None, pass: false, message }];
+        }
+    };
+    let mut verdicts = Vec::new();
+    for board in view.boards() {
+        if let Some(expect) = &scenario.expect.readings {
+            verdicts.extend(readings::check(expect, &view, board));
+        }
+        if let Some(expect) = &scenario.expect.period {
+            verdicts.push(period::check(expect, &view, board));
+        }
+        if let Some(code) = scenario.expect.connack {
+            verdicts.push(connack::check(code, &view, board));
+        }
+    }
+    verdicts
+}
+
+#[cfg(test)]
+pub(crate) mod fixtures;

@@ -1,0 +1,132 @@
+//! Readings: each reported voltage is within tolerance of the supply's measured voltage when the board sampled
+//! it (its wake), and enough distinct readings arrived.
+
+use super::view::RunView;
+use super::Verdict;
+use crate::scenario::ReadingsExpectation;
+use std::collections::BTreeSet;
+
+pub fn check(expect: &ReadingsExpectation, view: &RunView, board: &str) -> Vec<Verdict> {
+    let readings = view.readings(board);
+    let distinct: BTreeSet<u64> = readings.iter().map(|r| r.seq).collect();
+    let count = Verdict::new(
+        "readings.count",
+        board,
+        distinct.len() >= expect.min_count as usize,
+        format!(
+            "expected at least {} readings, received {} distinct (seq {}) by t={:.1}s",
+            expect.min_count,
+            distinct.len(),
+            seq_range(&distinct),
+            view.end()
+        ),
+    );
+    let Some(supply) = view.supply_of(board) else {
+        return vec![count];
+    };
+    let wakes = view.wakes(board);
+    let mut checked = 0;
+    let mut worst: Option<(f64, String)> = None;
+    let mut failures = Vec::new();
+    for r in readings.iter().filter(|r| !r.late) {
+        // The board sampled the ADC right after its last wake before the message arrived.
+        let sampled_at = wakes.iter().rev().find(|(t, _)| *t <= r.t).map_or(r.t, |(t, _)| *t);
+        let Some((sample_t, volts)) = view.supply_volts_near(supply, sampled_at) else {
+            continue;
+        };
+        checked += 1;
+        let error = (r.v - volts).abs();
+        let detail = format!(
+            "seq {} at t={:.1}s reported {:.2} V, supply measured {:.3} V at t={:.1}s: off by {:.2} V",
+            r.seq, r.t, r.v, volts, sample_t, error
+        );
+        if error > expect.within_volts {
+            failures.push(detail.clone());
+        }
+        if worst.as_ref().is_none_or(|(w, _)| error > *w) {
+            worst = Some((error, detail));
+        }
+    }
+    let accuracy = match (&worst, failures.first()) {
+        (None, _) => Verdict::new(
+            "readings.accuracy",
+            board,
+            false,
+            format!("no reading could be compared with a supply sample (received {})", readings.len()),
+        ),
+        (Some(_), Some(first)) => Verdict::new(
+            "readings.accuracy",
+            board,
+            false,
+            format!(
+                "{} of {checked} readings off by more than ±{} V; first: {first}",
+                failures.len(),
+                expect.within_volts
+            ),
+        ),
+        (Some((_, detail)), None) => Verdict::new(
+            "readings.accuracy",
+            board,
+            true,
+            format!("{checked} readings within ±{} V; worst: {detail}", expect.within_volts),
+        ),
+    };
+    vec![count, accuracy]
+}
+
+fn seq_range(seqs: &BTreeSet<u64>) -> String {
+    match (seqs.first(), seqs.last()) {
+        (Some(a), Some(b)) => format!("{a}..={b}"),
+        _ => "none".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::fixtures::*;
+
+    fn expect() -> ReadingsExpectation {
+        ReadingsExpectation { within_volts: 0.15, min_count: 2 }
+    }
+
+    #[test]
+    fn passes_when_readings_track_the_supply_and_count_suffices() {
+        let events = vec![
+            start(&["b"]),
+            sample(0.5, 12.60),
+            wake(1.0, "b", "power-on"),
+            reading(3.0, "b", 0, 12.62),
+            sample(60.0, 12.40),
+            wake(61.0, "b", "deepsleep"),
+            reading(63.0, "b", 1, 12.35),
+        ];
+        let view = RunView::new(&events).unwrap();
+        let v = check(&expect(), &view, "b");
+        assert!(v.iter().all(|v| v.pass), "{v:?}");
+    }
+
+    #[test]
+    fn fails_naming_the_reading_the_supply_value_and_the_error() {
+        let events = vec![
+            start(&["b"]),
+            sample(0.5, 12.60),
+            wake(1.0, "b", "power-on"),
+            reading(3.0, "b", 0, 13.86),
+        ];
+        let view = RunView::new(&events).unwrap();
+        let v = check(&expect(), &view, "b");
+        assert!(!v[0].pass, "only one reading of two: {:?}", v[0]);
+        assert!(!v[1].pass);
+        assert!(v[1].message.contains("13.86 V"), "{}", v[1].message);
+        assert!(v[1].message.contains("12.600 V"), "{}", v[1].message);
+        assert!(v[1].message.contains("off by 1.26 V"), "{}", v[1].message);
+    }
+
+    #[test]
+    fn no_readings_fails_both() {
+        let events = vec![start(&["b"]), sample(0.5, 12.6)];
+        let view = RunView::new(&events).unwrap();
+        assert!(check(&expect(), &view, "b").iter().all(|v| !v.pass));
+    }
+}

@@ -1,0 +1,232 @@
+//! The run's event log: one JSON object per line, appended and flushed as events happen (DESIGN §1).
+//! Schema: docs/events.md.
+
+use rig::clock::DeviceClock;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// Device seconds since the scenario started.
+    pub t: f64,
+    #[serde(flatten)]
+    pub body: Body,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BoardInfo {
+    pub name: String,
+    pub mac: String,
+    /// `supply:channel`, e.g. `twin:1`.
+    pub supply: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind")]
+pub enum Body {
+    #[serde(rename = "scenario.start")]
+    ScenarioStart {
+        scenario: String,
+        speed: f64,
+        boards: Vec<BoardInfo>,
+        broker: String,
+    },
+    #[serde(rename = "scenario.end")]
+    ScenarioEnd { scenario: String },
+    #[serde(rename = "supply.set")]
+    SupplySet {
+        supply: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        volts: Option<f64>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        amps: Option<f64>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        output: Option<bool>,
+    },
+    #[serde(rename = "supply.sample")]
+    SupplySample { supply: String, volts: f64, amps: f64 },
+    #[serde(rename = "supply.error")]
+    SupplyError { supply: String, message: String },
+    #[serde(rename = "board.wake")]
+    BoardWake {
+        board: String,
+        reset: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        seq: Option<u64>,
+    },
+    #[serde(rename = "board.sleep")]
+    BoardSleep { board: String, ms: u64 },
+    #[serde(rename = "console")]
+    Console { board: String, line: String },
+    #[serde(rename = "mqtt.connack")]
+    Connack {
+        board: String,
+        code: u8,
+        name: String,
+        /// Where it was seen: `console` (the firmware's own report) or `tap`.
+        source: String,
+    },
+    #[serde(rename = "mqtt.publish")]
+    Publish { topic: String, payload: Value, retain: bool },
+    #[serde(rename = "reading")]
+    Reading {
+        board: String,
+        seq: u64,
+        v: f64,
+        raw: u64,
+        late: bool,
+        low: bool,
+    },
+    #[serde(rename = "check")]
+    Check {
+        name: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        board: Option<String>,
+        pass: bool,
+        message: String,
+    },
+    /// Kinds this version does not know (from a newer rig) are kept out of the checks, not fatal.
+    #[serde(other)]
+    Unknown,
+}
+
+/// Appends events to a JSONL file as they happen and keeps them for the checks.
+#[derive(Clone)]
+pub struct EventLog {
+    inner: Arc<Mutex<LogInner>>,
+    clock: DeviceClock,
+}
+
+struct LogInner {
+    file: Option<File>,
+    events: Vec<Event>,
+    write_error: Option<String>,
+}
+
+impl EventLog {
+    pub fn create(path: Option<&Path>, clock: DeviceClock) -> std::io::Result<Self> {
+        let file = match path {
+            Some(p) => {
+                if let Some(dir) = p.parent() {
+                    std::fs::create_dir_all(dir)?;
+                }
+                Some(File::create(p)?)
+            }
+            None => None,
+        };
+        Ok(EventLog {
+            inner: Arc::new(Mutex::new(LogInner {
+                file,
+                events: Vec::new(),
+                write_error: None,
+            })),
+            clock,
+        })
+    }
+
+    /// Stamps the event with the device time now and appends it. Stamping under the lock keeps the file in
+    /// time order.
+    pub fn record(&self, body: Body) -> Event {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let event = Event {
+            t: (self.clock.now() * 1000.0).round() / 1000.0,
+            body,
+        };
+        inner.append(&event);
+        event
+    }
+
+    /// Appends an event whose time was decided elsewhere (check verdicts at the end of a run).
+    pub fn record_at(&self, event: Event) {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        inner.append(&event);
+    }
+
+    pub fn events(&self) -> Vec<Event> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner()).events.clone()
+    }
+
+    /// The first error writing the file, if any: the run reports it rather than losing events silently.
+    pub fn write_error(&self) -> Option<String> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner()).write_error.clone()
+    }
+}
+
+impl LogInner {
+    fn append(&mut self, event: &Event) {
+        if let Some(file) = &mut self.file {
+            let mut line = serde_json::to_string(event).unwrap_or_else(|e| {
+                format!(r#"{{"t":{},"kind":"log.error","message":"{e}"}}"#, event.t)
+            });
+            line.push('\n');
+            // One write per line, straight to the file: a crash loses nothing already recorded.
+            if let Err(e) = file.write_all(line.as_bytes()).and_then(|_| file.flush()) {
+                self.write_error.get_or_insert_with(|| e.to_string());
+            }
+        }
+        self.events.push(event.clone());
+    }
+}
+
+/// Reads an event log. A torn last line (the writer was killed mid-write) is skipped; any other bad line is an
+/// error naming its line number.
+pub fn read_log(path: &Path) -> Result<Vec<Event>, String> {
+    let file = File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let lines: Vec<String> = BufReader::new(file)
+        .lines()
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut events = Vec::with_capacity(lines.len());
+    for (i, line) in lines.iter().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<Event>(line) {
+            Ok(e) => events.push(e),
+            Err(_) if i + 1 == lines.len() => {}
+            Err(e) => return Err(format!("{}:{}: not an event: {e}", path.display(), i + 1)),
+        }
+    }
+    Ok(events)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_round_trip_through_the_file_flat_with_kind() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("events.jsonl");
+        let log = EventLog::create(Some(&path), DeviceClock::start(1.0)).unwrap();
+        log.record(Body::BoardSleep { board: "twin-0".into(), ms: 60000 });
+        log.record(Body::Reading { board: "twin-0".into(), seq: 3, v: 12.61, raw: 797, late: false, low: false });
+        let text = std::fs::read_to_string(&path).unwrap();
+        let first: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+        assert_eq!(first["kind"], "board.sleep");
+        assert_eq!(first["board"], "twin-0");
+        assert_eq!(first["ms"], 60000);
+        assert!(first["t"].is_f64());
+        assert_eq!(read_log(&path).unwrap(), log.events());
+    }
+
+    #[test]
+    fn a_torn_last_line_is_skipped_but_a_bad_middle_line_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("events.jsonl");
+        std::fs::write(&path, "{\"t\":1.0,\"kind\":\"board.sleep\",\"board\":\"a\",\"ms\":5}\n{\"t\":2.0,\"ki").unwrap();
+        assert_eq!(read_log(&path).unwrap().len(), 1);
+        std::fs::write(&path, "garbage\n{\"t\":1.0,\"kind\":\"board.sleep\",\"board\":\"a\",\"ms\":5}\n").unwrap();
+        assert!(read_log(&path).unwrap_err().contains(":1:"));
+    }
+
+    #[test]
+    fn unknown_kinds_are_kept_apart() {
+        let e: Event = serde_json::from_str(r#"{"t":1.0,"kind":"future.thing","x":1}"#).unwrap();
+        assert_eq!(e.body, Body::Unknown);
+    }
+}

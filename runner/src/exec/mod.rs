@@ -1,0 +1,246 @@
+//! Execution: provision the boards, run one timeline on one clock, record every event. Checks come after.
+
+mod bench;
+mod console;
+mod provision;
+mod publish;
+
+pub use bench::{twin_bench, Bench, TWIN_LIMITS};
+pub use provision::app_files;
+
+use crate::checks::{run_checks, Verdict};
+use crate::events::{Body, Event, EventLog};
+use crate::scenario::Scenario;
+use anyhow::{Context, Result};
+use provision::BoardConfig;
+use rig::board::AppFile;
+use rig::clock::DeviceClock;
+use rig::mqtt::{Broker, Monitor};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// What every scenario of one `hil run` shares.
+pub struct RunContext {
+    pub broker: Arc<Broker>,
+    pub app: Vec<AppFile>,
+    pub speed: f64,
+    pub report_dir: PathBuf,
+    /// Distinguishes this run's topics from any other run's on a shared broker.
+    pub run_id: String,
+    pub interrupt: watch::Receiver<bool>,
+    pub progress: bool,
+}
+
+pub struct ScenarioOutcome {
+    pub scenario: String,
+    pub boards: Vec<String>,
+    pub verdicts: Vec<Verdict>,
+    /// A set-up or bench failure that stopped the run (exit 2), as opposed to a failed check.
+    pub error: Option<String>,
+    pub interrupted: bool,
+    pub events_path: PathBuf,
+    pub wall: Duration,
+    pub readings: usize,
+}
+
+impl ScenarioOutcome {
+    pub fn passed(&self) -> bool {
+        self.error.is_none() && !self.interrupted && self.verdicts.iter().all(|v| v.pass)
+    }
+}
+
+/// Sampling and profile updates happen this often in wall-clock time, whatever the speed.
+const TICK: Duration = Duration::from_millis(100);
+
+pub async fn run_scenario(scenario: &Scenario, ctx: &RunContext) -> ScenarioOutcome {
+    let started = Instant::now();
+    let events_path = ctx.report_dir.join(&scenario.name).join("events.jsonl");
+    let mut outcome = ScenarioOutcome {
+        scenario: scenario.name.clone(),
+        boards: Vec::new(),
+        verdicts: Vec::new(),
+        error: None,
+        interrupted: false,
+        events_path: events_path.clone(),
+        wall: Duration::ZERO,
+        readings: 0,
+    };
+    match execute(scenario, ctx, &events_path).await {
+        Ok((log, boards, interrupted)) => {
+            let events = log.events();
+            outcome.boards = boards;
+            outcome.interrupted = interrupted;
+            outcome.readings = events.iter().filter(|e| matches!(e.body, Body::Reading { .. })).count();
+            outcome.verdicts = run_checks(scenario, &events);
+            let end = events.last().map_or(0.0, |e| e.t);
+            for v in &outcome.verdicts {
+                log.record_at(Event {
+                    t: end,
+                    body: Body::Check { name: v.name.into(), board: v.board.clone(), pass: v.pass, message: v.message.clone() },
+                });
+            }
+            if let Some(e) = log.write_error() {
+                outcome.error = Some(format!("writing {}: {e}", events_path.display()));
+            }
+        }
+        Err(e) => outcome.error = Some(format!("{e:#}")),
+    }
+    outcome.wall = started.elapsed();
+    outcome
+}
+
+async fn execute(scenario: &Scenario, ctx: &RunContext, events_path: &Path) -> Result<(EventLog, Vec<String>, bool)> {
+    let prefix = format!("hil/{}/{}", ctx.run_id, scenario.name);
+    let (monitor, mut received) = Monitor::start(
+        &ctx.broker,
+        &format!("hil-monitor-{}-{}", ctx.run_id, scenario.name),
+        &format!("{prefix}/+/battery"),
+    )
+    .await?;
+
+    let clock = DeviceClock::start(ctx.speed);
+    let log = EventLog::create(Some(events_path), clock)
+        .with_context(|| format!("creating {}", events_path.display()))?;
+    let mut bench = twin_bench(scenario, clock)?;
+    let supply_label = bench.supply_label();
+    for (board, info) in bench.boards.iter_mut().zip(&bench.infos) {
+        let config = BoardConfig {
+            device_id: &info.name,
+            topic_prefix: &prefix,
+            broker: &ctx.broker,
+            wifi_ssid: &bench.wifi_ssid,
+            physics: &bench.physics,
+            firmware: &scenario.firmware,
+        };
+        let mut files = ctx.app.clone();
+        files.push(config.to_file());
+        board.deploy(&files).await?;
+    }
+    log.record(Body::ScenarioStart {
+        scenario: scenario.name.clone(),
+        speed: ctx.speed,
+        boards: bench.infos.clone(),
+        broker: ctx.broker.description.clone(),
+    });
+
+    let mut tasks: Vec<JoinHandle<()>> = Vec::new();
+    for board in bench.boards.iter_mut() {
+        if let Some(mut console) = board.take_console() {
+            let log = log.clone();
+            tasks.push(tokio::spawn(async move {
+                while let Some(line) = console.recv().await {
+                    let derived = console::interpret(&line.board, &line.line);
+                    log.record(Body::Console { board: line.board, line: line.line });
+                    if let Some(body) = derived {
+                        log.record(body);
+                    }
+                }
+            }));
+        }
+    }
+    {
+        let log = log.clone();
+        let prefix = prefix.clone();
+        let progress = ctx.progress.then(|| scenario.name.clone());
+        tasks.push(tokio::spawn(async move {
+            while let Some(msg) = received.recv().await {
+                for body in publish::interpret(&prefix, &msg.topic, &msg.payload, msg.retain) {
+                    let event = log.record(body);
+                    if let (Some(name), Body::Reading { board, seq, v, late, .. }) = (&progress, &event.body) {
+                        let late = if *late { " (late)" } else { "" };
+                        eprintln!("  {name} t={:>7.1}s {board} seq={seq} v={v:.2} V{late}", event.t);
+                    }
+                }
+            }
+        }));
+    }
+
+    let result = drive(scenario, ctx, &mut bench, &log, clock, &supply_label, &mut tasks).await;
+
+    // Whatever happened, the supply ends safe: output off.
+    let safe = bench.supply.set_output(bench.channel, false).await;
+    log.record(Body::SupplySet { supply: supply_label.clone(), volts: None, amps: None, output: Some(false) });
+    for board in bench.boards.iter_mut() {
+        if let Err(e) = board.stop().await {
+            tracing::warn!("{e:#}");
+        }
+    }
+    drop(monitor);
+    // Let the console and monitor readers record what is already in flight, then stop them.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    for task in tasks {
+        task.abort();
+    }
+    log.record(Body::ScenarioEnd { scenario: scenario.name.clone() });
+    let interrupted = result?;
+    safe.with_context(|| format!("turning {supply_label} off"))?;
+    Ok((log, bench.infos.iter().map(|b| b.name.clone()).collect(), interrupted))
+}
+
+/// Powers the boards and follows the voltage profile until the scenario's duration; returns whether it was
+/// interrupted.
+async fn drive(
+    scenario: &Scenario,
+    ctx: &RunContext,
+    bench: &mut Bench,
+    log: &EventLog,
+    clock: DeviceClock,
+    supply_label: &str,
+    tasks: &mut Vec<JoinHandle<()>>,
+) -> Result<bool> {
+    let supply = bench.supply.clone();
+    let ch = bench.channel;
+    let limit = scenario.supply.current_limit;
+    supply.set_current_limit(ch, limit).await?;
+    let profile = scenario.supply.profile.clone();
+    let mut volts = profile.volts_at(0.0);
+    supply.set_volts(ch, volts).await?;
+    log.record(Body::SupplySet { supply: supply_label.into(), volts: Some(volts), amps: Some(limit), output: None });
+    for board in bench.boards.iter_mut() {
+        board.start().await?;
+    }
+    supply.set_output(ch, true).await?;
+    log.record(Body::SupplySet { supply: supply_label.into(), volts: None, amps: None, output: Some(true) });
+
+    {
+        let supply = supply.clone();
+        let log = log.clone();
+        let label = supply_label.to_string();
+        tasks.push(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(TICK);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+            loop {
+                tick.tick().await;
+                let measured = tokio::try_join!(supply.measure_volts(ch), supply.measure_amps(ch));
+                match measured {
+                    Ok((volts, amps)) => log.record(Body::SupplySample { supply: label.clone(), volts, amps }),
+                    Err(e) => log.record(Body::SupplyError { supply: label.clone(), message: format!("{e:#}") }),
+                };
+            }
+        }));
+    }
+
+    let mut interrupt = ctx.interrupt.clone();
+    let tick_device = TICK.as_secs_f64() * clock.speed();
+    loop {
+        let now = clock.now();
+        if now >= scenario.duration {
+            return Ok(false);
+        }
+        let target = (profile.volts_at(now) * 1000.0).round() / 1000.0;
+        if (target - volts).abs() >= 0.001 {
+            supply.set_volts(ch, target).await?;
+            log.record(Body::SupplySet { supply: supply_label.into(), volts: Some(target), amps: None, output: None });
+            volts = target;
+        }
+        let next_step = profile.steps.iter().map(|s| s.at).find(|at| *at > now).unwrap_or(scenario.duration);
+        let wake_at = if profile.ramping_at(now) { (now + tick_device).min(next_step) } else { next_step };
+        tokio::select! {
+            _ = clock.sleep_until(wake_at.min(scenario.duration)) => {}
+            _ = async { let _ = interrupt.wait_for(|stop| *stop).await; } => return Ok(true),
+        }
+    }
+}

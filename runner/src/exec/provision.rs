@@ -1,0 +1,111 @@
+//! What goes on a board: the app files of a firmware folder and a per-board `config.json`.
+
+use crate::scenario::{Credentials, FirmwareSettings};
+use anyhow::{bail, Context, Result};
+use rig::board::AppFile;
+use rig::mqtt::Broker;
+use rig::twin::Physics;
+use serde_json::json;
+use std::path::Path;
+
+/// Files that belong to the firmware's development, not to the board.
+fn deployable(name: &str) -> bool {
+    !name.starts_with('.') && name != "__pycache__" && name != "config.json" && name != "config.example.json"
+}
+
+/// The app's files, with paths relative to the firmware folder.
+pub fn app_files(dir: &Path) -> Result<Vec<AppFile>> {
+    let mut files = Vec::new();
+    collect(dir, dir, &mut files)?;
+    if !files.iter().any(|f| f.path == "main.py") {
+        bail!(
+            "{} has no main.py: --firmware must name a MicroPython app folder (like firmware/app)",
+            dir.display()
+        );
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(files)
+}
+
+fn collect(root: &Path, dir: &Path, files: &mut Vec<AppFile>) -> Result<()> {
+    let entries = std::fs::read_dir(dir).with_context(|| format!("reading firmware folder {}", dir.display()))?;
+    for entry in entries {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !deployable(&name) {
+            continue;
+        }
+        let path = entry.path();
+        if path.is_dir() {
+            collect(root, &path, files)?;
+        } else {
+            let relative = path.strip_prefix(root).unwrap_or(&path).to_string_lossy().replace('\\', "/");
+            let contents = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+            files.push(AppFile { path: relative, contents });
+        }
+    }
+    Ok(())
+}
+
+/// Where a board sends its readings and how it converts them.
+pub struct BoardConfig<'a> {
+    pub device_id: &'a str,
+    pub topic_prefix: &'a str,
+    pub broker: &'a Broker,
+    pub wifi_ssid: &'a str,
+    pub physics: &'a Physics,
+    pub firmware: &'a FirmwareSettings,
+}
+
+impl BoardConfig<'_> {
+    /// The board's `config.json` (firmware/README.md documents its keys). It carries the broker and WiFi
+    /// passwords, so it only ever goes to the board, never into events or reports.
+    pub fn to_file(&self) -> AppFile {
+        let f = self.firmware;
+        let password = match f.credentials {
+            Credentials::Valid => Some(format!("{}", self.broker.password.expose())),
+            Credentials::WrongPassword => Some(format!("{}-wrong", self.broker.password.expose())),
+            Credentials::None => None,
+        };
+        let config = json!({
+            "device_id": self.device_id,
+            "wifi": {"ssid": self.wifi_ssid, "password": "twin-wifi"},
+            "broker": {
+                "host": self.broker.host,
+                "port": self.broker.port,
+                "username": self.broker.username,
+                "password": password,
+                "client_id": self.device_id,
+            },
+            "topic_prefix": self.topic_prefix,
+            "sleep_ms": f.sleep_ms,
+            "keepalive_s": f.keepalive_s,
+            "adc": {"divider": self.physics.divider, "full_scale_volts": self.physics.full_scale_volts},
+            "samples": f.samples,
+            "low_battery_volts": f.low_battery_volts,
+            "qos": f.qos,
+            "legacy_keepalive_zero": f.legacy_keepalive_zero,
+        });
+        AppFile { path: "config.json".into(), contents: config.to_string().into_bytes() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn app_files_skip_development_files_and_need_main() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("main.py"), "print(1)").unwrap();
+        std::fs::write(dir.path().join("config.json"), "{}").unwrap();
+        std::fs::create_dir(dir.path().join("__pycache__")).unwrap();
+        std::fs::write(dir.path().join("__pycache__/x.pyc"), "").unwrap();
+        std::fs::create_dir(dir.path().join("lib")).unwrap();
+        std::fs::write(dir.path().join("lib/m.py"), "").unwrap();
+        let names: Vec<String> = app_files(dir.path()).unwrap().into_iter().map(|f| f.path).collect();
+        assert_eq!(names, ["lib/m.py", "main.py"]);
+        std::fs::remove_file(dir.path().join("main.py")).unwrap();
+        assert!(app_files(dir.path()).unwrap_err().to_string().contains("no main.py"));
+    }
+}

@@ -1,0 +1,10 @@
+//! The runner: scenarios, execution, checks, reports and the `hil` command line.
+
+pub mod checks;
+pub mod cli;
+pub mod diagnostic;
+pub mod events;
+pub mod exec;
+pub mod paths;
+pub mod report;
+pub mod scenario;

@@ -1,0 +1,109 @@
+//! Durations as scenario files write them: "60s", "2m", "1h30m", "500ms", "1.5s".
+
+use serde::de::{self, Deserialize, Deserializer};
+use std::fmt;
+
+/// A non-negative span of device time, in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Default)]
+pub struct Dur(pub f64);
+
+impl Dur {
+    pub fn secs(self) -> f64 {
+        self.0
+    }
+}
+
+impl fmt::Display for Dur {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}s", self.0)
+    }
+}
+
+const HELP: &str = "a duration like \"60s\", \"2m\", \"1h30m\" or \"500ms\"";
+
+pub fn parse_duration(text: &str) -> Result<Dur, String> {
+    let s = text.trim();
+    if s.starts_with('-') {
+        return Err(format!("negative time {text:?}: times count forward from the scenario's start"));
+    }
+    if s.is_empty() {
+        return Err(format!("empty duration: expected {HELP}"));
+    }
+    let mut total = 0.0;
+    let mut rest = s;
+    while !rest.is_empty() {
+        let number_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(|| format!("{text:?} has no unit: expected {HELP}"))?;
+        let (number, tail) = rest.split_at(number_len);
+        let value: f64 = number
+            .parse()
+            .map_err(|_| format!("{text:?} is not a duration: expected {HELP}"))?;
+        let unit_len = tail
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(tail.len());
+        let (unit, next) = tail.split_at(unit_len);
+        let scale = match unit {
+            "ms" => 0.001,
+            "s" => 1.0,
+            "m" | "min" => 60.0,
+            "h" => 3600.0,
+            other => {
+                return Err(format!(
+                    "unknown unit {other:?} in {text:?}: use ms, s, m or h ({HELP})"
+                ))
+            }
+        };
+        total += value * scale;
+        rest = next;
+    }
+    Ok(Dur(total))
+}
+
+impl<'de> Deserialize<'de> for Dur {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl de::Visitor<'_> for Visitor {
+            type Value = Dur;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(HELP)
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Dur, E> {
+                parse_duration(v).map_err(E::custom)
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Dur, E> {
+                Err(E::custom(format!(
+                    "a bare number {v} has no unit: write it as a string with a unit, like \"{v}s\""
+                )))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Dur, E> {
+                Err(E::custom(format!(
+                    "a bare number {v} has no unit: write it as a string with a unit, like \"{v}s\""
+                )))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_units_and_compounds() {
+        assert_eq!(parse_duration("60s"), Ok(Dur(60.0)));
+        assert_eq!(parse_duration("2m"), Ok(Dur(120.0)));
+        assert_eq!(parse_duration("1h30m"), Ok(Dur(5400.0)));
+        assert_eq!(parse_duration("500ms"), Ok(Dur(0.5)));
+        assert_eq!(parse_duration("1.5s"), Ok(Dur(1.5)));
+    }
+
+    #[test]
+    fn rejects_bad_durations_with_the_reason() {
+        assert!(parse_duration("-5s").unwrap_err().contains("negative"));
+        assert!(parse_duration("60").unwrap_err().contains("no unit"));
+        assert!(parse_duration("5 parsecs").unwrap_err().contains("unknown unit"));
+        assert!(parse_duration("").unwrap_err().contains("empty"));
+    }
+}

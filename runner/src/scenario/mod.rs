@@ -1,0 +1,340 @@
+//! Scenario files: parse, validate (every error names file:line:column), resolve defaults.
+
+mod duration;
+mod model;
+mod profile;
+
+pub use duration::{parse_duration, Dur};
+pub use model::Credentials;
+pub use profile::{Action, Profile, Step};
+
+use crate::diagnostic::Diagnostic;
+use model::ScenarioFile;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use toml::Spanned;
+
+/// A validated scenario with the rig's defaults filled in.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub path: PathBuf,
+    pub name: String,
+    pub description: String,
+    pub tags: Vec<String>,
+    pub boards: u32,
+    pub duration: f64,
+    pub firmware: FirmwareSettings,
+    pub supply: SupplyPlan,
+    pub expect: Expectations,
+    source: String,
+    current_limit_span: Option<Range<usize>>,
+    profile_spans: Vec<Range<usize>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FirmwareSettings {
+    pub sleep_ms: u64,
+    pub keepalive_s: u16,
+    pub low_battery_volts: f64,
+    pub samples: u32,
+    pub qos: u8,
+    pub credentials: Credentials,
+    pub legacy_keepalive_zero: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct SupplyPlan {
+    pub current_limit: f64,
+    pub profile: Profile,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Expectations {
+    pub readings: Option<ReadingsExpectation>,
+    pub period: Option<PeriodExpectation>,
+    pub connack: Option<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReadingsExpectation {
+    pub within_volts: f64,
+    pub min_count: u32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PeriodExpectation {
+    pub nominal: f64,
+    /// Allowed deviation from nominal, in seconds.
+    pub tolerance: f64,
+    /// As written ("10%"), for messages.
+    pub tolerance_text: String,
+}
+
+pub const DEFAULT_SLEEP_MS: u64 = 60_000;
+pub const DEFAULT_KEEPALIVE_S: u16 = 60;
+pub const DEFAULT_CURRENT_LIMIT: f64 = 0.5;
+const MAX_BOARDS: u32 = 200;
+
+impl Scenario {
+    pub fn load(path: &Path) -> Result<Scenario, Diagnostic> {
+        let source = std::fs::read_to_string(path).map_err(|e| {
+            Diagnostic::new(path, "", None, format!("cannot read the scenario file: {e}"))
+        })?;
+        Scenario::parse(path, &source)
+    }
+
+    pub fn parse(path: &Path, source: &str) -> Result<Scenario, Diagnostic> {
+        let file: ScenarioFile = toml::from_str(source).map_err(|e| {
+            Diagnostic::new(path, source, e.span(), e.message().trim_end().to_string())
+                .with_help("see the scenario format in README.md")
+        })?;
+        Validator { path, source }.validate(file)
+    }
+
+    /// An error pointing at the supply's current limit, for rig-limit checks made after loading.
+    pub fn error_at_current_limit(&self, message: String) -> Diagnostic {
+        Diagnostic::new(&self.path, &self.source, self.current_limit_span.clone(), message)
+    }
+
+    /// An error pointing at profile step `index`.
+    pub fn error_at_profile_step(&self, index: usize, message: String) -> Diagnostic {
+        Diagnostic::new(&self.path, &self.source, self.profile_spans.get(index).cloned(), message)
+    }
+}
+
+struct Validator<'a> {
+    path: &'a Path,
+    source: &'a str,
+}
+
+impl Validator<'_> {
+    fn error(&self, span: Range<usize>, message: impl Into<String>) -> Diagnostic {
+        Diagnostic::new(self.path, self.source, Some(span), message)
+    }
+
+    fn line_of(&self, span: &Range<usize>) -> usize {
+        self.source[..span.start.min(self.source.len())].matches('\n').count() + 1
+    }
+
+    fn validate(&self, file: ScenarioFile) -> Result<Scenario, Diagnostic> {
+        let name = file.name.get_ref().trim().to_string();
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            return Err(self
+                .error(file.name.span(), "the scenario name must be non-empty letters, digits, '-' or '_'")
+                .with_help("it names report folders and MQTT topics, e.g. name = \"float-charge\""));
+        }
+        let boards = match &file.boards {
+            Some(b) if *b.get_ref() == 0 || *b.get_ref() > MAX_BOARDS => {
+                return Err(self.error(b.span(), format!("boards must be 1..={MAX_BOARDS}")))
+            }
+            Some(b) => *b.get_ref(),
+            None => 1,
+        };
+        let duration = file.duration.get_ref().secs();
+        if duration <= 0.0 {
+            return Err(self.error(file.duration.span(), "duration must be longer than 0s"));
+        }
+        let firmware = self.firmware(&file.firmware)?;
+        let supply = self.supply(&file.supply, duration)?;
+        let expect = self.expect(&file.expect)?;
+        Ok(Scenario {
+            path: self.path.to_path_buf(),
+            name,
+            description: file.description,
+            tags: file.tags,
+            boards,
+            duration,
+            firmware,
+            supply: SupplyPlan {
+                current_limit: file
+                    .supply
+                    .current_limit
+                    .as_ref()
+                    .map_or(DEFAULT_CURRENT_LIMIT, |c| *c.get_ref()),
+                profile: supply,
+            },
+            expect,
+            source: self.source.to_string(),
+            current_limit_span: file.supply.current_limit.as_ref().map(Spanned::span),
+            profile_spans: file.supply.profile.get_ref().iter().map(Spanned::span).collect(),
+        })
+    }
+
+    fn firmware(&self, f: &model::FirmwareOverrides) -> Result<FirmwareSettings, Diagnostic> {
+        let legacy = f.legacy_keepalive_zero.unwrap_or(false);
+        let sleep_ms = match &f.sleep {
+            Some(s) if s.get_ref().secs() < 1.0 => {
+                return Err(self.error(s.span(), "sleep must be at least 1s"))
+            }
+            Some(s) => (s.get_ref().secs() * 1000.0).round() as u64,
+            None => DEFAULT_SLEEP_MS,
+        };
+        let keepalive_s = match &f.keepalive {
+            Some(k) => {
+                let secs = k.get_ref().secs();
+                if secs.fract() != 0.0 || secs > f64::from(u16::MAX) {
+                    return Err(self.error(k.span(), "keepalive must be whole seconds, 0s..=65535s"));
+                }
+                if secs == 0.0 && !legacy {
+                    return Err(self
+                        .error(k.span(), "keepalive 0 is refused by Mosquitto >= 2.0.12 (CONNACK 2)")
+                        .with_help("to reproduce that field bug, set legacy_keepalive_zero = true instead"));
+                }
+                secs as u16
+            }
+            None => DEFAULT_KEEPALIVE_S,
+        };
+        let samples = match &f.samples {
+            Some(s) if !(1..=64).contains(s.get_ref()) => {
+                return Err(self.error(s.span(), "samples must be 1..=64"))
+            }
+            Some(s) => *s.get_ref(),
+            None => 16,
+        };
+        let qos = match &f.qos {
+            Some(q) if *q.get_ref() > 1 => return Err(self.error(q.span(), "qos must be 0 or 1")),
+            Some(q) => *q.get_ref(),
+            None => 0,
+        };
+        Ok(FirmwareSettings {
+            sleep_ms,
+            keepalive_s: if legacy { 0 } else { keepalive_s },
+            low_battery_volts: f.low_battery_volts.unwrap_or(11.8),
+            samples,
+            qos,
+            credentials: f.credentials.unwrap_or(Credentials::Valid),
+            legacy_keepalive_zero: legacy,
+        })
+    }
+
+    fn supply(&self, s: &model::SupplySection, duration: f64) -> Result<Profile, Diagnostic> {
+        if let Some(limit) = &s.current_limit {
+            if !(*limit.get_ref() > 0.0) {
+                return Err(self.error(limit.span(), "current_limit must be more than 0 A"));
+            }
+        }
+        let entries = s.profile.get_ref();
+        if entries.is_empty() {
+            return Err(self.error(s.profile.span(), "the profile is empty")
+                .with_help("start with { at = \"0s\", volts = 12.6 }"));
+        }
+        let mut steps = Vec::with_capacity(entries.len());
+        let mut previous_end = 0.0;
+        for (i, entry) in entries.iter().enumerate() {
+            let span = entry.span();
+            let step = entry.get_ref();
+            let at = step.at.secs();
+            let action = match (step.volts, step.ramp_to, step.over) {
+                (Some(v), None, None) => Action::Set(v),
+                (None, Some(to), Some(over)) => {
+                    if i == 0 {
+                        return Err(self.error(span, "the profile must start with a voltage, not a ramp")
+                            .with_help("start with { at = \"0s\", volts = 12.6 }"));
+                    }
+                    Action::Ramp { to, over: over.secs() }
+                }
+                (None, Some(_), None) => {
+                    return Err(self.error(span, "a ramp needs `over`, e.g. { at = \"2m\", ramp_to = 11.2, over = \"15m\" }"))
+                }
+                _ => {
+                    return Err(self.error(
+                        span,
+                        "each profile step is either { at, volts } or { at, ramp_to, over }",
+                    ))
+                }
+            };
+            if i == 0 && at != 0.0 {
+                return Err(self.error(span, "the first profile step must be at \"0s\""));
+            }
+            if at < previous_end {
+                return Err(self.error(
+                    span,
+                    format!("this step at {at}s starts before the previous step ends ({previous_end}s): steps must be in time order and ramps must not overlap"),
+                ));
+            }
+            if at > duration {
+                return Err(self.error(span, format!("this step at {at}s is after the scenario ends ({duration}s)")));
+            }
+            let volts = match action {
+                Action::Set(v) | Action::Ramp { to: v, .. } => v,
+            };
+            if !(0.0..=60.0).contains(&volts) {
+                return Err(self.error(span, format!("{volts} V is outside 0..=60 V")));
+            }
+            previous_end = match action {
+                Action::Ramp { over, .. } => at + over,
+                Action::Set(_) => at,
+            };
+            steps.push(Step { at, action, line: self.line_of(&span) });
+        }
+        Ok(Profile { steps })
+    }
+
+    fn expect(&self, e: &model::Expect) -> Result<Expectations, Diagnostic> {
+        let readings = match &e.readings {
+            Some(r) if !(*r.within_volts.get_ref() > 0.0) => {
+                return Err(self.error(r.within_volts.span(), "within_volts must be more than 0"))
+            }
+            Some(r) => Some(ReadingsExpectation {
+                within_volts: *r.within_volts.get_ref(),
+                min_count: r.min_count,
+            }),
+            None => None,
+        };
+        let period = match &e.period {
+            Some(p) => {
+                let text = p.tolerance.get_ref().trim().to_string();
+                let nominal = p.nominal.secs();
+                let tolerance = if let Some(pct) = text.strip_suffix('%') {
+                    match pct.trim().parse::<f64>() {
+                        Ok(v) if (0.0..100.0).contains(&v) => nominal * v / 100.0,
+                        _ => {
+                            return Err(self.error(p.tolerance.span(), "tolerance must be a percentage 0-100 like \"10%\" or a duration like \"5s\""))
+                        }
+                    }
+                } else {
+                    parse_duration(&text)
+                        .map_err(|msg| self.error(p.tolerance.span(), format!("tolerance: {msg}; or a percentage like \"10%\"")))?
+                        .secs()
+                };
+                Some(PeriodExpectation { nominal, tolerance, tolerance_text: text })
+            }
+            None => None,
+        };
+        let connack = match &e.connack {
+            Some(c) if *c.get_ref() > 5 => {
+                return Err(self.error(c.span(), "connack must be an MQTT 3.1.1 return code 0..=5"))
+            }
+            Some(c) => Some(*c.get_ref()),
+            None => None,
+        };
+        Ok(Expectations { readings, period, connack })
+    }
+}
+
+/// Scenario files under the given paths (files as given, folders searched for `*.toml`, sorted).
+pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(path)
+                .map_err(|e| format!("{}: {e}", path.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                .collect();
+            found.sort();
+            if found.is_empty() {
+                return Err(format!("{}: no scenario files (*.toml) in this folder", path.display()));
+            }
+            files.extend(found);
+        } else if path.is_file() {
+            files.push(path.clone());
+        } else {
+            return Err(format!("{}: no such file or folder", path.display()));
+        }
+    }
+    Ok(files)
+}
+
+#[cfg(test)]
+mod tests;
