@@ -99,7 +99,11 @@ pub async fn main(cli: Cli) -> u8 {
 }
 
 fn load_all(paths: &[PathBuf]) -> Result<Vec<Scenario>, u8> {
-    let paths = if paths.is_empty() { vec![paths::default_scenarios()] } else { paths.to_vec() };
+    let paths = if paths.is_empty() {
+        vec![paths::default_scenarios()]
+    } else {
+        paths.to_vec()
+    };
     let files = collect_files(&paths).map_err(|e| {
         eprintln!("error: {e}");
         EXIT_SETUP
@@ -181,10 +185,19 @@ fn check(events: &Path, scenario: &Path) -> u8 {
 fn check_limits(scenario: &Scenario) -> Result<(), crate::diagnostic::Diagnostic> {
     let (max, line) = scenario.supply.profile.max_volts();
     if max > TWIN_LIMITS.max_volts {
-        let index = scenario.supply.profile.steps.iter().position(|s| s.line == line).unwrap_or(0);
+        let index = scenario
+            .supply
+            .profile
+            .steps
+            .iter()
+            .position(|s| s.line == line)
+            .unwrap_or(0);
         return Err(scenario.error_at_profile_step(
             index,
-            format!("{max} V is above the supply channel's max_volts = {} V", TWIN_LIMITS.max_volts),
+            format!(
+                "{max} V is above the supply channel's max_volts = {} V",
+                TWIN_LIMITS.max_volts
+            ),
         ));
     }
     if scenario.supply.current_limit > TWIN_LIMITS.max_amps {
@@ -211,7 +224,10 @@ async fn run(args: RunArgs) -> u8 {
     if refused > 0 {
         return EXIT_SETUP;
     }
-    let firmware = args.firmware.clone().unwrap_or_else(paths::default_firmware);
+    let firmware = args
+        .firmware
+        .clone()
+        .unwrap_or_else(paths::default_firmware);
     let app = match app_files(&firmware) {
         Ok(files) => files,
         Err(e) => {
@@ -220,7 +236,10 @@ async fn run(args: RunArgs) -> u8 {
         }
     };
     if let Err(e) = std::fs::create_dir_all(&args.report) {
-        eprintln!("error: cannot create the report folder {}: {e}", args.report.display());
+        eprintln!(
+            "error: cannot create the report folder {}: {e}",
+            args.report.display()
+        );
         return EXIT_SETUP;
     }
     let broker = match Broker::start(&args.broker).await {
@@ -286,7 +305,10 @@ async fn run(args: RunArgs) -> u8 {
     if let Err(e) = write_junit(&outcomes, &args.report.join("junit.xml"))
         .and_then(|_| std::fs::write(args.report.join("summary.txt"), &summary))
     {
-        eprintln!("error: writing the report in {}: {e}", args.report.display());
+        eprintln!(
+            "error: writing the report in {}: {e}",
+            args.report.display()
+        );
         code = EXIT_SETUP;
     }
     eprintln!("report: {}", args.report.display());

@@ -15,7 +15,12 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn new(path: &Path, source: &str, span: Option<Range<usize>>, message: impl Into<String>) -> Self {
+    pub fn new(
+        path: &Path,
+        source: &str,
+        span: Option<Range<usize>>,
+        message: impl Into<String>,
+    ) -> Self {
         Diagnostic {
             path: path.to_path_buf(),
             source: source.to_string(),
@@ -52,9 +57,14 @@ impl Diagnostic {
         let mut out = format!("error: {}: {}\n", self.location(), self.message);
         if let Some(span) = &self.span {
             let id = self.path.display().to_string();
-            let span = span.start.min(self.source.len())..span.end.min(self.source.len()).max(span.start);
+            let span =
+                span.start.min(self.source.len())..span.end.min(self.source.len()).max(span.start);
             let mut report = Report::build(ReportKind::Error, (id.clone(), span.clone()))
-                .with_config(Config::default().with_color(false).with_index_type(IndexType::Byte))
+                .with_config(
+                    Config::default()
+                        .with_color(false)
+                        .with_index_type(IndexType::Byte),
+                )
                 .with_message(&self.message)
                 .with_label(Label::new((id.clone(), span)).with_message(&self.message));
             if let Some(help) = &self.help {

@@ -48,7 +48,11 @@ pub enum Body {
         output: Option<bool>,
     },
     #[serde(rename = "supply.sample")]
-    SupplySample { supply: String, volts: f64, amps: f64 },
+    SupplySample {
+        supply: String,
+        volts: f64,
+        amps: f64,
+    },
     #[serde(rename = "supply.error")]
     SupplyError { supply: String, message: String },
     #[serde(rename = "board.wake")]
@@ -71,7 +75,11 @@ pub enum Body {
         source: String,
     },
     #[serde(rename = "mqtt.publish")]
-    Publish { topic: String, payload: Value, retain: bool },
+    Publish {
+        topic: String,
+        payload: Value,
+        retain: bool,
+    },
     #[serde(rename = "reading")]
     Reading {
         board: String,
@@ -147,12 +155,20 @@ impl EventLog {
     }
 
     pub fn events(&self) -> Vec<Event> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner()).events.clone()
+        self.inner
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .events
+            .clone()
     }
 
     /// The first error writing the file, if any: the run reports it rather than losing events silently.
     pub fn write_error(&self) -> Option<String> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner()).write_error.clone()
+        self.inner
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .write_error
+            .clone()
     }
 }
 
@@ -203,8 +219,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("events.jsonl");
         let log = EventLog::create(Some(&path), DeviceClock::start(1.0)).unwrap();
-        log.record(Body::BoardSleep { board: "twin-0".into(), ms: 60000 });
-        log.record(Body::Reading { board: "twin-0".into(), seq: 3, v: 12.61, raw: 797, late: false, low: false });
+        log.record(Body::BoardSleep {
+            board: "twin-0".into(),
+            ms: 60000,
+        });
+        log.record(Body::Reading {
+            board: "twin-0".into(),
+            seq: 3,
+            v: 12.61,
+            raw: 797,
+            late: false,
+            low: false,
+        });
         let text = std::fs::read_to_string(&path).unwrap();
         let first: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
         assert_eq!(first["kind"], "board.sleep");
@@ -218,9 +244,17 @@ mod tests {
     fn a_torn_last_line_is_skipped_but_a_bad_middle_line_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("events.jsonl");
-        std::fs::write(&path, "{\"t\":1.0,\"kind\":\"board.sleep\",\"board\":\"a\",\"ms\":5}\n{\"t\":2.0,\"ki").unwrap();
+        std::fs::write(
+            &path,
+            "{\"t\":1.0,\"kind\":\"board.sleep\",\"board\":\"a\",\"ms\":5}\n{\"t\":2.0,\"ki",
+        )
+        .unwrap();
         assert_eq!(read_log(&path).unwrap().len(), 1);
-        std::fs::write(&path, "garbage\n{\"t\":1.0,\"kind\":\"board.sleep\",\"board\":\"a\",\"ms\":5}\n").unwrap();
+        std::fs::write(
+            &path,
+            "garbage\n{\"t\":1.0,\"kind\":\"board.sleep\",\"board\":\"a\",\"ms\":5}\n",
+        )
+        .unwrap();
         assert!(read_log(&path).unwrap_err().contains(":1:"));
     }
 

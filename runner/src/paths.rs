@@ -35,7 +35,8 @@ pub fn python() -> PathBuf {
     static RESOLVED: OnceLock<PathBuf> = OnceLock::new();
     RESOLVED
         .get_or_init(|| {
-            let named = std::env::var_os("HIL_PYTHON").map_or_else(|| PathBuf::from("python3"), PathBuf::from);
+            let named = std::env::var_os("HIL_PYTHON")
+                .map_or_else(|| PathBuf::from("python3"), PathBuf::from);
             std::process::Command::new(&named)
                 .args(["-c", "import sys; print(sys.executable)"])
                 .output()

@@ -79,12 +79,14 @@ pub struct Broker {
 enum Keep {
     /// rumqttd's threads live as long as the process; it has no shutdown call.
     Embedded,
-    Mosquitto {
-        _child: Child,
-        _dir: tempfile::TempDir,
-        log: PathBuf,
-    },
+    Mosquitto(Box<SpawnedMosquitto>),
     External,
+}
+
+struct SpawnedMosquitto {
+    _child: Child,
+    _dir: tempfile::TempDir,
+    log: PathBuf,
 }
 
 const RIG_USER: &str = "hil-rig";
@@ -118,7 +120,7 @@ impl Broker {
     /// Mosquitto's own log, where it logs each CONNECT with its keepalive (`k60`); None for other brokers.
     pub fn log_file(&self) -> Option<&Path> {
         match &self._keep {
-            Keep::Mosquitto { log, .. } => Some(log),
+            Keep::Mosquitto(m) => Some(&m.log),
             _ => None,
         }
     }
@@ -132,7 +134,10 @@ fn free_loopback_port() -> Result<u16> {
 async fn wait_until_listening(port: u16, what: &str) -> Result<()> {
     let deadline = Instant::now() + START_TIMEOUT;
     while Instant::now() < deadline {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
             return Ok(());
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -208,14 +213,20 @@ fn find_program(name: &str) -> Option<PathBuf> {
 
 async fn start_mosquitto() -> Result<Broker> {
     let install = "install it with: apt-get install -y mosquitto";
-    let mosquitto = find_program("mosquitto").with_context(|| format!("mosquitto not found; {install}"))?;
+    let mosquitto =
+        find_program("mosquitto").with_context(|| format!("mosquitto not found; {install}"))?;
     let passwd = find_program("mosquitto_passwd")
         .with_context(|| format!("mosquitto_passwd not found; {install}"))?;
-    let dir = tempfile::Builder::new().prefix("hil-mosquitto-").tempdir()?;
+    let dir = tempfile::Builder::new()
+        .prefix("hil-mosquitto-")
+        .tempdir()?;
     let password = Secret::generate();
     let password_file = dir.path().join("passwd");
     // Written in clear, then hashed in place by mosquitto_passwd -U, so the password is never on a command line.
-    std::fs::write(&password_file, format!("{RIG_USER}:{}\n", password.expose()))?;
+    std::fs::write(
+        &password_file,
+        format!("{RIG_USER}:{}\n", password.expose()),
+    )?;
     let status = Command::new(&passwd)
         .arg("-U")
         .arg(&password_file)
@@ -225,19 +236,22 @@ async fn start_mosquitto() -> Result<Broker> {
         .await
         .with_context(|| format!("running {}", passwd.display()))?;
     if !status.success() {
-        bail!("mosquitto_passwd -U failed ({status}) on {}", password_file.display());
+        bail!(
+            "mosquitto_passwd -U failed ({status}) on {}",
+            password_file.display()
+        );
     }
     let port = free_loopback_port()?;
     let log = dir.path().join("mosquitto.log");
+    let log_file = std::fs::File::create(&log)?;
     let config = dir.path().join("mosquitto.conf");
     std::fs::write(
         &config,
         format!(
             "listener {port} 127.0.0.1\nallow_anonymous false\npassword_file {}\npersistence false\n\
-             log_dest file {}\nlog_type error\nlog_type warning\nlog_type notice\nlog_type information\n\
+             log_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\nlog_type information\n\
              connection_messages true\n",
             password_file.display(),
-            log.display()
         ),
     )?;
     let child = Command::new(&mosquitto)
@@ -245,27 +259,25 @@ async fn start_mosquitto() -> Result<Broker> {
         .arg(&config)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        // Run as root, mosquitto drops to its own user and could not open a log file in our folder itself.
+        .stderr(log_file)
         .kill_on_drop(true)
         .spawn()
         .with_context(|| format!("starting {}", mosquitto.display()))?;
-    wait_until_listening(port, "mosquitto").await.with_context(|| {
-        format!(
-            "see its log {}",
-            log.display()
-        )
-    })?;
+    wait_until_listening(port, "mosquitto")
+        .await
+        .with_context(|| format!("see its log {}", log.display()))?;
     Ok(Broker {
         host: "127.0.0.1".into(),
         port,
         username: RIG_USER.into(),
         password,
         description: format!("mosquitto ({}) on 127.0.0.1:{port}", mosquitto.display()),
-        _keep: Keep::Mosquitto {
+        _keep: Keep::Mosquitto(Box::new(SpawnedMosquitto {
             _child: child,
             _dir: dir,
             log,
-        },
+        })),
     })
 }
 
@@ -291,7 +303,10 @@ mod tests {
     fn refuses_passwords_in_urls_and_bad_ports() {
         let err = "mqtt://rig:pw@h:1".parse::<BrokerSpec>().unwrap_err();
         assert!(err.contains("HIL_MQTT_PASSWORD"), "{err}");
-        assert!(!err.contains("pw@"), "the password must not be echoed: {err}");
+        assert!(
+            !err.contains("pw@"),
+            "the password must not be echoed: {err}"
+        );
         assert!("mqtt://rig@h:99999".parse::<BrokerSpec>().is_err());
         assert!("tcp://h:1".parse::<BrokerSpec>().is_err());
     }

@@ -32,7 +32,10 @@ impl Monitor {
     ) -> Result<(Monitor, mpsc::Receiver<Received>)> {
         let mut options = MqttOptions::new(client_id, broker.host.clone(), broker.port);
         options
-            .set_credentials(broker.username.clone(), broker.password.expose().to_string())
+            .set_credentials(
+                broker.username.clone(),
+                broker.password.expose().to_string(),
+            )
             .set_keep_alive(Duration::from_secs(30))
             .set_clean_session(true)
             .set_max_packet_size(256 * 1024, 256 * 1024);
@@ -97,7 +100,9 @@ async fn wait_for_suback(events: &mut EventLoop) -> Result<()> {
     loop {
         match events.poll().await {
             Ok(Event::Incoming(Packet::SubAck(_))) => return Ok(()),
-            Ok(Event::Incoming(Packet::ConnAck(ack))) if ack.code != rumqttc::ConnectReturnCode::Success => {
+            Ok(Event::Incoming(Packet::ConnAck(ack)))
+                if ack.code != rumqttc::ConnectReturnCode::Success =>
+            {
                 bail!("the broker refused the monitor: {:?}", ack.code)
             }
             Ok(_) => {}

@@ -119,7 +119,11 @@ impl Board for TwinBoard {
                     .components()
                     .any(|c| matches!(c, std::path::Component::ParentDir))
             {
-                bail!("{}: refusing to deploy {:?} outside the board's filesystem", self.spec.name, file.path);
+                bail!(
+                    "{}: refusing to deploy {:?} outside the board's filesystem",
+                    self.spec.name,
+                    file.path
+                );
             }
             let target = self.fs.path().join(relative);
             if let Some(parent) = target.parent() {
@@ -152,8 +156,14 @@ impl Board for TwinBoard {
         self.shutdown.send_replace(true);
         if let Some(task) = self.task.take() {
             // The life task kills its host process on shutdown; bounded in case a wake is mid-exit.
-            if tokio::time::timeout(Duration::from_secs(10), task).await.is_err() {
-                bail!("{}: the twin board did not stop within 10 s", self.spec.name);
+            if tokio::time::timeout(Duration::from_secs(10), task)
+                .await
+                .is_err()
+            {
+                bail!(
+                    "{}: the twin board did not stop within 10 s",
+                    self.spec.name
+                );
             }
         }
         self.runtime
@@ -246,8 +256,10 @@ impl Life {
                 }
                 WakeEnd::Crashed(why) => {
                     // A real ESP8266 whose app dies without sleeping is reset by its watchdog.
-                    self.say(format!("twin: firmware stopped without deep sleep ({why}); watchdog reset"))
-                        .await;
+                    self.say(format!(
+                        "twin: firmware stopped without deep sleep ({why}); watchdog reset"
+                    ))
+                    .await;
                     self.set_load(LoadState::Awake);
                     let clock = self.runtime.clock;
                     clock.sleep(1.0).await;
@@ -280,8 +292,10 @@ impl Life {
             WDT_RESET => 4,
             _ => 2,
         };
-        self.say(format!("ets Jan  8 2013,rst cause:{rom_cause}, boot mode:(3,6)"))
-            .await;
+        self.say(format!(
+            "ets Jan  8 2013,rst cause:{rom_cause}, boot mode:(3,6)"
+        ))
+        .await;
         self.set_load(LoadState::Awake);
         match self.run_firmware(cause, rtc_hex).await {
             Ok(end) => end,
@@ -318,8 +332,18 @@ impl Life {
                     runtime.python.display()
                 )
             })?;
-        let stdout = forward_lines(child.stdout.take(), &self.spec.name, "", self.console.clone());
-        let stderr = forward_lines(child.stderr.take(), &self.spec.name, "stderr: ", self.console.clone());
+        let stdout = forward_lines(
+            child.stdout.take(),
+            &self.spec.name,
+            "",
+            self.console.clone(),
+        );
+        let stderr = forward_lines(
+            child.stderr.take(),
+            &self.spec.name,
+            "stderr: ",
+            self.console.clone(),
+        );
 
         let mut power = runtime.bench.subscribe();
         let mut control = Control {

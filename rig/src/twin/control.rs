@@ -82,7 +82,7 @@ impl Control<'_> {
 }
 
 fn decode_rtc(hex: &str) -> Result<(), String> {
-    if hex.len() % 2 != 0 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !hex.len().is_multiple_of(2) || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err("rtc memory must be an even number of hex digits".into());
     }
     if hex.len() / 2 > RTC_MEMORY_BYTES {

@@ -12,7 +12,9 @@ pub fn check(expected: u8, view: &RunView, board: &str) -> Verdict {
             "connack",
             board,
             false,
-            format!("expected {want}, but no CONNACK was seen (the board never reached the broker)"),
+            format!(
+                "expected {want}, but no CONNACK was seen (the board never reached the broker)"
+            ),
         );
     }
     match seen.iter().find(|(_, code)| *code != expected) {
@@ -29,7 +31,12 @@ pub fn check(expected: u8, view: &RunView, board: &str) -> Verdict {
                 ),
             )
         }
-        None => Verdict::new("connack", board, true, format!("{want} on all {} connections", seen.len())),
+        None => Verdict::new(
+            "connack",
+            board,
+            true,
+            format!("{want} on all {} connections", seen.len()),
+        ),
     }
 }
 
@@ -43,8 +50,16 @@ mod tests {
         let events = vec![start(&["b"]), connack(2.0, "b", 5), connack(62.0, "b", 5)];
         let v = check(0, &RunView::new(&events).unwrap(), "b");
         assert!(!v.pass);
-        assert!(v.message.contains("CONNACK 5 (not authorized) at t=2.0s"), "{}", v.message);
-        assert!(v.message.contains("expected CONNACK 0 (accepted)"), "{}", v.message);
+        assert!(
+            v.message.contains("CONNACK 5 (not authorized) at t=2.0s"),
+            "{}",
+            v.message
+        );
+        assert!(
+            v.message.contains("expected CONNACK 0 (accepted)"),
+            "{}",
+            v.message
+        );
     }
 
     #[test]

@@ -11,22 +11,50 @@ pub fn start(boards: &[&str]) -> Event {
             broker: "test".into(),
             boards: boards
                 .iter()
-                .map(|b| BoardInfo { name: b.to_string(), mac: "00".into(), supply: "twin:1".into() })
+                .map(|b| BoardInfo {
+                    name: b.to_string(),
+                    mac: "00".into(),
+                    supply: "twin:1".into(),
+                })
                 .collect(),
         },
     }
 }
 
 pub fn sample(t: f64, volts: f64) -> Event {
-    Event { t, body: Body::SupplySample { supply: "twin:1".into(), volts, amps: 0.02 } }
+    Event {
+        t,
+        body: Body::SupplySample {
+            supply: "twin:1".into(),
+            volts,
+            amps: 0.02,
+        },
+    }
 }
 
 pub fn wake(t: f64, board: &str, reset: &str) -> Event {
-    Event { t, body: Body::BoardWake { board: board.into(), reset: reset.into(), seq: None } }
+    Event {
+        t,
+        body: Body::BoardWake {
+            board: board.into(),
+            reset: reset.into(),
+            seq: None,
+        },
+    }
 }
 
 pub fn reading(t: f64, board: &str, seq: u64, v: f64) -> Event {
-    Event { t, body: Body::Reading { board: board.into(), seq, v, raw: 0, late: false, low: false } }
+    Event {
+        t,
+        body: Body::Reading {
+            board: board.into(),
+            seq,
+            v,
+            raw: 0,
+            late: false,
+            low: false,
+        },
+    }
 }
 
 pub fn connack(t: f64, board: &str, code: u8) -> Event {

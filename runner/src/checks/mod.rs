@@ -22,7 +22,12 @@ pub struct Verdict {
 
 impl Verdict {
     fn new(name: &'static str, board: &str, pass: bool, message: String) -> Self {
-        Verdict { name, board: Some(board.to_string()), pass, message }
+        Verdict {
+            name,
+            board: Some(board.to_string()),
+            pass,
+            message,
+        }
     }
 }
 
@@ -31,7 +36,12 @@ pub fn run_checks(scenario: &Scenario, events: &[Event]) -> Vec<Verdict> {
     let view = match RunView::new(events) {
         Ok(v) => v,
         Err(message) => {
-            return vec![Verdict { name: "event-log", board: None, pass: false, message }];
+            return vec![Verdict {
+                name: "event-log",
+                board: None,
+                pass: false,
+                message,
+            }];
         }
     };
     let mut verdicts = Vec::new();

@@ -24,7 +24,10 @@ pub fn check(expect: &PeriodExpectation, view: &RunView, board: &str) -> Verdict
             "period",
             board,
             false,
-            format!("expected wakes every {range}, but saw {} wake(s) and no deep-sleep interval", wakes.len()),
+            format!(
+                "expected wakes every {range}, but saw {} wake(s) and no deep-sleep interval",
+                wakes.len()
+            ),
         );
     }
     let outside: Vec<&(f64, f64)> = intervals
@@ -33,7 +36,9 @@ pub fn check(expect: &PeriodExpectation, view: &RunView, board: &str) -> Verdict
         .collect();
     let (min, max) = intervals
         .iter()
-        .fold((f64::MAX, f64::MIN), |(lo, hi), (_, dt)| (lo.min(*dt), hi.max(*dt)));
+        .fold((f64::MAX, f64::MIN), |(lo, hi), (_, dt)| {
+            (lo.min(*dt), hi.max(*dt))
+        });
     match outside.first() {
         Some((t, dt)) => Verdict::new(
             "period",
@@ -60,7 +65,11 @@ mod tests {
     use crate::checks::fixtures::*;
 
     fn expect() -> PeriodExpectation {
-        PeriodExpectation { nominal: 60.0, tolerance: 6.0, tolerance_text: "10%".into() }
+        PeriodExpectation {
+            nominal: 60.0,
+            tolerance: 6.0,
+            tolerance_text: "10%".into(),
+        }
     }
 
     #[test]
@@ -80,10 +89,18 @@ mod tests {
 
     #[test]
     fn fails_on_a_long_sleep_saying_when() {
-        let events = vec![start(&["b"]), wake(0.0, "b", "power-on"), wake(121.0, "b", "deepsleep")];
+        let events = vec![
+            start(&["b"]),
+            wake(0.0, "b", "power-on"),
+            wake(121.0, "b", "deepsleep"),
+        ];
         let v = check(&expect(), &RunView::new(&events).unwrap(), "b");
         assert!(!v.pass);
-        assert!(v.message.contains("121.0s ending at t=121.0s"), "{}", v.message);
+        assert!(
+            v.message.contains("121.0s ending at t=121.0s"),
+            "{}",
+            v.message
+        );
     }
 
     #[test]

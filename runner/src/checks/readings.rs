@@ -30,7 +30,11 @@ pub fn check(expect: &ReadingsExpectation, view: &RunView, board: &str) -> Vec<V
     let mut failures = Vec::new();
     for r in readings.iter().filter(|r| !r.late) {
         // The board sampled the ADC right after its last wake before the message arrived.
-        let sampled_at = wakes.iter().rev().find(|(t, _)| *t <= r.t).map_or(r.t, |(t, _)| *t);
+        let sampled_at = wakes
+            .iter()
+            .rev()
+            .find(|(t, _)| *t <= r.t)
+            .map_or(r.t, |(t, _)| *t);
         let Some((sample_t, volts)) = view.supply_volts_near(supply, sampled_at) else {
             continue;
         };
@@ -52,7 +56,10 @@ pub fn check(expect: &ReadingsExpectation, view: &RunView, board: &str) -> Vec<V
             "readings.accuracy",
             board,
             false,
-            format!("no reading could be compared with a supply sample (received {})", readings.len()),
+            format!(
+                "no reading could be compared with a supply sample (received {})",
+                readings.len()
+            ),
         ),
         (Some(_), Some(first)) => Verdict::new(
             "readings.accuracy",
@@ -68,7 +75,10 @@ pub fn check(expect: &ReadingsExpectation, view: &RunView, board: &str) -> Vec<V
             "readings.accuracy",
             board,
             true,
-            format!("{checked} readings within ±{} V; worst: {detail}", expect.within_volts),
+            format!(
+                "{checked} readings within ±{} V; worst: {detail}",
+                expect.within_volts
+            ),
         ),
     };
     vec![count, accuracy]
@@ -87,7 +97,10 @@ mod tests {
     use crate::checks::fixtures::*;
 
     fn expect() -> ReadingsExpectation {
-        ReadingsExpectation { within_volts: 0.15, min_count: 2 }
+        ReadingsExpectation {
+            within_volts: 0.15,
+            min_count: 2,
+        }
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Read-only queries over one run's event log, shared by the checks.
 
-use crate::events::{Body, BoardInfo, Event};
+use crate::events::{BoardInfo, Body, Event};
 
 pub struct RunView<'a> {
     events: &'a [Event],
@@ -33,7 +33,10 @@ impl<'a> RunView<'a> {
     }
 
     pub fn supply_of(&self, board: &str) -> Option<&str> {
-        self.boards.iter().find(|b| b.name == board).map(|b| b.supply.as_str())
+        self.boards
+            .iter()
+            .find(|b| b.name == board)
+            .map(|b| b.supply.as_str())
     }
 
     /// The run's last timestamp.
@@ -45,9 +48,18 @@ impl<'a> RunView<'a> {
         self.events
             .iter()
             .filter_map(|e| match &e.body {
-                Body::Reading { board: b, seq, v, late, .. } if b == board => {
-                    Some(ReadingAt { t: e.t, seq: *seq, v: *v, late: *late })
-                }
+                Body::Reading {
+                    board: b,
+                    seq,
+                    v,
+                    late,
+                    ..
+                } if b == board => Some(ReadingAt {
+                    t: e.t,
+                    seq: *seq,
+                    v: *v,
+                    late: *late,
+                }),
                 _ => None,
             })
             .collect()
@@ -58,7 +70,9 @@ impl<'a> RunView<'a> {
         self.events
             .iter()
             .filter_map(|e| match &e.body {
-                Body::BoardWake { board: b, reset, .. } if b == board => Some((e.t, reset.as_str())),
+                Body::BoardWake {
+                    board: b, reset, ..
+                } if b == board => Some((e.t, reset.as_str())),
                 _ => None,
             })
             .collect()
@@ -80,7 +94,9 @@ impl<'a> RunView<'a> {
         self.events
             .iter()
             .filter_map(|e| match &e.body {
-                Body::SupplySample { supply: s, volts, .. } if s == supply => Some((e.t, *volts)),
+                Body::SupplySample {
+                    supply: s, volts, ..
+                } if s == supply => Some((e.t, *volts)),
                 _ => None,
             })
             .min_by(|a, b| (a.0 - t).abs().total_cmp(&(b.0 - t).abs()))

@@ -29,7 +29,10 @@ impl Bench {
 }
 
 /// The twin's channel limits: those of a Rigol DP832's 30 V / 3 A channels, narrowed to a 12 V battery's bench.
-pub const TWIN_LIMITS: ChannelLimits = ChannelLimits { max_volts: 16.0, max_amps: 1.0 };
+pub const TWIN_LIMITS: ChannelLimits = ChannelLimits {
+    max_volts: 16.0,
+    max_amps: 1.0,
+};
 
 pub fn twin_bench(scenario: &Scenario, clock: DeviceClock) -> Result<Bench> {
     let state = Arc::new(BenchState::new(1));
@@ -50,8 +53,18 @@ pub fn twin_bench(scenario: &Scenario, clock: DeviceClock) -> Result<Bench> {
             wifi_available: true,
             seed: seed_for(&scenario.name, i),
         };
-        boards.push(Box::new(TwinBoard::new(spec, state.clone(), clock, &python, &run_py)?));
-        infos.push(BoardInfo { name, mac, supply: "twin:1".into() });
+        boards.push(Box::new(TwinBoard::new(
+            spec,
+            state.clone(),
+            clock,
+            &python,
+            &run_py,
+        )?));
+        infos.push(BoardInfo {
+            name,
+            mac,
+            supply: "twin:1".into(),
+        });
     }
     Ok(Bench {
         supply,
@@ -66,8 +79,7 @@ pub fn twin_bench(scenario: &Scenario, clock: DeviceClock) -> Result<Bench> {
 
 /// Twin randomness is seeded per scenario and board so a rerun sees the same noise.
 fn seed_for(scenario: &str, board: u32) -> u64 {
-    scenario
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
-        ^ u64::from(board)
+    scenario.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    }) ^ u64::from(board)
 }

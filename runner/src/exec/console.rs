@@ -16,10 +16,20 @@ pub fn interpret(board: &str, line: &str) -> Option<Body> {
                 _ => {}
             }
         }
-        return Some(Body::BoardWake { board: board.into(), reset: reset?, seq });
+        return Some(Body::BoardWake {
+            board: board.into(),
+            reset: reset?,
+            seq,
+        });
     }
-    if let Some(ms) = line.strip_prefix("sleep ").and_then(|r| r.strip_suffix("ms")) {
-        return Some(Body::BoardSleep { board: board.into(), ms: ms.trim().parse().ok()? });
+    if let Some(ms) = line
+        .strip_prefix("sleep ")
+        .and_then(|r| r.strip_suffix("ms"))
+    {
+        return Some(Body::BoardSleep {
+            board: board.into(),
+            ms: ms.trim().parse().ok()?,
+        });
     }
     if let Some(rest) = line.strip_prefix("mqtt connack=") {
         let code: u8 = rest.split_whitespace().next()?.parse().ok()?;
@@ -41,9 +51,19 @@ mod tests {
     fn boot_sleep_and_connack_lines_become_events() {
         assert_eq!(
             interpret("b", "boot reset=deepsleep seq=41"),
-            Some(Body::BoardWake { board: "b".into(), reset: "deepsleep".into(), seq: Some(41) })
+            Some(Body::BoardWake {
+                board: "b".into(),
+                reset: "deepsleep".into(),
+                seq: Some(41)
+            })
         );
-        assert_eq!(interpret("b", "sleep 60000ms"), Some(Body::BoardSleep { board: "b".into(), ms: 60000 }));
+        assert_eq!(
+            interpret("b", "sleep 60000ms"),
+            Some(Body::BoardSleep {
+                board: "b".into(),
+                ms: 60000
+            })
+        );
         match interpret("b", "mqtt connack=5 not authorized") {
             Some(Body::Connack { code: 5, name, .. }) => assert_eq!(name, "not authorized"),
             other => panic!("{other:?}"),
@@ -56,6 +76,9 @@ mod tests {
         assert_eq!(interpret("b", "boot seq=4"), None);
         assert_eq!(interpret("b", "sleep forever"), None);
         assert_eq!(interpret("b", "mqtt connack=x"), None);
-        assert_eq!(interpret("b", "ets Jan  8 2013,rst cause:2, boot mode:(3,6)"), None);
+        assert_eq!(
+            interpret("b", "ets Jan  8 2013,rst cause:2, boot mode:(3,6)"),
+            None
+        );
     }
 }

@@ -73,13 +73,21 @@ pub async fn run_scenario(scenario: &Scenario, ctx: &RunContext) -> ScenarioOutc
             let events = log.events();
             outcome.boards = boards;
             outcome.interrupted = interrupted;
-            outcome.readings = events.iter().filter(|e| matches!(e.body, Body::Reading { .. })).count();
+            outcome.readings = events
+                .iter()
+                .filter(|e| matches!(e.body, Body::Reading { .. }))
+                .count();
             outcome.verdicts = run_checks(scenario, &events);
             let end = events.last().map_or(0.0, |e| e.t);
             for v in &outcome.verdicts {
                 log.record_at(Event {
                     t: end,
-                    body: Body::Check { name: v.name.into(), board: v.board.clone(), pass: v.pass, message: v.message.clone() },
+                    body: Body::Check {
+                        name: v.name.into(),
+                        board: v.board.clone(),
+                        pass: v.pass,
+                        message: v.message.clone(),
+                    },
                 });
             }
             if let Some(e) = log.write_error() {
@@ -92,7 +100,11 @@ pub async fn run_scenario(scenario: &Scenario, ctx: &RunContext) -> ScenarioOutc
     outcome
 }
 
-async fn execute(scenario: &Scenario, ctx: &RunContext, events_path: &Path) -> Result<(EventLog, Vec<String>, bool)> {
+async fn execute(
+    scenario: &Scenario,
+    ctx: &RunContext,
+    events_path: &Path,
+) -> Result<(EventLog, Vec<String>, bool)> {
     let prefix = format!("hil/{}/{}", ctx.run_id, scenario.name);
     let (monitor, mut received) = Monitor::start(
         &ctx.broker,
@@ -133,7 +145,10 @@ async fn execute(scenario: &Scenario, ctx: &RunContext, events_path: &Path) -> R
             tasks.push(tokio::spawn(async move {
                 while let Some(line) = console.recv().await {
                     let derived = console::interpret(&line.board, &line.line);
-                    log.record(Body::Console { board: line.board, line: line.line });
+                    log.record(Body::Console {
+                        board: line.board,
+                        line: line.line,
+                    });
                     if let Some(body) = derived {
                         log.record(body);
                     }
@@ -149,20 +164,47 @@ async fn execute(scenario: &Scenario, ctx: &RunContext, events_path: &Path) -> R
             while let Some(msg) = received.recv().await {
                 for body in publish::interpret(&prefix, &msg.topic, &msg.payload, msg.retain) {
                     let event = log.record(body);
-                    if let (Some(name), Body::Reading { board, seq, v, late, .. }) = (&progress, &event.body) {
+                    if let (
+                        Some(name),
+                        Body::Reading {
+                            board,
+                            seq,
+                            v,
+                            late,
+                            ..
+                        },
+                    ) = (&progress, &event.body)
+                    {
                         let late = if *late { " (late)" } else { "" };
-                        eprintln!("  {name} t={:>7.1}s {board} seq={seq} v={v:.2} V{late}", event.t);
+                        eprintln!(
+                            "  {name} t={:>7.1}s {board} seq={seq} v={v:.2} V{late}",
+                            event.t
+                        );
                     }
                 }
             }
         }));
     }
 
-    let result = drive(scenario, ctx, &mut bench, &log, clock, &supply_label, &mut tasks).await;
+    let result = drive(
+        scenario,
+        ctx,
+        &mut bench,
+        &log,
+        clock,
+        &supply_label,
+        &mut tasks,
+    )
+    .await;
 
     // Whatever happened, the supply ends safe: output off.
     let safe = bench.supply.set_output(bench.channel, false).await;
-    log.record(Body::SupplySet { supply: supply_label.clone(), volts: None, amps: None, output: Some(false) });
+    log.record(Body::SupplySet {
+        supply: supply_label.clone(),
+        volts: None,
+        amps: None,
+        output: Some(false),
+    });
     for board in bench.boards.iter_mut() {
         if let Err(e) = board.stop().await {
             tracing::warn!("{e:#}");
@@ -174,10 +216,16 @@ async fn execute(scenario: &Scenario, ctx: &RunContext, events_path: &Path) -> R
     for task in tasks {
         task.abort();
     }
-    log.record(Body::ScenarioEnd { scenario: scenario.name.clone() });
+    log.record(Body::ScenarioEnd {
+        scenario: scenario.name.clone(),
+    });
     let interrupted = result?;
     safe.with_context(|| format!("turning {supply_label} off"))?;
-    Ok((log, bench.infos.iter().map(|b| b.name.clone()).collect(), interrupted))
+    Ok((
+        log,
+        bench.infos.iter().map(|b| b.name.clone()).collect(),
+        interrupted,
+    ))
 }
 
 /// Powers the boards and follows the voltage profile until the scenario's duration; returns whether it was
@@ -198,12 +246,22 @@ async fn drive(
     let profile = scenario.supply.profile.clone();
     let mut volts = profile.volts_at(0.0);
     supply.set_volts(ch, volts).await?;
-    log.record(Body::SupplySet { supply: supply_label.into(), volts: Some(volts), amps: Some(limit), output: None });
+    log.record(Body::SupplySet {
+        supply: supply_label.into(),
+        volts: Some(volts),
+        amps: Some(limit),
+        output: None,
+    });
     for board in bench.boards.iter_mut() {
         board.start().await?;
     }
     supply.set_output(ch, true).await?;
-    log.record(Body::SupplySet { supply: supply_label.into(), volts: None, amps: None, output: Some(true) });
+    log.record(Body::SupplySet {
+        supply: supply_label.into(),
+        volts: None,
+        amps: None,
+        output: Some(true),
+    });
 
     {
         let supply = supply.clone();
@@ -216,8 +274,15 @@ async fn drive(
                 tick.tick().await;
                 let measured = tokio::try_join!(supply.measure_volts(ch), supply.measure_amps(ch));
                 match measured {
-                    Ok((volts, amps)) => log.record(Body::SupplySample { supply: label.clone(), volts, amps }),
-                    Err(e) => log.record(Body::SupplyError { supply: label.clone(), message: format!("{e:#}") }),
+                    Ok((volts, amps)) => log.record(Body::SupplySample {
+                        supply: label.clone(),
+                        volts,
+                        amps,
+                    }),
+                    Err(e) => log.record(Body::SupplyError {
+                        supply: label.clone(),
+                        message: format!("{e:#}"),
+                    }),
                 };
             }
         }));
@@ -233,11 +298,25 @@ async fn drive(
         let target = (profile.volts_at(now) * 1000.0).round() / 1000.0;
         if (target - volts).abs() >= 0.001 {
             supply.set_volts(ch, target).await?;
-            log.record(Body::SupplySet { supply: supply_label.into(), volts: Some(target), amps: None, output: None });
+            log.record(Body::SupplySet {
+                supply: supply_label.into(),
+                volts: Some(target),
+                amps: None,
+                output: None,
+            });
             volts = target;
         }
-        let next_step = profile.steps.iter().map(|s| s.at).find(|at| *at > now).unwrap_or(scenario.duration);
-        let wake_at = if profile.ramping_at(now) { (now + tick_device).min(next_step) } else { next_step };
+        let next_step = profile
+            .steps
+            .iter()
+            .map(|s| s.at)
+            .find(|at| *at > now)
+            .unwrap_or(scenario.duration);
+        let wake_at = if profile.ramping_at(now) {
+            (now + tick_device).min(next_step)
+        } else {
+            next_step
+        };
         tokio::select! {
             _ = clock.sleep_until(wake_at.min(scenario.duration)) => {}
             _ = async { let _ = interrupt.wait_for(|stop| *stop).await; } => return Ok(true),

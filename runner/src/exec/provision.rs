@@ -10,7 +10,10 @@ use std::path::Path;
 
 /// Files that belong to the firmware's development, not to the board.
 fn deployable(name: &str) -> bool {
-    !name.starts_with('.') && name != "__pycache__" && name != "config.json" && name != "config.example.json"
+    !name.starts_with('.')
+        && name != "__pycache__"
+        && name != "config.json"
+        && name != "config.example.json"
 }
 
 /// The app's files, with paths relative to the firmware folder.
@@ -28,7 +31,8 @@ pub fn app_files(dir: &Path) -> Result<Vec<AppFile>> {
 }
 
 fn collect(root: &Path, dir: &Path, files: &mut Vec<AppFile>) -> Result<()> {
-    let entries = std::fs::read_dir(dir).with_context(|| format!("reading firmware folder {}", dir.display()))?;
+    let entries = std::fs::read_dir(dir)
+        .with_context(|| format!("reading firmware folder {}", dir.display()))?;
     for entry in entries {
         let entry = entry?;
         let name = entry.file_name().to_string_lossy().into_owned();
@@ -39,9 +43,17 @@ fn collect(root: &Path, dir: &Path, files: &mut Vec<AppFile>) -> Result<()> {
         if path.is_dir() {
             collect(root, &path, files)?;
         } else {
-            let relative = path.strip_prefix(root).unwrap_or(&path).to_string_lossy().replace('\\', "/");
-            let contents = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-            files.push(AppFile { path: relative, contents });
+            let relative = path
+                .strip_prefix(root)
+                .unwrap_or(&path)
+                .to_string_lossy()
+                .replace('\\', "/");
+            let contents =
+                std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+            files.push(AppFile {
+                path: relative,
+                contents,
+            });
         }
     }
     Ok(())
@@ -63,7 +75,7 @@ impl BoardConfig<'_> {
     pub fn to_file(&self) -> AppFile {
         let f = self.firmware;
         let password = match f.credentials {
-            Credentials::Valid => Some(format!("{}", self.broker.password.expose())),
+            Credentials::Valid => Some(self.broker.password.expose().to_string()),
             Credentials::WrongPassword => Some(format!("{}-wrong", self.broker.password.expose())),
             Credentials::None => None,
         };
@@ -86,7 +98,10 @@ impl BoardConfig<'_> {
             "qos": f.qos,
             "legacy_keepalive_zero": f.legacy_keepalive_zero,
         });
-        AppFile { path: "config.json".into(), contents: config.to_string().into_bytes() }
+        AppFile {
+            path: "config.json".into(),
+            contents: config.to_string().into_bytes(),
+        }
     }
 }
 
@@ -103,9 +118,16 @@ mod tests {
         std::fs::write(dir.path().join("__pycache__/x.pyc"), "").unwrap();
         std::fs::create_dir(dir.path().join("lib")).unwrap();
         std::fs::write(dir.path().join("lib/m.py"), "").unwrap();
-        let names: Vec<String> = app_files(dir.path()).unwrap().into_iter().map(|f| f.path).collect();
+        let names: Vec<String> = app_files(dir.path())
+            .unwrap()
+            .into_iter()
+            .map(|f| f.path)
+            .collect();
         assert_eq!(names, ["lib/m.py", "main.py"]);
         std::fs::remove_file(dir.path().join("main.py")).unwrap();
-        assert!(app_files(dir.path()).unwrap_err().to_string().contains("no main.py"));
+        assert!(app_files(dir.path())
+            .unwrap_err()
+            .to_string()
+            .contains("no main.py"));
     }
 }

@@ -7,14 +7,25 @@ use serde_json::Value;
 pub fn interpret(prefix: &str, topic: &str, payload: &[u8], retain: bool) -> Vec<Body> {
     let parsed: Value = serde_json::from_slice(payload)
         .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(payload).into_owned()));
-    let mut events = vec![Body::Publish { topic: topic.into(), payload: parsed.clone(), retain }];
+    let mut events = vec![Body::Publish {
+        topic: topic.into(),
+        payload: parsed.clone(),
+        retain,
+    }];
     let device = topic
         .strip_prefix(prefix)
         .and_then(|r| r.strip_prefix('/'))
         .and_then(|r| r.strip_suffix("/battery"));
     if let (Some(device), Some(reading)) = (device, reading_of(&parsed)) {
         let (seq, v, raw, late, low) = reading;
-        events.push(Body::Reading { board: device.into(), seq, v, raw, late, low });
+        events.push(Body::Reading {
+            board: device.into(),
+            seq,
+            v,
+            raw,
+            late,
+            low,
+        });
     }
     events
 }
@@ -24,7 +35,10 @@ fn reading_of(payload: &Value) -> Option<(u64, f64, u64, bool, bool)> {
         payload.get("seq")?.as_u64()?,
         payload.get("v")?.as_f64()?,
         payload.get("raw").and_then(Value::as_u64).unwrap_or(0),
-        payload.get("late").and_then(Value::as_bool).unwrap_or(false),
+        payload
+            .get("late")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
         payload.get("low").and_then(Value::as_bool).unwrap_or(false),
     ))
 }
@@ -40,7 +54,14 @@ mod tests {
         assert_eq!(events.len(), 2);
         assert_eq!(
             events[1],
-            Body::Reading { board: "twin-0".into(), seq: 41, v: 12.63, raw: 812, late: true, low: false }
+            Body::Reading {
+                board: "twin-0".into(),
+                seq: 41,
+                v: 12.63,
+                raw: 812,
+                late: true,
+                low: false
+            }
         );
     }
 
@@ -48,6 +69,12 @@ mod tests {
     fn garbage_is_recorded_as_text_without_a_reading() {
         let events = interpret("hil", "hil/x/battery", b"\xff not json", false);
         assert_eq!(events.len(), 1);
-        assert!(matches!(&events[0], Body::Publish { payload: Value::String(_), .. }));
+        assert!(matches!(
+            &events[0],
+            Body::Publish {
+                payload: Value::String(_),
+                ..
+            }
+        ));
     }
 }

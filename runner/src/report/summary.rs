@@ -4,9 +4,18 @@ use crate::exec::ScenarioOutcome;
 use std::fmt::Write;
 
 pub fn summary_table(outcomes: &[ScenarioOutcome]) -> String {
-    let width = outcomes.iter().map(|o| o.scenario.len()).max().unwrap_or(8).max(8);
+    let width = outcomes
+        .iter()
+        .map(|o| o.scenario.len())
+        .max()
+        .unwrap_or(8)
+        .max(8);
     let mut out = String::new();
-    let _ = writeln!(out, "{:<width$}  {:<6}  {:>8}  {:>6}  {}", "scenario", "result", "readings", "wall", "failed checks");
+    let _ = writeln!(
+        out,
+        "{:<width$}  result  readings    wall  failed checks",
+        "scenario"
+    );
     for o in outcomes {
         let result = if o.error.is_some() {
             "ERROR"
@@ -34,7 +43,13 @@ pub fn summary_table(outcomes: &[ScenarioOutcome]) -> String {
             failed.join(", ")
         );
         for v in o.verdicts.iter().filter(|v| !v.pass) {
-            let _ = writeln!(out, "    {} {}: {}", v.board.as_deref().unwrap_or("-"), v.name, v.message);
+            let _ = writeln!(
+                out,
+                "    {} {}: {}",
+                v.board.as_deref().unwrap_or("-"),
+                v.name,
+                v.message
+            );
         }
         if let Some(e) = &o.error {
             let _ = writeln!(out, "    error: {e}");

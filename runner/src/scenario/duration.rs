@@ -24,7 +24,9 @@ const HELP: &str = "a duration like \"60s\", \"2m\", \"1h30m\" or \"500ms\"";
 pub fn parse_duration(text: &str) -> Result<Dur, String> {
     let s = text.trim();
     if s.starts_with('-') {
-        return Err(format!("negative time {text:?}: times count forward from the scenario's start"));
+        return Err(format!(
+            "negative time {text:?}: times count forward from the scenario's start"
+        ));
     }
     if s.is_empty() {
         return Err(format!("empty duration: expected {HELP}"));
@@ -103,7 +105,9 @@ mod tests {
     fn rejects_bad_durations_with_the_reason() {
         assert!(parse_duration("-5s").unwrap_err().contains("negative"));
         assert!(parse_duration("60").unwrap_err().contains("no unit"));
-        assert!(parse_duration("5 parsecs").unwrap_err().contains("unknown unit"));
+        assert!(parse_duration("5 parsecs")
+            .unwrap_err()
+            .contains("unknown unit"));
         assert!(parse_duration("").unwrap_err().contains("empty"));
     }
 }

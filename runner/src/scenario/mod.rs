@@ -78,7 +78,12 @@ const MAX_BOARDS: u32 = 200;
 impl Scenario {
     pub fn load(path: &Path) -> Result<Scenario, Diagnostic> {
         let source = std::fs::read_to_string(path).map_err(|e| {
-            Diagnostic::new(path, "", None, format!("cannot read the scenario file: {e}"))
+            Diagnostic::new(
+                path,
+                "",
+                None,
+                format!("cannot read the scenario file: {e}"),
+            )
         })?;
         Scenario::parse(path, &source)
     }
@@ -93,12 +98,22 @@ impl Scenario {
 
     /// An error pointing at the supply's current limit, for rig-limit checks made after loading.
     pub fn error_at_current_limit(&self, message: String) -> Diagnostic {
-        Diagnostic::new(&self.path, &self.source, self.current_limit_span.clone(), message)
+        Diagnostic::new(
+            &self.path,
+            &self.source,
+            self.current_limit_span.clone(),
+            message,
+        )
     }
 
     /// An error pointing at profile step `index`.
     pub fn error_at_profile_step(&self, index: usize, message: String) -> Diagnostic {
-        Diagnostic::new(&self.path, &self.source, self.profile_spans.get(index).cloned(), message)
+        Diagnostic::new(
+            &self.path,
+            &self.source,
+            self.profile_spans.get(index).cloned(),
+            message,
+        )
     }
 }
 
@@ -113,15 +128,27 @@ impl Validator<'_> {
     }
 
     fn line_of(&self, span: &Range<usize>) -> usize {
-        self.source[..span.start.min(self.source.len())].matches('\n').count() + 1
+        self.source[..span.start.min(self.source.len())]
+            .matches('\n')
+            .count()
+            + 1
     }
 
     fn validate(&self, file: ScenarioFile) -> Result<Scenario, Diagnostic> {
         let name = file.name.get_ref().trim().to_string();
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
             return Err(self
-                .error(file.name.span(), "the scenario name must be non-empty letters, digits, '-' or '_'")
-                .with_help("it names report folders and MQTT topics, e.g. name = \"float-charge\""));
+                .error(
+                    file.name.span(),
+                    "the scenario name must be non-empty letters, digits, '-' or '_'",
+                )
+                .with_help(
+                    "it names report folders and MQTT topics, e.g. name = \"float-charge\"",
+                ));
         }
         let boards = match &file.boards {
             Some(b) if *b.get_ref() == 0 || *b.get_ref() > MAX_BOARDS => {
@@ -156,7 +183,13 @@ impl Validator<'_> {
             expect,
             source: self.source.to_string(),
             current_limit_span: file.supply.current_limit.as_ref().map(Spanned::span),
-            profile_spans: file.supply.profile.get_ref().iter().map(Spanned::span).collect(),
+            profile_spans: file
+                .supply
+                .profile
+                .get_ref()
+                .iter()
+                .map(Spanned::span)
+                .collect(),
         })
     }
 
@@ -173,12 +206,19 @@ impl Validator<'_> {
             Some(k) => {
                 let secs = k.get_ref().secs();
                 if secs.fract() != 0.0 || secs > f64::from(u16::MAX) {
-                    return Err(self.error(k.span(), "keepalive must be whole seconds, 0s..=65535s"));
+                    return Err(
+                        self.error(k.span(), "keepalive must be whole seconds, 0s..=65535s")
+                    );
                 }
                 if secs == 0.0 && !legacy {
                     return Err(self
-                        .error(k.span(), "keepalive 0 is refused by Mosquitto >= 2.0.12 (CONNACK 2)")
-                        .with_help("to reproduce that field bug, set legacy_keepalive_zero = true instead"));
+                        .error(
+                            k.span(),
+                            "keepalive 0 is refused by Mosquitto >= 2.0.12 (CONNACK 2)",
+                        )
+                        .with_help(
+                            "to reproduce that field bug, set legacy_keepalive_zero = true instead",
+                        ));
                 }
                 secs as u16
             }
@@ -209,13 +249,14 @@ impl Validator<'_> {
 
     fn supply(&self, s: &model::SupplySection, duration: f64) -> Result<Profile, Diagnostic> {
         if let Some(limit) = &s.current_limit {
-            if !(*limit.get_ref() > 0.0) {
+            if not_positive(*limit.get_ref()) {
                 return Err(self.error(limit.span(), "current_limit must be more than 0 A"));
             }
         }
         let entries = s.profile.get_ref();
         if entries.is_empty() {
-            return Err(self.error(s.profile.span(), "the profile is empty")
+            return Err(self
+                .error(s.profile.span(), "the profile is empty")
                 .with_help("start with { at = \"0s\", volts = 12.6 }"));
         }
         let mut steps = Vec::with_capacity(entries.len());
@@ -224,25 +265,31 @@ impl Validator<'_> {
             let span = entry.span();
             let step = entry.get_ref();
             let at = step.at.secs();
-            let action = match (step.volts, step.ramp_to, step.over) {
-                (Some(v), None, None) => Action::Set(v),
-                (None, Some(to), Some(over)) => {
-                    if i == 0 {
-                        return Err(self.error(span, "the profile must start with a voltage, not a ramp")
-                            .with_help("start with { at = \"0s\", volts = 12.6 }"));
+            let action =
+                match (step.volts, step.ramp_to, step.over) {
+                    (Some(v), None, None) => Action::Set(v),
+                    (None, Some(to), Some(over)) => {
+                        if i == 0 {
+                            return Err(self
+                                .error(span, "the profile must start with a voltage, not a ramp")
+                                .with_help("start with { at = \"0s\", volts = 12.6 }"));
+                        }
+                        Action::Ramp {
+                            to,
+                            over: over.secs(),
+                        }
                     }
-                    Action::Ramp { to, over: over.secs() }
-                }
-                (None, Some(_), None) => {
-                    return Err(self.error(span, "a ramp needs `over`, e.g. { at = \"2m\", ramp_to = 11.2, over = \"15m\" }"))
-                }
-                _ => {
-                    return Err(self.error(
+                    (None, Some(_), None) => return Err(self.error(
                         span,
-                        "each profile step is either { at, volts } or { at, ramp_to, over }",
-                    ))
-                }
-            };
+                        "a ramp needs `over`, e.g. { at = \"2m\", ramp_to = 11.2, over = \"15m\" }",
+                    )),
+                    _ => {
+                        return Err(self.error(
+                            span,
+                            "each profile step is either { at, volts } or { at, ramp_to, over }",
+                        ))
+                    }
+                };
             if i == 0 && at != 0.0 {
                 return Err(self.error(span, "the first profile step must be at \"0s\""));
             }
@@ -253,7 +300,10 @@ impl Validator<'_> {
                 ));
             }
             if at > duration {
-                return Err(self.error(span, format!("this step at {at}s is after the scenario ends ({duration}s)")));
+                return Err(self.error(
+                    span,
+                    format!("this step at {at}s is after the scenario ends ({duration}s)"),
+                ));
             }
             let volts = match action {
                 Action::Set(v) | Action::Ramp { to: v, .. } => v,
@@ -265,14 +315,18 @@ impl Validator<'_> {
                 Action::Ramp { over, .. } => at + over,
                 Action::Set(_) => at,
             };
-            steps.push(Step { at, action, line: self.line_of(&span) });
+            steps.push(Step {
+                at,
+                action,
+                line: self.line_of(&span),
+            });
         }
         Ok(Profile { steps })
     }
 
     fn expect(&self, e: &model::Expect) -> Result<Expectations, Diagnostic> {
         let readings = match &e.readings {
-            Some(r) if !(*r.within_volts.get_ref() > 0.0) => {
+            Some(r) if not_positive(*r.within_volts.get_ref()) => {
                 return Err(self.error(r.within_volts.span(), "within_volts must be more than 0"))
             }
             Some(r) => Some(ReadingsExpectation {
@@ -294,10 +348,19 @@ impl Validator<'_> {
                     }
                 } else {
                     parse_duration(&text)
-                        .map_err(|msg| self.error(p.tolerance.span(), format!("tolerance: {msg}; or a percentage like \"10%\"")))?
+                        .map_err(|msg| {
+                            self.error(
+                                p.tolerance.span(),
+                                format!("tolerance: {msg}; or a percentage like \"10%\""),
+                            )
+                        })?
                         .secs()
                 };
-                Some(PeriodExpectation { nominal, tolerance, tolerance_text: text })
+                Some(PeriodExpectation {
+                    nominal,
+                    tolerance,
+                    tolerance_text: text,
+                })
             }
             None => None,
         };
@@ -308,8 +371,17 @@ impl Validator<'_> {
             Some(c) => Some(*c.get_ref()),
             None => None,
         };
-        Ok(Expectations { readings, period, connack })
+        Ok(Expectations {
+            readings,
+            period,
+            connack,
+        })
     }
+}
+
+/// True for zero, negatives and NaN (TOML can spell `nan`).
+fn not_positive(x: f64) -> bool {
+    x.is_nan() || x <= 0.0
 }
 
 /// Scenario files under the given paths (files as given, folders searched for `*.toml`, sorted).
@@ -324,7 +396,10 @@ pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
                 .collect();
             found.sort();
             if found.is_empty() {
-                return Err(format!("{}: no scenario files (*.toml) in this folder", path.display()));
+                return Err(format!(
+                    "{}: no scenario files (*.toml) in this folder",
+                    path.display()
+                ));
             }
             files.extend(found);
         } else if path.is_file() {

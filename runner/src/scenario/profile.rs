@@ -31,7 +31,11 @@ impl Profile {
             match step.action {
                 Action::Set(v) => volts = v,
                 Action::Ramp { to, over } => {
-                    let done = if over > 0.0 { ((t - step.at) / over).min(1.0) } else { 1.0 };
+                    let done = if over > 0.0 {
+                        ((t - step.at) / over).min(1.0)
+                    } else {
+                        1.0
+                    };
                     volts += (to - volts) * done;
                     if done < 1.0 {
                         // Mid-ramp: the remainder of this step is still ahead.
@@ -70,9 +74,24 @@ mod tests {
     fn profile() -> Profile {
         Profile {
             steps: vec![
-                Step { at: 0.0, action: Action::Set(13.6), line: 1 },
-                Step { at: 120.0, action: Action::Ramp { to: 11.2, over: 900.0 }, line: 2 },
-                Step { at: 1080.0, action: Action::Set(12.6), line: 3 },
+                Step {
+                    at: 0.0,
+                    action: Action::Set(13.6),
+                    line: 1,
+                },
+                Step {
+                    at: 120.0,
+                    action: Action::Ramp {
+                        to: 11.2,
+                        over: 900.0,
+                    },
+                    line: 2,
+                },
+                Step {
+                    at: 1080.0,
+                    action: Action::Set(12.6),
+                    line: 3,
+                },
             ],
         }
     }

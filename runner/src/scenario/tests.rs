@@ -51,7 +51,11 @@ fn unknown_keys_name_the_line_and_the_valid_keys() {
     let d = error_of(&GOOD.replace("boards = 2", "boardz = 2"));
     assert_eq!(d.line_col().map(|l| l.0), Some(3));
     assert!(d.message.contains("boardz"), "{}", d.message);
-    assert!(d.message.contains("boards"), "should list what is valid: {}", d.message);
+    assert!(
+        d.message.contains("boards"),
+        "should list what is valid: {}",
+        d.message
+    );
 }
 
 #[test]
@@ -69,12 +73,19 @@ fn bad_durations_and_units_point_at_the_value() {
 fn overlapping_ramps_and_out_of_order_steps_are_refused() {
     let d = error_of(&GOOD.replace("{ at = \"18m\"", "{ at = \"10m\""));
     assert_eq!(d.line_col().map(|l| l.0), Some(15));
-    assert!(d.message.contains("before the previous step ends"), "{}", d.message);
+    assert!(
+        d.message.contains("before the previous step ends"),
+        "{}",
+        d.message
+    );
 }
 
 #[test]
 fn a_profile_must_start_at_zero_with_a_voltage() {
-    let d = error_of(&GOOD.replace("{ at = \"0s\", volts = 13.6 }", "{ at = \"1s\", volts = 13.6 }"));
+    let d = error_of(&GOOD.replace(
+        "{ at = \"0s\", volts = 13.6 }",
+        "{ at = \"1s\", volts = 13.6 }",
+    ));
     assert!(d.message.contains("at \"0s\""), "{}", d.message);
     let d = error_of(&GOOD.replace("ramp_to = 11.2, over = \"15m\"", "ramp_to = 11.2"));
     assert!(d.message.contains("needs `over`"), "{}", d.message);

@@ -1,0 +1,224 @@
+//! Shared parts of the end-to-end tests: a real Mosquitto with a password file, scenario fixtures, and the
+//! `hil` binary run as a user would run it.
+
+#![allow(dead_code)] // each test binary uses its own subset
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A program the test needs, or a failure that says how to install it.
+pub fn require(program: &str, install: &str) -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain([PathBuf::from("/usr/sbin")])
+        .map(|d| d.join(program))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| {
+            panic!("{program} is needed by this test and is not installed: {install}")
+        })
+}
+
+/// A Mosquitto started by the test on a free loopback port, with a password file made by mosquitto_passwd.
+pub struct Mosquitto {
+    child: Child,
+    pub port: u16,
+    pub user: String,
+    pub password: String,
+    pub dir: tempfile::TempDir,
+}
+
+impl Mosquitto {
+    pub fn start() -> Mosquitto {
+        let install = "apt-get install -y mosquitto";
+        let mosquitto = require("mosquitto", install);
+        let passwd = require("mosquitto_passwd", install);
+        let dir = tempfile::tempdir().unwrap();
+        let user = "bench".to_string();
+        let password = format!(
+            "pw-{}-{}",
+            std::process::id(),
+            Instant::now().elapsed().as_nanos()
+        );
+        let pwfile = dir.path().join("passwd");
+        let status = Command::new(passwd)
+            .args(["-c", "-b"])
+            .arg(&pwfile)
+            .args([&user, &password])
+            .status()
+            .unwrap();
+        assert!(status.success(), "mosquitto_passwd failed");
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let log = dir.path().join("mosquitto.log");
+        let conf = dir.path().join("mosquitto.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "listener {port} 127.0.0.1\nallow_anonymous false\npassword_file {}\nlog_dest stderr\n\
+                 log_type all\nconnection_messages true\npersistence false\n",
+                pwfile.display(),
+            ),
+        )
+        .unwrap();
+        let child = Command::new(mosquitto)
+            .arg("-c")
+            .arg(&conf)
+            .stdout(Stdio::null())
+            // Mosquitto started as root drops to its own user and could not open a log file in our folder.
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "mosquitto did not start on port {port}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Mosquitto {
+            child,
+            port,
+            user,
+            password,
+            dir,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("mqtt://{}@127.0.0.1:{}", self.user, self.port)
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("mosquitto.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Mosquitto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A short scenario for end-to-end tests: 30 s sleeps over 3 minutes of device time.
+pub fn short_scenario(name: &str, volts: f64, expect_connack: u8, firmware_extra: &str) -> String {
+    format!(
+        r#"name = "{name}"
+description = "end-to-end test fixture"
+duration = "3m"
+
+[firmware]
+sleep = "30s"
+{firmware_extra}
+
+[supply]
+profile = [{{ at = "0s", volts = {volts} }}]
+
+[expect]
+readings = {{ within_volts = 0.15, min_count = 4 }}
+period = {{ nominal = "33s", tolerance = "15%" }}
+connack = {expect_connack}
+"#
+    )
+}
+
+pub struct Fixture {
+    pub dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    pub fn new() -> Fixture {
+        Fixture {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// A copy of the project's firmware app, to mutate.
+    pub fn firmware_copy(&self) -> PathBuf {
+        let target = self.path("firmware");
+        std::fs::create_dir_all(&target).unwrap();
+        let source = project_root().join("firmware").join("app");
+        for entry in std::fs::read_dir(source).unwrap() {
+            let entry = entry.unwrap();
+            if entry.path().is_file() {
+                std::fs::copy(entry.path(), target.join(entry.file_name())).unwrap();
+            }
+        }
+        target
+    }
+}
+
+/// Runs `hil` with the arguments and environment given, bounded in time.
+pub fn hil(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hil"));
+    cmd.args(args).env("HIL_LOG", "warn");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(Duration::from_secs(90)) {
+        Ok(out) => out.unwrap(),
+        Err(_) => {
+            let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
+            panic!("hil {args:?} did not finish within 90 s");
+        }
+    }
+}
+
+pub fn text(out: &Output) -> String {
+    format!(
+        "--- exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Every file under `dir`, recursively, as (path, contents).
+pub fn files_under(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let p = entry.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push((p.clone(), std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out
+}
