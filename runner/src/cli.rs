@@ -49,10 +49,26 @@ pub enum Command {
         #[arg(long)]
         scenario: PathBuf,
     },
+    /// Benchmarks that print figures (not pass/fail).
+    #[command(subcommand)]
+    Bench(BenchCommand),
     /// Parse and validate scenario files without running them.
     Validate {
         /// Scenario files or folders [default: scenarios/]
         paths: Vec<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BenchCommand {
+    /// Publish round-trip latency (p50/p99) through the MQTT tap versus straight to the broker.
+    Tap {
+        /// Messages per path.
+        #[arg(long, default_value_t = 500)]
+        messages: usize,
+        /// Broker to measure against (as for `hil run`).
+        #[arg(long, default_value = "embedded", value_parser = parse_broker)]
+        broker: BrokerSpec,
     },
 }
 
@@ -67,7 +83,7 @@ pub struct RunArgs {
     /// MicroPython app folder to deploy (default: the project's firmware/app).
     #[arg(long, value_name = "DIR")]
     pub firmware: Option<PathBuf>,
-    /// Where to write events.jsonl per scenario, junit.xml and summary.txt.
+    /// Where to write events.jsonl per scenario, junit.xml, summary.txt and index.html (plots, checks, consoles).
     #[arg(long, value_name = "DIR", default_value = "hil-report")]
     pub report: PathBuf,
     /// `embedded` (rumqttd in-process, no install), `mosquitto` (the system's, started on a free loopback port
@@ -95,6 +111,15 @@ pub async fn main(cli: Cli) -> u8 {
         Command::Run(args) => run(args).await,
         Command::Check { events, scenario } => check(&events, &scenario),
         Command::Validate { paths } => validate(&paths),
+        Command::Bench(BenchCommand::Tap { messages, broker }) => {
+            match crate::perf::tap_latency(&broker, messages.max(1)).await {
+                Ok(()) => EXIT_PASS,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    EXIT_SETUP
+                }
+            }
+        }
     }
 }
 
@@ -304,6 +329,7 @@ async fn run(args: RunArgs) -> u8 {
     };
     if let Err(e) = write_junit(&outcomes, &args.report.join("junit.xml"))
         .and_then(|_| std::fs::write(args.report.join("summary.txt"), &summary))
+        .and_then(|_| crate::report::write_html(&outcomes, &args.report.join("index.html")))
     {
         eprintln!(
             "error: writing the report in {}: {e}",

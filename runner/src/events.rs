@@ -74,12 +74,59 @@ pub enum Body {
         /// Where it was seen: `console` (the firmware's own report) or `tap`.
         source: String,
     },
+    /// A message on the firmware's topic: as the monitor received it from the broker (`source` = `monitor`), or
+    /// as the tap saw the board send it (`source` = `tap`, with `board` and `qos`).
     #[serde(rename = "mqtt.publish")]
     Publish {
         topic: String,
         payload: Value,
         retain: bool,
+        #[serde(default = "monitor_source")]
+        source: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        board: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        qos: Option<u8>,
     },
+    #[serde(rename = "mqtt.connect")]
+    Connect {
+        board: String,
+        /// Never the password.
+        username: Option<String>,
+        keepalive: u16,
+        clean_session: bool,
+        will_topic: Option<String>,
+    },
+    #[serde(rename = "mqtt.puback")]
+    Puback {
+        board: String,
+        pkid: u16,
+        from: String,
+    },
+    #[serde(rename = "mqtt.pingreq")]
+    PingReq { board: String },
+    #[serde(rename = "mqtt.pingresp")]
+    PingResp { board: String },
+    #[serde(rename = "mqtt.disconnect")]
+    Disconnect { board: String },
+    #[serde(rename = "mqtt.close")]
+    Close {
+        board: String,
+        /// `client`, `broker` or `tap`.
+        by: String,
+        clean: bool,
+        reason: String,
+    },
+    #[serde(rename = "mqtt.garbage")]
+    Garbage {
+        board: String,
+        from: String,
+        error: String,
+    },
+    #[serde(rename = "fault.start")]
+    FaultStart { fault: String, until: f64 },
+    #[serde(rename = "fault.end")]
+    FaultEnd { fault: String },
     #[serde(rename = "reading")]
     Reading {
         board: String,
@@ -100,6 +147,10 @@ pub enum Body {
     /// Kinds this version does not know (from a newer rig) are kept out of the checks, not fatal.
     #[serde(other)]
     Unknown,
+}
+
+fn monitor_source() -> String {
+    "monitor".into()
 }
 
 /// Appends events to a JSONL file as they happen and keeps them for the checks.

@@ -6,5 +6,6 @@ pub mod diagnostic;
 pub mod events;
 pub mod exec;
 pub mod paths;
+pub mod perf;
 pub mod report;
 pub mod scenario;

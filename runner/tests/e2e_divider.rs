@@ -25,7 +25,7 @@ fn a_ten_percent_divider_error_fails_the_readings_check() {
             "run",
             scenario.to_str().unwrap(),
             "--speed",
-            "30",
+            TEST_SPEED,
             "--firmware",
             firmware.to_str().unwrap(),
             "--report",

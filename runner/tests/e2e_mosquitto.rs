@@ -18,7 +18,7 @@ fn a_run_against_mosquitto_passes_and_never_writes_the_password() {
             "run",
             scenario.to_str().unwrap(),
             "--speed",
-            "30",
+            TEST_SPEED,
             "--report",
             report.to_str().unwrap(),
             "--broker",

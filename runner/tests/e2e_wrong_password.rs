@@ -22,7 +22,7 @@ fn wrong_password_is_reported_as_connack_5_by_name() {
             "run",
             scenario.to_str().unwrap(),
             "--speed",
-            "30",
+            TEST_SPEED,
             "--report",
             report.to_str().unwrap(),
             "--broker",

@@ -60,16 +60,25 @@ def die(message):
 
 
 def open_control(addr, board):
-    global _sock, _reader
+    global _sock, _reader, _BOOT_MS
     host, _, port = addr.rpartition(":")
     try:
         _sock = socket.create_connection((host, int(port)), timeout=REPLY_TIMEOUT_S)
     except (OSError, ValueError) as e:
         die("cannot reach control socket %s: %s" % (addr, e))
     _reader = _sock.makefile("rb")
+    # The rig may start this process ahead of the wake and answer the hello at the wake instant (so
+    # CPython's start-up is not counted as awake time): wait as long as the sleep lasts.
+    _sock.settimeout(None)
     reply = request({"op": "hello", "board": board})
+    _sock.settimeout(REPLY_TIMEOUT_S)
     if not reply.get("ok"):
         die("hello refused: %s" % reply)
+    # A held hello carries this boot's reset cause and RTC memory, read by the machine shim.
+    for key, name in (("reset_cause", "HIL_RESET_CAUSE"), ("rtc_hex", "HIL_RTC_HEX")):
+        if key in reply:
+            os.environ[name] = str(reply[key])
+    _BOOT_MS = device_ms()
 
 
 def request(obj):

@@ -3,7 +3,9 @@
 mod broker;
 mod connack;
 mod monitor;
+pub mod tap;
 
 pub use broker::{Broker, BrokerSpec};
 pub use connack::connack_name;
 pub use monitor::{Monitor, Received};
+pub use tap::{Side, Tap, TapEvent, TapFault, TapFaults};

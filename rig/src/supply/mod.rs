@@ -1,8 +1,10 @@
 //! Bench power supplies: the trait the runner drives, and its implementations.
 
-mod twin_supply;
+pub mod dialect;
+mod scpi;
 
-pub use twin_supply::TwinSupply;
+pub use dialect::Dialect;
+pub use scpi::ScpiSupply;
 
 use async_trait::async_trait;
 

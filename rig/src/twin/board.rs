@@ -9,11 +9,13 @@ use crate::clock::DeviceClock;
 use anyhow::{bail, Context, Result};
 use async_trait::async_trait;
 use rand::{rngs::SmallRng, SeedableRng};
+use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWriteExt, BufReader};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpListener;
 use tokio::process::Command;
 use tokio::sync::{mpsc, watch};
@@ -185,6 +187,14 @@ enum WakeEnd {
     Shutdown,
 }
 
+/// A host process started ahead of its wake: connected, its hello read and not yet answered.
+struct Warm {
+    child: tokio::process::Child,
+    lines: tokio::io::Lines<BufReader<OwnedReadHalf>>,
+    write: OwnedWriteHalf,
+    console: [JoinHandle<()>; 2],
+}
+
 /// The board's life across wakes: power, boot, run, deep sleep, wake again.
 struct Life {
     spec: TwinBoardSpec,
@@ -225,8 +235,11 @@ impl Life {
         let mut power = self.runtime.bench.subscribe();
         let mut rtc_hex = String::new();
         let mut cause = PWRON_RESET;
+        let mut warm: Option<Warm> = None;
         while !self.stopping() {
             if !self.powered() {
+                // Dropping a pre-started process kills it: the board it was for lost power.
+                warm = None;
                 self.set_load(LoadState::Off);
                 rtc_hex.clear();
                 cause = PWRON_RESET;
@@ -235,14 +248,24 @@ impl Life {
                 }
                 continue;
             }
-            match self.wake(cause, &rtc_hex).await {
+            let started = match warm.take() {
+                Some(w) => Ok(w),
+                None => self.warm_up().await,
+            };
+            let end = match started {
+                Ok(w) => self.wake(cause, &rtc_hex, w).await,
+                Err(e) => WakeEnd::Crashed(format!("{e:#}")),
+            };
+            match end {
                 WakeEnd::Slept { ms, rtc_hex: kept } => {
                     rtc_hex = kept;
                     self.set_load(LoadState::Asleep);
-                    let secs = self.spec.physics.sleep_secs(ms, &mut self.rng);
                     let clock = self.runtime.clock;
+                    let wake_at = clock.now() + self.spec.physics.sleep_secs(ms, &mut self.rng);
+                    // The next wake's process starts now, while the board sleeps.
+                    warm = self.warm_up().await.ok();
                     tokio::select! {
-                        _ = clock.sleep(secs) => cause = DEEPSLEEP_RESET,
+                        _ = clock.sleep_until(wake_at) => cause = DEEPSLEEP_RESET,
                         alive = self.wait_for(&mut power, false) => {
                             if !alive { return; }
                             // Power lost while asleep: the loop top sees it and forgets RTC memory.
@@ -286,24 +309,8 @@ impl Life {
         }
     }
 
-    async fn wake(&mut self, cause: u8, rtc_hex: &str) -> WakeEnd {
-        let rom_cause = match cause {
-            PWRON_RESET => 1,
-            WDT_RESET => 4,
-            _ => 2,
-        };
-        self.say(format!(
-            "ets Jan  8 2013,rst cause:{rom_cause}, boot mode:(3,6)"
-        ))
-        .await;
-        self.set_load(LoadState::Awake);
-        match self.run_firmware(cause, rtc_hex).await {
-            Ok(end) => end,
-            Err(e) => WakeEnd::Crashed(format!("{e:#}")),
-        }
-    }
-
-    async fn run_firmware(&mut self, cause: u8, rtc_hex: &str) -> Result<WakeEnd> {
+    /// Starts the host runtime and reads its hello, leaving it waiting for the wake.
+    async fn warm_up(&mut self) -> Result<Warm> {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .context("binding the control socket")?;
@@ -318,8 +325,6 @@ impl Life {
             .env("HIL_MAC", &self.spec.mac)
             .env("HIL_EPOCH", format!("{:.6}", runtime.clock.epoch_unix()))
             .env("HIL_SPEED", runtime.clock.speed().to_string())
-            .env("HIL_RESET_CAUSE", cause.to_string())
-            .env("HIL_RTC_HEX", rtc_hex)
             .env("PYTHONDONTWRITEBYTECODE", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -332,19 +337,72 @@ impl Life {
                     runtime.python.display()
                 )
             })?;
-        let stdout = forward_lines(
-            child.stdout.take(),
-            &self.spec.name,
-            "",
-            self.console.clone(),
-        );
-        let stderr = forward_lines(
-            child.stderr.take(),
-            &self.spec.name,
-            "stderr: ",
-            self.console.clone(),
-        );
+        let console = [
+            forward_lines(
+                child.stdout.take(),
+                &self.spec.name,
+                "",
+                self.console.clone(),
+            ),
+            forward_lines(
+                child.stderr.take(),
+                &self.spec.name,
+                "stderr: ",
+                self.console.clone(),
+            ),
+        ];
+        let (stream, _) = tokio::time::timeout(CONTROL_ACCEPT_TIMEOUT, listener.accept())
+            .await
+            .context("the host runtime never connected to its control socket")??;
+        let (read, write) = stream.into_split();
+        let mut lines = BufReader::new(read).lines();
+        let hello = tokio::time::timeout(CONTROL_ACCEPT_TIMEOUT, lines.next_line())
+            .await
+            .context("the host runtime sent no hello")??
+            .unwrap_or_default();
+        let said: serde_json::Value = serde_json::from_str(&hello).unwrap_or_default();
+        if said["op"] != "hello" || said["board"] != self.spec.name.as_str() {
+            bail!("the host runtime's first request was not this board's hello: {hello:?}");
+        }
+        Ok(Warm {
+            child,
+            lines,
+            write,
+            console,
+        })
+    }
 
+    /// One wake: the ROM banner, the hello answered with this boot's reset cause and RTC memory, then the
+    /// firmware's requests until it sleeps, dies, loses power or the bench stops.
+    async fn wake(&mut self, cause: u8, rtc_hex: &str, warm: Warm) -> WakeEnd {
+        let rom_cause = match cause {
+            PWRON_RESET => 1,
+            WDT_RESET => 4,
+            _ => 2,
+        };
+        self.say(format!(
+            "ets Jan  8 2013,rst cause:{rom_cause}, boot mode:(3,6)"
+        ))
+        .await;
+        self.set_load(LoadState::Awake);
+        match self.run_firmware(cause, rtc_hex, warm).await {
+            Ok(end) => end,
+            Err(e) => WakeEnd::Crashed(format!("{e:#}")),
+        }
+    }
+
+    async fn run_firmware(&mut self, cause: u8, rtc_hex: &str, warm: Warm) -> Result<WakeEnd> {
+        let Warm {
+            mut child,
+            mut lines,
+            mut write,
+            console: [stdout, stderr],
+        } = warm;
+        let mut reply = json!({"ok": true, "reset_cause": cause, "rtc_hex": rtc_hex}).to_string();
+        reply.push('\n');
+        write.write_all(reply.as_bytes()).await?;
+
+        let runtime = self.runtime.clone();
         let mut power = runtime.bench.subscribe();
         let mut control = Control {
             board: &self.spec.name,
@@ -372,20 +430,15 @@ impl Life {
             }
         };
         let end = tokio::select! {
-            served = serve_control(&listener, &mut control) => {
+            served = serve_control(&mut lines, &mut write, &mut control) => {
                 served?;
+                let status = tokio::time::timeout(EXIT_AFTER_SLEEP_TIMEOUT, child.wait()).await;
                 match control.sleep_ms {
-                    Some(ms) => {
-                        let _ = tokio::time::timeout(EXIT_AFTER_SLEEP_TIMEOUT, child.wait()).await;
-                        WakeEnd::Slept { ms, rtc_hex: control.rtc_hex.clone() }
-                    }
-                    None => {
-                        let status = tokio::time::timeout(EXIT_AFTER_SLEEP_TIMEOUT, child.wait()).await;
-                        WakeEnd::Crashed(match status {
-                            Ok(Ok(s)) => format!("host runtime exited with {s}"),
-                            _ => "control socket closed".into(),
-                        })
-                    }
+                    Some(ms) => WakeEnd::Slept { ms, rtc_hex: control.rtc_hex.clone() },
+                    None => WakeEnd::Crashed(match status {
+                        Ok(Ok(s)) => format!("host runtime exited with {s}"),
+                        _ => "control socket closed".into(),
+                    }),
                 }
             }
             status = child.wait() => WakeEnd::Crashed(format!("host runtime exited with {}", status?)),
@@ -404,13 +457,12 @@ impl Life {
     }
 }
 
-/// Accepts the host runtime's connection and answers it until it closes.
-async fn serve_control(listener: &TcpListener, control: &mut Control<'_>) -> Result<()> {
-    let (stream, _) = tokio::time::timeout(CONTROL_ACCEPT_TIMEOUT, listener.accept())
-        .await
-        .context("the host runtime never connected to its control socket")??;
-    let (read, mut write) = stream.into_split();
-    let mut lines = BufReader::new(read).lines();
+/// Answers the host runtime's requests until it closes the socket.
+async fn serve_control(
+    lines: &mut tokio::io::Lines<BufReader<OwnedReadHalf>>,
+    write: &mut OwnedWriteHalf,
+    control: &mut Control<'_>,
+) -> Result<()> {
     while let Some(line) = lines.next_line().await? {
         let mut reply = control.handle(&line).to_string();
         reply.push('\n');

@@ -4,7 +4,9 @@ mod bench_state;
 mod board;
 mod control;
 pub mod physics;
+mod scpi_server;
 
 pub use bench_state::{BenchState, ChannelState, LoadState};
 pub use board::{TwinBoard, TwinBoardSpec};
 pub use physics::Physics;
+pub use scpi_server::ScpiServer;

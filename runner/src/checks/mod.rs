@@ -2,8 +2,10 @@
 //! what was seen, and when. They run after a live run and offline (`hil check`) alike.
 
 mod connack;
+mod delivery;
 mod period;
 mod readings;
+mod session;
 mod view;
 
 pub use view::RunView;
@@ -52,8 +54,24 @@ pub fn run_checks(scenario: &Scenario, events: &[Event]) -> Vec<Verdict> {
         if let Some(expect) = &scenario.expect.period {
             verdicts.push(period::check(expect, &view, board));
         }
-        if let Some(code) = scenario.expect.connack {
+        let expect = &scenario.expect;
+        if let Some(code) = expect.connack {
             verdicts.push(connack::check(code, &view, board));
+        }
+        if expect.keepalive_nonzero {
+            verdicts.push(session::keepalive_nonzero(&view, board));
+        }
+        if expect.clean_disconnect {
+            verdicts.push(session::clean_disconnect(&view, board));
+        }
+        if expect.silence_during_faults {
+            verdicts.push(delivery::silence_during_faults(&view, board));
+        }
+        if expect.no_lost_readings {
+            verdicts.push(delivery::no_lost_readings(&view, board));
+        }
+        if let Some(max) = expect.awake_max {
+            verdicts.push(delivery::awake(max, &view, board));
         }
     }
     verdicts

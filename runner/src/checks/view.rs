@@ -7,6 +7,15 @@ pub struct RunView<'a> {
     boards: Vec<BoardInfo>,
 }
 
+/// One MQTT connection of a board, as the tap saw it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Session {
+    pub connect: f64,
+    pub accepted: bool,
+    pub disconnect: bool,
+    pub close: Option<f64>,
+}
+
 /// One `reading` event, flattened.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ReadingAt {
@@ -78,12 +87,130 @@ impl<'a> RunView<'a> {
             .collect()
     }
 
-    /// (t, code) of every CONNACK seen for the board.
+    /// (t, code) of every CONNACK seen for the board: from the tap when it saw any (it sees the wire), else as
+    /// the board's console reported them.
     pub fn connacks(&self, board: &str) -> Vec<(f64, u8)> {
+        let of = |tap: bool| -> Vec<(f64, u8)> {
+            self.events
+                .iter()
+                .filter_map(|e| match &e.body {
+                    Body::Connack {
+                        board: b,
+                        code,
+                        source,
+                        ..
+                    } if b == board && source.starts_with("tap") == tap => Some((e.t, *code)),
+                    _ => None,
+                })
+                .collect()
+        };
+        let wire = of(true);
+        if wire.is_empty() {
+            of(false)
+        } else {
+            wire
+        }
+    }
+
+    /// (t, keepalive) of every CONNECT the tap saw from the board.
+    pub fn connects(&self, board: &str) -> Vec<(f64, u16)> {
         self.events
             .iter()
             .filter_map(|e| match &e.body {
-                Body::Connack { board: b, code, .. } if b == board => Some((e.t, *code)),
+                Body::Connect {
+                    board: b,
+                    keepalive,
+                    ..
+                } if b == board => Some((e.t, *keepalive)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The board's MQTT sessions as the tap saw them: (CONNECT time, accepted, DISCONNECT seen, close time).
+    pub fn sessions(&self, board: &str) -> Vec<Session> {
+        let mut sessions: Vec<Session> = Vec::new();
+        for e in self.events {
+            match &e.body {
+                Body::Connect { board: b, .. } if b == board => sessions.push(Session {
+                    connect: e.t,
+                    accepted: false,
+                    disconnect: false,
+                    close: None,
+                }),
+                Body::Connack {
+                    board: b,
+                    code,
+                    source,
+                    ..
+                } if b == board && source.starts_with("tap") => {
+                    if let Some(s) = sessions.last_mut() {
+                        s.accepted = *code == 0;
+                    }
+                }
+                Body::Disconnect { board: b } if b == board => {
+                    if let Some(s) = sessions.last_mut() {
+                        s.disconnect = true;
+                    }
+                }
+                Body::Close { board: b, .. } if b == board => {
+                    if let Some(s) = sessions.last_mut().filter(|s| s.close.is_none()) {
+                        s.close = Some(e.t);
+                    }
+                }
+                _ => {}
+            }
+        }
+        sessions
+    }
+
+    /// Fault windows as the log recorded them: (start, end, description). A fault still on at the end of the log
+    /// lasts until then.
+    pub fn faults(&self) -> Vec<(f64, f64, &'a str)> {
+        let mut windows = Vec::new();
+        for e in self.events {
+            if let Body::FaultStart { fault, .. } = &e.body {
+                let end = self
+                    .events
+                    .iter()
+                    .find(|x| {
+                        x.t >= e.t && matches!(&x.body, Body::FaultEnd { fault: f } if f == fault)
+                    })
+                    .map_or(self.end(), |x| x.t);
+                windows.push((e.t, end, fault.as_str()));
+            }
+        }
+        windows
+    }
+
+    /// (wake, sleep) console times of each wake that announced its sleep.
+    pub fn awake_windows(&self, board: &str) -> Vec<(f64, f64)> {
+        let mut windows = Vec::new();
+        let mut woke: Option<f64> = None;
+        for e in self.events {
+            match &e.body {
+                Body::BoardWake { board: b, .. } if b == board => woke = Some(e.t),
+                Body::BoardSleep { board: b, .. } if b == board => {
+                    if let Some(w) = woke.take() {
+                        windows.push((w, e.t));
+                    }
+                }
+                _ => {}
+            }
+        }
+        windows
+    }
+
+    /// Every seq a wake announced (`boot … seq=N`), with its time.
+    pub fn announced_seqs(&self, board: &str) -> Vec<(f64, u64)> {
+        self.events
+            .iter()
+            .filter_map(|e| match &e.body {
+                Body::BoardWake {
+                    board: b,
+                    seq: Some(seq),
+                    ..
+                } if b == board => Some((e.t, *seq)),
                 _ => None,
             })
             .collect()

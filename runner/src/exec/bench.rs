@@ -1,14 +1,14 @@
-//! The bench a scenario runs on. Without a rig file it is the twin bench: one twin supply channel feeding the
-//! scenario's boards.
+//! The bench a scenario runs on. Without a rig file it is the twin bench: one channel of the twin supply, an SCPI
+//! server on a loopback port driven through the same SCPI driver as a lab supply, feeding the scenario's boards.
 
 use crate::events::BoardInfo;
 use crate::paths;
 use crate::scenario::Scenario;
-use anyhow::Result;
+use anyhow::{Context, Result};
 use rig::board::Board;
 use rig::clock::DeviceClock;
-use rig::supply::{ChannelLimits, PowerSupply, TwinSupply};
-use rig::twin::{BenchState, Physics, TwinBoard, TwinBoardSpec};
+use rig::supply::{ChannelLimits, Dialect, PowerSupply, ScpiSupply};
+use rig::twin::{BenchState, Physics, ScpiServer, TwinBoard, TwinBoardSpec};
 use std::sync::Arc;
 
 pub struct Bench {
@@ -19,6 +19,8 @@ pub struct Bench {
     pub infos: Vec<BoardInfo>,
     pub physics: Physics,
     pub wifi_ssid: String,
+    /// The twin supply's SCPI server, kept for as long as the bench: dropping it shuts the server down.
+    pub supply_server: Option<ScpiServer>,
 }
 
 impl Bench {
@@ -36,7 +38,16 @@ pub const TWIN_LIMITS: ChannelLimits = ChannelLimits {
 
 pub fn twin_bench(scenario: &Scenario, clock: DeviceClock) -> Result<Bench> {
     let state = Arc::new(BenchState::new(1));
-    let supply: Arc<dyn PowerSupply> = Arc::new(TwinSupply::new("twin", state.clone()));
+    let server = ScpiServer::start(state.clone(), clock)?;
+    let supply: Arc<dyn PowerSupply> = Arc::new(
+        ScpiSupply::new(
+            "twin",
+            &server.address(),
+            Dialect::RigolDp800,
+            [(1, TWIN_LIMITS)],
+        )
+        .context("setting up the twin supply's driver")?,
+    );
     let physics = Physics::default();
     let python = paths::python();
     let run_py = paths::host_runtime();
@@ -74,6 +85,7 @@ pub fn twin_bench(scenario: &Scenario, clock: DeviceClock) -> Result<Bench> {
         infos,
         physics,
         wifi_ssid: "hil-bench".into(),
+        supply_server: Some(server),
     })
 }
 

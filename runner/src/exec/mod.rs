@@ -4,18 +4,20 @@ mod bench;
 mod console;
 mod provision;
 mod publish;
+mod tap_events;
 
 pub use bench::{twin_bench, Bench, TWIN_LIMITS};
 pub use provision::app_files;
 
 use crate::checks::{run_checks, Verdict};
 use crate::events::{Body, Event, EventLog};
+use crate::scenario::FaultKind;
 use crate::scenario::Scenario;
 use anyhow::{Context, Result};
 use provision::BoardConfig;
 use rig::board::AppFile;
 use rig::clock::DeviceClock;
-use rig::mqtt::{Broker, Monitor};
+use rig::mqtt::{Broker, Monitor, Tap, TapFault};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -113,6 +115,14 @@ async fn execute(
     )
     .await?;
 
+    let (tap_tx, mut tap_rx) = tokio::sync::mpsc::unbounded_channel();
+    let tap = Tap::start(
+        "127.0.0.1:0".parse()?,
+        (ctx.broker.host.clone(), ctx.broker.port),
+        tap_tx,
+    )
+    .await?;
+
     let clock = DeviceClock::start(ctx.speed);
     let log = EventLog::create(Some(events_path), clock)
         .with_context(|| format!("creating {}", events_path.display()))?;
@@ -123,6 +133,7 @@ async fn execute(
             device_id: &info.name,
             topic_prefix: &prefix,
             broker: &ctx.broker,
+            mqtt_addr: tap.addr,
             wifi_ssid: &bench.wifi_ssid,
             physics: &bench.physics,
             firmware: &scenario.firmware,
@@ -158,6 +169,14 @@ async fn execute(
     }
     {
         let log = log.clone();
+        tasks.push(tokio::spawn(async move {
+            while let Some(event) = tap_rx.recv().await {
+                log.record(tap_events::body_of(event));
+            }
+        }));
+    }
+    {
+        let log = log.clone();
         let prefix = prefix.clone();
         let progress = ctx.progress.then(|| scenario.name.clone());
         tasks.push(tokio::spawn(async move {
@@ -186,6 +205,15 @@ async fn execute(
         }));
     }
 
+    tasks.push(tokio::spawn(schedule_faults(
+        scenario.faults.clone(),
+        tap.faults.clone(),
+        bench.supply.clone(),
+        bench.channel,
+        log.clone(),
+        clock,
+        supply_label.clone(),
+    )));
     let result = drive(
         scenario,
         ctx,
@@ -211,6 +239,7 @@ async fn execute(
         }
     }
     drop(monitor);
+    drop(tap);
     // Let the console and monitor readers record what is already in flight, then stop them.
     tokio::time::sleep(Duration::from_millis(200)).await;
     for task in tasks {
@@ -321,5 +350,61 @@ async fn drive(
             _ = clock.sleep_until(wake_at.min(scenario.duration)) => {}
             _ = async { let _ = interrupt.wait_for(|stop| *stop).await; } => return Ok(true),
         }
+    }
+}
+
+/// Switches each fault on at its start and off at its end, recording both.
+async fn schedule_faults(
+    faults: Vec<crate::scenario::FaultWindow>,
+    tap: Arc<rig::mqtt::TapFaults>,
+    supply: Arc<dyn rig::supply::PowerSupply>,
+    channel: u8,
+    log: EventLog,
+    clock: DeviceClock,
+    supply_label: String,
+) {
+    let mut edges: Vec<(f64, bool, crate::scenario::FaultWindow)> = faults
+        .iter()
+        .flat_map(|f| [(f.start, true, f.clone()), (f.end, false, f.clone())])
+        .collect();
+    edges.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    for (at, on, fault) in edges {
+        clock.sleep_until(at).await;
+        let tap_fault = match fault.kind {
+            FaultKind::StrictKeepalive => Some(TapFault::StrictKeepalive),
+            FaultKind::RefuseConnect(rc) => Some(TapFault::RefuseConnect(rc)),
+            FaultKind::BrokerDown => Some(TapFault::BrokerDown),
+            FaultKind::DropAfterConnect => Some(TapFault::DropAfterConnect),
+            FaultKind::Delay { ms } => Some(TapFault::Delay { ms }),
+            FaultKind::SupplyOff => None,
+        };
+        match tap_fault {
+            Some(f) => tap.set(f, on),
+            None => {
+                let result = supply.set_output(channel, !on).await;
+                log.record(Body::SupplySet {
+                    supply: supply_label.clone(),
+                    volts: None,
+                    amps: None,
+                    output: Some(!on),
+                });
+                if let Err(e) = result {
+                    log.record(Body::SupplyError {
+                        supply: supply_label.clone(),
+                        message: format!("{e:#}"),
+                    });
+                }
+            }
+        }
+        log.record(if on {
+            Body::FaultStart {
+                fault: fault.kind.to_string(),
+                until: fault.end,
+            }
+        } else {
+            Body::FaultEnd {
+                fault: fault.kind.to_string(),
+            }
+        });
     }
 }

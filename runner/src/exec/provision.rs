@@ -64,6 +64,8 @@ pub struct BoardConfig<'a> {
     pub device_id: &'a str,
     pub topic_prefix: &'a str,
     pub broker: &'a Broker,
+    /// Where the board connects: the tap in front of the broker.
+    pub mqtt_addr: std::net::SocketAddr,
     pub wifi_ssid: &'a str,
     pub physics: &'a Physics,
     pub firmware: &'a FirmwareSettings,
@@ -83,8 +85,8 @@ impl BoardConfig<'_> {
             "device_id": self.device_id,
             "wifi": {"ssid": self.wifi_ssid, "password": "twin-wifi"},
             "broker": {
-                "host": self.broker.host,
-                "port": self.broker.port,
+                "host": self.mqtt_addr.ip().to_string(),
+                "port": self.mqtt_addr.port(),
                 "username": self.broker.username,
                 "password": password,
                 "client_id": self.device_id,

@@ -11,6 +11,9 @@ pub fn interpret(prefix: &str, topic: &str, payload: &[u8], retain: bool) -> Vec
         topic: topic.into(),
         payload: parsed.clone(),
         retain,
+        source: "monitor".into(),
+        board: None,
+        qos: None,
     }];
     let device = topic
         .strip_prefix(prefix)

@@ -1,7 +1,9 @@
 //! Reports: the console summary table and JUnit XML (the event logs are written as the run goes).
 
+mod html;
 mod junit;
 mod summary;
 
+pub use html::write_html;
 pub use junit::write_junit;
 pub use summary::summary_table;

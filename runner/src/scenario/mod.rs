@@ -1,10 +1,12 @@
 //! Scenario files: parse, validate (every error names file:line:column), resolve defaults.
 
 mod duration;
+mod fault;
 mod model;
 mod profile;
 
 pub use duration::{parse_duration, Dur};
+pub use fault::{FaultKind, FaultWindow};
 pub use model::Credentials;
 pub use profile::{Action, Profile, Step};
 
@@ -26,6 +28,7 @@ pub struct Scenario {
     pub firmware: FirmwareSettings,
     pub supply: SupplyPlan,
     pub expect: Expectations,
+    pub faults: Vec<FaultWindow>,
     source: String,
     current_limit_span: Option<Range<usize>>,
     profile_spans: Vec<Range<usize>>,
@@ -53,6 +56,12 @@ pub struct Expectations {
     pub readings: Option<ReadingsExpectation>,
     pub period: Option<PeriodExpectation>,
     pub connack: Option<u8>,
+    pub keepalive_nonzero: bool,
+    pub clean_disconnect: bool,
+    pub silence_during_faults: bool,
+    pub no_lost_readings: bool,
+    /// Longest a board may stay awake per wake, seconds.
+    pub awake_max: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -164,6 +173,7 @@ impl Validator<'_> {
         let firmware = self.firmware(&file.firmware)?;
         let supply = self.supply(&file.supply, duration)?;
         let expect = self.expect(&file.expect)?;
+        let faults = self.faults(&file.fault, duration)?;
         Ok(Scenario {
             path: self.path.to_path_buf(),
             name,
@@ -181,6 +191,7 @@ impl Validator<'_> {
                 profile: supply,
             },
             expect,
+            faults,
             source: self.source.to_string(),
             current_limit_span: file.supply.current_limit.as_ref().map(Spanned::span),
             profile_spans: file
@@ -375,7 +386,53 @@ impl Validator<'_> {
             readings,
             period,
             connack,
+            keepalive_nonzero: e.keepalive_nonzero.unwrap_or(false),
+            clean_disconnect: e.clean_disconnect.unwrap_or(false),
+            silence_during_faults: e.silence_during_faults.unwrap_or(false),
+            no_lost_readings: e.no_lost_readings.unwrap_or(false),
+            awake_max: e.awake.as_ref().map(|a| a.max.secs()),
         })
+    }
+
+    fn faults(
+        &self,
+        entries: &[Spanned<model::FaultEntry>],
+        duration: f64,
+    ) -> Result<Vec<FaultWindow>, Diagnostic> {
+        let mut windows: Vec<FaultWindow> = Vec::new();
+        for entry in entries {
+            let span = entry.span();
+            let f = entry.get_ref();
+            let kind = FaultKind::parse(f.kind.get_ref(), f.rc, f.ms)
+                .map_err(|m| self.error(span.clone(), m))?;
+            let (start, end) = (f.at.secs(), f.at.secs() + f.lasts.secs());
+            if f.lasts.secs() <= 0.0 {
+                return Err(self.error(span, "a fault's `for` must be longer than 0s"));
+            }
+            if end > duration {
+                return Err(self.error(
+                    span,
+                    format!("this fault ends at {end}s, after the scenario ends ({duration}s)"),
+                ));
+            }
+            if let Some(other) = windows
+                .iter()
+                .find(|w| w.kind.name() == kind.name() && start < w.end && w.start < end)
+            {
+                return Err(self.error(
+                    span,
+                    format!(
+                        "this {} fault ({start}s..{end}s) overlaps another from {}s to {}s: merge them into one",
+                        kind.name(),
+                        other.start,
+                        other.end
+                    ),
+                ));
+            }
+            windows.push(FaultWindow { start, end, kind });
+        }
+        windows.sort_by(|a, b| a.start.total_cmp(&b.start));
+        Ok(windows)
     }
 }
 

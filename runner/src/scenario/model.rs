@@ -19,6 +19,22 @@ pub struct ScenarioFile {
     pub supply: SupplySection,
     #[serde(default)]
     pub expect: Expect,
+    #[serde(default)]
+    pub fault: Vec<Spanned<FaultEntry>>,
+}
+
+/// `[[fault]]`: something goes wrong from `at` for `for`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultEntry {
+    pub at: Dur,
+    #[serde(rename = "for")]
+    pub lasts: Dur,
+    pub kind: Spanned<String>,
+    /// CONNACK code for `refuse-connect`.
+    pub rc: Option<u8>,
+    /// Added latency per packet for `delay`.
+    pub ms: Option<u64>,
 }
 
 /// Per-scenario app config, merged over the rig's defaults.
@@ -68,6 +84,17 @@ pub struct Expect {
     pub readings: Option<ReadingsExpect>,
     pub period: Option<PeriodExpect>,
     pub connack: Option<Spanned<u8>>,
+    pub keepalive_nonzero: Option<bool>,
+    pub clean_disconnect: Option<bool>,
+    pub silence_during_faults: Option<bool>,
+    pub no_lost_readings: Option<bool>,
+    pub awake: Option<AwakeExpect>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwakeExpect {
+    pub max: Dur,
 }
 
 #[derive(Debug, Clone, Deserialize)]

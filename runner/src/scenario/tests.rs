@@ -112,3 +112,36 @@ fn syntax_errors_are_located() {
     let d = error_of("name = \"x\"\nduration = \n");
     assert_eq!(d.line_col().map(|l| l.0), Some(2));
 }
+
+#[test]
+fn faults_are_parsed_and_overlaps_refused() {
+    let with = |faults: &str| format!("{GOOD}{faults}");
+    let s = parse(&with(
+        "\n[[fault]]\nat = \"5m\"\nfor = \"3m\"\nkind = \"broker-down\"\n",
+    ))
+    .unwrap();
+    assert_eq!(
+        s.faults,
+        vec![FaultWindow {
+            start: 300.0,
+            end: 480.0,
+            kind: FaultKind::BrokerDown
+        }]
+    );
+    let two = "\n[[fault]]\nat = \"5m\"\nfor = \"3m\"\nkind = \"broker-down\"\n\n[[fault]]\nat = \"6m\"\nfor = \"1m\"\nkind = \"broker-down\"\n";
+    let d = error_of(&with(two));
+    assert!(d.message.contains("overlaps"), "{}", d.message);
+    assert_eq!(d.line_col().map(|l| l.0), Some(28));
+    let d = error_of(&with(
+        "\n[[fault]]\nat = \"5m\"\nfor = \"3m\"\nkind = \"refuse-connect\"\n",
+    ));
+    assert!(d.message.contains("rc"), "{}", d.message);
+    let d = error_of(&with(
+        "\n[[fault]]\nat = \"19m\"\nfor = \"3m\"\nkind = \"broker-down\"\n",
+    ));
+    assert!(
+        d.message.contains("after the scenario ends"),
+        "{}",
+        d.message
+    );
+}

@@ -110,7 +110,7 @@ impl Drop for Mosquitto {
     }
 }
 
-/// A short scenario for end-to-end tests: 30 s sleeps over 3 minutes of device time.
+/// A short scenario for end-to-end tests: 30 s sleeps over 3 minutes of device time (9 s at speed 20).
 pub fn short_scenario(name: &str, volts: f64, expect_connack: u8, firmware_extra: &str) -> String {
     format!(
         r#"name = "{name}"
@@ -222,3 +222,7 @@ pub fn files_under(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     }
     out
 }
+
+/// Device-time speed for end-to-end runs: fast, with margin for the real-time overhead a busy CI machine adds
+/// (each real millisecond of host work is 20 ms of device time).
+pub const TEST_SPEED: &str = "20";

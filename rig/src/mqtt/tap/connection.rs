@@ -1,0 +1,334 @@
+//! One board's connection through the tap: CONNECT first (where connect-time faults apply), then both directions
+//! pumped packet by packet, each packet reported before it is forwarded.
+
+use super::faults::TapFaults;
+use super::framing::{next_frame, Frame, MAX_PACKET};
+use super::{Side, TapEvent};
+use bytes::BytesMut;
+use rumqttc::mqttbytes::v4::{ConnAck, ConnectReturnCode, Packet};
+use rumqttc::mqttbytes::QoS;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+
+/// A client that sends no CONNECT within this time is dropped (Mosquitto does the same).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub struct Connection {
+    pub peer: SocketAddr,
+    pub upstream: Arc<(String, u16)>,
+    pub faults: Arc<TapFaults>,
+    pub events: mpsc::UnboundedSender<TapEvent>,
+}
+
+enum Read {
+    Packet(Box<Packet>, bytes::Bytes),
+    Closed,
+    Garbage(String),
+}
+
+/// Reads until one whole packet is in `buf` (or the stream ends or is not MQTT).
+async fn read_packet(stream: &mut OwnedReadHalf, buf: &mut BytesMut) -> Read {
+    loop {
+        match next_frame(buf) {
+            Frame::Packet(p, raw) => return Read::Packet(p, raw),
+            Frame::Invalid(e) => return Read::Garbage(e),
+            Frame::Incomplete => {}
+        }
+        if buf.len() > MAX_PACKET + 8 {
+            return Read::Garbage("packet larger than the tap's limit".into());
+        }
+        match stream.read_buf(buf).await {
+            Ok(0) | Err(_) => return Read::Closed,
+            Ok(_) => {}
+        }
+    }
+}
+
+fn code_of(code: ConnectReturnCode) -> u8 {
+    match code {
+        ConnectReturnCode::Success => 0,
+        ConnectReturnCode::RefusedProtocolVersion => 1,
+        ConnectReturnCode::BadClientId => 2,
+        ConnectReturnCode::ServiceUnavailable => 3,
+        ConnectReturnCode::BadUserNamePassword => 4,
+        ConnectReturnCode::NotAuthorized => 5,
+    }
+}
+
+fn return_code(code: u8) -> ConnectReturnCode {
+    match code {
+        0 => ConnectReturnCode::Success,
+        1 => ConnectReturnCode::RefusedProtocolVersion,
+        2 => ConnectReturnCode::BadClientId,
+        3 => ConnectReturnCode::ServiceUnavailable,
+        4 => ConnectReturnCode::BadUserNamePassword,
+        _ => ConnectReturnCode::NotAuthorized,
+    }
+}
+
+fn qos_of(q: QoS) -> u8 {
+    match q {
+        QoS::AtMostOnce => 0,
+        QoS::AtLeastOnce => 1,
+        QoS::ExactlyOnce => 2,
+    }
+}
+
+impl Connection {
+    fn emit(&self, event: TapEvent) {
+        let _ = self.events.send(event);
+    }
+
+    fn close(&self, client: &str, by: Side, clean: bool, reason: impl Into<String>) {
+        self.emit(TapEvent::Close {
+            client: client.into(),
+            by,
+            clean,
+            reason: reason.into(),
+        });
+    }
+
+    pub async fn serve(self, socket: TcpStream) {
+        let peer = self.peer.to_string();
+        if self.faults.broker_down() {
+            self.close(
+                &peer,
+                Side::Tap,
+                false,
+                "broker-down fault: connection refused",
+            );
+            return;
+        }
+        let (mut client_rx, mut client_tx) = socket.into_split();
+        let mut client_buf = BytesMut::with_capacity(1024);
+        let first = tokio::time::timeout(
+            CONNECT_TIMEOUT,
+            read_packet(&mut client_rx, &mut client_buf),
+        )
+        .await;
+        let (connect, raw) = match first {
+            Err(_) => return self.close(&peer, Side::Tap, false, "no CONNECT within 10 s"),
+            Ok(Read::Closed) => {
+                return self.close(&peer, Side::Client, false, "closed before CONNECT")
+            }
+            Ok(Read::Garbage(error)) => {
+                self.emit(TapEvent::Garbage {
+                    client: peer.clone(),
+                    from: Side::Client,
+                    error,
+                });
+                return self.close(&peer, Side::Tap, false, "not MQTT");
+            }
+            Ok(Read::Packet(p, raw)) => match *p {
+                Packet::Connect(connect) => (connect, raw),
+                other => {
+                    self.emit(TapEvent::Garbage {
+                        client: peer.clone(),
+                        from: Side::Client,
+                        error: format!("expected CONNECT first, got {other:?}"),
+                    });
+                    return self.close(&peer, Side::Tap, false, "no CONNECT first");
+                }
+            },
+        };
+        let client = connect.client_id.clone();
+        self.emit(TapEvent::Connect {
+            client: client.clone(),
+            username: connect.login.as_ref().map(|l| l.username.clone()),
+            keepalive: connect.keep_alive,
+            clean_session: connect.clean_session,
+            will_topic: connect.last_will.as_ref().map(|w| w.topic.clone()),
+        });
+        let refusal = if self.faults.strict_keepalive() && connect.keep_alive == 0 {
+            Some((
+                2,
+                "strict-keepalive: keepalive 0 refused as Mosquitto >= 2.0.12 does",
+            ))
+        } else {
+            self.faults
+                .refuse_rc()
+                .map(|rc| (rc, "refuse-connect fault"))
+        };
+        if let Some((rc, reason)) = refusal {
+            let mut out = BytesMut::new();
+            if Packet::ConnAck(ConnAck::new(return_code(rc), false))
+                .write(&mut out, MAX_PACKET)
+                .is_ok()
+            {
+                let _ = client_tx.write_all(&out).await;
+            }
+            self.emit(TapEvent::Connack {
+                client: client.clone(),
+                code: rc,
+                by_tap: true,
+            });
+            let _ = client_tx.shutdown().await;
+            return self.close(&client, Side::Tap, false, reason);
+        }
+        let (host, port) = (&self.upstream.0, self.upstream.1);
+        let upstream =
+            match tokio::time::timeout(UPSTREAM_TIMEOUT, TcpStream::connect((host.as_str(), port)))
+                .await
+            {
+                Ok(Ok(s)) => s,
+                Ok(Err(e)) => {
+                    return self.close(
+                        &client,
+                        Side::Broker,
+                        false,
+                        format!("broker unreachable: {e}"),
+                    )
+                }
+                Err(_) => {
+                    return self.close(
+                        &client,
+                        Side::Broker,
+                        false,
+                        "broker did not accept within 5 s",
+                    )
+                }
+            };
+        let _ = upstream.set_nodelay(true);
+        let (broker_rx, mut broker_tx) = upstream.into_split();
+        if broker_tx.write_all(&raw).await.is_err() {
+            return self.close(&client, Side::Broker, false, "broker closed at once");
+        }
+        let (ended_tx, mut ended_rx) = mpsc::channel::<(Side, bool, String)>(2);
+        // Either side may close first after a DISCONNECT (the broker usually does): both pumps must know it.
+        let disconnected = Arc::new(AtomicBool::new(false));
+        let up = self.pump(
+            Side::Client,
+            client.clone(),
+            (client_rx, client_buf),
+            broker_tx,
+            disconnected.clone(),
+            ended_tx.clone(),
+        );
+        let down = self.pump(
+            Side::Broker,
+            client.clone(),
+            (broker_rx, BytesMut::new()),
+            client_tx,
+            disconnected,
+            ended_tx,
+        );
+        let up = tokio::spawn(up);
+        let down = tokio::spawn(down);
+        let (by, clean, reason) =
+            ended_rx
+                .recv()
+                .await
+                .unwrap_or((Side::Tap, false, "tap stopped".into()));
+        up.abort();
+        down.abort();
+        self.close(&client, by, clean, reason);
+    }
+
+    /// Forwards packets from one side to the other, reporting each; tells `ended` who closed and why.
+    fn pump(
+        &self,
+        from: Side,
+        client: String,
+        (mut rx, mut buf): (OwnedReadHalf, BytesMut),
+        mut tx: OwnedWriteHalf,
+        disconnected: Arc<AtomicBool>,
+        ended: mpsc::Sender<(Side, bool, String)>,
+    ) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let events = self.events.clone();
+        let faults = self.faults.clone();
+        async move {
+            let emit = |e: TapEvent| {
+                let _ = events.send(e);
+            };
+            let clean = || disconnected.load(Ordering::SeqCst);
+            let end = loop {
+                if faults.broker_down() {
+                    break (
+                        Side::Tap,
+                        clean(),
+                        "broker-down fault: connection dropped".to_string(),
+                    );
+                }
+                let (packet, raw) = match read_packet(&mut rx, &mut buf).await {
+                    Read::Packet(p, raw) => (p, raw),
+                    Read::Closed => {
+                        let why = if clean() {
+                            "closed after DISCONNECT"
+                        } else {
+                            "connection closed"
+                        };
+                        break (from, clean(), why.to_string());
+                    }
+                    Read::Garbage(error) => {
+                        emit(TapEvent::Garbage {
+                            client: client.clone(),
+                            from,
+                            error,
+                        });
+                        break (Side::Tap, false, "not MQTT".to_string());
+                    }
+                };
+                let mut drop_after = false;
+                match *packet {
+                    Packet::ConnAck(ack) => {
+                        emit(TapEvent::Connack {
+                            client: client.clone(),
+                            code: code_of(ack.code),
+                            by_tap: false,
+                        });
+                        drop_after = faults.drop_after_connect();
+                    }
+                    Packet::Publish(p) => emit(TapEvent::Publish {
+                        client: client.clone(),
+                        topic: p.topic.clone(),
+                        qos: qos_of(p.qos),
+                        retain: p.retain,
+                        payload: p.payload.to_vec(),
+                    }),
+                    Packet::PubAck(ack) => emit(TapEvent::Puback {
+                        client: client.clone(),
+                        pkid: ack.pkid,
+                        from,
+                    }),
+                    Packet::PingReq => emit(TapEvent::PingReq {
+                        client: client.clone(),
+                    }),
+                    Packet::PingResp => emit(TapEvent::PingResp {
+                        client: client.clone(),
+                    }),
+                    Packet::Disconnect => {
+                        disconnected.store(true, Ordering::SeqCst);
+                        emit(TapEvent::Disconnect {
+                            client: client.clone(),
+                        });
+                    }
+                    _ => {}
+                }
+                let delay = faults.delay_ms();
+                if delay > 0 {
+                    tokio::time::sleep(Duration::from_millis(delay)).await;
+                }
+                if tx.write_all(&raw).await.is_err() {
+                    let other = if from == Side::Client {
+                        Side::Broker
+                    } else {
+                        Side::Client
+                    };
+                    break (other, clean(), "connection closed".to_string());
+                }
+                if drop_after {
+                    break (Side::Tap, false, "drop-after-connect fault".to_string());
+                }
+            };
+            let _ = tx.shutdown().await;
+            let _ = ended.send(end).await;
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! The MQTT tap: a TCP proxy between the boards and the broker that decodes MQTT 3.1.1 both ways (rumqttc's codec),
+//! reports every packet as an event, and injects broker-side faults (DESIGN §2, §5).
+
+mod connection;
+mod faults;
+mod framing;
+
+pub use faults::{TapFault, TapFaults};
+pub use framing::{next_frame, Frame, MAX_PACKET};
+
+use anyhow::{Context, Result};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+/// Which side of the tap a packet or a close came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Client,
+    Broker,
+    Tap,
+}
+
+impl Side {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Side::Client => "client",
+            Side::Broker => "broker",
+            Side::Tap => "tap",
+        }
+    }
+}
+
+/// What the tap saw. `client` is the MQTT client id once the CONNECT arrived, the peer address before.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TapEvent {
+    Connect {
+        client: String,
+        username: Option<String>,
+        keepalive: u16,
+        clean_session: bool,
+        will_topic: Option<String>,
+    },
+    Connack {
+        client: String,
+        code: u8,
+        /// The tap answered itself (a fault), the broker never saw the CONNECT.
+        by_tap: bool,
+    },
+    Publish {
+        client: String,
+        topic: String,
+        qos: u8,
+        retain: bool,
+        payload: Vec<u8>,
+    },
+    Puback {
+        client: String,
+        pkid: u16,
+        from: Side,
+    },
+    PingReq {
+        client: String,
+    },
+    PingResp {
+        client: String,
+    },
+    Disconnect {
+        client: String,
+    },
+    Close {
+        client: String,
+        by: Side,
+        /// The client sent DISCONNECT before the connection ended.
+        clean: bool,
+        reason: String,
+    },
+    Garbage {
+        client: String,
+        from: Side,
+        error: String,
+    },
+}
+
+pub struct Tap {
+    pub addr: SocketAddr,
+    pub faults: Arc<TapFaults>,
+    task: JoinHandle<()>,
+}
+
+impl Tap {
+    /// Listens on `listen` and forwards each connection to `upstream` (the broker).
+    pub async fn start(
+        listen: SocketAddr,
+        upstream: (String, u16),
+        events: mpsc::UnboundedSender<TapEvent>,
+    ) -> Result<Tap> {
+        let listener = TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("the MQTT tap cannot listen on {listen}"))?;
+        let addr = listener.local_addr()?;
+        let faults = Arc::new(TapFaults::default());
+        let shared = faults.clone();
+        let task = tokio::spawn(async move {
+            let upstream = Arc::new(upstream);
+            loop {
+                let Ok((socket, peer)) = listener.accept().await else {
+                    continue;
+                };
+                let conn = connection::Connection {
+                    peer,
+                    upstream: upstream.clone(),
+                    faults: shared.clone(),
+                    events: events.clone(),
+                };
+                tokio::spawn(conn.serve(socket));
+            }
+        });
+        Ok(Tap { addr, faults, task })
+    }
+}
+
+impl Drop for Tap {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}

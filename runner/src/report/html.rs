@@ -1,0 +1,548 @@
+//! `index.html`: one self-contained page (inline CSS and SVG, no script, nothing fetched) built from the outcomes
+//! and their event logs: the summary table, then per scenario and board the plots, the checks and the console.
+
+mod plot;
+
+use crate::events::{read_log, Body, Event};
+use crate::exec::ScenarioOutcome;
+use plot::{activity_figure, volts_figure, Reported};
+use std::fmt::{self, Display, Write};
+use std::path::Path;
+
+/// One scenario's outcome with the events its log holds.
+pub struct ScenarioRecord<'a> {
+    pub outcome: &'a ScenarioOutcome,
+    pub events: Vec<Event>,
+    /// Why the log could not be read (a set-up error before it was created, say); the page says so.
+    pub log_error: Option<String>,
+    /// The log's path relative to the page, for a link to it.
+    pub log_href: Option<String>,
+}
+
+/// Reads each outcome's event log back and writes the page. A log that cannot be read leaves that scenario
+/// without plots rather than failing the report.
+pub fn write_html(outcomes: &[ScenarioOutcome], path: &Path) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new(""));
+    let records: Vec<ScenarioRecord> = outcomes
+        .iter()
+        .map(|outcome| {
+            let (events, log_error) = match read_log(&outcome.events_path) {
+                Ok(events) => (events, None),
+                Err(e) => (Vec::new(), Some(e)),
+            };
+            let log_href = outcome.events_path.strip_prefix(dir).ok().map(|p| {
+                let parts: Vec<_> = p.iter().map(|c| c.to_string_lossy()).collect();
+                parts.join("/")
+            });
+            ScenarioRecord {
+                outcome,
+                events,
+                log_error,
+                log_href,
+            }
+        })
+        .collect();
+    std::fs::write(path, render_html(&records))
+}
+
+/// The page, as a pure function of the records.
+pub fn render_html(records: &[ScenarioRecord]) -> String {
+    let mut page = String::new();
+    let passed = records.iter().filter(|r| r.outcome.passed()).count();
+    let _ = write!(
+        page,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>hil report: {passed} of {} passed</title>\n<style>{STYLE}</style>\n</head>\n<body>\n\
+         <h1>hil report</h1>\n<p class=\"{}\">{passed} of {} scenarios passed</p>\n",
+        records.len(),
+        if passed == records.len() {
+            "pass"
+        } else {
+            "fail"
+        },
+        records.len(),
+    );
+    summary(&mut page, records);
+    for record in records {
+        scenario(&mut page, record);
+    }
+    page.push_str("</body>\n</html>\n");
+    page
+}
+
+const STYLE: &str = "
+body { font: 15px/1.4 system-ui, sans-serif; margin: 1.5em auto; max-width: 1000px; padding: 0 1em; color: #222; }
+h2 { margin-top: 2em; border-bottom: 2px solid #ccc; }
+table { border-collapse: collapse; margin: .5em 0; }
+th, td { border: 1px solid #ccc; padding: .25em .6em; text-align: left; vertical-align: top; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.pass { color: #17692c; }
+.fail { color: #b3161b; font-weight: 600; }
+tr.fail td { background: #fdecea; }
+.result { font-weight: 700; }
+figure { margin: 1em 0; }
+figure svg { display: block; max-width: 100%; height: auto; border: 1px solid #ddd; }
+figcaption { font-size: 13px; color: #444; }
+.swatch { display: inline-block; width: 1.4em; height: .8em; vertical-align: middle; }
+.line-key { display: inline-block; width: 1.6em; border-top: 3px solid; vertical-align: middle; }
+details { margin: .5em 0 1.5em; }
+summary { cursor: pointer; }
+pre { background: #f6f6f6; padding: .5em; overflow-x: auto; font-size: 12px; }
+.stderr { color: #b3161b; }
+.muted { color: #666; }
+";
+
+/// HTML-escaped text. Control characters other than tab and newline are not allowed in HTML, so they show as �.
+pub struct Esc<'a>(pub &'a str);
+
+impl Display for Esc<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for c in self.0.chars() {
+            match c {
+                '&' => f.write_str("&amp;")?,
+                '<' => f.write_str("&lt;")?,
+                '>' => f.write_str("&gt;")?,
+                '"' => f.write_str("&quot;")?,
+                '\'' => f.write_str("&#39;")?,
+                '\t' | '\n' => f.write_char(c)?,
+                c if c.is_control() => f.write_char('\u{fffd}')?,
+                c => f.write_char(c)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+fn result_word(o: &ScenarioOutcome) -> (&'static str, &'static str) {
+    if o.error.is_some() {
+        ("ERROR", "fail")
+    } else if o.interrupted {
+        ("STOPPED", "fail")
+    } else if o.passed() {
+        ("pass", "pass")
+    } else {
+        ("FAIL", "fail")
+    }
+}
+
+fn anchor(scenario: &str) -> String {
+    format!("scenario-{}", Esc(scenario))
+}
+
+fn summary(page: &mut String, records: &[ScenarioRecord]) {
+    page.push_str(
+        "<table>\n<tr><th>scenario</th><th>result</th><th>readings</th><th>wall time</th>\
+         <th>failed checks</th></tr>\n",
+    );
+    for r in records {
+        let o = r.outcome;
+        let (word, class) = result_word(o);
+        let mut failed: Vec<String> = o
+            .verdicts
+            .iter()
+            .filter(|v| !v.pass)
+            .map(|v| format!("{}[{}]", v.name, v.board.as_deref().unwrap_or("-")))
+            .collect();
+        failed.dedup();
+        if let Some(e) = &o.error {
+            failed.insert(0, format!("error: {e}"));
+        }
+        let _ = writeln!(
+            page,
+            "<tr class=\"{class}\"><td><a href=\"#{}\">{}</a></td><td class=\"result {class}\">{word}</td>\
+             <td class=\"num\">{}</td><td class=\"num\">{:.1} s</td><td>{}</td></tr>",
+            anchor(&o.scenario),
+            Esc(&o.scenario),
+            o.readings,
+            o.wall.as_secs_f64(),
+            Esc(&failed.join(", ")),
+        );
+    }
+    page.push_str("</table>\n");
+}
+
+fn scenario(page: &mut String, record: &ScenarioRecord) {
+    let o = record.outcome;
+    let (word, class) = result_word(o);
+    let _ = writeln!(
+        page,
+        "<section id=\"{}\">\n<h2>{} — <span class=\"{class}\">{word}</span></h2>",
+        anchor(&o.scenario),
+        Esc(&o.scenario),
+    );
+    let start = record.events.iter().find_map(|e| match &e.body {
+        Body::ScenarioStart {
+            speed,
+            boards,
+            broker,
+            ..
+        } => Some((speed, boards, broker)),
+        _ => None,
+    });
+    // Device time runs from 0; a log shorter than a second still gets a readable axis.
+    let t_end = record.events.last().map_or(0.0, |e| e.t).max(1.0);
+    if let Some((speed, _, broker)) = start {
+        let _ = writeln!(
+            page,
+            "<p class=\"muted\">{t_end:.1} s of device time at {speed}× · broker: {}</p>",
+            Esc(broker),
+        );
+    }
+    if let Some(href) = &record.log_href {
+        let _ = writeln!(
+            page,
+            "<p class=\"muted\">event log: <a href=\"{}\">{}</a></p>",
+            Esc(href),
+            Esc(href)
+        );
+    }
+    if let Some(e) = &o.error {
+        let _ = writeln!(page, "<p class=\"fail\">error: {}</p>", Esc(e));
+    }
+    if o.interrupted {
+        page.push_str("<p class=\"fail\">interrupted before the scenario's end</p>\n");
+    }
+    if let Some(e) = &record.log_error {
+        let _ = writeln!(
+            page,
+            "<p class=\"muted\">no event log to plot: {}</p>",
+            Esc(e)
+        );
+    }
+    let general: Vec<_> = o.verdicts.iter().filter(|v| v.board.is_none()).collect();
+    if !general.is_empty() {
+        checks(page, &general);
+    }
+    for board in &o.boards {
+        let info = start.and_then(|(_, boards, _)| boards.iter().find(|b| &b.name == board));
+        let _ = write!(page, "<h3>{}</h3>\n<p class=\"muted\">", Esc(board));
+        if let Some(info) = info {
+            let _ = write!(
+                page,
+                "MAC {} · supply {}",
+                Esc(&info.mac),
+                Esc(&info.supply)
+            );
+        }
+        page.push_str("</p>\n");
+        let supply = info.map(|i| i.supply.as_str());
+        let trace = BoardTrace::new(&record.events, board, supply, t_end);
+        page.push_str(&volts_figure(
+            t_end,
+            &trace.volts,
+            &trace.output_off,
+            &trace.readings,
+        ));
+        page.push_str(&activity_figure(
+            t_end,
+            &trace.awake,
+            &trace.asleep,
+            &trace.current_ma,
+            supply.unwrap_or("(unknown)"),
+        ));
+        let verdicts: Vec<_> = o
+            .verdicts
+            .iter()
+            .filter(|v| v.board.as_ref() == Some(board))
+            .collect();
+        if verdicts.is_empty() {
+            page.push_str("<p class=\"muted\">no checks ran for this board</p>\n");
+        } else {
+            checks(page, &verdicts);
+        }
+        console(page, &trace.console);
+    }
+    page.push_str("</section>\n");
+}
+
+fn checks(page: &mut String, verdicts: &[&crate::checks::Verdict]) {
+    page.push_str("<table>\n<tr><th>check</th><th>result</th><th>message</th></tr>\n");
+    for v in verdicts {
+        let (word, class) = if v.pass {
+            ("pass", "pass")
+        } else {
+            ("FAIL", "fail")
+        };
+        let _ = writeln!(
+            page,
+            "<tr class=\"{class}\"><td>{}</td><td class=\"result {class}\">{word}</td><td>{}</td></tr>",
+            Esc(v.name),
+            Esc(&v.message),
+        );
+    }
+    page.push_str("</table>\n");
+}
+
+fn console(page: &mut String, lines: &[(f64, &str)]) {
+    let _ = write!(
+        page,
+        "<details><summary>console ({} line{})</summary><pre>",
+        lines.len(),
+        if lines.len() == 1 { "" } else { "s" }
+    );
+    for (t, line) in lines {
+        let class = if line.starts_with("stderr: ") {
+            " class=\"stderr\""
+        } else {
+            ""
+        };
+        let _ = writeln!(page, "<span{class}>{t:9.3}  {}</span>", Esc(line));
+    }
+    page.push_str("</pre></details>\n");
+}
+
+/// What one board's figures and console show, picked out of the scenario's log.
+struct BoardTrace<'a> {
+    /// One run of samples per stretch with the supply's output on.
+    volts: Vec<Vec<(f64, f64)>>,
+    output_off: Vec<(f64, f64)>,
+    current_ma: Vec<(f64, f64)>,
+    readings: Vec<Reported>,
+    awake: Vec<(f64, f64)>,
+    asleep: Vec<(f64, f64)>,
+    console: Vec<(f64, &'a str)>,
+}
+
+impl<'a> BoardTrace<'a> {
+    /// `supply` is the board's channel; without one (a log with no `scenario.start`), every sample is taken.
+    fn new(events: &'a [Event], board: &str, supply: Option<&str>, t_end: f64) -> Self {
+        let mut trace = BoardTrace {
+            volts: vec![Vec::new()],
+            output_off: Vec::new(),
+            current_ma: Vec::new(),
+            readings: Vec::new(),
+            awake: Vec::new(),
+            asleep: Vec::new(),
+            console: Vec::new(),
+        };
+        // Awake from a wake to the next sleep, asleep from a sleep to the next wake; before the first wake
+        // (powering up) and with the output off the state is unknown, so nothing is drawn there.
+        let mut awake_since: Option<f64> = None;
+        let mut asleep_since: Option<f64> = None;
+        let mut off_since: Option<f64> = None;
+        let ours = |s: &String| supply.is_none_or(|want| want == s);
+        for e in events {
+            match &e.body {
+                Body::SupplySample {
+                    supply: s,
+                    volts,
+                    amps,
+                } if ours(s) => {
+                    if off_since.is_none() {
+                        if let Some(run) = trace.volts.last_mut() {
+                            run.push((e.t, *volts));
+                        }
+                    }
+                    trace.current_ma.push((e.t, amps * 1000.0));
+                }
+                Body::SupplySet {
+                    supply: s,
+                    output: Some(on),
+                    ..
+                } if ours(s) => match (on, off_since) {
+                    (false, None) => {
+                        off_since = Some(e.t);
+                        trace.volts.push(Vec::new());
+                        // Unpowered, the board is neither awake nor asleep until it boots again.
+                        if let Some(since) = awake_since.take() {
+                            trace.awake.push((since, e.t));
+                        }
+                        if let Some(since) = asleep_since.take() {
+                            trace.asleep.push((since, e.t));
+                        }
+                    }
+                    (true, Some(since)) => {
+                        trace.output_off.push((since, e.t));
+                        off_since = None;
+                    }
+                    _ => {}
+                },
+                Body::Reading {
+                    board: b, v, late, ..
+                } if b == board => trace.readings.push(Reported {
+                    t: e.t,
+                    volts: *v,
+                    late: *late,
+                }),
+                Body::BoardWake { board: b, .. } if b == board => {
+                    if let Some(since) = asleep_since.take() {
+                        trace.asleep.push((since, e.t));
+                    }
+                    // A reset while awake (watchdog, say) keeps the board awake.
+                    awake_since.get_or_insert(e.t);
+                }
+                Body::BoardSleep { board: b, .. } if b == board => {
+                    if let Some(since) = awake_since.take() {
+                        trace.awake.push((since, e.t));
+                    }
+                    asleep_since.get_or_insert(e.t);
+                }
+                Body::Console { board: b, line } if b == board => {
+                    trace.console.push((e.t, line.as_str()))
+                }
+                _ => {}
+            }
+        }
+        if let Some(since) = awake_since {
+            trace.awake.push((since, t_end));
+        }
+        if let Some(since) = asleep_since {
+            trace.asleep.push((since, t_end));
+        }
+        if let Some(since) = off_since {
+            trace.output_off.push((since, t_end));
+        }
+        trace.volts.retain(|run| !run.is_empty());
+        trace
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::Verdict;
+    use std::path::PathBuf;
+    use std::time::Duration;
+
+    fn events(lines: &str) -> Vec<Event> {
+        lines
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    fn two_board_log() -> Vec<Event> {
+        events(
+            r#"
+{"t":0.1,"kind":"scenario.start","scenario":"demo","speed":20.0,"boards":[{"name":"twin-0","mac":"5c:cf:7f:00:00:00","supply":"twin:1"},{"name":"twin-1","mac":"5c:cf:7f:00:00:01","supply":"twin:1"}],"broker":"embedded"}
+{"t":0.15,"kind":"supply.set","supply":"twin:1","output":true}
+{"t":0.2,"kind":"supply.sample","supply":"twin:1","volts":12.4,"amps":0.0001}
+{"t":1.0,"kind":"board.wake","board":"twin-0","reset":"power-on","seq":0}
+{"t":1.5,"kind":"console","board":"twin-0","line":"<script>alert('x')</script> & more"}
+{"t":2.0,"kind":"supply.sample","supply":"twin:1","volts":12.4,"amps":0.07}
+{"t":2.5,"kind":"reading","board":"twin-0","seq":0,"v":12.41,"raw":783,"late":false,"low":false}
+{"t":2.6,"kind":"reading","board":"twin-1","seq":3,"v":12.38,"raw":782,"late":true,"low":false}
+{"t":3.0,"kind":"board.sleep","board":"twin-0","ms":30000}
+{"t":3.8,"kind":"supply.sample","supply":"twin:1","volts":12.4,"amps":0.0001}
+{"t":3.9,"kind":"supply.set","supply":"twin:1","output":false}
+{"t":4.0,"kind":"supply.sample","supply":"twin:1","volts":0.0,"amps":0.0}
+{"t":4.1,"kind":"scenario.end","scenario":"demo"}
+"#,
+        )
+    }
+
+    fn outcome(verdicts: Vec<Verdict>) -> ScenarioOutcome {
+        ScenarioOutcome {
+            scenario: "demo".into(),
+            boards: vec!["twin-0".into(), "twin-1".into()],
+            verdicts,
+            error: None,
+            interrupted: false,
+            events_path: PathBuf::from("report/demo/events.jsonl"),
+            wall: Duration::from_millis(4200),
+            readings: 2,
+        }
+    }
+
+    fn verdict(name: &'static str, board: &str, pass: bool, message: &str) -> Verdict {
+        Verdict {
+            name,
+            board: Some(board.into()),
+            pass,
+            message: message.into(),
+        }
+    }
+
+    fn page(outcome: &ScenarioOutcome) -> String {
+        render_html(&[ScenarioRecord {
+            outcome,
+            events: two_board_log(),
+            log_error: None,
+            log_href: Some("demo/events.jsonl".into()),
+        }])
+    }
+
+    #[test]
+    fn each_board_gets_a_volts_and_an_activity_plot() {
+        let html = page(&outcome(Vec::new()));
+        assert_eq!(html.matches("<svg").count(), 4, "two per board");
+        assert_eq!(html.matches("<h3>").count(), 2);
+        assert!(html.contains("<h3>twin-1</h3>"));
+        assert!(html.contains("<a href=\"demo/events.jsonl\">"));
+        assert!(html.contains("reported late, sampled on an earlier wake (1)"));
+        assert!(!html.contains("<script"), "no script at all on the page");
+    }
+
+    #[test]
+    fn console_lines_are_escaped_and_collapsed() {
+        let html = page(&outcome(Vec::new()));
+        assert!(html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; more"));
+        assert!(html.contains("<details><summary>console (1 line)</summary>"));
+        assert!(html.contains("<details><summary>console (0 lines)</summary>"));
+    }
+
+    #[test]
+    fn failed_checks_are_marked_with_their_messages() {
+        let html = page(&outcome(vec![
+            verdict("period", "twin-0", true, "3 intervals, within 30s±15%"),
+            verdict(
+                "readings.accuracy",
+                "twin-1",
+                false,
+                "seq 3 off by 1.26 V <bad>",
+            ),
+        ]));
+        assert!(html.contains(
+            "<tr class=\"fail\"><td>readings.accuracy</td><td class=\"result fail\">FAIL</td>\
+             <td>seq 3 off by 1.26 V &lt;bad&gt;</td></tr>"
+        ));
+        assert!(
+            html.contains("<tr class=\"pass\"><td>period</td><td class=\"result pass\">pass</td>")
+        );
+        assert!(
+            html.contains("<td>readings.accuracy[twin-1]</td>"),
+            "in the summary"
+        );
+        assert!(html.contains("0 of 1 scenarios passed"));
+    }
+
+    #[test]
+    fn awake_and_asleep_intervals_follow_wake_and_sleep() {
+        let log = two_board_log();
+        let trace = BoardTrace::new(&log, "twin-0", Some("twin:1"), 4.1);
+        assert_eq!(trace.awake, [(1.0, 3.0)]);
+        assert_eq!(trace.asleep, [(3.0, 3.9)], "until the output went off");
+        assert_eq!(trace.current_ma.len(), 4);
+        assert_eq!(
+            trace.volts,
+            [vec![(0.2, 12.4), (2.0, 12.4), (3.8, 12.4)]],
+            "not the 0 V with the output off"
+        );
+        assert_eq!(trace.output_off, [(3.9, 4.1)]);
+        assert_eq!(trace.readings.len(), 1);
+        let other = BoardTrace::new(&log, "twin-1", Some("twin:2"), 4.1);
+        assert!(
+            other.volts.is_empty() && other.current_ma.is_empty(),
+            "another channel's samples are not this board's"
+        );
+        assert!(other.readings[0].late);
+    }
+
+    #[test]
+    fn a_setup_error_without_a_log_still_renders() {
+        let mut o = outcome(Vec::new());
+        o.boards.clear();
+        o.error = Some("broker: <refused>".into());
+        let html = render_html(&[ScenarioRecord {
+            outcome: &o,
+            events: Vec::new(),
+            log_error: Some("report/demo/events.jsonl: not found".into()),
+            log_href: None,
+        }]);
+        assert!(html.contains("error: broker: &lt;refused&gt;"));
+        assert!(html.contains("no event log to plot"));
+        assert!(html.contains("<td class=\"result fail\">ERROR</td>"));
+    }
+}

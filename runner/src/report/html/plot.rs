@@ -1,0 +1,260 @@
+//! SVG figures for the HTML report, drawn with plotters' SVG backend. Text is left to the browser to lay out, so
+//! no font is needed here; each figure's legend is HTML under it, where it can never cover the data.
+
+use super::Esc;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use std::error::Error;
+
+const WIDTH: u32 = 960;
+/// The same label areas on every chart keep the time axes of one board's figures aligned.
+const Y_LABELS: u32 = 64;
+const X_LABELS: u32 = 34;
+const MARGIN: u32 = 16;
+
+const SUPPLY: RGBColor = RGBColor(0x1f, 0x77, 0xb4);
+const READING: RGBColor = RGBColor(0x2c, 0xa0, 0x2c);
+const LATE: RGBColor = RGBColor(0xd6, 0x27, 0x28);
+const CURRENT: RGBColor = RGBColor(0x6a, 0x3d, 0x9a);
+const AWAKE: RGBColor = RGBColor(0xff, 0xa5, 0x00);
+const ASLEEP: RGBColor = RGBColor(0x9e, 0xb6, 0xd0);
+const OFF: RGBColor = RGBColor(0xe4, 0xe4, 0xe4);
+
+/// A reading as the board reported it, at the device time it arrived.
+pub struct Reported {
+    pub t: f64,
+    pub volts: f64,
+    /// Sampled on an earlier wake and sent late from the backlog.
+    pub late: bool,
+}
+
+/// Supply volts as measured while the output was on (one run per stretch), with the board's reported volts over
+/// them; the stretches with the output off are shaded instead, so the 0 V there does not flatten the scale.
+pub fn volts_figure(
+    t_end: f64,
+    supply: &[Vec<(f64, f64)>],
+    off: &[(f64, f64)],
+    readings: &[Reported],
+) -> String {
+    let values = supply
+        .iter()
+        .flatten()
+        .map(|p| p.1)
+        .chain(readings.iter().map(|r| r.volts));
+    let (lo, hi) = padded_range(values, 0.5);
+    let svg = draw(260, |root| {
+        let mut chart = ChartBuilder::on(root)
+            .margin(MARGIN)
+            .x_label_area_size(X_LABELS)
+            .y_label_area_size(Y_LABELS)
+            .build_cartesian_2d(0.0..t_end, lo..hi)?;
+        chart
+            .configure_mesh()
+            .max_light_lines(0)
+            .label_style(("sans-serif", 13))
+            .x_label_formatter(&seconds)
+            .y_label_formatter(&|v| format!("{v:.2}"))
+            .x_desc("device time (s)")
+            .y_desc("volts")
+            .draw()?;
+        chart.draw_series(
+            off.iter()
+                .map(|&(a, b)| Rectangle::new([(a, lo), (b, hi)], OFF.filled())),
+        )?;
+        for run in supply {
+            chart.draw_series(LineSeries::new(thin(run, t_end), SUPPLY.stroke_width(2)))?;
+        }
+        chart.draw_series(
+            readings
+                .iter()
+                .filter(|r| !r.late)
+                .map(|r| Circle::new((r.t, r.volts), 4, READING.filled())),
+        )?;
+        chart.draw_series(
+            readings
+                .iter()
+                .filter(|r| r.late)
+                .map(|r| TriangleMarker::new((r.t, r.volts), 7, LATE.stroke_width(2))),
+        )?;
+        Ok(())
+    });
+    let late = readings.iter().filter(|r| r.late).count();
+    format!(
+        "<figure>{svg}<figcaption>{} supply volts (measured) &nbsp; {} supply output off &nbsp; {} reported volts ({}) \
+         &nbsp; {} reported late, sampled on an earlier wake ({late})</figcaption></figure>\n",
+        line_key(SUPPLY),
+        swatch(OFF),
+        marker_key(READING, "●"),
+        readings.len() - late,
+        marker_key(LATE, "△"),
+    )
+}
+
+/// Awake and asleep intervals as a strip, over the supply current with the awake intervals shaded.
+pub fn activity_figure(
+    t_end: f64,
+    awake: &[(f64, f64)],
+    asleep: &[(f64, f64)],
+    current_ma: &[(f64, f64)],
+    supply: &str,
+) -> String {
+    let (_, top) = padded_range(current_ma.iter().map(|p| p.1).chain([0.0]), 1.0);
+    let svg = draw(290, |root| {
+        let (strip, lower) = root.split_vertically(44);
+        let mut states = ChartBuilder::on(&strip)
+            .margin_top(MARGIN)
+            .margin_left(MARGIN)
+            .margin_right(MARGIN)
+            .y_label_area_size(Y_LABELS)
+            .build_cartesian_2d(0.0..t_end, 0.0..1.0)?;
+        let band =
+            |&(a, b): &(f64, f64), style: ShapeStyle| Rectangle::new([(a, 0.0), (b, 1.0)], style);
+        states.draw_series(asleep.iter().map(|i| band(i, ASLEEP.filled())))?;
+        states.draw_series(awake.iter().map(|i| band(i, AWAKE.filled())))?;
+        strip.draw(&Text::new(
+            "state",
+            (MARGIN as i32, MARGIN as i32 + 6),
+            ("sans-serif", 13),
+        ))?;
+
+        let mut chart = ChartBuilder::on(&lower)
+            .margin(MARGIN)
+            .margin_top(6)
+            .x_label_area_size(X_LABELS)
+            .y_label_area_size(Y_LABELS)
+            .build_cartesian_2d(0.0..t_end, 0.0..top)?;
+        chart
+            .configure_mesh()
+            .max_light_lines(0)
+            .label_style(("sans-serif", 13))
+            .x_label_formatter(&seconds)
+            .x_desc("device time (s)")
+            .y_desc("supply current (mA)")
+            .draw()?;
+        chart.draw_series(
+            awake
+                .iter()
+                .map(|&(a, b)| Rectangle::new([(a, 0.0), (b, top)], AWAKE.mix(0.25).filled())),
+        )?;
+        chart.draw_series(LineSeries::new(
+            thin(current_ma, t_end),
+            CURRENT.stroke_width(2),
+        ))?;
+        Ok(())
+    });
+    format!(
+        "<figure>{svg}<figcaption>{} awake (from the <code>boot</code> line to the <code>sleep</code> line, {}) &nbsp; {} asleep ({}) &nbsp; {} current \
+         drawn from supply {}, all boards on it</figcaption></figure>\n",
+        swatch(AWAKE),
+        awake.len(),
+        swatch(ASLEEP),
+        asleep.len(),
+        line_key(CURRENT),
+        Esc(supply),
+    )
+}
+
+/// Whole seconds: the axis spans minutes, and the decimals plotters would print add nothing.
+fn seconds(t: &f64) -> String {
+    format!("{t:.0}")
+}
+
+fn draw(
+    height: u32,
+    plot: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> Result<(), Box<dyn Error>>,
+) -> String {
+    let mut svg = String::new();
+    let result = {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
+        root.fill(&WHITE)
+            .map_err(Box::<dyn Error>::from)
+            .and_then(|_| plot(&root))
+            .and_then(|_| root.present().map_err(Box::<dyn Error>::from))
+    };
+    match result {
+        Ok(()) => svg,
+        Err(e) => format!(
+            "<p class=\"fail\">could not draw this plot: {}</p>",
+            Esc(&e.to_string())
+        ),
+    }
+}
+
+/// The values' range widened by 5 % each side, and to `min_span` at least, so flat traces are not drawn on the
+/// frame.
+fn padded_range(values: impl Iterator<Item = f64>, min_span: f64) -> (f64, f64) {
+    let (lo, hi) = values
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
+    if lo > hi {
+        return (0.0, min_span);
+    }
+    let pad = ((hi - lo) * 0.05).max((min_span - (hi - lo)) / 2.0);
+    (lo - pad, hi + pad)
+}
+
+/// At most the lowest and the highest point of each pixel column, in time order: a run at speed 1 samples the
+/// supply tens of thousands of times, and a current spike narrower than a pixel must still show.
+fn thin(points: &[(f64, f64)], t_end: f64) -> Vec<(f64, f64)> {
+    let column = |t: f64| (t / t_end * f64::from(WIDTH)) as i64;
+    let mut out = Vec::new();
+    for group in points.chunk_by(|a, b| column(a.0) == column(b.0)) {
+        let by_value = |a: &&(f64, f64), b: &&(f64, f64)| a.1.total_cmp(&b.1);
+        let low = group.iter().min_by(by_value);
+        let high = group.iter().max_by(by_value);
+        if let (Some(&low), Some(&high)) = (low, high) {
+            if low.0 <= high.0 {
+                out.extend([low, high]);
+            } else {
+                out.extend([high, low]);
+            }
+        }
+    }
+    out.dedup();
+    out
+}
+
+fn hex(c: RGBColor) -> String {
+    format!("#{:02x}{:02x}{:02x}", c.0, c.1, c.2)
+}
+
+fn swatch(c: RGBColor) -> String {
+    format!(
+        "<span class=\"swatch\" style=\"background:{}\"></span>",
+        hex(c)
+    )
+}
+
+fn line_key(c: RGBColor) -> String {
+    format!(
+        "<span class=\"line-key\" style=\"border-color:{}\"></span>",
+        hex(c)
+    )
+}
+
+fn marker_key(c: RGBColor, symbol: &str) -> String {
+    format!("<span style=\"color:{}\">{symbol}</span>", hex(c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thinning_keeps_each_columns_extremes_in_time_order() {
+        let mut points: Vec<(f64, f64)> = (0..10_000).map(|i| (i as f64 / 100.0, 1.0)).collect();
+        points[5_000].1 = 80.0;
+        let thinned = thin(&points, 100.0);
+        assert!(thinned.len() <= 2 * WIDTH as usize, "{}", thinned.len());
+        assert!(thinned.contains(&(50.0, 80.0)));
+        assert!(thinned.windows(2).all(|w| w[0].0 <= w[1].0));
+    }
+
+    #[test]
+    fn a_flat_or_empty_trace_still_gets_a_range() {
+        assert_eq!(padded_range([12.4, 12.4].into_iter(), 0.5), (12.15, 12.65));
+        assert_eq!(padded_range(std::iter::empty(), 1.0), (0.0, 1.0));
+    }
+}
