@@ -3,6 +3,7 @@
 pub mod board;
 pub mod clock;
 pub mod mqtt;
+pub mod process;
 pub mod secret;
 pub mod supply;
 pub mod twin;

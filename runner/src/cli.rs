@@ -276,10 +276,9 @@ async fn run(args: RunArgs) -> u8 {
     };
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("\ninterrupted: turning the supply off and writing what was recorded");
-            let _ = stop_tx.send(true);
-        }
+        let signal = stop_signal().await;
+        eprintln!("\n{signal}: stopping; turning the supply off and writing what was recorded");
+        let _ = stop_tx.send(true);
     });
     let ctx = RunContext {
         broker: broker.clone(),
@@ -288,6 +287,9 @@ async fn run(args: RunArgs) -> u8 {
         report_dir: args.report.clone(),
         run_id: run_id(),
         interrupt: stop_rx.clone(),
+        wifi_password: std::env::var("HIL_WIFI_PASSWORD")
+            .map(rig::secret::Secret::new)
+            .unwrap_or_else(|_| rig::secret::Secret::generate()),
         progress: !args.quiet,
     };
     eprintln!(
@@ -339,6 +341,21 @@ async fn run(args: RunArgs) -> u8 {
     }
     eprintln!("report: {}", args.report.display());
     code
+}
+
+/// Waits for Ctrl-C or SIGTERM (a CI job's cancel, systemd's stop) and names which came.
+async fn stop_signal() -> &'static str {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => tokio::select! {
+            _ = tokio::signal::ctrl_c() => "interrupted",
+            _ = term.recv() => "terminated",
+        },
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            "interrupted"
+        }
+    }
 }
 
 /// A short id unique enough to keep two runs' topics apart on one broker.

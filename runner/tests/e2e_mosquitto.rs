@@ -4,6 +4,8 @@
 mod common;
 use common::*;
 
+const WIFI_PASSWORD: &str = "wifi-secret-4711";
+
 #[test]
 fn a_run_against_mosquitto_passes_and_never_writes_the_password() {
     let broker = Mosquitto::start();
@@ -24,7 +26,10 @@ fn a_run_against_mosquitto_passes_and_never_writes_the_password() {
             "--broker",
             &broker.url(),
         ],
-        &[("HIL_MQTT_PASSWORD", &broker.password)],
+        &[
+            ("HIL_MQTT_PASSWORD", &broker.password),
+            ("HIL_WIFI_PASSWORD", WIFI_PASSWORD),
+        ],
     );
     let all = text(&out);
     assert_eq!(out.status.code(), Some(0), "{all}");
@@ -53,16 +58,29 @@ fn a_run_against_mosquitto_passes_and_never_writes_the_password() {
         "mosquitto log:\n{log}"
     );
 
+    // The broker and WiFi passwords went to the board's config.json (the firmware connected with them), and
+    // nowhere else: not the reports, events, JUnit, HTML or the console.
+    assert!(!report.join("float").join("config.json").exists());
     for (path, contents) in files_under(&report) {
         let body = String::from_utf8_lossy(&contents);
+        for (what, secret) in [
+            ("broker", broker.password.as_str()),
+            ("WiFi", WIFI_PASSWORD),
+        ] {
+            assert!(
+                !body.contains(secret),
+                "{} contains the {what} password",
+                path.display()
+            );
+        }
+    }
+    for (what, secret) in [
+        ("broker", broker.password.as_str()),
+        ("WiFi", WIFI_PASSWORD),
+    ] {
         assert!(
-            !body.contains(&broker.password),
-            "{} contains the broker password",
-            path.display()
+            !all.contains(secret),
+            "the console output contains the {what} password"
         );
     }
-    assert!(
-        !all.contains(&broker.password),
-        "the console output contains the broker password"
-    );
 }

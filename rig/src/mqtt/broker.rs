@@ -250,11 +250,14 @@ async fn start_mosquitto() -> Result<Broker> {
         format!(
             "listener {port} 127.0.0.1\nallow_anonymous false\npassword_file {}\npersistence false\n\
              log_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\nlog_type information\n\
-             connection_messages true\n",
+             connection_messages true\n{}",
             password_file.display(),
+            // As root, mosquitto would switch to its own user, which clears the parent-death signal (and could
+            // not read our folder): stay root, so it dies with the run.
+            if unsafe { libc::geteuid() } == 0 { "user root\n" } else { "" },
         ),
     )?;
-    let child = Command::new(&mosquitto)
+    let child = crate::process::die_with_parent(&mut Command::new(&mosquitto))
         .arg("-c")
         .arg(&config)
         .stdin(Stdio::null())

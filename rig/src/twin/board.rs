@@ -316,7 +316,7 @@ impl Life {
             .context("binding the control socket")?;
         let addr = listener.local_addr()?;
         let runtime = self.runtime.clone();
-        let mut child = Command::new(&runtime.python)
+        let mut child = crate::process::die_with_parent(&mut Command::new(&runtime.python))
             .arg("-u")
             .arg(&runtime.run_py)
             .current_dir(&self.fs)

@@ -686,6 +686,24 @@ mod tests {
     }
 
     #[test]
+    fn random_lines_never_panic() {
+        use rand::{rngs::SmallRng, Rng, SeedableRng};
+        let alphabet: Vec<char> = ":;,?* \t\r\n0123456789.-+eE#\"CHVOLTSURMEASPLINYE\u{e9}\u{0}"
+            .chars()
+            .collect();
+        let mut rng = SmallRng::seed_from_u64(11);
+        let mut i = instrument(1000.0);
+        for _ in 0..5000 {
+            let len = rng.random_range(0..40);
+            let line: String = (0..len)
+                .map(|_| alphabet[rng.random_range(0..alphabet.len())])
+                .collect();
+            i.execute(&line);
+            assert!(i.errors.len() <= QUEUE_DEPTH);
+        }
+    }
+
+    #[test]
     fn common_commands() {
         let mut i = instrument(1.0);
         assert!(ask(&mut i, "*idn?").starts_with("HIL-TWIN,DP800-TWIN,"));

@@ -33,6 +33,8 @@ pub struct RunContext {
     /// Distinguishes this run's topics from any other run's on a shared broker.
     pub run_id: String,
     pub interrupt: watch::Receiver<bool>,
+    /// The WiFi password deployed to the boards (HIL_WIFI_PASSWORD, or generated for the twin's access point).
+    pub wifi_password: rig::secret::Secret,
     pub progress: bool,
 }
 
@@ -135,6 +137,7 @@ async fn execute(
             broker: &ctx.broker,
             mqtt_addr: tap.addr,
             wifi_ssid: &bench.wifi_ssid,
+            wifi_password: &ctx.wifi_password,
             physics: &bench.physics,
             firmware: &scenario.firmware,
         };
@@ -273,7 +276,7 @@ async fn drive(
     let limit = scenario.supply.current_limit;
     supply.set_current_limit(ch, limit).await?;
     let profile = scenario.supply.profile.clone();
-    let mut volts = profile.volts_at(0.0);
+    let volts = profile.volts_at(0.0);
     supply.set_volts(ch, volts).await?;
     log.record(Body::SupplySet {
         supply: supply_label.into(),
@@ -317,38 +320,79 @@ async fn drive(
         }));
     }
 
-    let mut interrupt = ctx.interrupt.clone();
-    let tick_device = TICK.as_secs_f64() * clock.speed();
-    loop {
-        let now = clock.now();
-        if now >= scenario.duration {
-            return Ok(false);
+    // The profile is followed in a task of its own so that a panic in it is caught by the caller, which then
+    // still makes the supply safe.
+    let follower = ProfileFollower {
+        supply,
+        channel: ch,
+        profile,
+        volts,
+        duration: scenario.duration,
+        log: log.clone(),
+        clock,
+        label: supply_label.to_string(),
+        interrupt: ctx.interrupt.clone(),
+    };
+    match tokio::spawn(follower.run()).await {
+        Ok(result) => result,
+        Err(e) if e.is_panic() => {
+            anyhow::bail!("the supply profile driver panicked; the supply was made safe")
         }
-        let target = (profile.volts_at(now) * 1000.0).round() / 1000.0;
-        if (target - volts).abs() >= 0.001 {
-            supply.set_volts(ch, target).await?;
-            log.record(Body::SupplySet {
-                supply: supply_label.into(),
-                volts: Some(target),
-                amps: None,
-                output: None,
-            });
-            volts = target;
-        }
-        let next_step = profile
-            .steps
-            .iter()
-            .map(|s| s.at)
-            .find(|at| *at > now)
-            .unwrap_or(scenario.duration);
-        let wake_at = if profile.ramping_at(now) {
-            (now + tick_device).min(next_step)
-        } else {
-            next_step
-        };
-        tokio::select! {
-            _ = clock.sleep_until(wake_at.min(scenario.duration)) => {}
-            _ = async { let _ = interrupt.wait_for(|stop| *stop).await; } => return Ok(true),
+        Err(e) => anyhow::bail!("the supply profile driver stopped: {e}"),
+    }
+}
+
+/// Sets the supply to the scenario's profile as device time passes.
+struct ProfileFollower {
+    supply: Arc<dyn rig::supply::PowerSupply>,
+    channel: u8,
+    profile: crate::scenario::Profile,
+    volts: f64,
+    duration: f64,
+    log: EventLog,
+    clock: DeviceClock,
+    label: String,
+    interrupt: watch::Receiver<bool>,
+}
+
+impl ProfileFollower {
+    /// Returns whether the run was interrupted before the scenario's end.
+    async fn run(mut self) -> Result<bool> {
+        let tick_device = TICK.as_secs_f64() * self.clock.speed();
+        loop {
+            let now = self.clock.now();
+            if now >= self.duration {
+                return Ok(false);
+            }
+            let target = (self.profile.volts_at(now) * 1000.0).round() / 1000.0;
+            if (target - self.volts).abs() >= 0.001 {
+                self.supply.set_volts(self.channel, target).await?;
+                self.log.record(Body::SupplySet {
+                    supply: self.label.clone(),
+                    volts: Some(target),
+                    amps: None,
+                    output: None,
+                });
+                self.volts = target;
+            }
+            let next_step = self
+                .profile
+                .steps
+                .iter()
+                .map(|s| s.at)
+                .find(|at| *at > now)
+                .unwrap_or(self.duration);
+            let wake_at = if self.profile.ramping_at(now) {
+                (now + tick_device).min(next_step)
+            } else {
+                next_step
+            };
+            let clock = self.clock;
+            let mut interrupt = self.interrupt.clone();
+            tokio::select! {
+                _ = clock.sleep_until(wake_at.min(self.duration)) => {}
+                _ = async { let _ = interrupt.wait_for(|stop| *stop).await; } => return Ok(true),
+            }
         }
     }
 }

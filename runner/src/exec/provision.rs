@@ -67,6 +67,7 @@ pub struct BoardConfig<'a> {
     /// Where the board connects: the tap in front of the broker.
     pub mqtt_addr: std::net::SocketAddr,
     pub wifi_ssid: &'a str,
+    pub wifi_password: &'a rig::secret::Secret,
     pub physics: &'a Physics,
     pub firmware: &'a FirmwareSettings,
 }
@@ -83,7 +84,7 @@ impl BoardConfig<'_> {
         };
         let config = json!({
             "device_id": self.device_id,
-            "wifi": {"ssid": self.wifi_ssid, "password": "twin-wifi"},
+            "wifi": {"ssid": self.wifi_ssid, "password": self.wifi_password.expose()},
             "broker": {
                 "host": self.mqtt_addr.ip().to_string(),
                 "port": self.mqtt_addr.port(),
