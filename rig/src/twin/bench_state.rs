@@ -1,6 +1,7 @@
 //! Shared state of the twin bench: what each supply channel outputs and what each board draws from it.
 
 use super::physics::{LoadAmps, Physics};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use tokio::sync::watch;
 
@@ -43,6 +44,8 @@ struct Inner {
 
 pub struct BenchState {
     inner: Mutex<Inner>,
+    /// The bench's WiFi access point; a `wifi-off` fault takes it down.
+    wifi_up: AtomicBool,
     /// Bumped on every channel change so boards notice power loss at once.
     changed: watch::Sender<u64>,
 }
@@ -55,7 +58,16 @@ impl BenchState {
                 boards: Vec::new(),
             }),
             changed: watch::channel(0).0,
+            wifi_up: AtomicBool::new(true),
         }
+    }
+
+    pub fn set_wifi(&self, up: bool) {
+        self.wifi_up.store(up, Ordering::SeqCst);
+    }
+
+    pub fn wifi_up(&self) -> bool {
+        self.wifi_up.load(Ordering::SeqCst)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {

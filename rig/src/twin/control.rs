@@ -59,7 +59,9 @@ impl Control<'_> {
                 let counts = self.physics.adc_counts(volts, self.wifi_on, self.rng);
                 json!({"counts": counts})
             }
-            Request::WifiConnect { ssid } if self.wifi_available && !ssid.is_empty() => {
+            Request::WifiConnect { ssid }
+                if self.wifi_available && self.bench.wifi_up() && !ssid.is_empty() =>
+            {
                 self.wifi_on = true;
                 let delay = self.physics.wifi_delay_ms(self.rng);
                 let rssi = -50 - i64::from(delay % 20);
@@ -134,6 +136,21 @@ mod tests {
             assert_eq!(c.rtc_hex, "00ff");
             c.handle(r#"{"op":"deepsleep","ms":60000}"#);
             assert_eq!(c.sleep_ms, Some(60000));
+        });
+    }
+
+    #[test]
+    fn wifi_fails_while_the_access_point_is_down() {
+        with_control(|c| {
+            c.bench.set_wifi(false);
+            let reply = c.handle(r#"{"op":"wifi_connect","ssid":"hil-bench"}"#);
+            assert_eq!(reply["ok"], false);
+            assert!(!c.wifi_on);
+            c.bench.set_wifi(true);
+            assert_eq!(
+                c.handle(r#"{"op":"wifi_connect","ssid":"hil-bench"}"#)["ok"],
+                true
+            );
         });
     }
 

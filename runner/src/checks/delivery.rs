@@ -4,8 +4,8 @@ use super::view::RunView;
 use super::Verdict;
 use std::collections::BTreeSet;
 
-/// Faults during which a board cannot deliver (see `FaultKind::silences_readings`).
-const SILENCING: [&str; 3] = ["refuse-connect", "broker-down", "supply-off"];
+/// Faults (as the log names them) during which a board cannot deliver a reading.
+const SILENCING: [&str; 4] = ["refuse-connect", "broker-down", "supply-off", "wifi-off"];
 
 pub fn silence_during_faults(view: &RunView, board: &str) -> Verdict {
     let windows: Vec<_> = view

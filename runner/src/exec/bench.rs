@@ -21,6 +21,8 @@ pub struct Bench {
     pub wifi_ssid: String,
     /// The twin supply's SCPI server, kept for as long as the bench: dropping it shuts the server down.
     pub supply_server: Option<ScpiServer>,
+    /// The twin bench's shared state, for faults only a twin can stage (its WiFi access point).
+    pub twin: Option<Arc<BenchState>>,
 }
 
 impl Bench {
@@ -86,6 +88,7 @@ pub fn twin_bench(scenario: &Scenario, clock: DeviceClock) -> Result<Bench> {
         physics,
         wifi_ssid: "hil-bench".into(),
         supply_server: Some(server),
+        twin: Some(state),
     })
 }
 

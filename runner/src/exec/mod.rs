@@ -216,6 +216,7 @@ async fn execute(
         log.clone(),
         clock,
         supply_label.clone(),
+        bench.twin.clone(),
     )));
     let result = drive(
         scenario,
@@ -406,6 +407,7 @@ async fn schedule_faults(
     log: EventLog,
     clock: DeviceClock,
     supply_label: String,
+    twin: Option<Arc<rig::twin::BenchState>>,
 ) {
     let mut edges: Vec<(f64, bool, crate::scenario::FaultWindow)> = faults
         .iter()
@@ -420,10 +422,19 @@ async fn schedule_faults(
             FaultKind::BrokerDown => Some(TapFault::BrokerDown),
             FaultKind::DropAfterConnect => Some(TapFault::DropAfterConnect),
             FaultKind::Delay { ms } => Some(TapFault::Delay { ms }),
-            FaultKind::SupplyOff => None,
+            FaultKind::SupplyOff | FaultKind::WifiOff => None,
         };
         match tap_fault {
             Some(f) => tap.set(f, on),
+            None if fault.kind == FaultKind::WifiOff => match &twin {
+                Some(bench) => bench.set_wifi(!on),
+                None => {
+                    log.record(Body::SupplyError {
+                        supply: supply_label.clone(),
+                        message: "wifi-off needs the twin bench's access point".into(),
+                    });
+                }
+            },
             None => {
                 let result = supply.set_output(channel, !on).await;
                 log.record(Body::SupplySet {

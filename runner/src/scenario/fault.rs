@@ -14,10 +14,12 @@ pub enum FaultKind {
     },
     /// The supply's output is off.
     SupplyOff,
+    /// The bench's WiFi access point is down (twin bench only).
+    WifiOff,
 }
 
-pub const FAULT_KINDS: &str =
-    "strict-keepalive, refuse-connect (with rc = 1..5), broker-down, drop-after-connect, delay (with ms), supply-off";
+pub const FAULT_KINDS: &str = "strict-keepalive, refuse-connect (with rc = 1..5), broker-down, \
+     drop-after-connect, delay (with ms), supply-off, wifi-off";
 
 impl FaultKind {
     pub fn parse(kind: &str, rc: Option<u8>, ms: Option<u64>) -> Result<FaultKind, String> {
@@ -30,6 +32,7 @@ impl FaultKind {
             "broker-down" => no_extra(FaultKind::BrokerDown),
             "drop-after-connect" => no_extra(FaultKind::DropAfterConnect),
             "supply-off" => no_extra(FaultKind::SupplyOff),
+            "wifi-off" => no_extra(FaultKind::WifiOff),
             "refuse-connect" => match (rc, ms) {
                 (Some(rc @ 1..=5), None) => Ok(FaultKind::RefuseConnect(rc)),
                 (Some(rc), None) => Err(format!(
@@ -56,15 +59,8 @@ impl FaultKind {
             FaultKind::DropAfterConnect => "drop-after-connect",
             FaultKind::Delay { .. } => "delay",
             FaultKind::SupplyOff => "supply-off",
+            FaultKind::WifiOff => "wifi-off",
         }
-    }
-
-    /// Whether the board cannot deliver readings while this fault lasts.
-    pub fn silences_readings(&self) -> bool {
-        matches!(
-            self,
-            FaultKind::RefuseConnect(_) | FaultKind::BrokerDown | FaultKind::SupplyOff
-        )
     }
 }
 
