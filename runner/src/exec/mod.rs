@@ -208,15 +208,18 @@ async fn execute(
         }));
     }
 
+    let targets = FaultTargets {
+        tap: tap.faults.clone(),
+        supply: bench.supply.clone(),
+        channel: bench.channel,
+        supply_label: supply_label.clone(),
+        twin: bench.twin.clone(),
+    };
     tasks.push(tokio::spawn(schedule_faults(
         scenario.faults.clone(),
-        tap.faults.clone(),
-        bench.supply.clone(),
-        bench.channel,
+        targets,
         log.clone(),
         clock,
-        supply_label.clone(),
-        bench.twin.clone(),
     )));
     let result = drive(
         scenario,
@@ -398,17 +401,30 @@ impl ProfileFollower {
     }
 }
 
-/// Switches each fault on at its start and off at its end, recording both.
-async fn schedule_faults(
-    faults: Vec<crate::scenario::FaultWindow>,
+/// What the fault schedule acts on.
+struct FaultTargets {
     tap: Arc<rig::mqtt::TapFaults>,
     supply: Arc<dyn rig::supply::PowerSupply>,
     channel: u8,
+    supply_label: String,
+    /// The twin bench, for faults only a twin can stage.
+    twin: Option<Arc<rig::twin::BenchState>>,
+}
+
+/// Switches each fault on at its start and off at its end, recording both.
+async fn schedule_faults(
+    faults: Vec<crate::scenario::FaultWindow>,
+    targets: FaultTargets,
     log: EventLog,
     clock: DeviceClock,
-    supply_label: String,
-    twin: Option<Arc<rig::twin::BenchState>>,
 ) {
+    let FaultTargets {
+        tap,
+        supply,
+        channel,
+        supply_label,
+        twin,
+    } = targets;
     let mut edges: Vec<(f64, bool, crate::scenario::FaultWindow)> = faults
         .iter()
         .flat_map(|f| [(f.start, true, f.clone()), (f.end, false, f.clone())])
