@@ -8,4 +8,5 @@ pub mod exec;
 pub mod paths;
 pub mod perf;
 pub mod report;
+pub mod rigfile;
 pub mod scenario;

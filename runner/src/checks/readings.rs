@@ -29,20 +29,30 @@ pub fn check(expect: &ReadingsExpectation, view: &RunView, board: &str) -> Vec<V
     let mut worst: Option<(f64, String)> = None;
     let mut failures = Vec::new();
     for r in readings.iter().filter(|r| !r.late) {
-        // The board sampled the ADC right after its last wake before the message arrived.
-        let sampled_at = wakes
+        // The board sampled its ADC between its last wake and the message's arrival; judge the reading against
+        // what the supply measured over that window (a step inside it makes both values right).
+        let woke = wakes
             .iter()
             .rev()
             .find(|(t, _)| *t <= r.t)
             .map_or(r.t, |(t, _)| *t);
-        let Some((sample_t, volts)) = view.supply_volts_near(supply, sampled_at) else {
+        let Some((lo, hi)) = view.supply_volts_during(supply, woke, r.t) else {
             continue;
         };
         checked += 1;
-        let error = (r.v - volts).abs();
+        let error = if r.v < lo {
+            lo - r.v
+        } else {
+            (r.v - hi).max(0.0)
+        };
+        let measured = if hi - lo < 0.0005 {
+            format!("{lo:.3} V")
+        } else {
+            format!("{lo:.3}..{hi:.3} V")
+        };
         let detail = format!(
-            "seq {} at t={:.1}s reported {:.2} V, supply measured {:.3} V at t={:.1}s: off by {:.2} V",
-            r.seq, r.t, r.v, volts, sample_t, error
+            "seq {} at t={:.1}s reported {:.2} V, supply measured {measured} between its wake (t={woke:.1}s) and its arrival: off by {:.2} V",
+            r.seq, r.t, r.v, error
         );
         if error > expect.within_volts {
             failures.push(detail.clone());
@@ -134,6 +144,35 @@ mod tests {
         assert!(v[1].message.contains("13.86 V"), "{}", v[1].message);
         assert!(v[1].message.contains("12.600 V"), "{}", v[1].message);
         assert!(v[1].message.contains("off by 1.26 V"), "{}", v[1].message);
+    }
+
+    #[test]
+    fn a_step_between_wake_and_arrival_accepts_either_side_of_it() {
+        let events = vec![
+            start(&["b"]),
+            sample(239.5, 12.40),
+            wake(239.9, "b", "deepsleep"),
+            sample(240.2, 14.40),
+            reading(240.5, "b", 5, 12.41),
+            wake(288.0, "b", "deepsleep"),
+            reading(290.0, "b", 6, 12.41),
+        ];
+        let view = RunView::new(&events).unwrap();
+        let v = check(
+            &ReadingsExpectation {
+                within_volts: 0.15,
+                min_count: 1,
+            },
+            &view,
+            "b",
+        );
+        assert!(!v[1].pass, "seq 6 came long after the step: {:?}", v[1]);
+        assert!(v[1].message.contains("1 of 2"), "{}", v[1].message);
+        assert!(
+            v[1].message.contains("seq 6"),
+            "seq 5 is fine, seq 6 is not: {}",
+            v[1].message
+        );
     }
 
     #[test]

@@ -23,6 +23,7 @@ pub struct ReadingAt {
     pub seq: u64,
     pub v: f64,
     pub late: bool,
+    pub low: bool,
 }
 
 impl<'a> RunView<'a> {
@@ -35,6 +36,11 @@ impl<'a> RunView<'a> {
             })
             .ok_or("the event log has no scenario.start event: it is not a complete run's log")?;
         Ok(RunView { events, boards })
+    }
+
+    /// The whole log, for checks that need kinds no query here covers.
+    pub fn events(&self) -> &'a [Event] {
+        self.events
     }
 
     pub fn boards(&self) -> impl Iterator<Item = &str> {
@@ -62,12 +68,14 @@ impl<'a> RunView<'a> {
                     seq,
                     v,
                     late,
+                    low,
                     ..
                 } if b == board => Some(ReadingAt {
                     t: e.t,
                     seq: *seq,
                     v: *v,
                     late: *late,
+                    low: *low,
                 }),
                 _ => None,
             })
@@ -216,16 +224,30 @@ impl<'a> RunView<'a> {
             .collect()
     }
 
-    /// The supply sample closest in time to `t` on `supply`: (sample time, measured volts).
-    pub fn supply_volts_near(&self, supply: &str, t: f64) -> Option<(f64, f64)> {
-        self.events
-            .iter()
-            .filter_map(|e| match &e.body {
-                Body::SupplySample {
-                    supply: s, volts, ..
-                } if s == supply => Some((e.t, *volts)),
-                _ => None,
-            })
-            .min_by(|a, b| (a.0 - t).abs().total_cmp(&(b.0 - t).abs()))
+    /// The range of the supply's measured volts from `t0` to `t1`: the sample in effect at `t0` and every
+    /// sample up to `t1`.
+    pub fn supply_volts_during(&self, supply: &str, t0: f64, t1: f64) -> Option<(f64, f64)> {
+        let samples = self.events.iter().filter_map(|e| match &e.body {
+            Body::SupplySample {
+                supply: s, volts, ..
+            } if s == supply => Some((e.t, *volts)),
+            _ => None,
+        });
+        let mut before: Option<f64> = None;
+        let mut range: Option<(f64, f64)> = None;
+        for (t, v) in samples {
+            if t <= t0 {
+                before = Some(v);
+            } else if t <= t1 {
+                range = Some(range.map_or((v, v), |(lo, hi)| (lo.min(v), hi.max(v))));
+            } else {
+                break;
+            }
+        }
+        match (before, range) {
+            (Some(b), Some((lo, hi))) => Some((lo.min(b), hi.max(b))),
+            (Some(b), None) => Some((b, b)),
+            (None, r) => r,
+        }
     }
 }

@@ -1,0 +1,91 @@
+//! The bench lock: one run per rig at a time. An OS file lock (released by the kernel when its holder dies, so a
+//! stale lock from a dead process is simply free again) plus a note saying who holds it.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+pub struct BenchLock {
+    _file: File,
+    pub path: PathBuf,
+}
+
+impl BenchLock {
+    /// Takes the lock for the rig file at `rig`, or says who holds it.
+    pub fn acquire(rig: &Path) -> Result<BenchLock, String> {
+        let path = lock_path(rig);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        }
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| format!("cannot open the bench lock {}: {e}", path.display()))?;
+        if file.try_lock().is_err() {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            return Err(format!(
+                "the bench {} is in use: {} (lock {})",
+                rig.display(),
+                holder.trim(),
+                path.display()
+            ));
+        }
+        let note = format!(
+            "pid {} ({}) since unix time {}",
+            std::process::id(),
+            std::env::args().collect::<Vec<_>>().join(" "),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs())
+        );
+        let written = file
+            .set_len(0)
+            .and_then(|_| file.seek(SeekFrom::Start(0)))
+            .and_then(|_| file.write_all(note.as_bytes()))
+            .and_then(|_| file.flush());
+        written.map_err(|e| format!("cannot write the bench lock {}: {e}", path.display()))?;
+        Ok(BenchLock { _file: file, path })
+    }
+}
+
+/// One lock per rig file, wherever it is run from (HIL_LOCK_DIR, default the system's temp folder).
+fn lock_path(rig: &Path) -> PathBuf {
+    let canonical = rig.canonicalize().unwrap_or_else(|_| rig.to_path_buf());
+    let hash = canonical
+        .to_string_lossy()
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        });
+    let dir = std::env::var_os("HIL_LOCK_DIR")
+        .map_or_else(|| std::env::temp_dir().join("hil-locks"), PathBuf::from);
+    let stem = canonical
+        .file_stem()
+        .map_or("rig".into(), |s| s.to_string_lossy().into_owned());
+    dir.join(format!("{stem}-{hash:016x}.lock"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_holder_is_refused_and_told_who_holds_it_then_may_take_it_after_release() {
+        let dir = tempfile::tempdir().unwrap();
+        let rig = dir.path().join("lab.toml");
+        std::fs::write(&rig, "").unwrap();
+        let first = BenchLock::acquire(&rig).unwrap();
+        let err = BenchLock::acquire(&rig).err().expect("the bench is held");
+        assert!(
+            err.contains(&format!("pid {}", std::process::id())),
+            "{err}"
+        );
+        drop(first);
+        assert!(BenchLock::acquire(&rig).is_ok(), "released on drop");
+    }
+}

@@ -1,0 +1,389 @@
+//! Rig files: the bench a run uses (supplies, boards, broker, secrets by reference), parsed and validated with
+//! errors that name file:line:column.
+
+mod lock;
+mod model;
+
+pub use lock::BenchLock;
+
+use crate::diagnostic::Diagnostic;
+use model::RigFileRaw;
+use rig::secret::Secret;
+use rig::supply::{ChannelLimits, Dialect};
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone)]
+pub struct RigFile {
+    pub path: PathBuf,
+    pub supplies: BTreeMap<String, SupplyEntry>,
+    pub boards: Vec<BoardEntry>,
+    pub broker: Option<BrokerEntry>,
+    pub tap_listen: Option<String>,
+    pub tap_advertise: Option<String>,
+    pub wifi: Option<WifiEntry>,
+    pub image: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SupplyEntry {
+    pub name: String,
+    pub model: String,
+    pub dialect: Dialect,
+    pub address: String,
+    pub channels: BTreeMap<u8, ChannelLimits>,
+    pub safe_volts: Option<f64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct BoardEntry {
+    pub name: String,
+    pub mac: String,
+    pub port: String,
+    pub supply: String,
+    pub channel: u8,
+    pub adc: Option<(f64, f64)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct BrokerEntry {
+    pub host: String,
+    pub port: u16,
+    pub tls: bool,
+    pub username: String,
+    pub password: SecretRef,
+}
+
+#[derive(Debug, Clone)]
+pub struct WifiEntry {
+    pub ssid: String,
+    pub password: SecretRef,
+}
+
+/// Where a secret lives: never in the rig file itself.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SecretRef {
+    Env(String),
+    File(PathBuf),
+}
+
+impl SecretRef {
+    /// Reads the secret; the error names the variable or file, never a value.
+    pub fn resolve(&self) -> Result<Secret, String> {
+        match self {
+            SecretRef::Env(var) => std::env::var(var)
+                .map(Secret::new)
+                .map_err(|_| format!("the environment variable {var} is not set (the rig file takes the password from it)")),
+            SecretRef::File(path) => std::fs::read_to_string(path)
+                .map(|s| Secret::new(s.trim_end_matches(['\r', '\n'])))
+                .map_err(|e| format!("cannot read the password file {}: {e}", path.display())),
+        }
+    }
+}
+
+impl RigFile {
+    pub fn load(path: &Path) -> Result<RigFile, Diagnostic> {
+        let source = std::fs::read_to_string(path).map_err(|e| {
+            Diagnostic::new(path, "", None, format!("cannot read the rig file: {e}"))
+        })?;
+        RigFile::parse(path, &source)
+    }
+
+    pub fn parse(path: &Path, source: &str) -> Result<RigFile, Diagnostic> {
+        let raw: RigFileRaw = toml::from_str(source).map_err(|e| {
+            Diagnostic::new(path, source, e.span(), e.message().trim_end().to_string())
+                .with_help("see the rig file format in README.md")
+        })?;
+        Validator { path, source }.validate(raw)
+    }
+
+    /// The limits of the channel a board hangs on.
+    pub fn limits_of(&self, board: &BoardEntry) -> Option<ChannelLimits> {
+        self.supplies
+            .get(&board.supply)?
+            .channels
+            .get(&board.channel)
+            .copied()
+    }
+}
+
+struct Validator<'a> {
+    path: &'a Path,
+    source: &'a str,
+}
+
+impl Validator<'_> {
+    fn error(&self, span: Range<usize>, message: impl Into<String>) -> Diagnostic {
+        Diagnostic::new(self.path, self.source, Some(span), message)
+    }
+
+    fn relative(&self, file: &str) -> PathBuf {
+        let p = Path::new(file);
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.path.parent().unwrap_or(Path::new(".")).join(p)
+        }
+    }
+
+    fn secret(
+        &self,
+        span: Range<usize>,
+        what: &str,
+        env: &Option<String>,
+        file: &Option<String>,
+    ) -> Result<SecretRef, Diagnostic> {
+        match (env, file) {
+            (Some(var), None) if !var.is_empty() => Ok(SecretRef::Env(var.clone())),
+            (None, Some(f)) => Ok(SecretRef::File(self.relative(f))),
+            _ => Err(self
+                .error(
+                    span,
+                    format!("the {what} needs exactly one of password_env or password_file"),
+                )
+                .with_help(
+                    "secrets never go in the rig file: password_env = \"HIL_MQTT_PASSWORD\"",
+                )),
+        }
+    }
+
+    fn validate(&self, raw: RigFileRaw) -> Result<RigFile, Diagnostic> {
+        let mut supplies = BTreeMap::new();
+        for (name, entry) in &raw.supply {
+            let span = entry.span();
+            let s = entry.get_ref();
+            if s.driver.get_ref() != "scpi" {
+                return Err(self.error(
+                    s.driver.span(),
+                    format!(
+                        "driver {:?} is not supported; valid drivers: scpi",
+                        s.driver.get_ref()
+                    ),
+                ));
+            }
+            let dialect = Dialect::for_model(s.model.get_ref()).ok_or_else(|| {
+                self.error(
+                    s.model.span(),
+                    format!(
+                        "unknown model {:?}; valid: rigol-dp8xx, siglent-spd3xxx, keysight-e363xx, rs-hmc804x, generic",
+                        s.model.get_ref()
+                    ),
+                )
+            })?;
+            let address = s.address.get_ref();
+            let valid_address = address
+                .strip_prefix("tcp://")
+                .and_then(|r| r.rsplit_once(':'))
+                .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+            if !valid_address {
+                return Err(self.error(
+                    s.address.span(),
+                    format!("address {address:?} is not tcp://HOST:PORT"),
+                ));
+            }
+            let mut channels = BTreeMap::new();
+            for (key, limits) in s.channels.get_ref() {
+                let channel = key
+                    .parse::<u8>()
+                    .ok()
+                    .filter(|c| (1..=dialect.max_channel()).contains(c))
+                    .ok_or_else(|| {
+                        self.error(
+                            s.channels.span(),
+                            format!(
+                                "channel {key:?}: a {dialect:?} has channels 1..={}",
+                                dialect.max_channel()
+                            ),
+                        )
+                    })?;
+                let positive = |x: f64| x.is_finite() && x > 0.0;
+                if !positive(limits.max_volts) || !positive(limits.max_amps) {
+                    return Err(self.error(
+                        s.channels.span(),
+                        format!("channel {channel}: max_volts and max_amps must be more than 0"),
+                    ));
+                }
+                channels.insert(
+                    channel,
+                    ChannelLimits {
+                        max_volts: limits.max_volts,
+                        max_amps: limits.max_amps,
+                    },
+                );
+            }
+            if channels.is_empty() {
+                return Err(self
+                    .error(span, format!("supply {name} lists no channels"))
+                    .with_help("channels = { 1 = { max_volts = 15.0, max_amps = 1.0 } }"));
+            }
+            if let Some(safe) = &s.safe_volts {
+                let v = *safe.get_ref();
+                if !(0.0..=channels
+                    .values()
+                    .map(|c| c.max_volts)
+                    .fold(f64::MAX, f64::min))
+                    .contains(&v)
+                {
+                    return Err(self.error(
+                        safe.span(),
+                        "safe_volts must be within every channel's max_volts",
+                    ));
+                }
+            }
+            supplies.insert(
+                name.clone(),
+                SupplyEntry {
+                    name: name.clone(),
+                    model: s.model.get_ref().clone(),
+                    dialect,
+                    address: address.clone(),
+                    channels,
+                    safe_volts: s.safe_volts.as_ref().map(|v| *v.get_ref()),
+                },
+            );
+        }
+        let mut boards = Vec::new();
+        let (mut names, mut macs) = (BTreeSet::new(), BTreeSet::new());
+        for entry in &raw.board {
+            let b = entry.get_ref();
+            if b.chip.get_ref() != "esp8266" {
+                return Err(self.error(b.chip.span(), "chip must be \"esp8266\""));
+            }
+            let mac = b.mac.get_ref().to_ascii_lowercase();
+            let mac_ok = mac.split(':').count() == 6
+                && mac
+                    .split(':')
+                    .all(|p| p.len() == 2 && p.bytes().all(|c| c.is_ascii_hexdigit()));
+            if !mac_ok {
+                return Err(self.error(
+                    b.mac.span(),
+                    format!("{:?} is not a MAC like 5c:cf:7f:12:34:56", b.mac.get_ref()),
+                ));
+            }
+            if !names.insert(b.name.get_ref().clone()) {
+                return Err(self.error(b.name.span(), "another board has this name"));
+            }
+            if !macs.insert(mac.clone()) {
+                return Err(self.error(b.mac.span(), "another board has this MAC"));
+            }
+            let (supply, channel) = b
+                .supply
+                .get_ref()
+                .rsplit_once(':')
+                .and_then(|(s, c)| Some((s.to_string(), c.parse::<u8>().ok()?)))
+                .ok_or_else(|| {
+                    self.error(
+                        b.supply.span(),
+                        "supply must be NAME:CHANNEL, e.g. \"psu1:1\"",
+                    )
+                })?;
+            match supplies.get(&supply) {
+                None => {
+                    return Err(self.error(
+                        b.supply.span(),
+                        format!(
+                            "no [supply.{supply}]; defined: {}",
+                            supplies.keys().cloned().collect::<Vec<_>>().join(", ")
+                        ),
+                    ))
+                }
+                Some(s) if !s.channels.contains_key(&channel) => {
+                    return Err(self.error(
+                        b.supply.span(),
+                        format!("[supply.{supply}] has no channel {channel} in its channels table"),
+                    ))
+                }
+                Some(_) => {}
+            }
+            if let Some(adc) = b.adc {
+                if !(adc.divider > 0.0 && adc.divider <= 1.0 && adc.full_scale_volts > 0.0) {
+                    return Err(self.error(
+                        entry.span(),
+                        "adc: divider must be in (0, 1] and full_scale_volts > 0",
+                    ));
+                }
+            }
+            boards.push(BoardEntry {
+                name: b.name.get_ref().clone(),
+                mac,
+                port: b.port.get_ref().clone(),
+                supply,
+                channel,
+                adc: b.adc.map(|a| (a.divider, a.full_scale_volts)),
+            });
+        }
+        let broker = match &raw.broker {
+            Some(entry) => {
+                let b = entry.get_ref();
+                let url = b.url.get_ref();
+                let (tls, rest) = match (url.strip_prefix("mqtt://"), url.strip_prefix("mqtts://"))
+                {
+                    (Some(r), _) => (false, r),
+                    (_, Some(r)) => (true, r),
+                    _ => {
+                        return Err(self.error(
+                            b.url.span(),
+                            "url must be mqtt://HOST:PORT or mqtts://HOST:PORT",
+                        ))
+                    }
+                };
+                if rest.contains('@') {
+                    return Err(self.error(b.url.span(), "put the user in `username` and the password in password_env or password_file, not in the url"));
+                }
+                let (host, port) = rest
+                    .rsplit_once(':')
+                    .and_then(|(h, p)| Some((h.to_string(), p.parse::<u16>().ok()?)))
+                    .filter(|(h, _)| !h.is_empty())
+                    .ok_or_else(|| self.error(b.url.span(), "url must be mqtt://HOST:PORT"))?;
+                Some(BrokerEntry {
+                    host,
+                    port,
+                    tls,
+                    username: b.username.clone(),
+                    password: self.secret(
+                        entry.span(),
+                        "broker",
+                        &b.password_env,
+                        &b.password_file,
+                    )?,
+                })
+            }
+            None => None,
+        };
+        let wifi = match &raw.wifi {
+            Some(entry) => {
+                let w = entry.get_ref();
+                Some(WifiEntry {
+                    ssid: w.ssid.clone(),
+                    password: self.secret(
+                        entry.span(),
+                        "wifi",
+                        &w.password_env,
+                        &w.password_file,
+                    )?,
+                })
+            }
+            None => None,
+        };
+        Ok(RigFile {
+            path: self.path.to_path_buf(),
+            supplies,
+            boards,
+            broker,
+            tap_listen: raw.tap.as_ref().map(|t| t.listen.get_ref().clone()),
+            tap_advertise: raw
+                .tap
+                .as_ref()
+                .and_then(|t| t.advertise.as_ref().map(|a| a.get_ref().clone())),
+            wifi,
+            image: raw
+                .micropython
+                .as_ref()
+                .map(|m| self.relative(m.image.get_ref())),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,97 @@
+//! The rig file format (DESIGN §3) as written by a user: the bench's instruments, boards, broker and secrets by
+//! reference. Unknown keys are errors.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use toml::Spanned;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RigFileRaw {
+    #[serde(default)]
+    pub supply: BTreeMap<String, Spanned<SupplyRaw>>,
+    #[serde(default)]
+    pub board: Vec<Spanned<BoardRaw>>,
+    pub broker: Option<Spanned<BrokerRaw>>,
+    pub tap: Option<TapRaw>,
+    pub wifi: Option<Spanned<WifiRaw>>,
+    pub micropython: Option<MicropythonRaw>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SupplyRaw {
+    pub driver: Spanned<String>,
+    pub model: Spanned<String>,
+    pub address: Spanned<String>,
+    pub channels: Spanned<BTreeMap<String, ChannelRaw>>,
+    /// Volts the outputs go to when a run ends instead of off (e.g. to keep a board's RTC alive).
+    pub safe_volts: Option<Spanned<f64>>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelRaw {
+    pub max_volts: f64,
+    pub max_amps: f64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BoardRaw {
+    pub name: Spanned<String>,
+    #[serde(default = "esp8266")]
+    pub chip: Spanned<String>,
+    pub mac: Spanned<String>,
+    /// Where to look first; the board is found by MAC wherever it enumerated.
+    pub port: Spanned<String>,
+    pub supply: Spanned<String>,
+    pub adc: Option<AdcRaw>,
+}
+
+fn esp8266() -> Spanned<String> {
+    Spanned::new(0..0, "esp8266".into())
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdcRaw {
+    pub divider: f64,
+    #[serde(default = "one")]
+    pub full_scale_volts: f64,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BrokerRaw {
+    pub url: Spanned<String>,
+    pub username: String,
+    pub password_env: Option<String>,
+    pub password_file: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TapRaw {
+    pub listen: Spanned<String>,
+    /// The address boards are configured to connect to (the tap as the boards' network sees it).
+    pub advertise: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WifiRaw {
+    pub ssid: String,
+    pub password_env: Option<String>,
+    pub password_file: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MicropythonRaw {
+    pub image: Spanned<String>,
+}

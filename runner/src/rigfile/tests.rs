@@ -1,0 +1,111 @@
+use super::*;
+
+const GOOD: &str = r#"[supply.psu1]
+driver = "scpi"
+model = "rigol-dp832"
+address = "tcp://127.0.0.1:5555"
+channels = { 1 = { max_volts = 15.0, max_amps = 1.0 }, 2 = { max_volts = 15.0, max_amps = 0.5 } }
+
+[[board]]
+name = "esp-a"
+chip = "esp8266"
+mac = "5C:CF:7F:12:34:56"
+port = "/dev/ttyUSB0"
+supply = "psu1:2"
+adc = { divider = 0.0698, full_scale_volts = 1.0 }
+
+[broker]
+url = "mqtt://127.0.0.1:1883"
+username = "rig"
+password_env = "HIL_MQTT_PASSWORD"
+
+[wifi]
+ssid = "hil-bench"
+password_file = "wifi.secret"
+"#;
+
+fn parse(src: &str) -> Result<RigFile, Diagnostic> {
+    RigFile::parse(Path::new("/lab/rig.toml"), src)
+}
+
+fn line_of(d: &Diagnostic) -> usize {
+    d.line_col().map(|l| l.0).unwrap_or(0)
+}
+
+#[test]
+fn parses_supplies_boards_and_secret_references() {
+    let rig = parse(GOOD).unwrap();
+    let board = &rig.boards[0];
+    assert_eq!(board.mac, "5c:cf:7f:12:34:56");
+    assert_eq!((board.supply.as_str(), board.channel), ("psu1", 2));
+    assert_eq!(
+        rig.limits_of(board),
+        Some(ChannelLimits {
+            max_volts: 15.0,
+            max_amps: 0.5
+        })
+    );
+    let broker = rig.broker.unwrap();
+    assert_eq!(broker.password, SecretRef::Env("HIL_MQTT_PASSWORD".into()));
+    assert_eq!(
+        rig.wifi.unwrap().password,
+        SecretRef::File(PathBuf::from("/lab/wifi.secret"))
+    );
+}
+
+#[test]
+fn a_board_on_an_undefined_channel_names_the_line() {
+    let d = parse(&GOOD.replace("supply = \"psu1:2\"", "supply = \"psu1:3\"")).unwrap_err();
+    assert_eq!(line_of(&d), 12);
+    assert!(d.message.contains("no channel 3"), "{}", d.message);
+    let d = parse(&GOOD.replace("supply = \"psu1:2\"", "supply = \"psu9:1\"")).unwrap_err();
+    assert!(d.message.contains("defined: psu1"), "{}", d.message);
+}
+
+#[test]
+fn unknown_keys_models_and_bad_addresses_are_refused() {
+    let d = parse(&GOOD.replace("driver = \"scpi\"", "drivr = \"scpi\"")).unwrap_err();
+    assert_eq!(line_of(&d), 2);
+    let d = parse(&GOOD.replace("rigol-dp832", "acme-9000")).unwrap_err();
+    assert!(d.message.contains("valid: rigol"), "{}", d.message);
+    let d = parse(&GOOD.replace("tcp://127.0.0.1:5555", "127.0.0.1")).unwrap_err();
+    assert_eq!(line_of(&d), 4);
+    let d = parse(&GOOD.replace("5C:CF:7F:12:34:56", "not-a-mac")).unwrap_err();
+    assert!(d.message.contains("not a MAC"), "{}", d.message);
+}
+
+#[test]
+fn passwords_are_never_inline() {
+    let d = parse(&GOOD.replace(
+        "password_env = \"HIL_MQTT_PASSWORD\"",
+        "password = \"hunter2\"",
+    ))
+    .unwrap_err();
+    assert!(d.message.contains("password"), "{}", d.message);
+    assert!(
+        !d.message.contains("hunter2"),
+        "the error must not echo the secret: {}",
+        d.message
+    );
+    let d =
+        parse(&GOOD.replace("mqtt://127.0.0.1:1883", "mqtt://rig:pw@127.0.0.1:1883")).unwrap_err();
+    assert!(d.message.contains("not in the url"), "{}", d.message);
+}
+
+#[test]
+fn secrets_resolve_from_the_environment_or_a_file_and_errors_name_the_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("pw");
+    std::fs::write(&file, "s3cret\n").unwrap();
+    assert_eq!(
+        SecretRef::File(file.clone()).resolve().unwrap().expose(),
+        "s3cret"
+    );
+    let err = SecretRef::Env("HIL_TEST_SURELY_UNSET_VAR".into())
+        .resolve()
+        .unwrap_err();
+    assert!(err.contains("HIL_TEST_SURELY_UNSET_VAR"), "{err}");
+    assert!(SecretRef::File(dir.path().join("missing"))
+        .resolve()
+        .is_err());
+}
