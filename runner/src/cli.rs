@@ -2,10 +2,11 @@
 
 use crate::checks::run_checks;
 use crate::events::read_log;
-use crate::exec::{app_files, run_scenario, RunContext, ScenarioOutcome, TWIN_LIMITS};
+use crate::exec::{app_files, RunContext, ScenarioOutcome, TWIN_LIMITS};
 use crate::paths;
 use crate::report::{summary_table, write_junit};
 use crate::scenario::{collect_files, Scenario};
+use crate::suite;
 use clap::{Parser, Subcommand};
 use rig::mqtt::{Broker, BrokerSpec};
 use std::path::{Path, PathBuf};
@@ -30,7 +31,9 @@ pub const EXIT_SETUP: u8 = 2;
                   hil run --firmware build/app     validate another firmware folder\n  \
                   hil run --broker mosquitto       use the system's mosquitto with a password file\n  \
                   hil check out/float-charge/events.jsonl --scenario scenarios/float-charge.toml\n  \
-                  hil validate scenarios/"
+                  hil validate scenarios/\n  \
+                  hil list --tag nightly           scenarios with their tags, boards and duration\n  \
+                  hil import-trace capture.txt --out scenarios/traces/site.csv"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -57,10 +60,51 @@ pub enum Command {
         /// Scenario files or folders [default: scenarios/]
         paths: Vec<PathBuf>,
     },
+    /// List scenarios with their tags, boards, duration and requirements.
+    List {
+        /// Scenario files or folders [default: scenarios/]
+        paths: Vec<PathBuf>,
+        /// Only scenarios with this tag (repeat for any of several).
+        #[arg(long)]
+        tag: Vec<String>,
+    },
+    /// Turn a capture of the firmware's readings into a `time_s,volts` CSV for a replay profile
+    /// (`profile = { csv = "traces/x.csv", speedup = N }`).
+    ImportTrace {
+        /// `mosquitto_sub -F '%U %t %p' -t 'PREFIX/+/battery'` output, or an events.jsonl from `hil run`.
+        capture: PathBuf,
+        /// The CSV to write.
+        #[arg(long, value_name = "CSV")]
+        out: PathBuf,
+        /// The device (board) whose readings to take, when the capture holds several.
+        #[arg(long)]
+        device: Option<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
 pub enum BenchCommand {
+    /// Our flasher vs esptool and our deploy vs mpremote, on the same twin board over a pty at one baud.
+    Boards {
+        #[arg(long, default_value_t = 115_200)]
+        baud: u32,
+        /// Size of the generated firmware image to flash, in KiB.
+        #[arg(long, default_value_t = 200)]
+        image_kib: usize,
+    },
+    /// K twin boards at once through the full path: wall time, CPU, memory, readings, timing precision.
+    Scale {
+        /// Board counts to run, one run each.
+        #[arg(long, value_delimiter = ',', default_value = "1,10,50,100")]
+        boards: Vec<u32>,
+        #[arg(long, default_value_t = 10.0, value_parser = parse_speed)]
+        speed: f64,
+        /// Device minutes per run.
+        #[arg(long, default_value_t = 5.0)]
+        minutes: f64,
+        #[arg(long, default_value = "embedded", value_parser = parse_broker)]
+        broker: BrokerSpec,
+    },
     /// Publish round-trip latency (p50/p99) through the MQTT tap versus straight to the broker.
     Tap {
         /// Messages per path.
@@ -93,12 +137,25 @@ pub struct RunArgs {
     /// Print only the summary, not each reading as it arrives.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Only scenarios with this tag (repeat for any of several).
+    #[arg(long)]
+    pub tag: Vec<String>,
+    /// Scenarios run at once, each with a broker of its own (one at a time on an external broker).
+    #[arg(long, short, default_value_t = suite::DEFAULT_JOBS, value_parser = parse_jobs)]
+    pub jobs: usize,
 }
 
 fn parse_speed(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(v) if (1.0..=1000.0).contains(&v) => Ok(v),
         _ => Err(format!("{s:?}: speed must be a number from 1 to 1000")),
+    }
+}
+
+fn parse_jobs(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if (1..=64).contains(&n) => Ok(n),
+        _ => Err(format!("{s:?}: jobs must be a whole number from 1 to 64")),
     }
 }
 
@@ -111,6 +168,43 @@ pub async fn main(cli: Cli) -> u8 {
         Command::Run(args) => run(args).await,
         Command::Check { events, scenario } => check(&events, &scenario),
         Command::Validate { paths } => validate(&paths),
+        Command::List { paths, tag } => list(&paths, &tag),
+        Command::ImportTrace {
+            capture,
+            out,
+            device,
+        } => import_trace(&capture, &out, device.as_deref()),
+        Command::Bench(BenchCommand::Scale {
+            boards,
+            speed,
+            minutes,
+            broker,
+        }) => match crate::perf::scale(&boards, speed, minutes.clamp(1.0, 120.0), &broker).await {
+            Ok(()) => EXIT_PASS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                EXIT_SETUP
+            }
+        },
+        Command::Bench(BenchCommand::Boards { baud, image_kib }) => {
+            let options = rig::twin::pty_board::BoardsBenchOptions {
+                run_py: paths::host_runtime(),
+                app_dir: paths::default_firmware(),
+                baud,
+                image_bytes: image_kib.clamp(4, 4096) * 1024,
+            };
+            let mut out = std::io::stdout();
+            match rig::twin::pty_board::bench_boards(&options, &mut out).await {
+                Ok(rows) => {
+                    print_board_ratios(&rows);
+                    EXIT_PASS
+                }
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    EXIT_SETUP
+                }
+            }
+        }
         Command::Bench(BenchCommand::Tap { messages, broker }) => {
             match crate::perf::tap_latency(&broker, messages.max(1)).await {
                 Ok(()) => EXIT_PASS,
@@ -172,6 +266,70 @@ fn validate(paths: &[PathBuf]) -> u8 {
         }
         Err(code) => code,
     }
+}
+
+fn list(paths: &[PathBuf], tags: &[String]) -> u8 {
+    let scenarios = match load_all(paths) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    match suite::with_tags(scenarios, tags) {
+        Ok(scenarios) => {
+            // Wall-time estimates at `hil run`'s default speed.
+            print!("{}", suite::listing(&scenarios, 20.0));
+            EXIT_PASS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            EXIT_SETUP
+        }
+    }
+}
+
+fn import_trace(capture: &Path, out: &Path, device: Option<&str>) -> u8 {
+    let text = match std::fs::read_to_string(capture) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {}: {e}", capture.display());
+            return EXIT_SETUP;
+        }
+    };
+    let name = capture.file_name().map_or_else(
+        || capture.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let imported = match crate::trace::import(&name, &text, device) {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_SETUP;
+        }
+    };
+    let written = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or(Ok(()), std::fs::create_dir_all)
+        .and_then(|_| std::fs::write(out, &imported.csv));
+    if let Err(e) = written {
+        eprintln!("error: writing {}: {e}", out.display());
+        return EXIT_SETUP;
+    }
+    // A replay should fit a scenario of about ten minutes of device time.
+    let speedup = (imported.span / 600.0).ceil().max(1.0);
+    println!(
+        "wrote {}: {} readings of {} over {} (left out: {} late, {} repeated, {} other lines)
+         replay it with: profile = {{ csv = \"{}\", speedup = {speedup} }}  (≈{} of device time)",
+        out.display(),
+        imported.rows,
+        imported.device,
+        suite::duration_text(imported.span),
+        imported.late,
+        imported.repeated,
+        imported.other,
+        out.display(),
+        suite::duration_text(imported.span / speedup)
+    );
+    EXIT_PASS
 }
 
 fn check(events: &Path, scenario: &Path) -> u8 {
@@ -239,6 +397,13 @@ async fn run(args: RunArgs) -> u8 {
         Ok(s) => s,
         Err(code) => return code,
     };
+    let scenarios = match suite::with_tags(scenarios, &args.tag) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_SETUP;
+        }
+    };
     let mut refused = 0;
     for s in &scenarios {
         if let Err(d) = check_limits(s) {
@@ -267,61 +432,68 @@ async fn run(args: RunArgs) -> u8 {
         );
         return EXIT_SETUP;
     }
-    let broker = match Broker::start(&args.broker).await {
-        Ok(b) => Arc::new(b),
-        Err(e) => {
-            eprintln!("error: broker: {e:#}");
-            return EXIT_SETUP;
+    let (scenarios, skipped) = suite::split_runnable(scenarios, &args.broker);
+    for s in &skipped {
+        eprintln!("SKIP {}: {}", s.scenario, s.reason);
+    }
+    let jobs = suite::jobs_for(&args.broker, args.jobs, scenarios.len());
+    let mut brokers = Vec::with_capacity(jobs);
+    for _ in 0..jobs {
+        match Broker::start(&args.broker).await {
+            Ok(b) => brokers.push(Arc::new(b)),
+            Err(e) => {
+                eprintln!("error: broker: {e:#}");
+                return EXIT_SETUP;
+            }
         }
-    };
+    }
+    let broker_description = brokers.first().map_or_else(
+        || "none needed".to_string(),
+        |b| match jobs {
+            1 => b.description.clone(),
+            _ => format!("{} (one per job)", b.description),
+        },
+    );
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(async move {
         let signal = stop_signal().await;
         eprintln!("\n{signal}: stopping; turning the supply off and writing what was recorded");
         let _ = stop_tx.send(true);
     });
-    let ctx = RunContext {
-        broker: broker.clone(),
-        app,
-        speed: args.speed,
-        report_dir: args.report.clone(),
-        run_id: run_id(),
-        interrupt: stop_rx.clone(),
-        wifi_password: std::env::var("HIL_WIFI_PASSWORD")
-            .map(rig::secret::Secret::new)
-            .unwrap_or_else(|_| rig::secret::Secret::generate()),
-        progress: !args.quiet,
-    };
+    let run_id = run_id();
+    let wifi_password = std::env::var("HIL_WIFI_PASSWORD")
+        .map(rig::secret::Secret::new)
+        .unwrap_or_else(|_| rig::secret::Secret::generate());
+    let contexts: Vec<Arc<RunContext>> = brokers
+        .into_iter()
+        .map(|broker| {
+            Arc::new(RunContext {
+                broker,
+                app: app.clone(),
+                speed: args.speed,
+                report_dir: args.report.clone(),
+                run_id: run_id.clone(),
+                interrupt: stop_rx.clone(),
+                wifi_password: wifi_password.clone(),
+                progress: !args.quiet,
+            })
+        })
+        .collect();
     eprintln!(
-        "hil: {} scenario(s) on the twin bench at {}x, broker: {}, firmware: {}",
+        "hil: {} scenario(s) on the twin bench at {}x, {jobs} at a time, broker: {broker_description}, firmware: {}",
         scenarios.len(),
         args.speed,
-        broker.description,
         firmware.display()
     );
-    let mut outcomes: Vec<ScenarioOutcome> = Vec::new();
-    for scenario in &scenarios {
-        if *stop_rx.borrow() {
-            break;
-        }
-        eprintln!(
-            "▶ {} — {} boards, {:.0}s device time (≈{:.0}s here)",
-            scenario.name,
-            scenario.boards,
-            scenario.duration,
-            scenario.duration / args.speed
-        );
-        let outcome = run_scenario(scenario, &ctx).await;
-        eprintln!(
-            "{} {} ({:.1}s)",
-            if outcome.passed() { "✔" } else { "✘" },
-            scenario.name,
-            outcome.wall.as_secs_f64()
-        );
-        outcomes.push(outcome);
-    }
-    let summary = summary_table(&outcomes);
+    let started = std::time::Instant::now();
+    let outcomes = suite::run_all(&scenarios, contexts).await;
+    let summary = summary_table(&outcomes, &skipped);
     print!("{summary}");
+    eprintln!(
+        "wall time: {} for {} scenario(s), {jobs} at a time",
+        suite::duration_text(started.elapsed().as_secs_f64()),
+        outcomes.len()
+    );
     let mut code = if outcomes.iter().any(|o| o.error.is_some()) {
         EXIT_SETUP
     } else if outcomes.len() < scenarios.len() || !outcomes.iter().all(ScenarioOutcome::passed) {
@@ -329,7 +501,7 @@ async fn run(args: RunArgs) -> u8 {
     } else {
         EXIT_PASS
     };
-    if let Err(e) = write_junit(&outcomes, &args.report.join("junit.xml"))
+    if let Err(e) = write_junit(&outcomes, &skipped, &args.report.join("junit.xml"))
         .and_then(|_| std::fs::write(args.report.join("summary.txt"), &summary))
         .and_then(|_| crate::report::write_html(&outcomes, &args.report.join("index.html")))
     {
@@ -341,6 +513,43 @@ async fn run(args: RunArgs) -> u8 {
     }
     eprintln!("report: {}", args.report.display());
     code
+}
+
+/// Time ratios of our flasher and deployer against esptool and mpremote (below 1: ours is faster).
+fn print_board_ratios(rows: &[rig::twin::pty_board::BenchRow]) {
+    let time = |prefix: &str| {
+        rows.iter()
+            .find(|r| r.what.starts_with(prefix))
+            .and_then(|r| r.seconds)
+    };
+    let pairs = [
+        (
+            "flash, ours / esptool --no-stub",
+            "flash: ours",
+            "flash: esptool --no-stub",
+        ),
+        (
+            "flash, ours / esptool stub",
+            "flash: ours",
+            "flash: esptool (stub",
+        ),
+        (
+            "deploy fresh, ours / mpremote",
+            "deploy fresh: ours",
+            "deploy fresh: mpremote",
+        ),
+        (
+            "deploy unchanged, ours / mpremote",
+            "deploy unchanged: ours",
+            "deploy unchanged: mpremote",
+        ),
+    ];
+    for (label, ours, theirs) in pairs {
+        match (time(ours), time(theirs)) {
+            (Some(a), Some(b)) if b > 0.0 => println!("ratio {label}: {:.2}", a / b),
+            _ => println!("ratio {label}: n/a (a tool is missing or failed)"),
+        }
+    }
 }
 
 /// Waits for Ctrl-C or SIGTERM (a CI job's cancel, systemd's stop) and names which came.

@@ -123,6 +123,10 @@ pub enum Body {
         from: String,
         error: String,
     },
+    /// The twin's ground truth: a board's load changed (`awake`, `asleep`, `off`). Never on hardware; used to
+    /// measure how precisely the rig's own observations time things.
+    #[serde(rename = "twin.load")]
+    TwinLoad { board: String, state: String },
     #[serde(rename = "fault.start")]
     FaultStart { fault: String, until: f64 },
     #[serde(rename = "fault.end")]

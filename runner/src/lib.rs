@@ -10,3 +10,5 @@ pub mod perf;
 pub mod report;
 pub mod rigfile;
 pub mod scenario;
+pub mod suite;
+pub mod trace;

@@ -1,5 +1,15 @@
 //! Boards under test: the trait the runner drives, hardware or twin.
 
+pub mod console;
+pub mod esp8266;
+pub mod flasher;
+pub mod image;
+pub mod raw_repl;
+pub mod reset_lines;
+pub mod rom_loader;
+pub mod serial;
+pub mod slip;
+
 use async_trait::async_trait;
 use tokio::sync::mpsc;
 

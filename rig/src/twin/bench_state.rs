@@ -3,7 +3,7 @@
 use super::physics::{LoadAmps, Physics};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct ChannelState {
@@ -40,6 +40,8 @@ struct BoardLoad {
 struct Inner {
     channels: Vec<ChannelState>,
     boards: Vec<BoardLoad>,
+    /// Ground truth for timing checks: every change of a board's load, as it happens.
+    load_watchers: Vec<mpsc::UnboundedSender<(usize, LoadState)>>,
 }
 
 pub struct BenchState {
@@ -56,6 +58,7 @@ impl BenchState {
             inner: Mutex::new(Inner {
                 channels: vec![ChannelState::default(); channels],
                 boards: Vec::new(),
+                load_watchers: Vec::new(),
             }),
             changed: watch::channel(0).0,
             wifi_up: AtomicBool::new(true),
@@ -104,7 +107,20 @@ impl BenchState {
     }
 
     pub fn set_load(&self, board: usize, state: LoadState) {
-        self.lock().boards[board].state = state;
+        let mut inner = self.lock();
+        if inner.boards[board].state != state {
+            inner
+                .load_watchers
+                .retain(|w| w.send((board, state)).is_ok());
+        }
+        inner.boards[board].state = state;
+    }
+
+    /// Every later change of a board's load (board index as `add_board` returned it), as it happens.
+    pub fn watch_loads(&self) -> mpsc::UnboundedReceiver<(usize, LoadState)> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.lock().load_watchers.push(tx);
+        rx
     }
 
     pub fn load(&self, board: usize) -> LoadState {
@@ -154,6 +170,19 @@ mod tests {
         bench.set_load(other, LoadState::Awake);
         assert!((bench.measured_amps(0) - 2.0 * one).abs() < 1e-12);
         assert_eq!(bench.measured_amps(1), 0.0, "channel 2 is off");
+    }
+
+    #[test]
+    fn load_changes_are_reported_once_each() {
+        let bench = BenchState::new(1);
+        let board = bench.add_board(0, Physics::default());
+        let mut changes = bench.watch_loads();
+        bench.set_load(board, LoadState::Awake);
+        bench.set_load(board, LoadState::Awake);
+        bench.set_load(board, LoadState::Asleep);
+        assert_eq!(changes.try_recv().unwrap(), (board, LoadState::Awake));
+        assert_eq!(changes.try_recv().unwrap(), (board, LoadState::Asleep));
+        assert!(changes.try_recv().is_err());
     }
 
     #[test]

@@ -316,7 +316,8 @@ impl Life {
             .context("binding the control socket")?;
         let addr = listener.local_addr()?;
         let runtime = self.runtime.clone();
-        let mut child = crate::process::die_with_parent(&mut Command::new(&runtime.python))
+        let mut command = Command::new(&runtime.python);
+        crate::process::die_with_parent(&mut command)
             .arg("-u")
             .arg(&runtime.run_py)
             .current_dir(&self.fs)
@@ -329,8 +330,12 @@ impl Life {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
+            .kill_on_drop(true);
+        // fork+exec blocks for milliseconds: off the async workers, so a hundred boards waking at once do not
+        // stall the rest of the bench.
+        let mut child = tokio::task::spawn_blocking(move || command.spawn())
+            .await
+            .context("starting the host runtime")?
             .with_context(|| {
                 format!(
                     "starting {} (install CPython 3: apt-get install -y python3)",
@@ -429,9 +434,15 @@ impl Life {
                 }
             }
         };
+        // The control socket closes when the host process ends, however it ends, so serving it to its end sees
+        // every request (a deepsleep sent just before exit included).
         let end = tokio::select! {
             served = serve_control(&mut lines, &mut write, &mut control) => {
                 served?;
+                if control.sleep_ms.is_some() {
+                    // The chip is asleep from its deepsleep call; the host process's teardown is not awake time.
+                    runtime.bench.set_load(runtime.load_index, LoadState::Asleep);
+                }
                 let status = tokio::time::timeout(EXIT_AFTER_SLEEP_TIMEOUT, child.wait()).await;
                 match control.sleep_ms {
                     Some(ms) => WakeEnd::Slept { ms, rtc_hex: control.rtc_hex.clone() },
@@ -441,7 +452,6 @@ impl Life {
                     }),
                 }
             }
-            status = child.wait() => WakeEnd::Crashed(format!("host runtime exited with {}", status?)),
             _ = power_lost => WakeEnd::PowerLost,
             _ = async { let _ = shutdown.wait_for(|stop| *stop).await; } => WakeEnd::Shutdown,
         };

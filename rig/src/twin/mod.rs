@@ -4,6 +4,7 @@ mod bench_state;
 mod board;
 mod control;
 pub mod physics;
+pub mod pty_board;
 mod scpi_server;
 
 pub use bench_state::{BenchState, ChannelState, LoadState};

@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinSet;
 
 /// A DP832's programmable range on every channel (30 V / 3 A, with its 10 % over-range).
 const MAX_VOLTS: f64 = 32.0;
@@ -38,22 +38,44 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(2);
 /// The running server; dropping it stops it and closes every client connection.
 pub struct ScpiServer {
     addr: SocketAddr,
-    task: JoinHandle<()>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 impl ScpiServer {
-    /// Serves `bench` on a free port of 127.0.0.1. Must be called within a Tokio runtime.
+    /// Serves `bench` on a free port of 127.0.0.1, from a thread of its own.
     pub fn start(bench: Arc<BenchState>, clock: DeviceClock) -> Result<ScpiServer> {
-        let runtime = tokio::runtime::Handle::try_current()
-            .context("the twin supply's SCPI server needs a Tokio runtime")?;
         let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
             .and_then(|l| l.set_nonblocking(true).map(|()| l))
             .context("binding the twin supply's SCPI server to a loopback port")?;
         let addr = listener.local_addr()?;
-        let listener = TcpListener::from_std(listener)?;
         let instrument = Arc::new(Mutex::new(Instrument::new(bench, clock)));
-        let task = runtime.spawn(serve(listener, instrument));
-        Ok(ScpiServer { addr, task })
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        // The instrument runs on a thread of its own, as a real supply is its own machine: a run that is busy
+        // starting a hundred boards must not keep it from answering within its timeout.
+        std::thread::Builder::new()
+            .name("twin-scpi".into())
+            .spawn(move || {
+                let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                else {
+                    return;
+                };
+                runtime.block_on(async move {
+                    let Ok(listener) = TcpListener::from_std(listener) else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = serve(listener, instrument) => {}
+                        _ = stopped => {}
+                    }
+                });
+            })
+            .context("starting the twin supply's thread")?;
+        Ok(ScpiServer {
+            addr,
+            stop: Some(stop),
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -68,8 +90,10 @@ impl ScpiServer {
 
 impl Drop for ScpiServer {
     fn drop(&mut self) {
-        // The accept task owns the client tasks (a JoinSet), so aborting it closes them all.
-        self.task.abort();
+        // Ending the server's runtime drops its accept task and the client tasks it owns (a JoinSet).
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
     }
 }
 

@@ -88,14 +88,25 @@ pub fn no_lost_readings(view: &RunView, board: &str) -> Verdict {
     }
 }
 
+/// Awake time per wake: from the supply's current when the board has its channel to itself (as a bench sees
+/// it), else from its console's wake and sleep lines.
 pub fn awake(max: f64, view: &RunView, board: &str) -> Verdict {
-    let windows = view.awake_windows(board);
+    let from_current = view
+        .supply_of(board)
+        .filter(|_| view.alone_on_supply(board))
+        .and_then(|s| super::current::awake_windows(&view.supply_current(s)))
+        .map(|(w, _)| w)
+        .filter(|w| !w.is_empty());
+    let (windows, source) = match from_current {
+        Some(w) => (w, "supply current"),
+        None => (view.awake_windows(board), "console"),
+    };
     if windows.is_empty() {
         return Verdict::new(
             "awake",
             board,
             false,
-            "no wake → sleep pair on the console".into(),
+            "no awake window in the current trace or on the console".into(),
         );
     }
     let longest = windows
@@ -109,7 +120,7 @@ pub fn awake(max: f64, view: &RunView, board: &str) -> Verdict {
         board,
         over == 0,
         format!(
-            "longest awake {:.1}s (wake t={woke:.1}s → sleep t={slept:.1}s), allowed {max}s; {over} of {} wakes over",
+            "longest awake {:.1}s (t={woke:.1}s..{slept:.1}s, from the {source}), allowed {max}s; {over} of {} wakes over",
             slept - woke,
             windows.len()
         ),

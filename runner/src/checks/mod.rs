@@ -2,8 +2,12 @@
 //! what was seen, and when. They run after a live run and offline (`hil check`) alike.
 
 mod connack;
+pub mod current;
 mod delivery;
+mod drift;
+mod low_battery;
 mod period;
+mod power;
 mod readings;
 mod session;
 mod view;
@@ -72,6 +76,15 @@ pub fn run_checks(scenario: &Scenario, events: &[Event]) -> Vec<Verdict> {
         }
         if let Some(max) = expect.awake_max {
             verdicts.push(delivery::awake(max, &view, board));
+        }
+        if let Some(below) = expect.low_battery_below {
+            verdicts.push(low_battery::check(below, &view, board));
+        }
+        if let Some(reset) = &expect.reset {
+            verdicts.push(power::reset_after_power_loss(reset, &view, board));
+        }
+        if let Some(drift) = &expect.sleep_drift {
+            verdicts.push(drift::sleep_drift(drift, &view, board));
         }
     }
     verdicts

@@ -224,6 +224,27 @@ impl<'a> RunView<'a> {
             .collect()
     }
 
+    /// The supply's current trace: (t, amps) of every sample on `supply`.
+    pub fn supply_current(&self, supply: &str) -> Vec<(f64, f64)> {
+        self.events
+            .iter()
+            .filter_map(|e| match &e.body {
+                Body::SupplySample {
+                    supply: s, amps, ..
+                } if s == supply => Some((e.t, *amps)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Whether `board` is the only board on its supply channel (its current is its own).
+    pub fn alone_on_supply(&self, board: &str) -> bool {
+        match self.supply_of(board) {
+            Some(s) => self.boards.iter().filter(|b| b.supply == s).count() == 1,
+            None => false,
+        }
+    }
+
     /// The range of the supply's measured volts from `t0` to `t1`: the sample in effect at `t0` and every
     /// sample up to `t1`.
     pub fn supply_volts_during(&self, supply: &str, t0: f64, t1: f64) -> Option<(f64, f64)> {

@@ -59,6 +59,9 @@ impl ScenarioOutcome {
 /// Sampling and profile updates happen this often in wall-clock time, whatever the speed.
 const TICK: Duration = Duration::from_millis(100);
 
+/// Device seconds between supply samples.
+const SAMPLE_PERIOD_DEVICE: f64 = 0.2;
+
 pub async fn run_scenario(scenario: &Scenario, ctx: &RunContext) -> ScenarioOutcome {
     let started = Instant::now();
     let events_path = ctx.report_dir.join(&scenario.name).join("events.jsonl");
@@ -153,6 +156,28 @@ async fn execute(
     });
 
     let mut tasks: Vec<JoinHandle<()>> = Vec::new();
+    if let Some(twin) = &bench.twin {
+        let mut loads = twin.watch_loads();
+        let names: Vec<String> = bench.infos.iter().map(|b| b.name.clone()).collect();
+        let log = log.clone();
+        tasks.push(tokio::spawn(async move {
+            while let Some((index, state)) = loads.recv().await {
+                let state = match state {
+                    rig::twin::LoadState::Awake => "awake",
+                    rig::twin::LoadState::Asleep => "asleep",
+                    rig::twin::LoadState::Off => "off",
+                };
+                let board = names
+                    .get(index)
+                    .cloned()
+                    .unwrap_or_else(|| format!("board-{index}"));
+                log.record(Body::TwinLoad {
+                    board,
+                    state: state.into(),
+                });
+            }
+        }));
+    }
     for board in bench.boards.iter_mut() {
         if let Some(mut console) = board.take_console() {
             let log = log.clone();
@@ -304,7 +329,12 @@ async fn drive(
         let log = log.clone();
         let label = supply_label.to_string();
         tasks.push(tokio::spawn(async move {
-            let mut tick = tokio::time::interval(TICK);
+            // At least 5 samples per device second (what a bench supply's own refresh allows), and at least
+            // 10 per wall-clock second.
+            let every = TICK
+                .min(clock.real(SAMPLE_PERIOD_DEVICE))
+                .max(Duration::from_millis(2));
+            let mut tick = tokio::time::interval(every);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
             loop {
                 tick.tick().await;

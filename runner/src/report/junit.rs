@@ -1,10 +1,16 @@
 //! JUnit XML: one testcase per scenario × board, failing with the failed checks' messages.
 
+use super::Skipped;
 use crate::exec::ScenarioOutcome;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use std::path::Path;
 
-pub fn write_junit(outcomes: &[ScenarioOutcome], path: &Path) -> std::io::Result<()> {
+/// Skipped scenarios become one skipped testcase each, with the reason as its message.
+pub fn write_junit(
+    outcomes: &[ScenarioOutcome],
+    skipped: &[Skipped],
+    path: &Path,
+) -> std::io::Result<()> {
     let mut report = Report::new("hil");
     for outcome in outcomes {
         let mut suite = TestSuite::new(outcome.scenario.as_str());
@@ -61,6 +67,15 @@ pub fn write_junit(outcomes: &[ScenarioOutcome], path: &Path) -> std::io::Result
             case.set_system_out(passed.join("\n"));
             suite.add_test_case(case);
         }
+        report.add_test_suite(suite);
+    }
+    for s in skipped {
+        let mut status = TestCaseStatus::skipped();
+        status.set_message(s.reason.clone());
+        let mut case = TestCase::new(s.scenario.as_str(), status);
+        case.set_classname(s.scenario.as_str());
+        let mut suite = TestSuite::new(s.scenario.as_str());
+        suite.add_test_case(case);
         report.add_test_suite(suite);
     }
     let file = std::fs::File::create(path)?;

@@ -7,3 +7,10 @@ mod summary;
 pub use html::write_html;
 pub use junit::write_junit;
 pub use summary::summary_table;
+
+/// A scenario `hil run` left out, and why (a requirement this bench or broker does not meet).
+#[derive(Debug, Clone)]
+pub struct Skipped {
+    pub scenario: String,
+    pub reason: String,
+}

@@ -1,12 +1,14 @@
 //! The one-screen summary printed at the end of a run.
 
+use super::Skipped;
 use crate::exec::ScenarioOutcome;
 use std::fmt::Write;
 
-pub fn summary_table(outcomes: &[ScenarioOutcome]) -> String {
+pub fn summary_table(outcomes: &[ScenarioOutcome], skipped: &[Skipped]) -> String {
     let width = outcomes
         .iter()
         .map(|o| o.scenario.len())
+        .chain(skipped.iter().map(|s| s.scenario.len()))
         .max()
         .unwrap_or(8)
         .max(8);
@@ -55,7 +57,18 @@ pub fn summary_table(outcomes: &[ScenarioOutcome]) -> String {
             let _ = writeln!(out, "    error: {e}");
         }
     }
+    for s in skipped {
+        let _ = writeln!(
+            out,
+            "{:<width$}  {:<6}  {:>8}  {:>6}  {}",
+            s.scenario, "skip", "-", "-", s.reason
+        );
+    }
     let passed = outcomes.iter().filter(|o| o.passed()).count();
-    let _ = writeln!(out, "{passed} of {} scenarios passed", outcomes.len());
+    let _ = write!(out, "{passed} of {} scenarios passed", outcomes.len());
+    if !skipped.is_empty() {
+        let _ = write!(out, ", {} skipped", skipped.len());
+    }
+    out.push('\n');
     out
 }

@@ -4,11 +4,13 @@ mod duration;
 mod fault;
 mod model;
 mod profile;
+mod trace_csv;
 
 pub use duration::{parse_duration, Dur};
 pub use fault::{FaultKind, FaultWindow};
 pub use model::Credentials;
 pub use profile::{Action, Profile, Step};
+pub use trace_csv::HEADER as TRACE_CSV_HEADER;
 
 use crate::diagnostic::Diagnostic;
 use model::ScenarioFile;
@@ -23,6 +25,7 @@ pub struct Scenario {
     pub name: String,
     pub description: String,
     pub tags: Vec<String>,
+    pub requires: Vec<Requirement>,
     pub boards: u32,
     pub duration: f64,
     pub firmware: FirmwareSettings,
@@ -31,7 +34,32 @@ pub struct Scenario {
     pub faults: Vec<FaultWindow>,
     source: String,
     current_limit_span: Option<Range<usize>>,
-    profile_spans: Vec<Range<usize>>,
+    /// Where each profile step was written: the scenario file, or a row of its trace.
+    step_origins: Vec<StepOrigin>,
+    trace: Option<trace_csv::TraceFile>,
+}
+
+#[derive(Debug, Clone)]
+enum StepOrigin {
+    Scenario(Range<usize>),
+    Trace(Range<usize>),
+}
+
+/// Something a scenario needs beyond the default bench (`requires = [...]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Requirement {
+    /// A broker that answers a refused CONNECT with its CONNACK code; the embedded rumqttd just closes.
+    Mosquitto,
+}
+
+impl Requirement {
+    pub const ALL: [Requirement; 1] = [Requirement::Mosquitto];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Requirement::Mosquitto => "mosquitto",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -62,6 +90,31 @@ pub struct Expectations {
     pub no_lost_readings: bool,
     /// Longest a board may stay awake per wake, seconds.
     pub awake_max: Option<f64>,
+    /// Readings below this carry `low: true`, the others `low: false`.
+    pub low_battery_below: Option<f64>,
+    pub reset: Option<ResetExpectation>,
+    pub sleep_drift: Option<SleepDriftExpectation>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResetExpectation {
+    /// The reset the first wake after a power loss reports (`power-on`).
+    pub after_power_loss: String,
+    /// Supply volts below which the boards lose power.
+    pub below_volts: f64,
+}
+
+/// The buck converters' minimum input (LM2596, MP1584): below it a board is off and loses its RTC memory.
+pub const BUCK_MIN_VOLTS: f64 = 4.5;
+
+pub const RESET_NAMES: [&str; 5] = ["power-on", "deepsleep", "watchdog", "soft", "hard"];
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SleepDriftExpectation {
+    /// Largest allowed |actual / requested - 1|.
+    pub max: f64,
+    /// As written ("3%"), for messages.
+    pub max_text: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -115,15 +168,25 @@ impl Scenario {
         )
     }
 
-    /// An error pointing at profile step `index`.
+    /// An error pointing at profile step `index`: its line in the scenario file, or its row in the trace.
     pub fn error_at_profile_step(&self, index: usize, message: String) -> Diagnostic {
-        Diagnostic::new(
-            &self.path,
-            &self.source,
-            self.profile_spans.get(index).cloned(),
-            message,
-        )
+        match (self.step_origins.get(index), &self.trace) {
+            (Some(StepOrigin::Trace(span)), Some(trace)) => {
+                Diagnostic::new(&trace.path, &trace.text, Some(span.clone()), message)
+            }
+            (Some(StepOrigin::Scenario(span)), _) => {
+                Diagnostic::new(&self.path, &self.source, Some(span.clone()), message)
+            }
+            _ => Diagnostic::new(&self.path, &self.source, None, message),
+        }
     }
+}
+
+/// A validated profile and where each of its steps was written.
+struct SupplyParts {
+    profile: Profile,
+    origins: Vec<StepOrigin>,
+    trace: Option<trace_csv::TraceFile>,
 }
 
 struct Validator<'a> {
@@ -171,14 +234,20 @@ impl Validator<'_> {
             return Err(self.error(file.duration.span(), "duration must be longer than 0s"));
         }
         let firmware = self.firmware(&file.firmware)?;
-        let supply = self.supply(&file.supply, duration)?;
+        let SupplyParts {
+            profile: supply,
+            origins: step_origins,
+            trace,
+        } = self.supply(&file.supply, duration)?;
         let expect = self.expect(&file.expect)?;
         let faults = self.faults(&file.fault, duration)?;
+        let requires = self.requires(&file.requires)?;
         Ok(Scenario {
             path: self.path.to_path_buf(),
             name,
             description: file.description,
             tags: file.tags,
+            requires,
             boards,
             duration,
             firmware,
@@ -194,14 +263,33 @@ impl Validator<'_> {
             faults,
             source: self.source.to_string(),
             current_limit_span: file.supply.current_limit.as_ref().map(Spanned::span),
-            profile_spans: file
-                .supply
-                .profile
-                .get_ref()
-                .iter()
-                .map(Spanned::span)
-                .collect(),
+            step_origins,
+            trace,
         })
+    }
+
+    fn requires(&self, entries: &[Spanned<String>]) -> Result<Vec<Requirement>, Diagnostic> {
+        let mut requires = Vec::new();
+        for entry in entries {
+            let known = Requirement::ALL
+                .into_iter()
+                .find(|r| r.name() == entry.get_ref().as_str());
+            let Some(requirement) = known else {
+                let names: Vec<&str> = Requirement::ALL.iter().map(|r| r.name()).collect();
+                return Err(self.error(
+                    entry.span(),
+                    format!(
+                        "unknown requirement {:?}; known: {}",
+                        entry.get_ref(),
+                        names.join(", ")
+                    ),
+                ));
+            };
+            if !requires.contains(&requirement) {
+                requires.push(requirement);
+            }
+        }
+        Ok(requires)
     }
 
     fn firmware(&self, f: &model::FirmwareOverrides) -> Result<FirmwareSettings, Diagnostic> {
@@ -258,16 +346,115 @@ impl Validator<'_> {
         })
     }
 
-    fn supply(&self, s: &model::SupplySection, duration: f64) -> Result<Profile, Diagnostic> {
+    fn supply(&self, s: &model::SupplySection, duration: f64) -> Result<SupplyParts, Diagnostic> {
         if let Some(limit) = &s.current_limit {
             if not_positive(*limit.get_ref()) {
                 return Err(self.error(limit.span(), "current_limit must be more than 0 A"));
             }
         }
-        let entries = s.profile.get_ref();
+        let (steps, mut origins, trace) = match s.profile.get_ref() {
+            model::ProfileField::Steps(entries) => {
+                let (steps, spans) = self.steps(entries, s.profile.span(), duration)?;
+                let origins = spans.into_iter().map(StepOrigin::Scenario).collect();
+                (steps, origins, None)
+            }
+            model::ProfileField::Csv(csv) => {
+                let trace = self.trace(csv, duration)?;
+                let origins = trace.spans.into_iter().map(StepOrigin::Trace).collect();
+                (trace.steps, origins, Some(trace.file))
+            }
+        };
+        let mut profile = Profile { steps };
+        if let Some(ripple) = &s.ripple {
+            profile = self.ripple(&profile, ripple, duration)?;
+            origins = vec![StepOrigin::Scenario(ripple.span()); profile.steps.len()];
+        }
+        Ok(SupplyParts {
+            profile,
+            origins,
+            trace,
+        })
+    }
+
+    /// Reads the trace a CSV profile names, relative to the scenario file.
+    fn trace(
+        &self,
+        csv: &model::CsvProfile,
+        duration: f64,
+    ) -> Result<trace_csv::Trace, Diagnostic> {
+        let speedup = match &csv.speedup {
+            Some(s) if not_positive(*s.get_ref()) || !s.get_ref().is_finite() => {
+                return Err(self.error(s.span(), "speedup must be a number more than 0"))
+            }
+            Some(s) => *s.get_ref(),
+            None => 1.0,
+        };
+        let relative = Path::new(csv.csv.get_ref());
+        let path = self.path.parent().unwrap_or(Path::new("")).join(relative);
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            self.error(
+                csv.csv.span(),
+                format!("cannot read the trace {}: {e}", path.display()),
+            )
+            .with_help("the path is relative to the scenario file; `hil import-trace` makes one from a capture")
+        })?;
+        trace_csv::parse(&path, &text, speedup, duration)
+    }
+
+    /// The profile with a square-wave ripple on top: a `Set` step every `every`, alternately above and below.
+    fn ripple(
+        &self,
+        base: &Profile,
+        ripple: &Spanned<model::RippleSpec>,
+        duration: f64,
+    ) -> Result<Profile, Diagnostic> {
+        const MIN_EVERY: f64 = 0.5;
+        const MAX_STEPS: f64 = 20_000.0;
+        let spec = ripple.get_ref();
+        let every = spec.every.secs();
+        if not_positive(spec.volts) || spec.volts > 5.0 {
+            return Err(self.error(
+                ripple.span(),
+                "ripple volts must be more than 0 and at most 5",
+            ));
+        }
+        if every < MIN_EVERY || duration / every > MAX_STEPS {
+            return Err(self.error(
+                ripple.span(),
+                format!(
+                    "ripple every must be at least {MIN_EVERY}s and give at most {MAX_STEPS} steps over the scenario"
+                ),
+            ));
+        }
+        let line = self.line_of(&ripple.span());
+        let mut steps = Vec::new();
+        let mut k = 0u32;
+        while f64::from(k) * every < duration {
+            let at = f64::from(k) * every;
+            let sign = if k.is_multiple_of(2) { 1.0 } else { -1.0 };
+            let volts = (base.volts_at(at) + sign * spec.volts).max(0.0);
+            if volts > 60.0 {
+                return Err(self.error(ripple.span(), format!("{volts} V is outside 0..=60 V")));
+            }
+            steps.push(Step {
+                at,
+                action: Action::Set((volts * 1000.0).round() / 1000.0),
+                line,
+            });
+            k += 1;
+        }
+        Ok(Profile { steps })
+    }
+
+    fn steps(
+        &self,
+        entries: &[Spanned<model::ProfileStep>],
+        whole: Range<usize>,
+        duration: f64,
+    ) -> Result<(Vec<Step>, Vec<Range<usize>>), Diagnostic> {
         if entries.is_empty() {
             return Err(self
-                .error(s.profile.span(), "the profile is empty")
+                .error(whole, "the profile is empty")
                 .with_help("start with { at = \"0s\", volts = 12.6 }"));
         }
         let mut steps = Vec::with_capacity(entries.len());
@@ -332,7 +519,7 @@ impl Validator<'_> {
                 line: self.line_of(&span),
             });
         }
-        Ok(Profile { steps })
+        Ok((steps, entries.iter().map(Spanned::span).collect()))
     }
 
     fn expect(&self, e: &model::Expect) -> Result<Expectations, Diagnostic> {
@@ -391,6 +578,56 @@ impl Validator<'_> {
             silence_during_faults: e.silence_during_faults.unwrap_or(false),
             no_lost_readings: e.no_lost_readings.unwrap_or(false),
             awake_max: e.awake.as_ref().map(|a| a.max.secs()),
+            low_battery_below: match &e.low_battery {
+                Some(l) if !(0.0..=60.0).contains(l.below_volts.get_ref()) => {
+                    return Err(self.error(l.below_volts.span(), "below_volts must be 0..=60 V"))
+                }
+                Some(l) => Some(*l.below_volts.get_ref()),
+                None => None,
+            },
+            reset: e.reset.as_ref().map(|r| self.reset(r)).transpose()?,
+            sleep_drift: match &e.sleep_drift {
+                Some(d) => {
+                    let text = d.max.get_ref().trim().to_string();
+                    match text.strip_suffix('%').map(|p| p.trim().parse::<f64>()) {
+                        Some(Ok(pct)) if pct > 0.0 && pct < 100.0 => Some(SleepDriftExpectation {
+                            max: pct / 100.0,
+                            max_text: text,
+                        }),
+                        _ => {
+                            return Err(self.error(
+                                d.max.span(),
+                                "max must be a percentage above 0 and below 100, like \"3%\"",
+                            ))
+                        }
+                    }
+                }
+                None => None,
+            },
+        })
+    }
+
+    fn reset(&self, r: &model::ResetExpect) -> Result<ResetExpectation, Diagnostic> {
+        let name = r.after_power_loss.get_ref().as_str();
+        if !RESET_NAMES.contains(&name) {
+            return Err(self.error(
+                r.after_power_loss.span(),
+                format!(
+                    "unknown reset {name:?}; the firmware reports {}",
+                    RESET_NAMES.join(", ")
+                ),
+            ));
+        }
+        let below_volts = match &r.below_volts {
+            Some(b) if not_positive(*b.get_ref()) || *b.get_ref() > 60.0 => {
+                return Err(self.error(b.span(), "below_volts must be more than 0 and at most 60"))
+            }
+            Some(b) => *b.get_ref(),
+            None => BUCK_MIN_VOLTS,
+        };
+        Ok(ResetExpectation {
+            after_power_loss: name.to_string(),
+            below_volts,
         })
     }
 

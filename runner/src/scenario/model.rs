@@ -1,7 +1,9 @@
 //! The scenario file format (DESIGN §3) as written by a user. Unknown keys are errors.
 
 use super::duration::Dur;
+use serde::de::{self, Deserializer};
 use serde::Deserialize;
+use std::fmt;
 use toml::Spanned;
 
 #[derive(Debug, Deserialize)]
@@ -14,6 +16,9 @@ pub struct ScenarioFile {
     pub tags: Vec<String>,
     pub boards: Option<Spanned<u32>>,
     pub duration: Spanned<Dur>,
+    /// What the run needs beyond the default bench, e.g. `["mosquitto"]` for real CONNACK refusal codes.
+    #[serde(default)]
+    pub requires: Vec<Spanned<String>>,
     #[serde(default)]
     pub firmware: FirmwareOverrides,
     pub supply: SupplySection,
@@ -64,7 +69,58 @@ pub enum Credentials {
 #[serde(deny_unknown_fields)]
 pub struct SupplySection {
     pub current_limit: Option<Spanned<f64>>,
-    pub profile: Spanned<Vec<Spanned<ProfileStep>>>,
+    pub profile: Spanned<ProfileField>,
+    pub ripple: Option<Spanned<RippleSpec>>,
+}
+
+/// `profile` is either a list of steps or a field trace to replay.
+#[derive(Debug)]
+pub enum ProfileField {
+    Steps(Vec<Spanned<ProfileStep>>),
+    Csv(CsvProfile),
+}
+
+/// `profile = { csv = "traces/x.csv", speedup = 60 }`: columns time_s,volts; the path is relative to the
+/// scenario file; trace time runs `speedup` times faster in device time.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CsvProfile {
+    pub csv: Spanned<String>,
+    pub speedup: Option<Spanned<f64>>,
+}
+
+impl<'de> Deserialize<'de> for ProfileField {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> de::Visitor<'de> for Visitor {
+            type Value = ProfileField;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(
+                    "a list of steps like [{ at = \"0s\", volts = 12.6 }] or a trace like \
+                     { csv = \"traces/site.csv\", speedup = 60 }",
+                )
+            }
+            // Each form goes back through toml's own deserializer, so the steps keep their spans.
+            fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<ProfileField, A::Error> {
+                Vec::deserialize(de::value::SeqAccessDeserializer::new(seq))
+                    .map(ProfileField::Steps)
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<ProfileField, A::Error> {
+                CsvProfile::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(ProfileField::Csv)
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+/// `ripple = { volts = 0.1, every = "1s" }`: the output steps alternately `volts` above and below the
+/// profile every `every`, as a charger's ripple or a noisy supply would.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RippleSpec {
+    pub volts: f64,
+    pub every: Dur,
 }
 
 /// One step of the voltage profile: either `volts` at `at`, or a ramp from the value at `at` to `ramp_to`
@@ -89,6 +145,32 @@ pub struct Expect {
     pub silence_during_faults: Option<bool>,
     pub no_lost_readings: Option<bool>,
     pub awake: Option<AwakeExpect>,
+    pub low_battery: Option<LowBatteryExpect>,
+    pub reset: Option<ResetExpect>,
+    pub sleep_drift: Option<SleepDriftExpect>,
+}
+
+/// `low_battery = { below_volts = 11.8 }`: readings below carry `low: true`, the others `low: false`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LowBatteryExpect {
+    pub below_volts: Spanned<f64>,
+}
+
+/// `reset = { after_power_loss = "power-on" }`: the first wake after the supply fell below `below_volts`
+/// (default: the buck converter's 4.5 V minimum) or was switched off reports this reset and seq 0.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResetExpect {
+    pub after_power_loss: Spanned<String>,
+    pub below_volts: Option<Spanned<f64>>,
+}
+
+/// `sleep_drift = { max = "3%" }`: each deep sleep lasts its requested time within this fraction.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SleepDriftExpect {
+    pub max: Spanned<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -145,3 +145,118 @@ fn faults_are_parsed_and_overlaps_refused() {
         d.message
     );
 }
+
+#[test]
+fn requires_names_known_needs_only() {
+    let s = parse(&GOOD.replace("boards = 2", "boards = 2\nrequires = [\"mosquitto\"]")).unwrap();
+    assert_eq!(s.requires, vec![Requirement::Mosquitto]);
+    let d = error_of(&GOOD.replace("boards = 2", "boards = 2\nrequires = [\"hivemq\"]"));
+    assert_eq!(d.line_col().map(|l| l.0), Some(4));
+    assert!(d.message.contains("known: mosquitto"), "{}", d.message);
+}
+
+#[test]
+fn new_expectations_parse_and_bad_values_point_at_them() {
+    let with = |extra: &str| GOOD.replace("connack = 0", &format!("connack = 0\n{extra}"));
+    let s = parse(&with(
+        "low_battery = { below_volts = 11.8 }\nreset = { after_power_loss = \"power-on\" }\nsleep_drift = { max = \"3%\" }",
+    ))
+    .unwrap();
+    assert_eq!(s.expect.low_battery_below, Some(11.8));
+    let reset = s.expect.reset.unwrap();
+    assert_eq!(reset.after_power_loss, "power-on");
+    assert_eq!(reset.below_volts, BUCK_MIN_VOLTS);
+    assert_eq!(s.expect.sleep_drift.unwrap().max, 0.03);
+    let d = error_of(&with("reset = { after_power_loss = \"brownout\" }"));
+    assert_eq!(d.line_col().map(|l| l.0), Some(22));
+    assert!(d.message.contains("power-on, deepsleep"), "{}", d.message);
+    let d = error_of(&with("sleep_drift = { max = \"3s\" }"));
+    assert!(d.message.contains("percentage"), "{}", d.message);
+}
+
+#[test]
+fn a_profile_of_the_wrong_shape_says_what_is_valid() {
+    let (_dir, s) = with_trace(TRACE, "profile = 5");
+    let d = s.expect_err("a number is no profile");
+    assert_eq!(d.line_col().map(|l| l.0), Some(12));
+    assert!(d.message.contains("a list of steps"), "{}", d.message);
+    assert!(d.message.contains("csv"), "{}", d.message);
+}
+
+const TRACE: &str = "time_s,volts\n0,12.6\n600,12.0\n1200,15.0\n";
+
+/// A scenario replaying `traces/t.csv` beside it, with the trace's text.
+fn with_trace(csv: &str, profile: &str) -> (tempfile::TempDir, Result<Scenario, Diagnostic>) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("traces")).unwrap();
+    std::fs::write(dir.path().join("traces/t.csv"), csv).unwrap();
+    let start = GOOD.find("profile = [").unwrap();
+    let end = GOOD[start..].find("]\n").unwrap() + start + 2;
+    let src = format!("{}{profile}\n{}", &GOOD[..start], &GOOD[end..]);
+    let path = dir.path().join("s.toml");
+    let result = Scenario::parse(&path, &src);
+    (dir, result)
+}
+
+#[test]
+fn a_csv_profile_replays_the_trace_beside_the_scenario() {
+    let (dir, s) = with_trace(TRACE, "profile = { csv = \"traces/t.csv\", speedup = 60 }");
+    let s = s.unwrap();
+    assert_eq!(s.supply.profile.volts_at(0.0), 12.6);
+    assert!((s.supply.profile.volts_at(5.0) - 12.3).abs() < 1e-9);
+    assert_eq!(s.supply.profile.volts_at(20.0), 15.0);
+    // A rig limit refused after loading names the trace's row, as `hil run` reports it.
+    let (max, line) = s.supply.profile.max_volts();
+    assert_eq!((max, line), (15.0, 4));
+    let index = s
+        .supply
+        .profile
+        .steps
+        .iter()
+        .position(|st| st.line == line)
+        .unwrap();
+    let d = s.error_at_profile_step(index, "too high".into());
+    assert_eq!(
+        d.location(),
+        format!("{}:4:1", dir.path().join("traces/t.csv").display())
+    );
+}
+
+#[test]
+fn csv_profile_errors_name_the_scenario_or_the_csv_line() {
+    let (_dir, s) = with_trace(TRACE, "profile = { csv = \"traces/nope.csv\" }");
+    let d = s.expect_err("a missing trace must be refused");
+    assert_eq!(d.line_col().map(|l| l.0), Some(12));
+    assert!(d.message.contains("cannot read the trace"), "{}", d.message);
+    let (dir, s) = with_trace(
+        "time_s,volts\n0,12.6\n60,x\n",
+        "profile = { csv = \"traces/t.csv\" }",
+    );
+    let d = s.expect_err("a bad row must be refused");
+    assert_eq!(
+        d.location(),
+        format!("{}:3:1", dir.path().join("traces/t.csv").display())
+    );
+    let (_dir, s) = with_trace(TRACE, "profile = { csv = \"traces/t.csv\", speed = 2 }");
+    let d = s.expect_err("an unknown key must be refused");
+    assert!(d.message.contains("speed"), "{}", d.message);
+    let (_dir, s) = with_trace(TRACE, "profile = { csv = \"traces/t.csv\", speedup = 0 }");
+    assert!(s.unwrap_err().message.contains("speedup"));
+}
+
+#[test]
+fn ripple_alternates_around_the_profile_and_errors_point_at_it() {
+    let src = GOOD.replace(
+        "current_limit = 0.5",
+        "current_limit = 0.5\nripple = { volts = 0.1, every = \"1s\" }",
+    );
+    let s = parse(&src).unwrap();
+    let p = &s.supply.profile;
+    assert_eq!(p.steps.len(), 1200);
+    assert!((p.volts_at(0.5) - 13.7).abs() < 1e-9);
+    assert!((p.volts_at(1.5) - 13.5).abs() < 1e-9);
+    let d = s.error_at_profile_step(7, "too high".into());
+    assert_eq!(d.line_col().map(|l| l.0), Some(12));
+    let d = error_of(&src.replace("every = \"1s\"", "every = \"10ms\""));
+    assert!(d.message.contains("at least 0.5s"), "{}", d.message);
+}

@@ -1,0 +1,487 @@
+//! A MicroPython raw-REPL client: enter raw mode, run code (raw-paste when the board offers it), write files
+//! (skipping those whose sha256, computed on the board, already matches), soft-reset into the app. Every read
+//! is bounded in time; what the board sends that does not fit the protocol is an error naming board and step.
+
+use super::AppFile;
+use anyhow::{anyhow, bail, Result};
+use sha2::{Digest, Sha256};
+use std::path::{Component, Path};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::time::Instant;
+
+const RAW_BANNER: &[u8] = b"raw REPL; CTRL-B to exit\r\n>";
+/// How long to get into the raw REPL; covers an app's one-second maintenance window and a slow boot.
+const ENTER_TIMEOUT: Duration = Duration::from_secs(10);
+/// Silence that ends a wait for the board's output.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Source bytes per exec when writing files: large enough to save round trips, small enough for an
+/// ESP8266's heap to compile.
+const WRITE_EXEC_BUDGET: usize = 2048;
+const FILE_CHUNK: usize = 256;
+
+/// What a deploy did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct DeployReport {
+    pub written: Vec<String>,
+    pub unchanged: Vec<String>,
+    pub bytes_sent: usize,
+}
+
+pub struct RawRepl<P> {
+    port: P,
+    board: String,
+    pending: Vec<u8>,
+    /// Whether the board took raw-paste; None until first asked.
+    paste: Option<bool>,
+}
+
+impl<P: AsyncRead + AsyncWrite + Unpin + Send> RawRepl<P> {
+    /// Interrupts whatever runs (Ctrl-C) and enters the raw REPL.
+    pub async fn enter(port: P, board: &str) -> Result<Self> {
+        let mut r = RawRepl {
+            port,
+            board: board.to_string(),
+            pending: Vec::new(),
+            paste: None,
+        };
+        let deadline = Instant::now() + ENTER_TIMEOUT;
+        loop {
+            r.write(b"\r\x03\x03", "interrupt").await?;
+            r.drain(Duration::from_millis(150)).await?;
+            r.write(b"\r\x01", "enter raw REPL").await?;
+            let wait =
+                Duration::from_millis(1500).min(deadline.saturating_duration_since(Instant::now()));
+            match r.read_until(RAW_BANNER, wait, deadline, "enter raw REPL").await {
+                Ok(_) => return Ok(r),
+                Err(_) if Instant::now() < deadline => continue,
+                Err(e) => {
+                    return Err(e.context(format!(
+                        "{board}: no raw REPL within {ENTER_TIMEOUT:?} (is MicroPython running, and the app inside its Ctrl-C window?)"
+                    )))
+                }
+            }
+        }
+    }
+
+    pub fn into_port(self) -> P {
+        self.port
+    }
+
+    /// Runs code; returns its output, or an error holding the board's traceback.
+    pub async fn exec(&mut self, code: &str, step: &str) -> Result<Vec<u8>> {
+        let (out, err) = self.exec_raw(code.as_bytes(), step).await?;
+        if !err.is_empty() {
+            bail!(
+                "{}: {step}: the board raised:\n{}",
+                self.board,
+                String::from_utf8_lossy(&err).trim_end()
+            );
+        }
+        Ok(out)
+    }
+
+    /// Runs code; returns (output, traceback).
+    pub async fn exec_raw(&mut self, code: &[u8], step: &str) -> Result<(Vec<u8>, Vec<u8>)> {
+        if self.paste != Some(false) {
+            self.write(b"\x05A\x01", step).await?;
+            let deadline = Instant::now() + IDLE_TIMEOUT;
+            let head = self.read_exact(2, deadline, step).await?;
+            match head.as_slice() {
+                b"R\x01" => {
+                    self.paste = Some(true);
+                    self.paste_code(code, step).await?;
+                    return self.read_result(step).await;
+                }
+                b"R\x00" => self.paste = Some(false),
+                _ => {
+                    // A board that predates raw-paste takes the request as code: clear it and go on in raw mode.
+                    self.paste = Some(false);
+                    self.write(b"\x03", step).await?;
+                    self.drain(Duration::from_millis(100)).await?;
+                }
+            }
+        }
+        for chunk in code.chunks(FILE_CHUNK) {
+            self.write(chunk, step).await?;
+        }
+        self.write(b"\x04", step).await?;
+        let deadline = Instant::now() + IDLE_TIMEOUT;
+        let ok = self.read_exact(2, deadline, step).await?;
+        if ok != b"OK" {
+            bail!(
+                "{}: {step}: expected OK after the code, got {:?}",
+                self.board,
+                String::from_utf8_lossy(&ok)
+            );
+        }
+        self.read_result(step).await
+    }
+
+    async fn paste_code(&mut self, code: &[u8], step: &str) -> Result<()> {
+        let deadline = Instant::now() + IDLE_TIMEOUT;
+        let window = self.read_exact(2, deadline, step).await?;
+        let window = usize::from(u16::from_le_bytes([window[0], window[1]]));
+        if window == 0 {
+            bail!("{}: {step}: raw-paste window of 0 bytes", self.board);
+        }
+        let mut credit = 0usize;
+        let mut sent = 0;
+        while sent < code.len() {
+            // Take every flow-control byte already here; wait for one only when out of credit.
+            while credit == 0 || !self.pending.is_empty() || self.poll_byte().await? {
+                let deadline = Instant::now() + IDLE_TIMEOUT;
+                match self.read_exact(1, deadline, step).await?[0] {
+                    0x01 => credit += window,
+                    0x04 => {
+                        self.write(b"\x04", step).await?;
+                        bail!("{}: {step}: the board aborted the raw paste", self.board);
+                    }
+                    other => bail!(
+                        "{}: {step}: unexpected byte 0x{other:02X} during raw paste",
+                        self.board
+                    ),
+                }
+            }
+            let n = credit.min(code.len() - sent);
+            self.write(&code[sent..sent + n], step).await?;
+            sent += n;
+            credit -= n;
+        }
+        self.write(b"\x04", step).await?;
+        // The board acknowledges the end of the code with \x04 (flow-control bytes may come first).
+        self.read_until(
+            b"\x04",
+            IDLE_TIMEOUT,
+            Instant::now() + IDLE_TIMEOUT * 6,
+            step,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Output up to `\x04`, traceback up to `\x04`, then the `>` prompt.
+    async fn read_result(&mut self, step: &str) -> Result<(Vec<u8>, Vec<u8>)> {
+        let far = Instant::now() + Duration::from_secs(3600);
+        let mut out = self.read_until(b"\x04", IDLE_TIMEOUT, far, step).await?;
+        out.pop();
+        let mut err = self.read_until(b"\x04", IDLE_TIMEOUT, far, step).await?;
+        err.pop();
+        self.read_until(b">", IDLE_TIMEOUT, far, step).await?;
+        Ok((out, err))
+    }
+
+    /// Soft reset in raw mode: a fresh interpreter, back in the raw REPL (main.py does not run).
+    pub async fn soft_reset(&mut self) -> Result<()> {
+        self.write(b"\x04", "soft reset").await?;
+        let deadline = Instant::now() + ENTER_TIMEOUT;
+        self.read_until(b"soft reboot\r\n", IDLE_TIMEOUT, deadline, "soft reset")
+            .await?;
+        self.read_until(RAW_BANNER, IDLE_TIMEOUT, deadline, "soft reset")
+            .await?;
+        Ok(())
+    }
+
+    /// Leaves raw mode and soft-resets from the friendly REPL, so boot.py and main.py run; returns the port
+    /// for the console reader.
+    pub async fn reset_into_app(mut self) -> Result<P> {
+        self.write(b"\r\x02", "leave raw REPL").await?;
+        let deadline = Instant::now() + ENTER_TIMEOUT;
+        self.read_until(b">>> ", IDLE_TIMEOUT, deadline, "leave raw REPL")
+            .await?;
+        self.write(b"\x04", "soft reset into the app").await?;
+        self.read_until(
+            b"soft reboot\r\n",
+            IDLE_TIMEOUT,
+            deadline,
+            "soft reset into the app",
+        )
+        .await?;
+        Ok(self.port)
+    }
+
+    /// sha256 of each file on the board (None: no such file), in one exec.
+    pub async fn file_hashes(&mut self, paths: &[&str]) -> Result<Vec<Option<[u8; 32]>>> {
+        let list = paths
+            .iter()
+            .map(|p| py_str(p))
+            .collect::<Vec<_>>()
+            .join(",");
+        let code = format!(
+            "try:\n import hashlib\nexcept ImportError:\n import uhashlib as hashlib\nimport binascii\n\
+             def _h(p):\n try:\n  f=open(p,'rb')\n except OSError:\n  return '-'\n h=hashlib.sha256()\n \
+             b=bytearray({FILE_CHUNK})\n m=memoryview(b)\n while True:\n  n=f.readinto(b)\n  if not n:\n   break\n  \
+             h.update(m[:n])\n f.close()\n return binascii.hexlify(h.digest()).decode()\n\
+             for _p in [{list}]:\n print(_h(_p))\n"
+        );
+        let out = self.exec(&code, "hash files").await?;
+        let text = String::from_utf8_lossy(&out);
+        let lines: Vec<&str> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
+        if lines.len() != paths.len() {
+            bail!(
+                "{}: hash files: {} answers for {} files: {text:?}",
+                self.board,
+                lines.len(),
+                paths.len()
+            );
+        }
+        lines
+            .iter()
+            .map(|l| {
+                if *l == "-" {
+                    return Ok(None);
+                }
+                parse_hex32(l)
+                    .map(Some)
+                    .ok_or_else(|| anyhow!("{}: hash files: bad digest {l:?}", self.board))
+            })
+            .collect()
+    }
+
+    /// Writes one file, creating its folders; `progress` gets the bytes written so far.
+    pub async fn write_file(
+        &mut self,
+        path: &str,
+        contents: &[u8],
+        progress: &mut (dyn FnMut(usize) + Send),
+    ) -> Result<usize> {
+        let step = format!("write {path}");
+        let mut sent = 0;
+        let mut code = String::new();
+        let parents: Vec<String> = Path::new(path)
+            .ancestors()
+            .skip(1)
+            .filter(|a| !a.as_os_str().is_empty())
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        if !parents.is_empty() {
+            code.push_str("import os\n");
+            for dir in parents.iter().rev() {
+                code.push_str(&format!(
+                    "try:\n os.mkdir({})\nexcept OSError:\n pass\n",
+                    py_str(dir)
+                ));
+            }
+        }
+        code.push_str(&format!("f=open({},'wb')\nw=f.write\n", py_str(path)));
+        let mut written = 0;
+        for chunk in contents.chunks(FILE_CHUNK) {
+            let line = format!("w({})\n", py_bytes(chunk));
+            if code.len() + line.len() > WRITE_EXEC_BUDGET {
+                sent += code.len();
+                self.exec(&code, &step).await?;
+                progress(written);
+                code.clear();
+            }
+            code.push_str(&line);
+            written += chunk.len();
+        }
+        code.push_str("f.close()\n");
+        sent += code.len();
+        self.exec(&code, &step).await?;
+        progress(written);
+        Ok(sent)
+    }
+
+    /// Puts the files on the board, skipping those whose content it already holds, then checks what was
+    /// written by hash.
+    pub async fn deploy(&mut self, files: &[AppFile]) -> Result<DeployReport> {
+        for f in files {
+            check_path(&self.board, &f.path)?;
+        }
+        let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
+        let on_board = self.file_hashes(&paths).await?;
+        let mut report = DeployReport::default();
+        for (file, have) in files.iter().zip(on_board) {
+            let want: [u8; 32] = Sha256::digest(&file.contents).into();
+            if have == Some(want) {
+                report.unchanged.push(file.path.clone());
+                continue;
+            }
+            report.bytes_sent += self
+                .write_file(&file.path, &file.contents, &mut |_| {})
+                .await?;
+            report.written.push(file.path.clone());
+        }
+        let written: Vec<&AppFile> = files
+            .iter()
+            .filter(|f| report.written.contains(&f.path))
+            .collect();
+        if !written.is_empty() {
+            let paths: Vec<&str> = written.iter().map(|f| f.path.as_str()).collect();
+            let now = self.file_hashes(&paths).await?;
+            for (file, got) in written.iter().zip(now) {
+                let want: [u8; 32] = Sha256::digest(&file.contents).into();
+                if got != Some(want) {
+                    bail!(
+                        "{}: verify {}: the board's copy differs from what was sent",
+                        self.board,
+                        file.path
+                    );
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    async fn write(&mut self, bytes: &[u8], step: &str) -> Result<()> {
+        let board = &self.board;
+        tokio::time::timeout(IDLE_TIMEOUT, async {
+            self.port.write_all(bytes).await?;
+            self.port.flush().await
+        })
+        .await
+        .map_err(|_| anyhow!("{board}: {step}: the port took no data for {IDLE_TIMEOUT:?}"))?
+        .map_err(|e| anyhow!("{board}: {step}: writing the port: {e}"))
+    }
+
+    /// Whether a byte arrives right now (without waiting).
+    async fn poll_byte(&mut self) -> Result<bool> {
+        let mut buf = [0u8; 64];
+        match tokio::time::timeout(Duration::from_millis(0), self.port.read(&mut buf)).await {
+            Ok(Ok(0)) => bail!("{}: the port closed", self.board),
+            Ok(Ok(n)) => {
+                self.pending.extend_from_slice(&buf[..n]);
+                Ok(true)
+            }
+            Ok(Err(e)) => Err(anyhow!("{}: reading the port: {e}", self.board)),
+            Err(_) => Ok(false),
+        }
+    }
+
+    async fn fill(&mut self, idle: Duration, deadline: Instant, step: &str) -> Result<()> {
+        let mut buf = [0u8; 1024];
+        let wait = idle.min(deadline.saturating_duration_since(Instant::now()));
+        match tokio::time::timeout(wait, self.port.read(&mut buf)).await {
+            Err(_) => bail!(
+                "{}: {step}: no answer within {:.1} s (so far {:?})",
+                self.board,
+                wait.as_secs_f64(),
+                String::from_utf8_lossy(&self.pending[self.pending.len().saturating_sub(80)..])
+            ),
+            Ok(Ok(0)) => bail!("{}: {step}: the port closed", self.board),
+            Ok(Ok(n)) => {
+                self.pending.extend_from_slice(&buf[..n]);
+                Ok(())
+            }
+            Ok(Err(e)) => bail!("{}: {step}: reading the port: {e}", self.board),
+        }
+    }
+
+    async fn read_exact(&mut self, n: usize, deadline: Instant, step: &str) -> Result<Vec<u8>> {
+        while self.pending.len() < n {
+            self.fill(IDLE_TIMEOUT, deadline, step).await?;
+        }
+        Ok(self.pending.drain(..n).collect())
+    }
+
+    /// Bytes up to and including `pattern`.
+    async fn read_until(
+        &mut self,
+        pattern: &[u8],
+        idle: Duration,
+        deadline: Instant,
+        step: &str,
+    ) -> Result<Vec<u8>> {
+        let mut searched = 0;
+        loop {
+            if let Some(at) = find(&self.pending[searched..], pattern) {
+                let end = searched + at + pattern.len();
+                return Ok(self.pending.drain(..end).collect());
+            }
+            searched = self.pending.len().saturating_sub(pattern.len() - 1);
+            self.fill(idle, deadline, step).await?;
+        }
+    }
+
+    async fn drain(&mut self, quiet: Duration) -> Result<()> {
+        let mut buf = [0u8; 1024];
+        let stop = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < stop {
+            match tokio::time::timeout(quiet, self.port.read(&mut buf)).await {
+                Err(_) | Ok(Ok(0)) => break,
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => bail!("{}: reading the port: {e}", self.board),
+            }
+        }
+        self.pending.clear();
+        Ok(())
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+fn check_path(board: &str, path: &str) -> Result<()> {
+    let p = Path::new(path);
+    if path.is_empty()
+        || p.is_absolute()
+        || p.components().any(|c| !matches!(c, Component::Normal(_)))
+        || path.contains(['\'', '\\', '\n', '\r'])
+    {
+        bail!("{board}: refusing to deploy {path:?}: not a plain relative path");
+    }
+    Ok(())
+}
+
+/// A Python string literal for a checked path.
+fn py_str(s: &str) -> String {
+    format!("'{s}'")
+}
+
+/// A Python bytes literal; printable ASCII stays as it is, so text files cost about their own size.
+fn py_bytes(data: &[u8]) -> String {
+    let mut s = String::with_capacity(data.len() + 3);
+    s.push_str("b'");
+    for &b in data {
+        match b {
+            b'\\' => s.push_str("\\\\"),
+            b'\'' => s.push_str("\\'"),
+            b'\n' => s.push_str("\\n"),
+            b'\r' => s.push_str("\\r"),
+            b'\t' => s.push_str("\\t"),
+            0x20..=0x7E => s.push(b as char),
+            _ => s.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    s.push('\'');
+    s
+}
+
+fn parse_hex32(text: &str) -> Option<[u8; 32]> {
+    if text.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_literals_escape_what_python_needs() {
+        assert_eq!(py_bytes(b"a'b\\c\n\x00\xff"), r"b'a\'b\\c\n\x00\xff'");
+    }
+
+    #[test]
+    fn only_plain_relative_paths_are_deployed() {
+        for good in ["main.py", "lib/mqtt.py"] {
+            check_path("b", good).unwrap();
+        }
+        for bad in ["/main.py", "../x", "a/../b", "", "it's.py", "./x"] {
+            assert!(check_path("b", bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_hex32(&"ab".repeat(32)), Some([0xAB; 32]));
+        assert_eq!(parse_hex32("abc"), None);
+    }
+}

@@ -1,0 +1,282 @@
+//! A suite of scenarios: selected by tag, split into those this broker can serve and those it must skip,
+//! listed, and run a few at a time.
+
+use crate::exec::{run_scenario, RunContext, ScenarioOutcome};
+use crate::report::Skipped;
+use crate::scenario::{Requirement, Scenario};
+use rig::mqtt::BrokerSpec;
+use std::collections::{BTreeSet, VecDeque};
+use std::fmt::Write;
+use std::sync::{Arc, Mutex};
+
+/// Scenarios at once when `--jobs` is not given: twin scenarios mostly wait on device time (a run uses about a
+/// tenth of a core), so a few overlap well even on a two-core machine without stretching awake times.
+pub const DEFAULT_JOBS: usize = 4;
+
+/// The scenarios carrying any of `tags` (all of them when none is given); an error naming the tags in use when
+/// none matches.
+pub fn with_tags(scenarios: Vec<Scenario>, tags: &[String]) -> Result<Vec<Scenario>, String> {
+    if tags.is_empty() {
+        return Ok(scenarios);
+    }
+    let in_use: BTreeSet<&str> = scenarios
+        .iter()
+        .flat_map(|s| s.tags.iter().map(String::as_str))
+        .collect();
+    let wanted: Vec<Scenario> = scenarios
+        .iter()
+        .filter(|s| s.tags.iter().any(|t| tags.contains(t)))
+        .cloned()
+        .collect();
+    if wanted.is_empty() {
+        return Err(format!(
+            "no scenario is tagged {}; tags in use: {}",
+            tags.join(" or "),
+            in_use.into_iter().collect::<Vec<_>>().join(", ")
+        ));
+    }
+    Ok(wanted)
+}
+
+/// Whether `broker` gives what `requirement` asks for. An external broker is taken to be the lab's Mosquitto.
+fn provides(broker: &BrokerSpec, requirement: Requirement) -> bool {
+    match requirement {
+        Requirement::Mosquitto => !matches!(broker, BrokerSpec::Embedded),
+    }
+}
+
+/// The scenarios `broker` can serve, and the others with the reason each is skipped.
+pub fn split_runnable(
+    scenarios: Vec<Scenario>,
+    broker: &BrokerSpec,
+) -> (Vec<Scenario>, Vec<Skipped>) {
+    let mut runnable = Vec::new();
+    let mut skipped = Vec::new();
+    for s in scenarios {
+        match s.requires.iter().find(|r| !provides(broker, **r)) {
+            Some(Requirement::Mosquitto) => skipped.push(Skipped {
+                scenario: s.name.clone(),
+                reason:
+                    "requires mosquitto: the embedded broker closes a refused connection without \
+                         its CONNACK code; run it with --broker mosquitto"
+                        .into(),
+            }),
+            None => runnable.push(s),
+        }
+    }
+    (runnable, skipped)
+}
+
+/// How many scenarios to run at once. Each job gets a broker of its own, because every scenario's boards are
+/// named twin-0, twin-1, … and those names are their MQTT client ids: on one broker, a second twin-0 would take
+/// the first one's session over. An external broker is shared, so its scenarios run one at a time.
+pub fn jobs_for(broker: &BrokerSpec, asked: usize, scenarios: usize) -> usize {
+    let asked = if matches!(broker, BrokerSpec::External { .. }) {
+        1
+    } else {
+        asked.max(1)
+    };
+    asked.min(scenarios)
+}
+
+/// Runs every scenario, each job on its own context, and returns the outcomes in the scenarios' order. A stop
+/// (Ctrl-C, SIGTERM) lets running scenarios finish safely and starts no more.
+pub async fn run_all(
+    scenarios: &[Scenario],
+    contexts: Vec<Arc<RunContext>>,
+) -> Vec<ScenarioOutcome> {
+    let queue = Arc::new(Mutex::new(
+        scenarios
+            .iter()
+            .cloned()
+            .enumerate()
+            .collect::<VecDeque<_>>(),
+    ));
+    let mut workers = tokio::task::JoinSet::new();
+    for ctx in contexts {
+        let queue = queue.clone();
+        workers.spawn(async move {
+            let mut done = Vec::new();
+            loop {
+                if *ctx.interrupt.borrow() {
+                    break;
+                }
+                let next = queue.lock().unwrap_or_else(|e| e.into_inner()).pop_front();
+                let Some((index, scenario)) = next else {
+                    break;
+                };
+                eprintln!(
+                    "▶ {} — {} boards, {:.0}s device time (≈{:.0}s here)",
+                    scenario.name,
+                    scenario.boards,
+                    scenario.duration,
+                    scenario.duration / ctx.speed
+                );
+                let outcome = run_scenario(&scenario, &ctx).await;
+                eprintln!(
+                    "{} {} ({:.1}s)",
+                    if outcome.passed() { "✔" } else { "✘" },
+                    scenario.name,
+                    outcome.wall.as_secs_f64()
+                );
+                done.push((index, outcome));
+            }
+            done
+        });
+    }
+    let mut outcomes = Vec::new();
+    while let Some(joined) = workers.join_next().await {
+        match joined {
+            Ok(done) => outcomes.extend(done),
+            // The scenario it was running has no outcome, which fails the run.
+            Err(e) => eprintln!("error: a scenario job stopped: {e}"),
+        }
+    }
+    outcomes.sort_by_key(|(index, _)| *index);
+    outcomes.into_iter().map(|(_, o)| o).collect()
+}
+
+/// "45s", "6m", "2m30s", "1h35m": device time as scenario files write it.
+pub fn duration_text(secs: f64) -> String {
+    let total = secs.round() as u64;
+    let (h, m, s) = (total / 3600, total / 60 % 60, total % 60);
+    let mut out = String::new();
+    if h > 0 {
+        let _ = write!(out, "{h}h");
+    }
+    if m > 0 {
+        let _ = write!(out, "{m}m");
+    }
+    if s > 0 || total == 0 {
+        let _ = write!(out, "{s}s");
+    }
+    out
+}
+
+/// The `hil list` table: one row per scenario, then the total device time and what it costs at `speed`.
+pub fn listing(scenarios: &[Scenario], speed: f64) -> String {
+    let width = scenarios
+        .iter()
+        .map(|s| s.name.len())
+        .max()
+        .unwrap_or(8)
+        .max(8);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<width$}  boards  duration  {:<28}  requires",
+        "scenario", "tags"
+    );
+    for s in scenarios {
+        let requires: Vec<&str> = s.requires.iter().map(|r| r.name()).collect();
+        let _ = writeln!(
+            out,
+            "{:<width$}  {:>6}  {:>8}  {:<28}  {}",
+            s.name,
+            s.boards,
+            duration_text(s.duration),
+            s.tags.join(", "),
+            requires.join(", ")
+        );
+    }
+    let total: f64 = scenarios.iter().map(|s| s.duration).sum();
+    let _ = writeln!(
+        out,
+        "{} scenarios, {} of device time (≈{} at {speed}x one at a time, ≈{} with --jobs {DEFAULT_JOBS})",
+        scenarios.len(),
+        duration_text(total),
+        duration_text(total / speed),
+        duration_text(total / speed / DEFAULT_JOBS.min(scenarios.len().max(1)) as f64)
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn scenario(name: &str, tags: &str, requires: &str) -> Scenario {
+        let src = format!(
+            "name = \"{name}\"\ntags = [{tags}]\nrequires = [{requires}]\nduration = \"2m30s\"\n\
+             [supply]\nprofile = [{{ at = \"0s\", volts = 12.6 }}]\n"
+        );
+        Scenario::parse(Path::new("s.toml"), &src).unwrap()
+    }
+
+    #[test]
+    fn tags_select_any_match_and_an_unknown_tag_lists_those_in_use() {
+        let all = vec![
+            scenario("a", "\"nightly\"", ""),
+            scenario("b", "\"smoke\", \"nightly\"", ""),
+            scenario("c", "\"release\"", ""),
+        ];
+        let names = |v: Vec<Scenario>| v.into_iter().map(|s| s.name).collect::<Vec<_>>();
+        assert_eq!(
+            names(with_tags(all.clone(), &["nightly".into()]).unwrap()),
+            ["a", "b"]
+        );
+        assert_eq!(
+            names(with_tags(all.clone(), &["smoke".into(), "release".into()]).unwrap()),
+            ["b", "c"]
+        );
+        assert_eq!(names(with_tags(all.clone(), &[]).unwrap()).len(), 3);
+        let e = with_tags(all, &["lab".into()]).unwrap_err();
+        assert!(e.contains("tags in use: nightly, release, smoke"), "{e}");
+    }
+
+    #[test]
+    fn mosquitto_scenarios_are_skipped_on_the_embedded_broker_only() {
+        let all = vec![scenario("a", "", ""), scenario("b", "", "\"mosquitto\"")];
+        let (run, skip) = split_runnable(all.clone(), &BrokerSpec::Embedded);
+        assert_eq!(run.len(), 1);
+        assert_eq!(skip[0].scenario, "b");
+        assert!(skip[0].reason.contains("--broker mosquitto"));
+        let (run, skip) = split_runnable(all, &BrokerSpec::Mosquitto);
+        assert_eq!((run.len(), skip.len()), (2, 0));
+    }
+
+    #[test]
+    fn jobs_are_bounded_by_the_scenarios_and_an_external_broker() {
+        assert_eq!(jobs_for(&BrokerSpec::Embedded, 4, 17), 4);
+        assert_eq!(jobs_for(&BrokerSpec::Embedded, 4, 2), 2);
+        assert_eq!(jobs_for(&BrokerSpec::Embedded, 0, 2), 1);
+        let lab = BrokerSpec::External {
+            host: "h".into(),
+            port: 1,
+            username: "u".into(),
+        };
+        assert_eq!(jobs_for(&lab, 4, 17), 1);
+    }
+
+    #[test]
+    fn durations_read_as_scenario_files_write_them() {
+        assert_eq!(duration_text(45.0), "45s");
+        assert_eq!(duration_text(360.0), "6m");
+        assert_eq!(duration_text(150.0), "2m30s");
+        assert_eq!(duration_text(5700.0), "1h35m");
+        assert_eq!(duration_text(0.0), "0s");
+    }
+
+    #[test]
+    fn the_listing_shows_tags_boards_duration_and_needs() {
+        let text = listing(
+            &[
+                scenario("float", "\"smoke\", \"nightly\"", ""),
+                scenario("refused", "", "\"mosquitto\""),
+            ],
+            20.0,
+        );
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[1].starts_with("float"), "{text}");
+        assert!(
+            lines[1].contains("2m30s") && lines[1].contains("smoke, nightly"),
+            "{text}"
+        );
+        assert!(lines[2].trim_end().ends_with("mosquitto"), "{text}");
+        assert!(
+            lines[3].starts_with("2 scenarios, 5m of device time (≈15s at 20x"),
+            "{text}"
+        );
+    }
+}
