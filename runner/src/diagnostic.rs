@@ -85,6 +85,23 @@ impl Diagnostic {
     }
 }
 
+/// Reads a file a user wrote (`what` names its kind in the error).
+pub fn read_user_file(path: &Path, what: &str) -> Result<String, Diagnostic> {
+    std::fs::read_to_string(path)
+        .map_err(|e| Diagnostic::new(path, "", None, format!("cannot read the {what}: {e}")))
+}
+
+/// Parses TOML a user wrote into `T`; syntax errors, unknown keys and bad values are located in the file.
+pub fn parse_toml<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    source: &str,
+    help: &str,
+) -> Result<T, Diagnostic> {
+    toml::from_str(source).map_err(|e| {
+        Diagnostic::new(path, source, e.span(), e.message().trim_end().to_string()).with_help(help)
+    })
+}
+
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.render())

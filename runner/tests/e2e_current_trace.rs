@@ -19,17 +19,7 @@ fn current_trace_windows_match_the_twin_ground_truth() {
             .replace("connack = 0", "connack = 0\nawake = { max = \"8s\" }"),
     );
     let report = fx.path("report");
-    let out = hil(
-        &[
-            "run",
-            scenario.to_str().unwrap(),
-            "--speed",
-            TEST_SPEED,
-            "--report",
-            report.to_str().unwrap(),
-        ],
-        &[],
-    );
+    let out = run_hil(&scenario, &report, &[], &[]);
     let all = text(&out);
     assert_eq!(out.status.code(), Some(0), "{all}");
     assert!(

@@ -20,17 +20,10 @@ fn a_ten_percent_divider_error_fails_the_readings_check() {
     std::fs::write(&battery, source).unwrap();
     let scenario = fx.write("steady.toml", &short_scenario("steady", 12.6, 0, ""));
     let report = fx.path("report");
-    let out = hil(
-        &[
-            "run",
-            scenario.to_str().unwrap(),
-            "--speed",
-            TEST_SPEED,
-            "--firmware",
-            firmware.to_str().unwrap(),
-            "--report",
-            report.to_str().unwrap(),
-        ],
+    let out = run_hil(
+        &scenario,
+        &report,
+        &["--firmware", firmware.to_str().unwrap()],
         &[],
     );
     let all = text(&out);

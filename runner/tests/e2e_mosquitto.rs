@@ -15,17 +15,10 @@ fn a_run_against_mosquitto_passes_and_never_writes_the_password() {
         &short_scenario("float", 13.6, 0, "keepalive = \"45s\""),
     );
     let report = fx.path("report");
-    let out = hil(
-        &[
-            "run",
-            scenario.to_str().unwrap(),
-            "--speed",
-            TEST_SPEED,
-            "--report",
-            report.to_str().unwrap(),
-            "--broker",
-            &broker.url(),
-        ],
+    let out = run_hil(
+        &scenario,
+        &report,
+        &["--broker", &broker.url()],
         &[
             ("HIL_MQTT_PASSWORD", &broker.password),
             ("HIL_WIFI_PASSWORD", WIFI_PASSWORD),

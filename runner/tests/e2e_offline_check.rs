@@ -9,17 +9,7 @@ fn embedded_run_then_offline_check_of_the_event_log() {
     let fx = Fixture::new();
     let scenario = fx.write("steady.toml", &short_scenario("steady", 13.2, 0, ""));
     let report = fx.path("report");
-    let out = hil(
-        &[
-            "run",
-            scenario.to_str().unwrap(),
-            "--speed",
-            TEST_SPEED,
-            "--report",
-            report.to_str().unwrap(),
-        ],
-        &[],
-    );
+    let out = run_hil(&scenario, &report, &[], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let events = report.join("steady/events.jsonl");
 
@@ -70,19 +60,7 @@ fn spawned_mosquitto_mode_runs_a_scenario() {
         &short_scenario("steady-mosquitto", 12.2, 0, ""),
     );
     let report = fx.path("report");
-    let out = hil(
-        &[
-            "run",
-            scenario.to_str().unwrap(),
-            "--speed",
-            TEST_SPEED,
-            "--broker",
-            "mosquitto",
-            "--report",
-            report.to_str().unwrap(),
-        ],
-        &[],
-    );
+    let out = run_hil(&scenario, &report, &["--broker", "mosquitto"], &[]);
     let all = text(&out);
     assert_eq!(out.status.code(), Some(0), "{all}");
     assert!(all.contains("broker: mosquitto"), "{all}");

@@ -17,17 +17,10 @@ fn wrong_password_is_reported_as_connack_5_by_name() {
         ),
     );
     let report = fx.path("report");
-    let out = hil(
-        &[
-            "run",
-            scenario.to_str().unwrap(),
-            "--speed",
-            TEST_SPEED,
-            "--report",
-            report.to_str().unwrap(),
-            "--broker",
-            &broker.url(),
-        ],
+    let out = run_hil(
+        &scenario,
+        &report,
+        &["--broker", &broker.url()],
         &[("HIL_MQTT_PASSWORD", &broker.password)],
     );
     let all = text(&out);

@@ -49,18 +49,10 @@ readings = { within_volts = 0.15, min_count = 5 }
 "#,
     );
     let report = fx.path("report");
-    let out = hil(
-        &[
-            "run",
-            scenario.to_str().unwrap(),
-            "--quiet",
-            "--speed",
-            TEST_SPEED,
-            "--broker",
-            &broker.url(),
-            "--report",
-            report.to_str().unwrap(),
-        ],
+    let out = run_hil(
+        &scenario,
+        &report,
+        &["--quiet", "--broker", &broker.url()],
         &[("HIL_MQTT_PASSWORD", &broker.password)],
     );
     let _ = subscriber.kill();

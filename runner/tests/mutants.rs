@@ -92,18 +92,10 @@ fn catch(m: &Mutant) -> Result<(), String> {
         .join("scenarios")
         .join(format!("{}.toml", m.scenario));
     let report = fx.path("report");
-    let out = hil(
-        &[
-            "run",
-            scenario.to_str().unwrap(),
-            "--quiet",
-            "--speed",
-            TEST_SPEED,
-            "--firmware",
-            firmware.to_str().unwrap(),
-            "--report",
-            report.to_str().unwrap(),
-        ],
+    let out = run_hil(
+        &scenario,
+        &report,
+        &["--quiet", "--firmware", firmware.to_str().unwrap()],
         &[],
     );
     let all = text(&out);

@@ -9,18 +9,7 @@ fn a_run_writes_a_self_contained_html_report() {
     let fx = Fixture::new();
     let scenario = fx.write("steady.toml", &short_scenario("steady", 12.6, 0, ""));
     let report = fx.path("report");
-    let out = hil(
-        &[
-            "run",
-            scenario.to_str().unwrap(),
-            "--speed",
-            TEST_SPEED,
-            "--quiet",
-            "--report",
-            report.to_str().unwrap(),
-        ],
-        &[],
-    );
+    let out = run_hil(&scenario, &report, &["--quiet"], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let html = std::fs::read_to_string(report.join("index.html")).expect("index.html");
 

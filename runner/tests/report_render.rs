@@ -21,18 +21,7 @@ fn the_html_report_renders_in_headless_chromium() {
         short_scenario("pair", 12.6, 0, "").replace("duration =", "boards = 2\nduration =");
     let scenario = fx.write("pair.toml", &fixture);
     let report = fx.path("report");
-    let out = hil(
-        &[
-            "run",
-            scenario.to_str().unwrap(),
-            "--speed",
-            TEST_SPEED,
-            "--quiet",
-            "--report",
-            report.to_str().unwrap(),
-        ],
-        &[],
-    );
+    let out = run_hil(&scenario, &report, &["--quiet"], &[]);
     let page = report.join("index.html");
     assert!(page.is_file(), "no index.html\n{}", text(&out));
 

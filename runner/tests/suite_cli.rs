@@ -72,20 +72,10 @@ fn run_takes_the_tagged_scenarios_several_at_a_time_and_skips_what_needs_mosquit
     );
     let dir = fx.path("s");
     let report = fx.path("report");
-    let out = hil(
-        &[
-            "run",
-            dir.to_str().unwrap(),
-            "--tag",
-            "fast",
-            "--jobs",
-            "2",
-            "--quiet",
-            "--speed",
-            TEST_SPEED,
-            "--report",
-            report.to_str().unwrap(),
-        ],
+    let out = run_hil(
+        &dir,
+        &report,
+        &["--tag", "fast", "--jobs", "2", "--quiet"],
         &[],
     );
     let all = text(&out);

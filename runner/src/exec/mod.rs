@@ -51,6 +51,18 @@ pub struct ScenarioOutcome {
 }
 
 impl ScenarioOutcome {
+    /// `check[board]` of each failed check, for one-line summaries.
+    pub fn failed_checks(&self) -> Vec<String> {
+        let mut failed: Vec<String> = self
+            .verdicts
+            .iter()
+            .filter(|v| !v.pass)
+            .map(|v| format!("{}[{}]", v.name, v.board.as_deref().unwrap_or("-")))
+            .collect();
+        failed.dedup();
+        failed
+    }
+
     pub fn passed(&self) -> bool {
         self.error.is_none() && !self.interrupted && self.verdicts.iter().all(|v| v.pass)
     }

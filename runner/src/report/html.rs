@@ -138,13 +138,7 @@ fn summary(page: &mut String, records: &[ScenarioRecord]) {
     for r in records {
         let o = r.outcome;
         let (word, class) = result_word(o);
-        let mut failed: Vec<String> = o
-            .verdicts
-            .iter()
-            .filter(|v| !v.pass)
-            .map(|v| format!("{}[{}]", v.name, v.board.as_deref().unwrap_or("-")))
-            .collect();
-        failed.dedup();
+        let mut failed = o.failed_checks();
         if let Some(e) = &o.error {
             failed.insert(0, format!("error: {e}"));
         }

@@ -28,13 +28,7 @@ pub fn summary_table(outcomes: &[ScenarioOutcome], skipped: &[Skipped]) -> Strin
         } else {
             "FAIL"
         };
-        let mut failed: Vec<String> = o
-            .verdicts
-            .iter()
-            .filter(|v| !v.pass)
-            .map(|v| format!("{}[{}]", v.name, v.board.as_deref().unwrap_or("-")))
-            .collect();
-        failed.dedup();
+        let failed = o.failed_checks();
         let _ = writeln!(
             out,
             "{:<width$}  {:<6}  {:>8}  {:>5.1}s  {}",

@@ -84,17 +84,13 @@ impl SecretRef {
 
 impl RigFile {
     pub fn load(path: &Path) -> Result<RigFile, Diagnostic> {
-        let source = std::fs::read_to_string(path).map_err(|e| {
-            Diagnostic::new(path, "", None, format!("cannot read the rig file: {e}"))
-        })?;
+        let source = crate::diagnostic::read_user_file(path, "rig file")?;
         RigFile::parse(path, &source)
     }
 
     pub fn parse(path: &Path, source: &str) -> Result<RigFile, Diagnostic> {
-        let raw: RigFileRaw = toml::from_str(source).map_err(|e| {
-            Diagnostic::new(path, source, e.span(), e.message().trim_end().to_string())
-                .with_help("see the rig file format in README.md")
-        })?;
+        let raw: RigFileRaw =
+            crate::diagnostic::parse_toml(path, source, "see the rig file format in README.md")?;
         Validator { path, source }.validate(raw)
     }
 

@@ -139,22 +139,13 @@ const MAX_BOARDS: u32 = 200;
 
 impl Scenario {
     pub fn load(path: &Path) -> Result<Scenario, Diagnostic> {
-        let source = std::fs::read_to_string(path).map_err(|e| {
-            Diagnostic::new(
-                path,
-                "",
-                None,
-                format!("cannot read the scenario file: {e}"),
-            )
-        })?;
+        let source = crate::diagnostic::read_user_file(path, "scenario file")?;
         Scenario::parse(path, &source)
     }
 
     pub fn parse(path: &Path, source: &str) -> Result<Scenario, Diagnostic> {
-        let file: ScenarioFile = toml::from_str(source).map_err(|e| {
-            Diagnostic::new(path, source, e.span(), e.message().trim_end().to_string())
-                .with_help("see the scenario format in README.md")
-        })?;
+        let file: ScenarioFile =
+            crate::diagnostic::parse_toml(path, source, "see the scenario format in README.md")?;
         Validator { path, source }.validate(file)
     }
 

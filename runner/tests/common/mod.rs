@@ -226,3 +226,17 @@ pub fn files_under(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
 /// Device-time speed for end-to-end runs: fast, with margin for the real-time overhead a busy CI machine adds
 /// (each real millisecond of host work is 20 ms of device time).
 pub const TEST_SPEED: &str = "20";
+
+/// `hil run SCENARIO --speed TEST_SPEED --report REPORT EXTRA...` with the environment given.
+pub fn run_hil(scenario: &Path, report: &Path, extra: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut args = vec![
+        "run",
+        scenario.to_str().unwrap(),
+        "--speed",
+        TEST_SPEED,
+        "--report",
+        report.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    hil(&args, env)
+}
