@@ -59,6 +59,9 @@ pub enum Command {
     Validate {
         /// Scenario files or folders [default: scenarios/]
         paths: Vec<PathBuf>,
+        /// Also validate this rig file, and the scenarios against its channel limits.
+        #[arg(long, value_name = "FILE")]
+        rig: Option<PathBuf>,
     },
     /// List scenarios with their tags, boards, duration and requirements.
     List {
@@ -84,6 +87,20 @@ pub enum Command {
 
 #[derive(Subcommand, Debug)]
 pub enum BenchCommand {
+    /// Start the twin bench standalone (SCPI supply, pty boards, broker) and describe it in a rig file, for
+    /// pyvisa, esptool, mpremote, mosquitto_sub or `hil run --rig`; runs until Ctrl-C or SIGTERM.
+    Up {
+        /// Where to write the rig file (the broker and WiFi passwords go to files beside it, mode 0600).
+        #[arg(long, value_name = "FILE")]
+        write_rig: PathBuf,
+        #[arg(long, default_value_t = 1)]
+        boards: u32,
+        /// Hold the boards in the ROM loader (for esptool) instead of running their app.
+        #[arg(long)]
+        bootloader: bool,
+        #[arg(long, default_value = "embedded", value_parser = parse_broker)]
+        broker: BrokerSpec,
+    },
     /// Our flasher vs esptool and our deploy vs mpremote, on the same twin board over a pty at one baud.
     Boards {
         #[arg(long, default_value_t = 115_200)]
@@ -143,6 +160,10 @@ pub struct RunArgs {
     /// Scenarios run at once, each with a broker of its own (one at a time on an external broker).
     #[arg(long, short, default_value_t = suite::DEFAULT_JOBS, value_parser = parse_jobs)]
     pub jobs: usize,
+    /// How twin boards are reached: `process` (each wake a host process, files copied) or `pty` (a pty per
+    /// board, flashed through the ROM loader, deployed over the raw REPL, console read from the port).
+    #[arg(long, value_enum, default_value_t = crate::exec::TwinTransport::Process)]
+    pub twin_transport: crate::exec::TwinTransport,
 }
 
 fn parse_speed(s: &str) -> Result<f64, String> {
@@ -167,7 +188,7 @@ pub async fn main(cli: Cli) -> u8 {
     match cli.command {
         Command::Run(args) => run(args).await,
         Command::Check { events, scenario } => check(&events, &scenario),
-        Command::Validate { paths } => validate(&paths),
+        Command::Validate { paths, rig } => validate(&paths, rig.as_deref()),
         Command::List { paths, tag } => list(&paths, &tag),
         Command::ImportTrace {
             capture,
@@ -199,6 +220,26 @@ pub async fn main(cli: Cli) -> u8 {
                     print_board_ratios(&rows);
                     EXIT_PASS
                 }
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    EXIT_SETUP
+                }
+            }
+        }
+        Command::Bench(BenchCommand::Up {
+            write_rig,
+            boards,
+            bootloader,
+            broker,
+        }) => {
+            let options = crate::benchup::BenchUpOptions {
+                rig_file: write_rig,
+                boards: boards.clamp(1, 64),
+                bootloader,
+                broker,
+            };
+            match crate::benchup::bench_up(&options, stop_signal()).await {
+                Ok(()) => EXIT_PASS,
                 Err(e) => {
                     eprintln!("error: {e:#}");
                     EXIT_SETUP
@@ -256,16 +297,37 @@ fn load_all(paths: &[PathBuf]) -> Result<Vec<Scenario>, u8> {
     Ok(scenarios)
 }
 
-fn validate(paths: &[PathBuf]) -> u8 {
-    match load_all(paths) {
-        Ok(scenarios) => {
-            for s in &scenarios {
-                println!("ok  {}  ({})", s.path.display(), s.name);
-            }
-            EXIT_PASS
+fn validate(paths: &[PathBuf], rig: Option<&Path>) -> u8 {
+    let rig = match rig.map(crate::rigfile::RigFile::load).transpose() {
+        Ok(rig) => rig,
+        Err(d) => {
+            eprint!("{}", d.render());
+            return EXIT_SETUP;
         }
-        Err(code) => code,
+    };
+    if let Some(rig) = &rig {
+        println!(
+            "ok  {}  ({} supplies, {} boards)",
+            rig.path.display(),
+            rig.supplies.len(),
+            rig.boards.len()
+        );
     }
+    let scenarios = match load_all(paths) {
+        Ok(scenarios) => scenarios,
+        Err(code) => return code,
+    };
+    let mut code = EXIT_PASS;
+    for s in &scenarios {
+        match check_limits(s, rig.as_ref()) {
+            Ok(()) => println!("ok  {}  ({})", s.path.display(), s.name),
+            Err(d) => {
+                eprint!("{}", d.render());
+                code = EXIT_SETUP;
+            }
+        }
+    }
+    code
 }
 
 fn list(paths: &[PathBuf], tags: &[String]) -> u8 {
@@ -365,9 +427,20 @@ fn check(events: &Path, scenario: &Path) -> u8 {
 }
 
 /// Refuses, before anything is sent, a scenario that asks a supply channel for more than its limits.
-fn check_limits(scenario: &Scenario) -> Result<(), crate::diagnostic::Diagnostic> {
+/// Refuses, before anything is sent, a scenario that asks a supply channel for more than its limits: the rig
+/// file's channels when one is given, else the twin's.
+fn check_limits(
+    scenario: &Scenario,
+    rig: Option<&crate::rigfile::RigFile>,
+) -> Result<(), crate::diagnostic::Diagnostic> {
+    let limits = match rig {
+        Some(rig) => rig
+            .limits_for(scenario.boards)
+            .map_err(|e| crate::diagnostic::Diagnostic::new(&scenario.path, "", None, e))?,
+        None => TWIN_LIMITS,
+    };
     let (max, line) = scenario.supply.profile.max_volts();
-    if max > TWIN_LIMITS.max_volts {
+    if max > limits.max_volts {
         let index = scenario
             .supply
             .profile
@@ -379,14 +452,14 @@ fn check_limits(scenario: &Scenario) -> Result<(), crate::diagnostic::Diagnostic
             index,
             format!(
                 "{max} V is above the supply channel's max_volts = {} V",
-                TWIN_LIMITS.max_volts
+                limits.max_volts
             ),
         ));
     }
-    if scenario.supply.current_limit > TWIN_LIMITS.max_amps {
+    if scenario.supply.current_limit > limits.max_amps {
         return Err(scenario.error_at_current_limit(format!(
             "current_limit {} A is above the supply channel's max_amps = {} A",
-            scenario.supply.current_limit, TWIN_LIMITS.max_amps
+            scenario.supply.current_limit, limits.max_amps
         )));
     }
     Ok(())
@@ -406,7 +479,7 @@ async fn run(args: RunArgs) -> u8 {
     };
     let mut refused = 0;
     for s in &scenarios {
-        if let Err(d) = check_limits(s) {
+        if let Err(d) = check_limits(s, None) {
             eprint!("{}", d.render());
             refused += 1;
         }
@@ -476,6 +549,7 @@ async fn run(args: RunArgs) -> u8 {
                 interrupt: stop_rx.clone(),
                 wifi_password: wifi_password.clone(),
                 progress: !args.quiet,
+                twin_transport: args.twin_transport,
             })
         })
         .collect();
@@ -553,7 +627,7 @@ fn print_board_ratios(rows: &[rig::twin::pty_board::BenchRow]) {
 }
 
 /// Waits for Ctrl-C or SIGTERM (a CI job's cancel, systemd's stop) and names which came.
-async fn stop_signal() -> &'static str {
+pub async fn stop_signal() -> &'static str {
     use tokio::signal::unix::{signal, SignalKind};
     match signal(SignalKind::terminate()) {
         Ok(mut term) => tokio::select! {

@@ -64,6 +64,25 @@ pub enum Body {
     },
     #[serde(rename = "board.sleep")]
     BoardSleep { board: String, ms: u64 },
+    /// Provisioning, before the timeline (`t` < 0): the MicroPython image went to the board through its ROM
+    /// loader, or was already there (`skipped`). `seconds` is wall-clock time.
+    #[serde(rename = "board.flash")]
+    BoardFlash {
+        board: String,
+        bytes: usize,
+        skipped: bool,
+        seconds: f64,
+    },
+    /// Provisioning, before the timeline (`t` < 0): the app files and config went over the raw REPL; `skipped`
+    /// counts files the board already held. `seconds` is wall-clock time.
+    #[serde(rename = "board.deploy")]
+    BoardDeploy {
+        board: String,
+        files: usize,
+        written: usize,
+        skipped: usize,
+        seconds: f64,
+    },
     #[serde(rename = "console")]
     Console { board: String, line: String },
     #[serde(rename = "mqtt.connack")]

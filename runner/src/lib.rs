@@ -1,5 +1,6 @@
 //! The runner: scenarios, execution, checks, reports and the `hil` command line.
 
+pub mod benchup;
 pub mod checks;
 pub mod cli;
 pub mod diagnostic;

@@ -5,6 +5,7 @@ pub mod esp8266;
 pub mod flasher;
 pub mod image;
 pub mod raw_repl;
+pub mod remote_lines;
 pub mod reset_lines;
 pub mod rom_loader;
 pub mod serial;

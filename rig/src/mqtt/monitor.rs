@@ -75,7 +75,8 @@ impl Monitor {
                     Ok(_) => {}
                     Err(e) => {
                         tracing::warn!("monitor connection: {e}; reconnecting");
-                        tokio::time::sleep(Duration::from_millis(500)).await;
+                        // Short: every wall-clock millisecond away is `speed` device milliseconds of readings missed.
+                        tokio::time::sleep(Duration::from_millis(100)).await;
                     }
                 }
             }

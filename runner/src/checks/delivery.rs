@@ -43,10 +43,22 @@ pub fn silence_during_faults(view: &RunView, board: &str) -> Verdict {
     )
 }
 
+/// Every seq a wake announced reached the broker: as the monitor received it, or as the tap saw the board publish
+/// it (the monitor can miss messages while it reconnects to a restarted broker; the board did not lose them).
 pub fn no_lost_readings(view: &RunView, board: &str) -> Verdict {
     let readings = view.readings(board);
-    let received: BTreeSet<u64> = readings.iter().map(|r| r.seq).collect();
-    let last_arrival = readings.iter().map(|r| r.t).fold(f64::MIN, f64::max);
+    let monitored: BTreeSet<u64> = readings.iter().map(|r| r.seq).collect();
+    let tapped = view.published_seqs(board);
+    let received: BTreeSet<u64> = monitored
+        .iter()
+        .chain(tapped.iter().map(|(_, s)| s))
+        .copied()
+        .collect();
+    let last_arrival = readings
+        .iter()
+        .map(|r| r.t)
+        .chain(tapped.iter().map(|(t, _)| *t))
+        .fold(f64::MIN, f64::max);
     // A seq announced after the last reading arrived may still sit in the backlog when the run ends.
     let expected: BTreeSet<u64> = view
         .announced_seqs(board)
@@ -64,13 +76,19 @@ pub fn no_lost_readings(view: &RunView, board: &str) -> Verdict {
     }
     let lost: Vec<u64> = expected.difference(&received).copied().collect();
     let late = readings.iter().filter(|r| r.late).count();
+    let tap_only = received.difference(&monitored).count();
+    let tap_note = if tap_only > 0 {
+        format!("; {tap_only} seen only by the tap (the monitor was not connected)")
+    } else {
+        String::new()
+    };
     if lost.is_empty() {
         Verdict::new(
             "no-lost-readings",
             board,
             true,
             format!(
-                "all {} announced seqs arrived ({late} of them late)",
+                "all {} announced seqs arrived ({late} of them late){tap_note}",
                 expected.len()
             ),
         )
@@ -80,7 +98,7 @@ pub fn no_lost_readings(view: &RunView, board: &str) -> Verdict {
             board,
             false,
             format!(
-                "{} seq(s) announced but never received: {lost:?} ({} received)",
+                "{} seq(s) announced but never published: {lost:?} ({} received){tap_note}",
                 lost.len(),
                 received.len()
             ),

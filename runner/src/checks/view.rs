@@ -209,6 +209,22 @@ impl<'a> RunView<'a> {
         windows
     }
 
+    /// (t, seq) of every reading the tap saw the board publish.
+    pub fn published_seqs(&self, board: &str) -> Vec<(f64, u64)> {
+        self.events
+            .iter()
+            .filter_map(|e| match &e.body {
+                Body::Publish {
+                    board: Some(b),
+                    payload,
+                    source,
+                    ..
+                } if b == board && source == "tap" => Some((e.t, payload.get("seq")?.as_u64()?)),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Every seq a wake announced (`boot … seq=N`), with its time.
     pub fn announced_seqs(&self, board: &str) -> Vec<(f64, u64)> {
         self.events

@@ -8,13 +8,25 @@ use anyhow::{Context, Result};
 use rig::board::Board;
 use rig::clock::DeviceClock;
 use rig::supply::{ChannelLimits, Dialect, PowerSupply, ScpiSupply};
+use rig::twin::pty_board::{PtyBoard, PtyBoardSpec};
 use rig::twin::{BenchState, Physics, ScpiServer, TwinBoard, TwinBoardSpec};
 use std::sync::Arc;
+
+/// How the runner reaches twin boards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum TwinTransport {
+    /// Each wake a host process; deploy copies the files into the board's folder.
+    #[default]
+    Process,
+    /// A pty per board, driven like hardware: ROM-loader flash, raw-REPL deploy, console read from the port.
+    Pty,
+}
 
 pub struct Bench {
     pub supply: Arc<dyn PowerSupply>,
     pub channel: u8,
     pub limits: ChannelLimits,
+    /// The boards the timeline drives. Boards behind `ptys` join once provisioned over their ports.
     pub boards: Vec<Box<dyn Board>>,
     pub infos: Vec<BoardInfo>,
     pub physics: Physics,
@@ -23,6 +35,8 @@ pub struct Bench {
     pub supply_server: Option<ScpiServer>,
     /// The twin bench's shared state, for faults only a twin can stage (its WiFi access point).
     pub twin: Option<Arc<BenchState>>,
+    /// Twin boards on ptys (in `infos` order), kept for as long as the bench: dropping one stops it.
+    pub ptys: Vec<PtyBoard>,
 }
 
 impl Bench {
@@ -38,7 +52,55 @@ pub const TWIN_LIMITS: ChannelLimits = ChannelLimits {
     max_amps: 1.0,
 };
 
+/// The twin bench with process boards (`TwinTransport::Process`).
 pub fn twin_bench(scenario: &Scenario, clock: DeviceClock) -> Result<Bench> {
+    let mut bench = twin_supply(clock)?;
+    let state = bench.twin.clone().context("the twin bench has no state")?;
+    let python = paths::python();
+    let run_py = paths::host_runtime();
+    for i in 0..scenario.boards {
+        let (info, seed) = twin_identity(scenario, i);
+        let spec = TwinBoardSpec {
+            name: info.name.clone(),
+            mac: info.mac.clone(),
+            channel: 0,
+            physics: bench.physics.clone(),
+            wifi_available: true,
+            seed,
+        };
+        bench.boards.push(Box::new(TwinBoard::new(
+            spec,
+            state.clone(),
+            clock,
+            &python,
+            &run_py,
+        )?));
+        bench.infos.push(info);
+    }
+    Ok(bench)
+}
+
+/// The twin bench with pty boards (`TwinTransport::Pty`); they are provisioned over their ports before they
+/// join `boards`.
+pub async fn pty_twin_bench(scenario: &Scenario, clock: DeviceClock) -> Result<Bench> {
+    let mut bench = twin_supply(clock)?;
+    let state = bench.twin.clone().context("the twin bench has no state")?;
+    for i in 0..scenario.boards {
+        let (info, seed) = twin_identity(scenario, i);
+        let mut spec = PtyBoardSpec::new(&info.name, &info.mac, &paths::host_runtime());
+        spec.physics = bench.physics.clone();
+        spec.seed = seed;
+        spec.python = paths::python();
+        bench
+            .ptys
+            .push(PtyBoard::spawn(spec, state.clone(), clock).await?);
+        bench.infos.push(info);
+    }
+    Ok(bench)
+}
+
+/// The twin supply on its SCPI server, no boards yet.
+fn twin_supply(clock: DeviceClock) -> Result<Bench> {
     let state = Arc::new(BenchState::new(1));
     let server = ScpiServer::start(state.clone(), clock)?;
     let supply: Arc<dyn PowerSupply> = Arc::new(
@@ -50,46 +112,28 @@ pub fn twin_bench(scenario: &Scenario, clock: DeviceClock) -> Result<Bench> {
         )
         .context("setting up the twin supply's driver")?,
     );
-    let physics = Physics::default();
-    let python = paths::python();
-    let run_py = paths::host_runtime();
-    let mut boards: Vec<Box<dyn Board>> = Vec::new();
-    let mut infos = Vec::new();
-    for i in 0..scenario.boards {
-        let name = format!("twin-{i}");
-        let mac = format!("5c:cf:7f:00:{:02x}:{:02x}", i / 256, i % 256);
-        let spec = TwinBoardSpec {
-            name: name.clone(),
-            mac: mac.clone(),
-            channel: 0,
-            physics: physics.clone(),
-            wifi_available: true,
-            seed: seed_for(&scenario.name, i),
-        };
-        boards.push(Box::new(TwinBoard::new(
-            spec,
-            state.clone(),
-            clock,
-            &python,
-            &run_py,
-        )?));
-        infos.push(BoardInfo {
-            name,
-            mac,
-            supply: "twin:1".into(),
-        });
-    }
     Ok(Bench {
         supply,
         channel: 1,
         limits: TWIN_LIMITS,
-        boards,
-        infos,
-        physics,
+        boards: Vec::new(),
+        infos: Vec::new(),
+        physics: Physics::default(),
         wifi_ssid: "hil-bench".into(),
         supply_server: Some(server),
         twin: Some(state),
+        ptys: Vec::new(),
     })
+}
+
+/// Name, MAC and noise seed of the scenario's `i`th twin board.
+fn twin_identity(scenario: &Scenario, i: u32) -> (BoardInfo, u64) {
+    let info = BoardInfo {
+        name: format!("twin-{i}"),
+        mac: format!("5c:cf:7f:00:{:02x}:{:02x}", i / 256, i % 256),
+        supply: "twin:1".into(),
+    };
+    (info, seed_for(&scenario.name, i))
 }
 
 /// Twin randomness is seeded per scenario and board so a rerun sees the same noise.

@@ -3,10 +3,11 @@
 mod bench;
 mod console;
 mod provision;
+mod provision_wire;
 mod publish;
 mod tap_events;
 
-pub use bench::{twin_bench, Bench, TWIN_LIMITS};
+pub use bench::{pty_twin_bench, twin_bench, Bench, TwinTransport, TWIN_LIMITS};
 pub use provision::app_files;
 
 use crate::checks::{run_checks, Verdict};
@@ -36,6 +37,7 @@ pub struct RunContext {
     /// The WiFi password deployed to the boards (HIL_WIFI_PASSWORD, or generated for the twin's access point).
     pub wifi_password: rig::secret::Secret,
     pub progress: bool,
+    pub twin_transport: TwinTransport,
 }
 
 pub struct ScenarioOutcome {
@@ -140,25 +142,61 @@ async fn execute(
     )
     .await?;
 
-    let clock = DeviceClock::start(ctx.speed);
-    let log = EventLog::create(Some(events_path), clock)
-        .with_context(|| format!("creating {}", events_path.display()))?;
-    let mut bench = twin_bench(scenario, clock)?;
+    // The bench and its boards keep a clock of their own (only durations matter to them): the scenario's clock,
+    // and so `t`, starts once the boards are provisioned.
+    let bench_clock = DeviceClock::start(ctx.speed);
+    let mut bench = match ctx.twin_transport {
+        TwinTransport::Process => twin_bench(scenario, bench_clock)?,
+        TwinTransport::Pty => pty_twin_bench(scenario, bench_clock).await?,
+    };
     let supply_label = bench.supply_label();
-    for (board, info) in bench.boards.iter_mut().zip(&bench.infos) {
-        let config = BoardConfig {
-            device_id: &info.name,
-            topic_prefix: &prefix,
-            broker: &ctx.broker,
-            mqtt_addr: tap.addr,
-            wifi_ssid: &bench.wifi_ssid,
-            wifi_password: &ctx.wifi_password,
-            physics: &bench.physics,
-            firmware: &scenario.firmware,
+    let files: Vec<Vec<AppFile>> = bench
+        .infos
+        .iter()
+        .map(|info| {
+            let config = BoardConfig {
+                device_id: &info.name,
+                topic_prefix: &prefix,
+                broker: &ctx.broker,
+                mqtt_addr: tap.addr,
+                wifi_ssid: &bench.wifi_ssid,
+                wifi_password: &ctx.wifi_password,
+                physics: &bench.physics,
+                firmware: &scenario.firmware,
+            };
+            let mut files = ctx.app.clone();
+            files.push(config.to_file());
+            files
+        })
+        .collect();
+    let provisioned = async {
+        let steps = match ctx.twin_transport {
+            TwinTransport::Process => {
+                for (board, files) in bench.boards.iter_mut().zip(&files) {
+                    board.deploy(files).await?;
+                }
+                Vec::new()
+            }
+            TwinTransport::Pty => provision_wire::provision(&mut bench, scenario, &files).await?,
         };
-        let mut files = ctx.app.clone();
-        files.push(config.to_file());
-        board.deploy(&files).await?;
+        let clock = DeviceClock::start(ctx.speed);
+        let log = EventLog::create(Some(events_path), clock)
+            .with_context(|| format!("creating {}", events_path.display()))?;
+        anyhow::Ok((steps, clock, log))
+    }
+    .await;
+    let (steps, clock, log) = match provisioned {
+        Ok(p) => p,
+        Err(e) => {
+            // Provisioning over the wire powers the supply: it ends safe on this path too.
+            if let Err(off) = bench.supply.set_output(bench.channel, false).await {
+                tracing::warn!("turning {supply_label} off: {off:#}");
+            }
+            return Err(e);
+        }
+    };
+    for step in steps {
+        step.record(&log, clock);
     }
     log.record(Body::ScenarioStart {
         scenario: scenario.name.clone(),

@@ -43,6 +43,8 @@ pub struct BoardEntry {
     pub port: String,
     pub supply: String,
     pub channel: u8,
+    /// Reset-lines side channel, for ports without modem lines.
+    pub lines: Option<String>,
     pub adc: Option<(f64, f64)>,
 }
 
@@ -92,6 +94,25 @@ impl RigFile {
         let raw: RigFileRaw =
             crate::diagnostic::parse_toml(path, source, "see the rig file format in README.md")?;
         Validator { path, source }.validate(raw)
+    }
+
+    /// The tightest limits over the channels of the first `boards` boards (a scenario's boards take the rig's
+    /// boards in order), or why the rig cannot run that many.
+    pub fn limits_for(&self, boards: u32) -> Result<ChannelLimits, String> {
+        let used = self.boards.iter().take(boards as usize);
+        if self.boards.len() < boards as usize {
+            return Err(format!(
+                "needs {boards} boards; the rig {} has {}",
+                self.path.display(),
+                self.boards.len()
+            ));
+        }
+        used.filter_map(|b| self.limits_of(b))
+            .reduce(|a, b| ChannelLimits {
+                max_volts: a.max_volts.min(b.max_volts),
+                max_amps: a.max_amps.min(b.max_amps),
+            })
+            .ok_or_else(|| format!("the rig {} has no boards", self.path.display()))
     }
 
     /// The limits of the channel a board hangs on.
@@ -306,6 +327,16 @@ impl Validator<'_> {
                 port: b.port.get_ref().clone(),
                 supply,
                 channel,
+                lines: match &b.lines {
+                    Some(l) if !l.get_ref().starts_with("tcp://") => {
+                        return Err(self.error(
+                            l.span(),
+                            "lines must be tcp://HOST:PORT (a twin board's side channel)",
+                        ))
+                    }
+                    Some(l) => Some(l.get_ref().clone()),
+                    None => None,
+                },
                 adc: b.adc.map(|a| (a.divider, a.full_scale_volts)),
             });
         }

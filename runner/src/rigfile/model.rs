@@ -46,6 +46,8 @@ pub struct BoardRaw {
     /// Where to look first; the board is found by MAC wherever it enumerated.
     pub port: Spanned<String>,
     pub supply: Spanned<String>,
+    /// Reset lines over a side channel (`tcp://HOST:PORT`) where the port has no DTR/RTS (a twin's pty).
+    pub lines: Option<Spanned<String>>,
     pub adc: Option<AdcRaw>,
 }
 

@@ -69,22 +69,7 @@ impl Mosquitto {
             ),
         )
         .unwrap();
-        let child = Command::new(mosquitto)
-            .arg("-c")
-            .arg(&conf)
-            .stdout(Stdio::null())
-            // Mosquitto started as root drops to its own user and could not open a log file in our folder.
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "mosquitto did not start on port {port}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let child = spawn_mosquitto(&mosquitto, &conf, &log, port);
         Mosquitto {
             child,
             port,
@@ -98,9 +83,44 @@ impl Mosquitto {
         format!("mqtt://{}@127.0.0.1:{}", self.user, self.port)
     }
 
+    /// Kills the broker process (as a crash would), waits `down`, and starts it again on the same port.
+    pub fn crash_and_restart(&mut self, down: Duration) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        std::thread::sleep(down);
+        let mosquitto = require("mosquitto", "apt-get install -y mosquitto");
+        let log = self.dir.path().join("mosquitto-restarted.log");
+        self.child = spawn_mosquitto(
+            &mosquitto,
+            &self.dir.path().join("mosquitto.conf"),
+            &log,
+            self.port,
+        );
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("mosquitto.log")).unwrap_or_default()
     }
+}
+
+fn spawn_mosquitto(mosquitto: &Path, conf: &Path, log: &Path, port: u16) -> Child {
+    let child = Command::new(mosquitto)
+        .arg("-c")
+        .arg(conf)
+        .stdout(Stdio::null())
+        // Mosquitto started as root drops to its own user and could not open a log file in our folder.
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "mosquitto did not start on port {port}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
 }
 
 impl Drop for Mosquitto {

@@ -124,8 +124,7 @@ impl Host {
 
     fn command(&self, args: &[&Path]) -> Command {
         let mut c = Command::new(&self.python);
-        crate::process::die_with_parent(&mut c)
-            .arg("-u")
+        c.arg("-u")
             .args(args)
             .current_dir(&self.folder)
             .env("HIL_TWIN_ADDR", &self.control_addr)

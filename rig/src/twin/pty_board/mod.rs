@@ -416,7 +416,7 @@ struct Twin {
     host: Host,
     persist: Arc<Mutex<Persist>>,
     proc: Option<Proc>,
-    /// The next wake's app, started while the chip sleeps and waiting for its hello reply.
+    /// The next boot's app, started while the chip is not running and waiting for its hello reply.
     warm: Option<Proc>,
     /// Open: hellos are answered at once. Closed while `warm` waits, so its hello is answered at the wake
     /// instant and CPython's start-up is not awake time (firmware/host/PROTOCOL.md, warm start).
@@ -554,6 +554,7 @@ impl Twin {
             (false, false) => {
                 self.stop_everything();
                 self.set_mode(BoardMode::Off);
+                self.start_warm();
             }
             _ => {}
         }
@@ -563,11 +564,16 @@ impl Twin {
         let was = self.pins;
         self.pins = pins;
         if self.state == BoardMode::Off {
+            // Power that came while EN was held low starts the chip when EN is released.
+            if pins.en_high && !was.en_high && self.powered() {
+                self.power_on(false);
+            }
             return;
         }
         if !pins.en_high && was.en_high {
             self.stop_everything();
             self.set_mode(BoardMode::HeldInReset);
+            self.start_warm();
         } else if pins.en_high && !was.en_high {
             self.boot(ROM_RESET_PIN, HARD_RESET, Strap::Pins);
         }
@@ -652,7 +658,8 @@ impl Twin {
         self.gate.send_replace(true);
     }
 
-    /// Starts the next wake's app while the chip sleeps; if it cannot start, the wake tries again and says why.
+    /// Starts the next boot's app while the chip sleeps, is held in reset or has no power; if it cannot start,
+    /// the boot tries again and says why.
     fn start_warm(&mut self) {
         self.gate.send_replace(false);
         self.gen += 1;

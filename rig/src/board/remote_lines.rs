@@ -1,0 +1,159 @@
+//! Reset lines over a loopback side channel, for a twin board in another process (`hil bench up`): its pty has no
+//! modem lines, so DTR and RTS travel as text, one `dtr=1 rts=0` line each, answered `ok`.
+
+use super::reset_lines::ResetLines;
+use anyhow::{anyhow, bail, Context, Result};
+use async_trait::async_trait;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The client: a board's lines at `tcp://HOST:PORT`.
+pub struct RemoteLines {
+    board: String,
+    addr: String,
+}
+
+impl RemoteLines {
+    pub fn new(board: &str, address: &str) -> Result<RemoteLines> {
+        let addr = address
+            .strip_prefix("tcp://")
+            .ok_or_else(|| anyhow!("{board}: lines address {address:?} is not tcp://HOST:PORT"))?;
+        Ok(RemoteLines {
+            board: board.into(),
+            addr: addr.into(),
+        })
+    }
+}
+
+#[async_trait]
+impl ResetLines for RemoteLines {
+    async fn set(&self, dtr: bool, rts: bool) -> Result<()> {
+        let exchange = async {
+            let mut stream = TcpStream::connect(&self.addr).await?;
+            stream
+                .write_all(format!("dtr={} rts={}\n", u8::from(dtr), u8::from(rts)).as_bytes())
+                .await?;
+            let mut answer = String::new();
+            BufReader::new(stream).read_line(&mut answer).await?;
+            anyhow::Ok(answer)
+        };
+        let answer = tokio::time::timeout(ANSWER_TIMEOUT, exchange)
+            .await
+            .with_context(|| {
+                format!(
+                    "{}: no answer from its reset lines at {} within 2 s",
+                    self.board, self.addr
+                )
+            })?
+            .with_context(|| format!("{}: setting reset lines at {}", self.board, self.addr))?;
+        if answer.trim() != "ok" {
+            bail!(
+                "{}: reset lines at {} answered {:?}",
+                self.board,
+                self.addr,
+                answer.trim()
+            );
+        }
+        Ok(())
+    }
+}
+
+/// The server: applies what clients send to `lines` (a twin board's side channel).
+pub struct LinesServer {
+    pub address: String,
+    task: JoinHandle<()>,
+}
+
+impl LinesServer {
+    pub async fn start(lines: Arc<dyn ResetLines>) -> Result<LinesServer> {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .context("binding a reset-lines side channel")?;
+        let address = format!("tcp://{}", listener.local_addr()?);
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let lines = lines.clone();
+                tokio::spawn(async move {
+                    let (read, mut write) = stream.into_split();
+                    let mut reader = BufReader::new(read);
+                    let mut request = String::new();
+                    let read =
+                        tokio::time::timeout(ANSWER_TIMEOUT, reader.read_line(&mut request)).await;
+                    if !matches!(read, Ok(Ok(n)) if n > 0) {
+                        return;
+                    }
+                    let answer = match parse(&request) {
+                        Some((dtr, rts)) => match lines.set(dtr, rts).await {
+                            Ok(()) => "ok".to_string(),
+                            Err(e) => format!("error {e}"),
+                        },
+                        None => "error expected `dtr=0|1 rts=0|1`".to_string(),
+                    };
+                    let _ = write.write_all(format!("{answer}\n").as_bytes()).await;
+                });
+            }
+        });
+        Ok(LinesServer { address, task })
+    }
+}
+
+impl Drop for LinesServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn parse(request: &str) -> Option<(bool, bool)> {
+    let mut dtr = None;
+    let mut rts = None;
+    for field in request.split_whitespace() {
+        match field.split_once('=') {
+            Some(("dtr", v)) => dtr = Some(v == "1"),
+            Some(("rts", v)) => rts = Some(v == "1"),
+            _ => return None,
+        }
+    }
+    Some((dtr?, rts?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    struct Recorder(Mutex<Vec<(bool, bool)>>);
+
+    #[async_trait]
+    impl ResetLines for Recorder {
+        async fn set(&self, dtr: bool, rts: bool) -> Result<()> {
+            self.0.lock().unwrap().push((dtr, rts));
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn lines_cross_the_side_channel_in_order() {
+        let recorder = Arc::new(Recorder(Mutex::new(Vec::new())));
+        let server = LinesServer::start(recorder.clone()).await.unwrap();
+        let client = RemoteLines::new("b", &server.address).unwrap();
+        super::super::reset_lines::reset_into_loader(&client)
+            .await
+            .unwrap();
+        assert_eq!(
+            *recorder.0.lock().unwrap(),
+            vec![(false, true), (true, false), (false, false)]
+        );
+    }
+
+    #[test]
+    fn garbage_requests_are_refused() {
+        assert_eq!(parse("dtr=1 rts=0\n"), Some((true, false)));
+        assert_eq!(parse("reboot\n"), None);
+        assert_eq!(parse("dtr=1\n"), None);
+    }
+}

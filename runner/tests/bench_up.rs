@@ -1,0 +1,110 @@
+//! `hil bench up` stands the twin bench up on its own, described by a rig file that validates, that esptool and a
+//! raw SCPI client can use unmodified, and whose limits refuse an over-voltage scenario; SIGTERM takes it down
+//! and removes the secrets it wrote.
+
+mod common;
+use common::*;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn field(rig: &str, key: &str) -> String {
+    rig.lines()
+        .find_map(|l| l.strip_prefix(&format!("{key} = \"")))
+        .and_then(|v| v.strip_suffix('"'))
+        .unwrap_or_else(|| panic!("no {key} in the rig file:\n{rig}"))
+        .to_string()
+}
+
+#[test]
+fn bench_up_writes_a_rig_file_that_real_tools_can_use() {
+    let esptool = require("esptool", "pip install esptool");
+    let fx = Fixture::new();
+    let rig_path = fx.path("lab.toml");
+    let mut bench = Command::new(env!("CARGO_BIN_EXE_hil"))
+        .args(["bench", "up", "--bootloader", "--write-rig"])
+        .arg(&rig_path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !rig_path.exists() {
+        assert!(Instant::now() < deadline, "no rig file within 20 s");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let rig = std::fs::read_to_string(&rig_path).unwrap();
+
+    let ok = hil(
+        &[
+            "validate",
+            "--rig",
+            rig_path.to_str().unwrap(),
+            project_root()
+                .join("scenarios/float-charge.toml")
+                .to_str()
+                .unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok));
+    let hot = fx.write("hot.toml", &short_scenario("hot", 17.0, 0, ""));
+    let refused = hil(
+        &[
+            "validate",
+            "--rig",
+            rig_path.to_str().unwrap(),
+            hot.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+    assert!(
+        text(&refused).contains("max_volts = 16 V"),
+        "{}",
+        text(&refused)
+    );
+
+    let address = field(&rig, "address");
+    let mut scpi = std::net::TcpStream::connect(address.trim_start_matches("tcp://")).unwrap();
+    scpi.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    scpi.write_all(b"*IDN?\n").unwrap();
+    let mut idn = String::new();
+    BufReader::new(&scpi).read_line(&mut idn).unwrap();
+    assert!(
+        idn.to_ascii_uppercase().contains("DP8"),
+        "a DP800 answers *IDN?: {idn:?}"
+    );
+
+    let port = field(&rig, "port");
+    let mac = field(&rig, "mac");
+    let out = Command::new(esptool)
+        .args([
+            "--chip", "esp8266", "--port", &port, "--before", "no-reset", "--after", "no-reset",
+            "read-mac",
+        ])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && said.contains(&mac),
+        "esptool read-mac:\n{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let secret = fx.path("lab.broker-password");
+    assert!(secret.exists());
+    Command::new("kill")
+        .args(["-TERM", &bench.id().to_string()])
+        .status()
+        .unwrap();
+    let status = bench.wait().unwrap();
+    assert!(
+        status.success(),
+        "bench up ends cleanly on SIGTERM: {status}"
+    );
+    assert!(
+        !secret.exists(),
+        "the broker password file is removed when the bench goes down"
+    );
+}
