@@ -164,6 +164,11 @@ pub struct RunArgs {
     /// board, flashed through the ROM loader, deployed over the raw REPL, console read from the port).
     #[arg(long, value_enum, default_value_t = crate::exec::TwinTransport::Process)]
     pub twin_transport: crate::exec::TwinTransport,
+    /// Run on the bench this rig file describes (a lab, or `hil bench up`'s twin) instead of a twin bench: its
+    /// supply, boards (flashed, deployed over the raw REPL), broker and secrets; real time, one scenario at a
+    /// time, holding the bench's lock.
+    #[arg(long, value_name = "FILE")]
+    pub rig: Option<PathBuf>,
 }
 
 fn parse_speed(s: &str) -> Result<f64, String> {
@@ -426,6 +431,48 @@ fn check(events: &Path, scenario: &Path) -> u8 {
     }
 }
 
+/// A rig file, its bench lock (held for the run), its broker and WiFi password from their secret references.
+type OpenRig = (
+    Arc<crate::rigfile::RigFile>,
+    Option<Arc<Broker>>,
+    Option<rig::secret::Secret>,
+);
+
+fn open_rig(path: &Path) -> Result<(OpenRig, crate::rigfile::BenchLock), u8> {
+    let rig = crate::rigfile::RigFile::load(path).map_err(|d| {
+        eprint!("{}", d.render());
+        EXIT_SETUP
+    })?;
+    let lock = crate::rigfile::BenchLock::acquire(path).map_err(|e| {
+        eprintln!("error: {e}");
+        EXIT_SETUP
+    })?;
+    let secret = |r: &crate::rigfile::SecretRef| {
+        r.resolve().map_err(|e| {
+            eprintln!("error: {}: {e}", path.display());
+            EXIT_SETUP
+        })
+    };
+    let broker = match &rig.broker {
+        Some(b) if b.tls => {
+            eprintln!(
+                "error: {}: mqtts:// brokers are not supported yet",
+                path.display()
+            );
+            return Err(EXIT_SETUP);
+        }
+        Some(b) => Some(Arc::new(Broker::external(
+            &b.host,
+            b.port,
+            &b.username,
+            secret(&b.password)?,
+        ))),
+        None => None,
+    };
+    let wifi = rig.wifi.as_ref().map(|w| secret(&w.password)).transpose()?;
+    Ok(((Arc::new(rig), broker, wifi), lock))
+}
+
 /// Refuses, before anything is sent, a scenario that asks a supply channel for more than its limits.
 /// Refuses, before anything is sent, a scenario that asks a supply channel for more than its limits: the rig
 /// file's channels when one is given, else the twin's.
@@ -477,9 +524,18 @@ async fn run(args: RunArgs) -> u8 {
             return EXIT_SETUP;
         }
     };
+    // The lock is held until the run ends.
+    let (bench, _lock) = match &args.rig {
+        Some(path) => match open_rig(path) {
+            Ok((bench, lock)) => (Some(bench), Some(lock)),
+            Err(code) => return code,
+        },
+        None => (None, None),
+    };
+    let rig_file = bench.as_ref().map(|(rig, _, _)| rig.clone());
     let mut refused = 0;
     for s in &scenarios {
-        if let Err(d) = check_limits(s, None) {
+        if let Err(d) = check_limits(s, rig_file.as_deref()) {
             eprint!("{}", d.render());
             refused += 1;
         }
@@ -509,9 +565,16 @@ async fn run(args: RunArgs) -> u8 {
     for s in &skipped {
         eprintln!("SKIP {}: {}", s.scenario, s.reason);
     }
-    let jobs = suite::jobs_for(&args.broker, args.jobs, scenarios.len());
+    // A real bench is one set of boards: its scenarios run one at a time.
+    let jobs = match &bench {
+        Some(_) => 1,
+        None => suite::jobs_for(&args.broker, args.jobs, scenarios.len()),
+    };
     let mut brokers = Vec::with_capacity(jobs);
-    for _ in 0..jobs {
+    if let Some((_, Some(broker), _)) = &bench {
+        brokers.push(broker.clone());
+    }
+    for _ in brokers.len()..jobs {
         match Broker::start(&args.broker).await {
             Ok(b) => brokers.push(Arc::new(b)),
             Err(e) => {
@@ -534,29 +597,38 @@ async fn run(args: RunArgs) -> u8 {
         let _ = stop_tx.send(true);
     });
     let run_id = run_id();
-    let wifi_password = std::env::var("HIL_WIFI_PASSWORD")
-        .map(rig::secret::Secret::new)
-        .unwrap_or_else(|_| rig::secret::Secret::generate());
+    let wifi_password = match &bench {
+        Some((_, _, Some(wifi))) => wifi.clone(),
+        _ => std::env::var("HIL_WIFI_PASSWORD")
+            .map(rig::secret::Secret::new)
+            .unwrap_or_else(|_| rig::secret::Secret::generate()),
+    };
+    // Real boards sleep in real time.
+    let speed = if bench.is_some() { 1.0 } else { args.speed };
     let contexts: Vec<Arc<RunContext>> = brokers
         .into_iter()
         .map(|broker| {
             Arc::new(RunContext {
                 broker,
                 app: app.clone(),
-                speed: args.speed,
+                speed,
                 report_dir: args.report.clone(),
                 run_id: run_id.clone(),
                 interrupt: stop_rx.clone(),
                 wifi_password: wifi_password.clone(),
                 progress: !args.quiet,
                 twin_transport: args.twin_transport,
+                rig: rig_file.clone(),
             })
         })
         .collect();
+    let where_ = rig_file.as_ref().map_or_else(
+        || "the twin bench".to_string(),
+        |r| format!("the rig {}", r.path.display()),
+    );
     eprintln!(
-        "hil: {} scenario(s) on the twin bench at {}x, {jobs} at a time, broker: {broker_description}, firmware: {}",
+        "hil: {} scenario(s) on {where_} at {speed}x, {jobs} at a time, broker: {broker_description}, firmware: {}",
         scenarios.len(),
-        args.speed,
         firmware.display()
     );
     let started = std::time::Instant::now();

@@ -117,6 +117,18 @@ impl Broker {
         }
     }
 
+    /// An existing broker whose password came from a rig file's secret reference.
+    pub fn external(host: &str, port: u16, username: &str, password: Secret) -> Broker {
+        Broker {
+            host: host.into(),
+            port,
+            username: username.into(),
+            password,
+            description: format!("external broker mqtt://{username}@{host}:{port}"),
+            _keep: Keep::External,
+        }
+    }
+
     /// Mosquitto's own log, where it logs each CONNECT with its keepalive (`k60`); None for other brokers.
     pub fn log_file(&self) -> Option<&Path> {
         match &self._keep {

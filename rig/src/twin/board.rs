@@ -331,17 +331,12 @@ impl Life {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
-        // fork+exec blocks for milliseconds: off the async workers, so a hundred boards waking at once do not
-        // stall the rest of the bench.
-        let mut child = tokio::task::spawn_blocking(move || command.spawn())
-            .await
-            .context("starting the host runtime")?
-            .with_context(|| {
-                format!(
-                    "starting {} (install CPython 3: apt-get install -y python3)",
-                    runtime.python.display()
-                )
-            })?;
+        let mut child = crate::process::spawn(command).await.with_context(|| {
+            format!(
+                "starting {} (install CPython 3: apt-get install -y python3)",
+                runtime.python.display()
+            )
+        })?;
         let console = [
             forward_lines(
                 child.stdout.take(),

@@ -3,13 +3,17 @@
 
 use crate::events::BoardInfo;
 use crate::paths;
+use crate::rigfile::RigFile;
 use crate::scenario::Scenario;
 use anyhow::{Context, Result};
+use rig::board::remote_lines::RemoteLines;
+use rig::board::reset_lines::ResetLines;
 use rig::board::Board;
 use rig::clock::DeviceClock;
 use rig::supply::{ChannelLimits, Dialect, PowerSupply, ScpiSupply};
 use rig::twin::pty_board::{PtyBoard, PtyBoardSpec};
 use rig::twin::{BenchState, Physics, ScpiServer, TwinBoard, TwinBoardSpec};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 /// How the runner reaches twin boards.
@@ -37,6 +41,14 @@ pub struct Bench {
     pub twin: Option<Arc<BenchState>>,
     /// Twin boards on ptys (in `infos` order), kept for as long as the bench: dropping one stops it.
     pub ptys: Vec<PtyBoard>,
+    /// Serial ports of boards provisioned over the wire (pty twins or a rig's boards), in `infos` order.
+    pub ports: Vec<WirePort>,
+}
+
+/// A board's serial port and, where the port has no modem lines, its reset lines' side channel.
+pub struct WirePort {
+    pub port: PathBuf,
+    pub lines: Option<Arc<dyn ResetLines>>,
 }
 
 impl Bench {
@@ -91,12 +103,82 @@ pub async fn pty_twin_bench(scenario: &Scenario, clock: DeviceClock) -> Result<B
         spec.physics = bench.physics.clone();
         spec.seed = seed;
         spec.python = paths::python();
-        bench
-            .ptys
-            .push(PtyBoard::spawn(spec, state.clone(), clock).await?);
+        let pty = PtyBoard::spawn(spec, state.clone(), clock).await?;
+        bench.ports.push(WirePort {
+            port: pty.port().to_path_buf(),
+            lines: Some(pty.lines()),
+        });
+        bench.ptys.push(pty);
         bench.infos.push(info);
     }
     Ok(bench)
+}
+
+/// The bench a rig file describes: its first `scenario.boards` boards, all on one supply channel, reached over
+/// their serial ports (and reset-line side channels where a port has no modem lines, as `hil bench up` gives).
+pub fn rig_bench(rig: &RigFile, scenario: &Scenario) -> Result<Bench> {
+    let boards: Vec<_> = rig.boards.iter().take(scenario.boards as usize).collect();
+    let first = boards.first().context("the rig file lists no boards")?;
+    if boards
+        .iter()
+        .any(|b| (b.supply.as_str(), b.channel) != (first.supply.as_str(), first.channel))
+    {
+        anyhow::bail!("the scenario's boards are on different supply channels; one channel per scenario is supported");
+    }
+    let entry = rig
+        .supplies
+        .get(&first.supply)
+        .with_context(|| format!("no [supply.{}] in the rig file", first.supply))?;
+    let limits = *entry
+        .channels
+        .get(&first.channel)
+        .with_context(|| format!("[supply.{}] has no channel {}", entry.name, first.channel))?;
+    let supply: Arc<dyn PowerSupply> = Arc::new(ScpiSupply::new(
+        &entry.name,
+        &entry.address,
+        entry.dialect,
+        entry.channels.iter().map(|(c, l)| (*c, *l)),
+    )?);
+    let mut physics = Physics::default();
+    if let Some((divider, full_scale_volts)) = first.adc {
+        physics.divider = divider;
+        physics.full_scale_volts = full_scale_volts;
+    }
+    let mut ports = Vec::new();
+    let mut infos = Vec::new();
+    for b in &boards {
+        let lines = match &b.lines {
+            Some(address) => {
+                Some(Arc::new(RemoteLines::new(&b.name, address)?) as Arc<dyn ResetLines>)
+            }
+            None => None,
+        };
+        ports.push(WirePort {
+            port: PathBuf::from(&b.port),
+            lines,
+        });
+        infos.push(BoardInfo {
+            name: b.name.clone(),
+            mac: b.mac.clone(),
+            supply: format!("{}:{}", b.supply, b.channel),
+        });
+    }
+    Ok(Bench {
+        supply,
+        channel: first.channel,
+        limits,
+        boards: Vec::new(),
+        infos,
+        physics,
+        wifi_ssid: rig
+            .wifi
+            .as_ref()
+            .map_or_else(|| "hil-bench".into(), |w| w.ssid.clone()),
+        supply_server: None,
+        twin: None,
+        ptys: Vec::new(),
+        ports,
+    })
 }
 
 /// The twin supply on its SCPI server, no boards yet.
@@ -123,6 +205,7 @@ fn twin_supply(clock: DeviceClock) -> Result<Bench> {
         supply_server: Some(server),
         twin: Some(state),
         ptys: Vec::new(),
+        ports: Vec::new(),
     })
 }
 

@@ -7,7 +7,7 @@ mod provision_wire;
 mod publish;
 mod tap_events;
 
-pub use bench::{pty_twin_bench, twin_bench, Bench, TwinTransport, TWIN_LIMITS};
+pub use bench::{pty_twin_bench, rig_bench, twin_bench, Bench, TwinTransport, TWIN_LIMITS};
 pub use provision::app_files;
 
 use crate::checks::{run_checks, Verdict};
@@ -38,6 +38,8 @@ pub struct RunContext {
     pub wifi_password: rig::secret::Secret,
     pub progress: bool,
     pub twin_transport: TwinTransport,
+    /// A real bench (or `hil bench up`'s), instead of a twin bench of the run's own.
+    pub rig: Option<Arc<crate::rigfile::RigFile>>,
 }
 
 pub struct ScenarioOutcome {
@@ -145,9 +147,10 @@ async fn execute(
     // The bench and its boards keep a clock of their own (only durations matter to them): the scenario's clock,
     // and so `t`, starts once the boards are provisioned.
     let bench_clock = DeviceClock::start(ctx.speed);
-    let mut bench = match ctx.twin_transport {
-        TwinTransport::Process => twin_bench(scenario, bench_clock)?,
-        TwinTransport::Pty => pty_twin_bench(scenario, bench_clock).await?,
+    let mut bench = match (&ctx.rig, ctx.twin_transport) {
+        (Some(rig), _) => rig_bench(rig, scenario)?,
+        (None, TwinTransport::Process) => twin_bench(scenario, bench_clock)?,
+        (None, TwinTransport::Pty) => pty_twin_bench(scenario, bench_clock).await?,
     };
     let supply_label = bench.supply_label();
     let files: Vec<Vec<AppFile>> = bench
@@ -171,6 +174,9 @@ async fn execute(
         .collect();
     let provisioned = async {
         let steps = match ctx.twin_transport {
+            _ if !bench.ports.is_empty() => {
+                provision_wire::provision(&mut bench, scenario, &files).await?
+            }
             TwinTransport::Process => {
                 for (board, files) in bench.boards.iter_mut().zip(&files) {
                     board.deploy(files).await?;

@@ -9,10 +9,8 @@ use crate::scenario::Scenario;
 use anyhow::{Context, Result};
 use rig::board::esp8266::Esp8266Board;
 use rig::board::flasher::FlashOutcome;
-use rig::board::reset_lines::ResetLines;
 use rig::board::AppFile;
 use rig::clock::DeviceClock;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Bounds on each step per board, over the bounds inside the flasher and the raw-REPL client.
@@ -73,9 +71,8 @@ pub async fn provision(
     supply.set_output(ch, true).await?;
 
     let image = rig::board::image::synthetic(TWIN_IMAGE_BYTES, 1);
-    for (pty, (info, files)) in bench.ptys.iter().zip(bench.infos.iter().zip(files)) {
-        let lines: Arc<dyn ResetLines> = pty.lines();
-        let mut board = Esp8266Board::new(&info.name, pty.port(), Some(lines));
+    for (wire, (info, files)) in bench.ports.iter().zip(bench.infos.iter().zip(files)) {
+        let mut board = Esp8266Board::new(&info.name, &wire.port, wire.lines.clone());
 
         let started = Instant::now();
         let outcome = tokio::time::timeout(FLASH_TIMEOUT, board.flash(&image, None, &mut |_| {}))

@@ -141,6 +141,7 @@ pub async fn scale(boards: &[u32], speed: f64, minutes: f64, spec: &BrokerSpec) 
             wifi_password: Secret::generate(),
             progress: false,
             twin_transport: crate::exec::TwinTransport::Process,
+            rig: None,
         };
         let (cpu_before, _, _) = usage();
         let started = Instant::now();

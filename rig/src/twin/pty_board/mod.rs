@@ -2,7 +2,9 @@
 //! the serial loader protocol (and the stub's, once esptool uploads one) and keeps a 4 MiB flash; running, it
 //! prints the ROM banner, boots the image's app (the firmware files in its folder, under firmware/host/run.py)
 //! and, when the app ends without deep sleep, offers MicroPython's friendly, raw and raw-paste REPL.
-//! Reset and GPIO0 come through a side channel ([`TwinLines`]) because a pty has no modem lines.
+//! Reset and GPIO0 come through a side channel ([`TwinLines`]) because a pty has no modem lines. The app's
+//! process is started while the chip sleeps, is held in reset or has no power, and its hello is answered at the
+//! boot (warm start, firmware/host/PROTOCOL.md), so CPython's start-up is not awake time.
 //!
 //! REPL code runs in a CPython process (repl_host.py) with the host shims and the board folder as the device's
 //! "/": whatever mpremote or our client sends (file writes, `os.ilistdir`, `hashlib`, `machine.reset()`) works

@@ -1,0 +1,114 @@
+//! The hardware path end to end, against `hil bench up`'s twin lab in another process: `hil run --rig` drives
+//! the SCPI supply, flashes and deploys the board over its pty (ROM loader, raw REPL, reset lines on a side
+//! channel), uses the rig's broker and secrets, holds the bench's lock against a second run, and leaves the
+//! supply's output off, as read back from the instrument itself.
+
+mod common;
+use common::*;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn scpi(address: &str, command: &str) -> String {
+    let mut s = std::net::TcpStream::connect(address.trim_start_matches("tcp://")).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(format!("{command}\n").as_bytes()).unwrap();
+    let mut answer = String::new();
+    BufReader::new(&s).read_line(&mut answer).unwrap();
+    answer.trim().to_string()
+}
+
+#[test]
+fn hil_run_with_a_rig_file_drives_a_bench_in_another_process() {
+    let fx = Fixture::new();
+    let rig = fx.path("lab.toml");
+    let mut bench = Command::new(env!("CARGO_BIN_EXE_hil"))
+        .args(["bench", "up", "--write-rig"])
+        .arg(&rig)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !rig.exists() {
+        assert!(Instant::now() < deadline, "no rig file within 20 s");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let rig_text = std::fs::read_to_string(&rig).unwrap();
+    let address = rig_text
+        .lines()
+        .find_map(|l| l.strip_prefix("address = \""))
+        .and_then(|v| v.strip_suffix('"'))
+        .unwrap()
+        .to_string();
+
+    // Real time: 30 s with 8 s sleeps.
+    let scenario = fx.write(
+        "rigrun.toml",
+        "name = \"rigrun\"\nduration = \"30s\"\n[firmware]\nsleep = \"8s\"\n[supply]\nprofile = [{ at = \"0s\", volts = 12.6 }]\n\
+         [expect]\nreadings = { within_volts = 0.15, min_count = 3 }\nperiod = { nominal = \"10s\", tolerance = \"30%\" }\nconnack = 0\n",
+    );
+    let report = fx.path("report");
+    let first = Command::new(env!("CARGO_BIN_EXE_hil"))
+        .args([
+            "run",
+            "--rig",
+            rig.to_str().unwrap(),
+            scenario.to_str().unwrap(),
+            "--report",
+            report.to_str().unwrap(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let events = report.join("rigrun/events.jsonl");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !events.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "the first run never started its timeline"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let second = hil(
+        &[
+            "run",
+            "--rig",
+            rig.to_str().unwrap(),
+            scenario.to_str().unwrap(),
+            "--report",
+            fx.path("r2").to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(second.status.code(), Some(2), "{}", text(&second));
+    assert!(
+        text(&second).contains("is in use: pid"),
+        "the second run says who holds the bench:\n{}",
+        text(&second)
+    );
+
+    let out = first.wait_with_output().unwrap();
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    let log = std::fs::read_to_string(&events).unwrap();
+    for kind in [
+        "\"kind\":\"board.flash\"",
+        "\"kind\":\"board.deploy\"",
+        "\"kind\":\"reading\"",
+    ] {
+        assert!(log.contains(kind), "no {kind} in the log");
+    }
+    let output = scpi(&address, ":OUTP? CH1");
+    assert!(
+        output.eq_ignore_ascii_case("OFF") || output == "0",
+        "the supply output must be off after the run: {output:?}"
+    );
+
+    Command::new("kill")
+        .args(["-TERM", &bench.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(bench.wait().unwrap().success());
+}
