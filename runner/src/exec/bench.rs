@@ -43,6 +43,8 @@ pub struct Bench {
     pub ptys: Vec<PtyBoard>,
     /// Serial ports of boards provisioned over the wire (pty twins or a rig's boards), in `infos` order.
     pub ports: Vec<WirePort>,
+    /// The MicroPython image to flash (the rig's `[micropython] image`); None: a generated one, for twins.
+    pub image: Option<PathBuf>,
 }
 
 /// A board's serial port and, where the port has no modem lines, its reset lines' side channel.
@@ -178,6 +180,7 @@ pub fn rig_bench(rig: &RigFile, scenario: &Scenario) -> Result<Bench> {
         twin: None,
         ptys: Vec::new(),
         ports,
+        image: rig.image.clone(),
     })
 }
 
@@ -206,6 +209,7 @@ fn twin_supply(clock: DeviceClock) -> Result<Bench> {
         twin: Some(state),
         ptys: Vec::new(),
         ports: Vec::new(),
+        image: None,
     })
 }
 

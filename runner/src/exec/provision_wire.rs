@@ -70,7 +70,11 @@ pub async fn provision(
         .await?;
     supply.set_output(ch, true).await?;
 
-    let image = rig::board::image::synthetic(TWIN_IMAGE_BYTES, 1);
+    let image = match &bench.image {
+        Some(path) => std::fs::read(path)
+            .with_context(|| format!("reading the MicroPython image {}", path.display()))?,
+        None => rig::board::image::synthetic(TWIN_IMAGE_BYTES, 1),
+    };
     for (wire, (info, files)) in bench.ports.iter().zip(bench.infos.iter().zip(files)) {
         let mut board = Esp8266Board::new(&info.name, &wire.port, wire.lines.clone());
 
