@@ -5,34 +5,15 @@
 mod common;
 use common::*;
 use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
-fn field(rig: &str, key: &str) -> String {
-    rig.lines()
-        .find_map(|l| l.strip_prefix(&format!("{key} = \"")))
-        .and_then(|v| v.strip_suffix('"'))
-        .unwrap_or_else(|| panic!("no {key} in the rig file:\n{rig}"))
-        .to_string()
-}
+use std::process::Command;
+use std::time::Duration;
 
 #[test]
 fn bench_up_writes_a_rig_file_that_real_tools_can_use() {
     let esptool = require("esptool", "pip install esptool");
     let fx = Fixture::new();
     let rig_path = fx.path("lab.toml");
-    let mut bench = Command::new(env!("CARGO_BIN_EXE_hil"))
-        .args(["bench", "up", "--bootloader", "--write-rig"])
-        .arg(&rig_path)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !rig_path.exists() {
-        assert!(Instant::now() < deadline, "no rig file within 20 s");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let mut bench = start_bench_up(&rig_path, &["--bootloader"]);
     let rig = std::fs::read_to_string(&rig_path).unwrap();
 
     let ok = hil(
@@ -65,7 +46,7 @@ fn bench_up_writes_a_rig_file_that_real_tools_can_use() {
         text(&refused)
     );
 
-    let address = field(&rig, "address");
+    let address = rig_field(&rig, "address");
     let mut scpi = std::net::TcpStream::connect(address.trim_start_matches("tcp://")).unwrap();
     scpi.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     scpi.write_all(b"*IDN?\n").unwrap();
@@ -76,8 +57,8 @@ fn bench_up_writes_a_rig_file_that_real_tools_can_use() {
         "a DP800 answers *IDN?: {idn:?}"
     );
 
-    let port = field(&rig, "port");
-    let mac = field(&rig, "mac");
+    let port = rig_field(&rig, "port");
+    let mac = rig_field(&rig, "mac");
     let out = Command::new(esptool)
         .args([
             "--chip", "esp8266", "--port", &port, "--before", "no-reset", "--after", "no-reset",

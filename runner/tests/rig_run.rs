@@ -22,25 +22,9 @@ fn scpi(address: &str, command: &str) -> String {
 fn hil_run_with_a_rig_file_drives_a_bench_in_another_process() {
     let fx = Fixture::new();
     let rig = fx.path("lab.toml");
-    let mut bench = Command::new(env!("CARGO_BIN_EXE_hil"))
-        .args(["bench", "up", "--write-rig"])
-        .arg(&rig)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !rig.exists() {
-        assert!(Instant::now() < deadline, "no rig file within 20 s");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let mut bench = start_bench_up(&rig, &[]);
     let rig_text = std::fs::read_to_string(&rig).unwrap();
-    let address = rig_text
-        .lines()
-        .find_map(|l| l.strip_prefix("address = \""))
-        .and_then(|v| v.strip_suffix('"'))
-        .unwrap()
-        .to_string();
+    let address = rig_field(&rig_text, "address");
 
     // Real time: 30 s with 8 s sleeps.
     let scenario = fx.write(

@@ -260,3 +260,30 @@ pub fn run_hil(scenario: &Path, report: &Path, extra: &[&str], env: &[(&str, &st
     args.extend_from_slice(extra);
     hil(&args, env)
 }
+
+/// Starts `hil bench up --write-rig RIG EXTRA...` and waits (bounded) until it has written the rig file.
+pub fn start_bench_up(rig: &Path, extra: &[&str]) -> Child {
+    let bench = Command::new(env!("CARGO_BIN_EXE_hil"))
+        .args(["bench", "up", "--write-rig"])
+        .arg(rig)
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !rig.exists() {
+        assert!(Instant::now() < deadline, "no rig file within 20 s");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    bench
+}
+
+/// The first `key = "value"` in a rig file's text.
+pub fn rig_field(rig: &str, key: &str) -> String {
+    rig.lines()
+        .find_map(|l| l.strip_prefix(&format!("{key} = \"")))
+        .and_then(|v| v.strip_suffix('"'))
+        .unwrap_or_else(|| panic!("no {key} in the rig file:\n{rig}"))
+        .to_string()
+}
