@@ -22,6 +22,8 @@ const MAX_AMPS: f64 = 1.0;
 pub struct BenchUpOptions {
     pub rig_file: PathBuf,
     pub boards: u32,
+    /// Supply channels; board i hangs on channel i mod `channels` (0-based).
+    pub channels: u8,
     pub bootloader: bool,
     pub broker: BrokerSpec,
 }
@@ -45,13 +47,16 @@ pub async fn bench_up(
     stop: impl std::future::Future<Output = &'static str>,
 ) -> Result<()> {
     let clock = DeviceClock::start(1.0);
-    let state = Arc::new(BenchState::new(1));
+    let channels = usize::from(options.channels.max(1));
+    let state = Arc::new(BenchState::new(channels));
     // Powered at a resting battery's voltage, as a lab bench waits with its boards up: tools can talk to them.
-    state.update_channel(0, |c| {
-        c.set_volts = 12.6;
-        c.limit_amps = 0.5;
-        c.output_on = true;
-    });
+    for channel in 0..channels {
+        state.update_channel(channel, |c| {
+            c.set_volts = 12.6;
+            c.limit_amps = 0.5;
+            c.output_on = true;
+        });
+    }
     let supply = ScpiServer::start(state.clone(), clock)?;
     let physics = Physics::default();
     let mut boards = Vec::new();
@@ -62,9 +67,11 @@ pub async fn bench_up(
         spec.python = paths::python();
         spec.seed = u64::from(i);
         spec.start_in_loader = options.bootloader;
+        spec.channel = i as usize % channels;
+        let channel = spec.channel + 1;
         let board = PtyBoard::spawn(spec, state.clone(), clock).await?;
         let lines = LinesServer::start(board.lines()).await?;
-        boards.push((board, lines, mac));
+        boards.push((board, lines, mac, channel));
     }
     let broker = Broker::start(&options.broker).await?;
     let dir = options
@@ -81,17 +88,21 @@ pub async fn bench_up(
     let wifi_secret = dir.join(format!("{stem}.wifi-password"));
     write_secret(&wifi_secret, &Secret::generate())?;
 
+    let limits: Vec<String> = (1..=channels)
+        .map(|n| format!("{n} = {{ max_volts = {MAX_VOLTS:.1}, max_amps = {MAX_AMPS:.1} }}"))
+        .collect();
     let mut rig = format!(
         "# The twin bench of `hil bench up` (pid {}): valid while it runs.\n\n\
          [supply.twin]\ndriver = \"scpi\"\nmodel = \"rigol-dp832\"\naddress = \"{}\"\n\
-         channels = {{ 1 = {{ max_volts = {MAX_VOLTS:.1}, max_amps = {MAX_AMPS:.1} }} }}\n",
+         channels = {{ {} }}\n",
         std::process::id(),
-        supply.address()
+        supply.address(),
+        limits.join(", ")
     );
-    for (board, lines, mac) in &boards {
+    for (board, lines, mac, channel) in &boards {
         let _ = write!(
             rig,
-            "\n[[board]]\nname = \"{}\"\nchip = \"esp8266\"\nmac = \"{mac}\"\nport = \"{}\"\nsupply = \"twin:1\"\n\
+            "\n[[board]]\nname = \"{}\"\nchip = \"esp8266\"\nmac = \"{mac}\"\nport = \"{}\"\nsupply = \"twin:{channel}\"\n\
              lines = \"{}\"\nadc = {{ divider = {:?}, full_scale_volts = {:?} }}\n",
             board.name(),
             board.port().display(),
@@ -114,14 +125,14 @@ pub async fn bench_up(
         .with_context(|| format!("writing {}", options.rig_file.display()))?;
 
     eprintln!("hil bench up: twin supply at {}", supply.address());
-    for (board, lines, mac) in &boards {
+    for (board, lines, mac, channel) in &boards {
         let mode = if options.bootloader {
             "held in the ROM loader"
         } else {
             "running"
         };
         eprintln!(
-            "  {} {mac} on {} ({mode}; reset lines at {})",
+            "  {} {mac} on {} (channel {channel}, {mode}; reset lines at {})",
             board.name(),
             board.port().display(),
             lines.address
@@ -134,7 +145,7 @@ pub async fn bench_up(
     );
     let signal = stop.await;
     eprintln!("{signal}: stopping the twin bench");
-    for (board, _, _) in boards {
+    for (board, _, _, _) in boards {
         board.stop().await;
     }
     for secret in [&broker_secret, &wifi_secret] {

@@ -9,6 +9,7 @@ use crate::scenario::{collect_files, Scenario};
 use crate::suite;
 use clap::{Parser, Subcommand};
 use rig::mqtt::{Broker, BrokerSpec};
+use rig::supply::ChannelLimits;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -95,6 +96,9 @@ pub enum BenchCommand {
         write_rig: PathBuf,
         #[arg(long, default_value_t = 1)]
         boards: u32,
+        /// Supply channels (1-3, as a Rigol DP832); board i hangs on channel i mod N + 1.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=3))]
+        channels: u8,
         /// Hold the boards in the ROM loader (for esptool) instead of running their app.
         #[arg(long)]
         bootloader: bool,
@@ -234,12 +238,14 @@ pub async fn main(cli: Cli) -> u8 {
         Command::Bench(BenchCommand::Up {
             write_rig,
             boards,
+            channels,
             bootloader,
             broker,
         }) => {
             let options = crate::benchup::BenchUpOptions {
                 rig_file: write_rig,
                 boards: boards.clamp(1, 64),
+                channels,
                 bootloader,
                 broker,
             };
@@ -473,41 +479,50 @@ fn open_rig(path: &Path) -> Result<(OpenRig, crate::rigfile::BenchLock), u8> {
     Ok(((Arc::new(rig), broker, wifi), lock))
 }
 
-/// Refuses, before anything is sent, a scenario that asks a supply channel for more than its limits.
-/// Refuses, before anything is sent, a scenario that asks a supply channel for more than its limits: the rig
-/// file's channels when one is given, else the twin's.
+/// Refuses, before anything is sent, a scenario that asks a supply channel for more than its limits: the limits
+/// of the rig channel each scenario channel is placed on when a rig file is given, else the twin's.
 fn check_limits(
     scenario: &Scenario,
     rig: Option<&crate::rigfile::RigFile>,
 ) -> Result<(), crate::diagnostic::Diagnostic> {
-    let limits = match rig {
-        Some(rig) => rig
-            .limits_for(scenario.boards)
-            .map_err(|e| crate::diagnostic::Diagnostic::new(&scenario.path, "", None, e))?,
-        None => TWIN_LIMITS,
-    };
-    let (max, line) = scenario.supply.profile.max_volts();
-    if max > limits.max_volts {
-        let index = scenario
-            .supply
-            .profile
-            .steps
+    let limits: Vec<(ChannelLimits, String)> = match rig {
+        Some(rig) => crate::plan::place(rig, scenario)
+            .map_err(|e| crate::diagnostic::Diagnostic::new(&scenario.path, "", None, e))?
             .iter()
-            .position(|s| s.line == line)
-            .unwrap_or(0);
-        return Err(scenario.error_at_profile_step(
-            index,
-            format!(
-                "{max} V is above the supply channel's max_volts = {} V",
-                limits.max_volts
-            ),
-        ));
-    }
-    if scenario.supply.current_limit > limits.max_amps {
-        return Err(scenario.error_at_current_limit(format!(
-            "current_limit {} A is above the supply channel's max_amps = {} A",
-            scenario.supply.current_limit, limits.max_amps
-        )));
+            .map(|p| (p.limits, p.label()))
+            .collect(),
+        None => (1..=scenario.supply.channels.len())
+            .map(|n| (TWIN_LIMITS, format!("twin:{n}")))
+            .collect(),
+    };
+    for (index, (plan, (limits, label))) in scenario.supply.channels.iter().zip(&limits).enumerate()
+    {
+        let (max, line) = plan.profile.max_volts();
+        if max > limits.max_volts {
+            let step = plan
+                .profile
+                .steps
+                .iter()
+                .position(|s| s.line == line)
+                .unwrap_or(0);
+            return Err(scenario.error_at_profile_step(
+                index,
+                step,
+                format!(
+                    "{max} V is above the supply channel's max_volts = {} V ({label})",
+                    limits.max_volts
+                ),
+            ));
+        }
+        if plan.current_limit > limits.max_amps {
+            return Err(scenario.error_at_current_limit(
+                index,
+                format!(
+                    "current_limit {} A is above the supply channel's max_amps = {} A ({label})",
+                    plan.current_limit, limits.max_amps
+                ),
+            ));
+        }
     }
     Ok(())
 }

@@ -8,6 +8,7 @@ pub mod events;
 pub mod exec;
 pub mod paths;
 pub mod perf;
+pub mod plan;
 pub mod report;
 pub mod rigfile;
 pub mod scenario;

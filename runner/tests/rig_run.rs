@@ -96,3 +96,74 @@ fn hil_run_with_a_rig_file_drives_a_bench_in_another_process() {
         .unwrap();
     assert!(bench.wait().unwrap().success());
 }
+
+/// Two scenario channels on a rig with two: each board is driven and judged on its own channel (a board judged
+/// against the other's 1 V-different channel would fail readings.accuracy), and both end in the rig's safe
+/// state, here `safe_volts`: on at that voltage.
+#[test]
+fn a_two_channel_scenario_drives_each_rig_channel_and_leaves_them_at_safe_volts() {
+    let fx = Fixture::new();
+    let up = fx.path("up.toml");
+    let mut bench = start_bench_up(&up, &["--boards", "2", "--channels", "2"]);
+    let up_text = std::fs::read_to_string(&up).unwrap();
+    let address = rig_field(&up_text, "address");
+    assert!(up_text.contains("supply = \"twin:2\""), "{up_text}");
+    let rig = fx.write(
+        "lab.toml",
+        &up_text.replacen("\nchannels = ", "\nsafe_volts = 12.0\nchannels = ", 1),
+    );
+
+    let scenario = fx.write(
+        "channels.toml",
+        "name = \"channels\"\nduration = \"25s\"\n[firmware]\nsleep = \"8s\"\n[supply]\ncurrent_limit = 0.4\n\
+         [[supply.channel]]\nboards = 1\nprofile = [{ at = \"0s\", volts = 13.4 }]\n\
+         [[supply.channel]]\nboards = 1\nprofile = [{ at = \"0s\", volts = 12.2 }]\n\
+         [expect]\nreadings = { within_volts = 0.15, min_count = 2 }\nconnack = 0\n",
+    );
+    let report = fx.path("report");
+    let out = hil(
+        &[
+            "run",
+            "--rig",
+            rig.to_str().unwrap(),
+            scenario.to_str().unwrap(),
+            "--report",
+            report.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    let log = std::fs::read_to_string(report.join("channels/events.jsonl")).unwrap();
+    for (board, supply, volts) in [("twin-0", "twin:1", 13.4), ("twin-1", "twin:2", 12.2)] {
+        let entry = log
+            .split(&format!("\"name\":\"{board}\""))
+            .nth(1)
+            .and_then(|rest| rest.split('}').next())
+            .unwrap_or_else(|| panic!("{board} not in the log:\n{log}"));
+        assert!(
+            entry.contains(&format!("\"supply\":\"{supply}\"")),
+            "{board} on {supply}: {entry}"
+        );
+        assert!(
+            log.contains(&format!(
+                "\"kind\":\"supply.set\",\"supply\":\"{supply}\",\"volts\":{volts}"
+            )),
+            "{supply} set to {volts} V:\n{log}"
+        );
+    }
+    for channel in [1, 2] {
+        let output = scpi(&address, &format!(":OUTP? CH{channel}"));
+        let volts = scpi(&address, &format!(":SOUR{channel}:VOLT?"));
+        assert!(
+            (output.eq_ignore_ascii_case("ON") || output == "1") && volts.parse() == Ok(12.0),
+            "CH{channel} must be on at safe_volts = 12.0 after the run: {output:?} {volts:?}"
+        );
+    }
+
+    Command::new("kill")
+        .args(["-TERM", &bench.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(bench.wait().unwrap().success());
+}

@@ -1,7 +1,8 @@
-//! The bench a scenario runs on. Without a rig file it is the twin bench: one channel of the twin supply, an SCPI
-//! server on a loopback port driven through the same SCPI driver as a lab supply, feeding the scenario's boards.
+//! The bench a scenario runs on. Without a rig file it is the twin bench: a twin supply with one channel per
+//! scenario channel, an SCPI server on a loopback port driven through the same SCPI driver as a lab supply,
+//! feeding the scenario's boards.
 
-use crate::events::BoardInfo;
+use crate::events::{BoardInfo, Body, EventLog};
 use crate::paths;
 use crate::rigfile::RigFile;
 use crate::scenario::Scenario;
@@ -13,6 +14,7 @@ use rig::clock::DeviceClock;
 use rig::supply::{ChannelLimits, Dialect, PowerSupply, ScpiSupply};
 use rig::twin::pty_board::{PtyBoard, PtyBoardSpec};
 use rig::twin::{BenchState, Physics, ScpiServer, TwinBoard, TwinBoardSpec};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -26,10 +28,41 @@ pub enum TwinTransport {
     Pty,
 }
 
-pub struct Bench {
+/// A supply channel the bench drives, in the scenario's channel order.
+pub struct BenchChannel {
     pub supply: Arc<dyn PowerSupply>,
     pub channel: u8,
-    pub limits: ChannelLimits,
+    /// The rig's safe state for this channel: this voltage with the output on; None: output off.
+    pub safe_volts: Option<f64>,
+}
+
+impl BenchChannel {
+    /// `supply:channel` label used in events.
+    pub fn label(&self) -> String {
+        format!("{}:{}", self.supply.name(), self.channel)
+    }
+
+    /// Puts the channel in the rig's safe state and records it when a log is given.
+    pub async fn make_safe(&self, log: Option<&EventLog>) -> Result<()> {
+        let label = self.label();
+        let result = match self.safe_volts {
+            Some(volts) => self.supply.set_volts(self.channel, volts).await,
+            None => self.supply.set_output(self.channel, false).await,
+        };
+        if let Some(log) = log {
+            log.record(Body::SupplySet {
+                supply: label.clone(),
+                volts: self.safe_volts,
+                amps: None,
+                output: self.safe_volts.is_none().then_some(false),
+            });
+        }
+        result.with_context(|| format!("putting {label} in its safe state"))
+    }
+}
+
+pub struct Bench {
+    pub channels: Vec<BenchChannel>,
     /// The boards the timeline drives. Boards behind `ptys` join once provisioned over their ports.
     pub boards: Vec<Box<dyn Board>>,
     pub infos: Vec<BoardInfo>,
@@ -53,11 +86,19 @@ pub struct WirePort {
     pub lines: Option<Arc<dyn ResetLines>>,
 }
 
-impl Bench {
-    /// `supply:channel` label used in events.
-    pub fn supply_label(&self) -> String {
-        format!("{}:{}", self.supply.name(), self.channel)
+/// Puts every channel in its safe state; the first failure is returned after all were tried. (Over the
+/// channels, not the bench: a bench holds boards, which are not `Sync`.)
+pub async fn make_safe(channels: &[BenchChannel], log: Option<&EventLog>) -> Result<()> {
+    let mut first = Ok(());
+    for channel in channels {
+        if let Err(e) = channel.make_safe(log).await {
+            tracing::warn!("{e:#}");
+            if first.is_ok() {
+                first = Err(e);
+            }
+        }
     }
+    first
 }
 
 /// The twin's channel limits: those of a Rigol DP832's 30 V / 3 A channels, narrowed to a 12 V battery's bench.
@@ -68,7 +109,7 @@ pub const TWIN_LIMITS: ChannelLimits = ChannelLimits {
 
 /// The twin bench with process boards (`TwinTransport::Process`).
 pub fn twin_bench(scenario: &Scenario, clock: DeviceClock) -> Result<Bench> {
-    let mut bench = twin_supply(clock)?;
+    let mut bench = twin_supply(scenario, clock)?;
     let state = bench.twin.clone().context("the twin bench has no state")?;
     let python = paths::python();
     let run_py = paths::host_runtime();
@@ -77,7 +118,7 @@ pub fn twin_bench(scenario: &Scenario, clock: DeviceClock) -> Result<Bench> {
         let spec = TwinBoardSpec {
             name: info.name.clone(),
             mac: info.mac.clone(),
-            channel: 0,
+            channel: scenario.supply.channel_of(i),
             physics: bench.physics.clone(),
             wifi_available: true,
             seed,
@@ -97,11 +138,12 @@ pub fn twin_bench(scenario: &Scenario, clock: DeviceClock) -> Result<Bench> {
 /// The twin bench with pty boards (`TwinTransport::Pty`); they are provisioned over their ports before they
 /// join `boards`.
 pub async fn pty_twin_bench(scenario: &Scenario, clock: DeviceClock) -> Result<Bench> {
-    let mut bench = twin_supply(clock)?;
+    let mut bench = twin_supply(scenario, clock)?;
     let state = bench.twin.clone().context("the twin bench has no state")?;
     for i in 0..scenario.boards {
         let (info, seed) = twin_identity(scenario, i);
         let mut spec = PtyBoardSpec::new(&info.name, &info.mac, &paths::host_runtime());
+        spec.channel = scenario.supply.channel_of(i);
         spec.physics = bench.physics.clone();
         spec.seed = seed;
         spec.python = paths::python();
@@ -116,59 +158,61 @@ pub async fn pty_twin_bench(scenario: &Scenario, clock: DeviceClock) -> Result<B
     Ok(bench)
 }
 
-/// The bench a rig file describes: its first `scenario.boards` boards, all on one supply channel, reached over
-/// their serial ports (and reset-line side channels where a port has no modem lines, as `hil bench up` gives).
+/// The bench a rig file describes: each scenario channel on a rig channel of its own (see `plan`), its boards
+/// reached over their serial ports (and reset-line side channels where a port has no modem lines, as
+/// `hil bench up` gives). Channels of one instrument share one driver, and so one connection.
 pub fn rig_bench(rig: &RigFile, scenario: &Scenario) -> Result<Bench> {
-    let boards: Vec<_> = rig.boards.iter().take(scenario.boards as usize).collect();
-    let first = boards.first().context("the rig file lists no boards")?;
-    if boards
-        .iter()
-        .any(|b| (b.supply.as_str(), b.channel) != (first.supply.as_str(), first.channel))
-    {
-        anyhow::bail!("the scenario's boards are on different supply channels; one channel per scenario is supported");
-    }
-    let entry = rig
-        .supplies
-        .get(&first.supply)
-        .with_context(|| format!("no [supply.{}] in the rig file", first.supply))?;
-    let limits = *entry
-        .channels
-        .get(&first.channel)
-        .with_context(|| format!("[supply.{}] has no channel {}", entry.name, first.channel))?;
-    let supply: Arc<dyn PowerSupply> = Arc::new(ScpiSupply::new(
-        &entry.name,
-        &entry.address,
-        entry.dialect,
-        entry.channels.iter().map(|(c, l)| (*c, *l)),
-    )?);
+    let placed = crate::plan::place(rig, scenario).map_err(anyhow::Error::msg)?;
+    let mut drivers: BTreeMap<&str, Arc<dyn PowerSupply>> = BTreeMap::new();
+    let mut channels = Vec::new();
+    let mut ports = Vec::new();
+    let mut infos = Vec::new();
+    // The boards' calibration is deployed from the first board's `adc`, as one firmware build serves the bench.
     let mut physics = Physics::default();
-    if let Some((divider, full_scale_volts)) = first.adc {
+    if let Some((divider, full_scale_volts)) = placed.first().and_then(|p| p.boards.first()?.adc) {
         physics.divider = divider;
         physics.full_scale_volts = full_scale_volts;
     }
-    let mut ports = Vec::new();
-    let mut infos = Vec::new();
-    for b in &boards {
-        let lines = match &b.lines {
-            Some(address) => {
-                Some(Arc::new(RemoteLines::new(&b.name, address)?) as Arc<dyn ResetLines>)
+    for planned in &placed {
+        let entry = planned.supply;
+        let supply = match drivers.get(entry.name.as_str()) {
+            Some(driver) => driver.clone(),
+            None => {
+                let driver: Arc<dyn PowerSupply> = Arc::new(ScpiSupply::new(
+                    &entry.name,
+                    &entry.address,
+                    entry.dialect,
+                    entry.channels.iter().map(|(c, l)| (*c, *l)),
+                )?);
+                drivers.insert(&entry.name, driver.clone());
+                driver
             }
-            None => None,
         };
-        ports.push(WirePort {
-            port: PathBuf::from(&b.port),
-            lines,
+        channels.push(BenchChannel {
+            supply,
+            channel: planned.channel,
+            safe_volts: entry.safe_volts,
         });
-        infos.push(BoardInfo {
-            name: b.name.clone(),
-            mac: b.mac.clone(),
-            supply: format!("{}:{}", b.supply, b.channel),
-        });
+        for b in &planned.boards {
+            let lines = match &b.lines {
+                Some(address) => {
+                    Some(Arc::new(RemoteLines::new(&b.name, address)?) as Arc<dyn ResetLines>)
+                }
+                None => None,
+            };
+            ports.push(WirePort {
+                port: PathBuf::from(&b.port),
+                lines,
+            });
+            infos.push(BoardInfo {
+                name: b.name.clone(),
+                mac: b.mac.clone(),
+                supply: planned.label(),
+            });
+        }
     }
     Ok(Bench {
-        supply,
-        channel: first.channel,
-        limits,
+        channels,
         boards: Vec::new(),
         infos,
         physics,
@@ -184,23 +228,29 @@ pub fn rig_bench(rig: &RigFile, scenario: &Scenario) -> Result<Bench> {
     })
 }
 
-/// The twin supply on its SCPI server, no boards yet.
-fn twin_supply(clock: DeviceClock) -> Result<Bench> {
-    let state = Arc::new(BenchState::new(1));
+/// The twin supply on its SCPI server, a channel per scenario channel, no boards yet.
+fn twin_supply(scenario: &Scenario, clock: DeviceClock) -> Result<Bench> {
+    let count = scenario.supply.channels.len();
+    let state = Arc::new(BenchState::new(count));
     let server = ScpiServer::start(state.clone(), clock)?;
+    let numbers = 1..=u8::try_from(count).context("the twin supply has at most 255 channels")?;
     let supply: Arc<dyn PowerSupply> = Arc::new(
         ScpiSupply::new(
             "twin",
             &server.address(),
             Dialect::RigolDp800,
-            [(1, TWIN_LIMITS)],
+            numbers.clone().map(|n| (n, TWIN_LIMITS)),
         )
         .context("setting up the twin supply's driver")?,
     );
     Ok(Bench {
-        supply,
-        channel: 1,
-        limits: TWIN_LIMITS,
+        channels: numbers
+            .map(|channel| BenchChannel {
+                supply: supply.clone(),
+                channel,
+                safe_volts: None,
+            })
+            .collect(),
         boards: Vec::new(),
         infos: Vec::new(),
         physics: Physics::default(),
@@ -218,7 +268,7 @@ fn twin_identity(scenario: &Scenario, i: u32) -> (BoardInfo, u64) {
     let info = BoardInfo {
         name: format!("twin-{i}"),
         mac: format!("5c:cf:7f:00:{:02x}:{:02x}", i / 256, i % 256),
-        supply: "twin:1".into(),
+        supply: format!("twin:{}", scenario.supply.channel_of(i) + 1),
     };
     (info, seed_for(&scenario.name, i))
 }

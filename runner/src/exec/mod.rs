@@ -7,7 +7,9 @@ mod provision_wire;
 mod publish;
 mod tap_events;
 
-pub use bench::{pty_twin_bench, rig_bench, twin_bench, Bench, TwinTransport, TWIN_LIMITS};
+pub use bench::{
+    pty_twin_bench, rig_bench, twin_bench, Bench, BenchChannel, TwinTransport, TWIN_LIMITS,
+};
 pub use provision::app_files;
 
 use crate::checks::{run_checks, Verdict};
@@ -152,7 +154,6 @@ async fn execute(
         (None, TwinTransport::Process) => twin_bench(scenario, bench_clock)?,
         (None, TwinTransport::Pty) => pty_twin_bench(scenario, bench_clock).await?,
     };
-    let supply_label = bench.supply_label();
     let files: Vec<Vec<AppFile>> = bench
         .infos
         .iter()
@@ -194,10 +195,8 @@ async fn execute(
     let (steps, clock, log) = match provisioned {
         Ok(p) => p,
         Err(e) => {
-            // Provisioning over the wire powers the supply: it ends safe on this path too.
-            if let Err(off) = bench.supply.set_output(bench.channel, false).await {
-                tracing::warn!("turning {supply_label} off: {off:#}");
-            }
+            // Provisioning over the wire powers the supply: it ends safe on this path too (failures are logged).
+            let _ = bench::make_safe(&bench.channels, None).await;
             return Err(e);
         }
     };
@@ -291,9 +290,11 @@ async fn execute(
 
     let targets = FaultTargets {
         tap: tap.faults.clone(),
-        supply: bench.supply.clone(),
-        channel: bench.channel,
-        supply_label: supply_label.clone(),
+        channels: bench
+            .channels
+            .iter()
+            .map(|c| (c.supply.clone(), c.channel))
+            .collect(),
         twin: bench.twin.clone(),
     };
     tasks.push(tokio::spawn(schedule_faults(
@@ -302,25 +303,10 @@ async fn execute(
         log.clone(),
         clock,
     )));
-    let result = drive(
-        scenario,
-        ctx,
-        &mut bench,
-        &log,
-        clock,
-        &supply_label,
-        &mut tasks,
-    )
-    .await;
+    let result = drive(scenario, ctx, &mut bench, &log, clock, &mut tasks).await;
 
-    // Whatever happened, the supply ends safe: output off.
-    let safe = bench.supply.set_output(bench.channel, false).await;
-    log.record(Body::SupplySet {
-        supply: supply_label.clone(),
-        volts: None,
-        amps: None,
-        output: Some(false),
-    });
+    // Whatever happened, the supply ends in the rig's safe state.
+    let safe = bench::make_safe(&bench.channels, Some(&log)).await;
     for board in bench.boards.iter_mut() {
         if let Err(e) = board.stop().await {
             tracing::warn!("{e:#}");
@@ -337,7 +323,7 @@ async fn execute(
         scenario: scenario.name.clone(),
     });
     let interrupted = result?;
-    safe.with_context(|| format!("turning {supply_label} off"))?;
+    safe?;
     Ok((
         log,
         bench.infos.iter().map(|b| b.name.clone()).collect(),
@@ -345,90 +331,115 @@ async fn execute(
     ))
 }
 
-/// Powers the boards and follows the voltage profile until the scenario's duration; returns whether it was
-/// interrupted.
+/// Powers the boards and follows each channel's voltage profile until the scenario's duration; returns whether
+/// it was interrupted.
 async fn drive(
     scenario: &Scenario,
     ctx: &RunContext,
     bench: &mut Bench,
     log: &EventLog,
     clock: DeviceClock,
-    supply_label: &str,
     tasks: &mut Vec<JoinHandle<()>>,
 ) -> Result<bool> {
-    let supply = bench.supply.clone();
-    let ch = bench.channel;
-    let limit = scenario.supply.current_limit;
-    supply.set_current_limit(ch, limit).await?;
-    let profile = scenario.supply.profile.clone();
-    let volts = profile.volts_at(0.0);
-    supply.set_volts(ch, volts).await?;
-    log.record(Body::SupplySet {
-        supply: supply_label.into(),
-        volts: Some(volts),
-        amps: Some(limit),
-        output: None,
-    });
+    for (channel, plan) in bench.channels.iter().zip(&scenario.supply.channels) {
+        let (supply, ch) = (&channel.supply, channel.channel);
+        let volts = plan.profile.volts_at(0.0);
+        supply.set_current_limit(ch, plan.current_limit).await?;
+        supply.set_volts(ch, volts).await?;
+        log.record(Body::SupplySet {
+            supply: channel.label(),
+            volts: Some(volts),
+            amps: Some(plan.current_limit),
+            output: None,
+        });
+    }
     for board in bench.boards.iter_mut() {
         board.start().await?;
     }
-    supply.set_output(ch, true).await?;
-    log.record(Body::SupplySet {
-        supply: supply_label.into(),
-        volts: None,
-        amps: None,
-        output: Some(true),
-    });
-
-    {
-        let supply = supply.clone();
-        let log = log.clone();
-        let label = supply_label.to_string();
-        tasks.push(tokio::spawn(async move {
-            // At least 5 samples per device second (what a bench supply's own refresh allows), and at least
-            // 10 per wall-clock second.
-            let every = TICK
-                .min(clock.real(SAMPLE_PERIOD_DEVICE))
-                .max(Duration::from_millis(2));
-            let mut tick = tokio::time::interval(every);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-            loop {
-                tick.tick().await;
-                let measured = tokio::try_join!(supply.measure_volts(ch), supply.measure_amps(ch));
-                match measured {
-                    Ok((volts, amps)) => log.record(Body::SupplySample {
-                        supply: label.clone(),
-                        volts,
-                        amps,
-                    }),
-                    Err(e) => log.record(Body::SupplyError {
-                        supply: label.clone(),
-                        message: format!("{e:#}"),
-                    }),
-                };
-            }
-        }));
+    for channel in &bench.channels {
+        channel.supply.set_output(channel.channel, true).await?;
+        log.record(Body::SupplySet {
+            supply: channel.label(),
+            volts: None,
+            amps: None,
+            output: Some(true),
+        });
+        tasks.push(tokio::spawn(sample(channel, log.clone(), clock)));
     }
 
-    // The profile is followed in a task of its own so that a panic in it is caught by the caller, which then
-    // still makes the supply safe.
-    let follower = ProfileFollower {
-        supply,
-        channel: ch,
-        profile,
-        volts,
-        duration: scenario.duration,
-        log: log.clone(),
-        clock,
-        label: supply_label.to_string(),
-        interrupt: ctx.interrupt.clone(),
-    };
-    match tokio::spawn(follower.run()).await {
-        Ok(result) => result,
-        Err(e) if e.is_panic() => {
-            anyhow::bail!("the supply profile driver panicked; the supply was made safe")
+    // Each profile is followed in a task of its own so that a panic in it is caught here, and the caller still
+    // makes the supply safe.
+    let followers: Vec<_> = bench
+        .channels
+        .iter()
+        .zip(&scenario.supply.channels)
+        .map(|(channel, plan)| {
+            tokio::spawn(
+                ProfileFollower {
+                    supply: channel.supply.clone(),
+                    channel: channel.channel,
+                    profile: plan.profile.clone(),
+                    volts: plan.profile.volts_at(0.0),
+                    duration: scenario.duration,
+                    log: log.clone(),
+                    clock,
+                    label: channel.label(),
+                    interrupt: ctx.interrupt.clone(),
+                }
+                .run(),
+            )
+        })
+        .collect();
+    let aborts: Vec<_> = followers.iter().map(JoinHandle::abort_handle).collect();
+    let mut interrupted = false;
+    for follower in followers {
+        let failed = match follower.await {
+            Ok(Ok(stopped)) => {
+                interrupted |= stopped;
+                continue;
+            }
+            Ok(Err(e)) => e,
+            Err(e) if e.is_panic() => {
+                anyhow::anyhow!("the supply profile driver panicked; the supply was made safe")
+            }
+            Err(e) => anyhow::anyhow!("the supply profile driver stopped: {e}"),
+        };
+        // The other channels' drivers stop too, before the caller makes the bench safe.
+        aborts.iter().for_each(tokio::task::AbortHandle::abort);
+        return Err(failed);
+    }
+    Ok(interrupted)
+}
+
+/// Records the channel's measured volts and amps: at least 5 samples per device second (what a bench supply's
+/// own refresh allows), and at least 10 per wall-clock second.
+fn sample(
+    channel: &BenchChannel,
+    log: EventLog,
+    clock: DeviceClock,
+) -> impl std::future::Future<Output = ()> + Send + 'static {
+    let (supply, ch, label) = (channel.supply.clone(), channel.channel, channel.label());
+    async move {
+        let every = TICK
+            .min(clock.real(SAMPLE_PERIOD_DEVICE))
+            .max(Duration::from_millis(2));
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            tick.tick().await;
+            let measured = tokio::try_join!(supply.measure_volts(ch), supply.measure_amps(ch));
+            log.record(match measured {
+                Ok((volts, amps)) => Body::SupplySample {
+                    supply: label.clone(),
+                    volts,
+                    amps,
+                },
+                Err(e) => Body::SupplyError {
+                    supply: label.clone(),
+                    message: format!("{e:#}"),
+                },
+            });
         }
-        Err(e) => anyhow::bail!("the supply profile driver stopped: {e}"),
     }
 }
 
@@ -490,9 +501,8 @@ impl ProfileFollower {
 /// What the fault schedule acts on.
 struct FaultTargets {
     tap: Arc<rig::mqtt::TapFaults>,
-    supply: Arc<dyn rig::supply::PowerSupply>,
-    channel: u8,
-    supply_label: String,
+    /// Every channel of the bench: `supply-off` switches them all.
+    channels: Vec<(Arc<dyn rig::supply::PowerSupply>, u8)>,
     /// The twin bench, for faults only a twin can stage.
     twin: Option<Arc<rig::twin::BenchState>>,
 }
@@ -506,9 +516,7 @@ async fn schedule_faults(
 ) {
     let FaultTargets {
         tap,
-        supply,
-        channel,
-        supply_label,
+        channels,
         twin,
     } = targets;
     let mut edges: Vec<(f64, bool, crate::scenario::FaultWindow)> = faults
@@ -532,24 +540,27 @@ async fn schedule_faults(
                 Some(bench) => bench.set_wifi(!on),
                 None => {
                     log.record(Body::SupplyError {
-                        supply: supply_label.clone(),
+                        supply: "-".into(),
                         message: "wifi-off needs the twin bench's access point".into(),
                     });
                 }
             },
             None => {
-                let result = supply.set_output(channel, !on).await;
-                log.record(Body::SupplySet {
-                    supply: supply_label.clone(),
-                    volts: None,
-                    amps: None,
-                    output: Some(!on),
-                });
-                if let Err(e) = result {
-                    log.record(Body::SupplyError {
-                        supply: supply_label.clone(),
-                        message: format!("{e:#}"),
+                for (supply, channel) in &channels {
+                    let label = format!("{}:{channel}", supply.name());
+                    let result = supply.set_output(*channel, !on).await;
+                    log.record(Body::SupplySet {
+                        supply: label.clone(),
+                        volts: None,
+                        amps: None,
+                        output: Some(!on),
                     });
+                    if let Err(e) = result {
+                        log.record(Body::SupplyError {
+                            supply: label,
+                            message: format!("{e:#}"),
+                        });
+                    }
                 }
             }
         }

@@ -52,7 +52,7 @@ impl Step {
 }
 
 /// Flashes and deploys each pty board (`files` in `bench.infos` order) with the supply on, and moves it into
-/// `bench.boards`. The caller turns the supply off if this fails. The supply commands are not recorded: the log's
+/// `bench.boards`. The caller makes the supply safe if this fails. The supply commands are not recorded: the log's
 /// supply starts off at t = 0.
 pub async fn provision(
     bench: &mut Bench,
@@ -60,15 +60,12 @@ pub async fn provision(
     files: &[Vec<AppFile>],
 ) -> Result<Vec<Step>> {
     let mut steps = Vec::new();
-    let supply = bench.supply.clone();
-    let ch = bench.channel;
-    supply
-        .set_current_limit(ch, scenario.supply.current_limit)
-        .await?;
-    supply
-        .set_volts(ch, scenario.supply.profile.volts_at(0.0))
-        .await?;
-    supply.set_output(ch, true).await?;
+    for (channel, plan) in bench.channels.iter().zip(&scenario.supply.channels) {
+        let (supply, ch) = (&channel.supply, channel.channel);
+        supply.set_current_limit(ch, plan.current_limit).await?;
+        supply.set_volts(ch, plan.profile.volts_at(0.0)).await?;
+        supply.set_output(ch, true).await?;
+    }
 
     let image = match &bench.image {
         Some(path) => std::fs::read(path)
@@ -114,7 +111,9 @@ pub async fn provision(
         }));
         bench.boards.push(Box::new(board));
     }
-    supply.set_output(ch, false).await?;
+    for channel in &bench.channels {
+        channel.supply.set_output(channel.channel, false).await?;
+    }
     Ok(steps)
 }
 

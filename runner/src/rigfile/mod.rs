@@ -96,25 +96,6 @@ impl RigFile {
         Validator { path, source }.validate(raw)
     }
 
-    /// The tightest limits over the channels of the first `boards` boards (a scenario's boards take the rig's
-    /// boards in order), or why the rig cannot run that many.
-    pub fn limits_for(&self, boards: u32) -> Result<ChannelLimits, String> {
-        let used = self.boards.iter().take(boards as usize);
-        if self.boards.len() < boards as usize {
-            return Err(format!(
-                "needs {boards} boards; the rig {} has {}",
-                self.path.display(),
-                self.boards.len()
-            ));
-        }
-        used.filter_map(|b| self.limits_of(b))
-            .reduce(|a, b| ChannelLimits {
-                max_volts: a.max_volts.min(b.max_volts),
-                max_amps: a.max_amps.min(b.max_amps),
-            })
-            .ok_or_else(|| format!("the rig {} has no boards", self.path.display()))
-    }
-
     /// The limits of the channel a board hangs on.
     pub fn limits_of(&self, board: &BoardEntry) -> Option<ChannelLimits> {
         self.supplies

@@ -33,10 +33,6 @@ pub struct Scenario {
     pub expect: Expectations,
     pub faults: Vec<FaultWindow>,
     source: String,
-    current_limit_span: Option<Range<usize>>,
-    /// Where each profile step was written: the scenario file, or a row of its trace.
-    step_origins: Vec<StepOrigin>,
-    trace: Option<trace_csv::TraceFile>,
 }
 
 #[derive(Debug, Clone)]
@@ -73,10 +69,33 @@ pub struct FirmwareSettings {
     pub legacy_keepalive_zero: bool,
 }
 
+/// The supply channels the scenario's boards hang on: one, or one per `[[supply.channel]]`.
 #[derive(Debug, Clone)]
 pub struct SupplyPlan {
+    pub channels: Vec<ChannelPlan>,
+}
+
+impl SupplyPlan {
+    /// The channel board `board` (0-based) hangs on.
+    pub fn channel_of(&self, board: u32) -> usize {
+        self.channels
+            .iter()
+            .position(|c| c.boards.contains(&board))
+            .unwrap_or(0)
+    }
+}
+
+/// One supply channel: the boards on it, its current limit and voltage profile, and where each was written.
+#[derive(Debug, Clone)]
+pub struct ChannelPlan {
+    /// The scenario's boards on this channel (0-based, consecutive).
+    pub boards: Range<u32>,
     pub current_limit: f64,
     pub profile: Profile,
+    current_limit_span: Option<Range<usize>>,
+    /// Where each profile step was written: the scenario file, or a row of its trace.
+    step_origins: Vec<StepOrigin>,
+    trace: Option<trace_csv::TraceFile>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -149,35 +168,35 @@ impl Scenario {
         Validator { path, source }.validate(file)
     }
 
-    /// An error pointing at the supply's current limit, for rig-limit checks made after loading.
-    pub fn error_at_current_limit(&self, message: String) -> Diagnostic {
-        Diagnostic::new(
-            &self.path,
-            &self.source,
-            self.current_limit_span.clone(),
-            message,
-        )
+    /// An error pointing at channel `channel`'s current limit, for rig-limit checks made after loading.
+    pub fn error_at_current_limit(&self, channel: usize, message: String) -> Diagnostic {
+        let span = self
+            .supply
+            .channels
+            .get(channel)
+            .and_then(|c| c.current_limit_span.clone());
+        Diagnostic::new(&self.path, &self.source, span, message)
     }
 
-    /// An error pointing at profile step `index`: its line in the scenario file, or its row in the trace.
-    pub fn error_at_profile_step(&self, index: usize, message: String) -> Diagnostic {
-        match (self.step_origins.get(index), &self.trace) {
-            (Some(StepOrigin::Trace(span)), Some(trace)) => {
+    /// An error pointing at step `index` of channel `channel`'s profile: its line in the scenario file, or its
+    /// row in the trace.
+    pub fn error_at_profile_step(
+        &self,
+        channel: usize,
+        index: usize,
+        message: String,
+    ) -> Diagnostic {
+        let plan = self.supply.channels.get(channel);
+        match plan.map(|c| (c.step_origins.get(index), &c.trace)) {
+            Some((Some(StepOrigin::Trace(span)), Some(trace))) => {
                 Diagnostic::new(&trace.path, &trace.text, Some(span.clone()), message)
             }
-            (Some(StepOrigin::Scenario(span)), _) => {
+            Some((Some(StepOrigin::Scenario(span)), _)) => {
                 Diagnostic::new(&self.path, &self.source, Some(span.clone()), message)
             }
             _ => Diagnostic::new(&self.path, &self.source, None, message),
         }
     }
-}
-
-/// A validated profile and where each of its steps was written.
-struct SupplyParts {
-    profile: Profile,
-    origins: Vec<StepOrigin>,
-    trace: Option<trace_csv::TraceFile>,
 }
 
 struct Validator<'a> {
@@ -213,23 +232,13 @@ impl Validator<'_> {
                     "it names report folders and MQTT topics, e.g. name = \"float-charge\"",
                 ));
         }
-        let boards = match &file.boards {
-            Some(b) if *b.get_ref() == 0 || *b.get_ref() > MAX_BOARDS => {
-                return Err(self.error(b.span(), format!("boards must be 1..={MAX_BOARDS}")))
-            }
-            Some(b) => *b.get_ref(),
-            None => 1,
-        };
         let duration = file.duration.get_ref().secs();
         if duration <= 0.0 {
             return Err(self.error(file.duration.span(), "duration must be longer than 0s"));
         }
         let firmware = self.firmware(&file.firmware)?;
-        let SupplyParts {
-            profile: supply,
-            origins: step_origins,
-            trace,
-        } = self.supply(&file.supply, duration)?;
+        let supply = self.supply(&file.supply, file.boards.as_ref(), duration)?;
+        let boards = supply.channels.last().map_or(1, |c| c.boards.end);
         let expect = self.expect(&file.expect)?;
         let faults = self.faults(&file.fault, duration)?;
         let requires = self.requires(&file.requires)?;
@@ -242,20 +251,10 @@ impl Validator<'_> {
             boards,
             duration,
             firmware,
-            supply: SupplyPlan {
-                current_limit: file
-                    .supply
-                    .current_limit
-                    .as_ref()
-                    .map_or(DEFAULT_CURRENT_LIMIT, |c| *c.get_ref()),
-                profile: supply,
-            },
+            supply,
             expect,
             faults,
             source: self.source.to_string(),
-            current_limit_span: file.supply.current_limit.as_ref().map(Spanned::span),
-            step_origins,
-            trace,
         })
     }
 
@@ -337,15 +336,93 @@ impl Validator<'_> {
         })
     }
 
-    fn supply(&self, s: &model::SupplySection, duration: f64) -> Result<SupplyParts, Diagnostic> {
-        if let Some(limit) = &s.current_limit {
+    /// The supply's channels, each with its boards; `boards` (when written) must match their sum.
+    fn supply(
+        &self,
+        section: &Spanned<model::SupplySection>,
+        boards: Option<&Spanned<u32>>,
+        duration: f64,
+    ) -> Result<SupplyPlan, Diagnostic> {
+        let s = section.get_ref();
+        let count = |b: &Spanned<u32>| {
+            if *b.get_ref() == 0 || *b.get_ref() > MAX_BOARDS {
+                return Err(self.error(b.span(), format!("boards must be 1..={MAX_BOARDS}")));
+            }
+            Ok(*b.get_ref())
+        };
+        if s.channel.is_empty() {
+            let boards = boards.map(count).transpose()?.unwrap_or(1);
+            let profile = s.profile.as_ref().ok_or_else(|| {
+                self.error(section.span(), "the supply has no profile")
+                    .with_help("add profile = [{ at = \"0s\", volts = 12.6 }]")
+            })?;
+            let channel = self.channel(
+                0..boards,
+                s.current_limit.as_ref(),
+                profile,
+                s.ripple.as_ref(),
+                duration,
+            )?;
+            return Ok(SupplyPlan {
+                channels: vec![channel],
+            });
+        }
+        let mut channels = Vec::with_capacity(s.channel.len());
+        let mut next = 0;
+        for entry in &s.channel {
+            let c = entry.get_ref();
+            let on_channel = count(&c.boards)?;
+            let profile = c.profile.as_ref().or(s.profile.as_ref()).ok_or_else(|| {
+                self.error(
+                    entry.span(),
+                    "this channel has no profile, and [supply] has none to give it",
+                )
+                .with_help("add profile = [...] to this channel or to [supply]")
+            })?;
+            let limit = c.current_limit.as_ref().or(s.current_limit.as_ref());
+            let ripple = c.ripple.as_ref().or(s.ripple.as_ref());
+            channels.push(self.channel(
+                next..next + on_channel,
+                limit,
+                profile,
+                ripple,
+                duration,
+            )?);
+            next += on_channel;
+        }
+        match boards {
+            Some(b) if *b.get_ref() != next => Err(self.error(
+                b.span(),
+                format!(
+                    "boards = {} but the [[supply.channel]] entries hold {next}",
+                    b.get_ref()
+                ),
+            )
+            .with_help("each channel's `boards` counts the boards on it; leave `boards` out to use their sum")),
+            _ if next > MAX_BOARDS => Err(self.error(
+                section.span(),
+                format!("the channels hold {next} boards; at most {MAX_BOARDS}"),
+            )),
+            _ => Ok(SupplyPlan { channels }),
+        }
+    }
+
+    fn channel(
+        &self,
+        boards: Range<u32>,
+        current_limit: Option<&Spanned<f64>>,
+        profile: &Spanned<model::ProfileField>,
+        ripple: Option<&Spanned<model::RippleSpec>>,
+        duration: f64,
+    ) -> Result<ChannelPlan, Diagnostic> {
+        if let Some(limit) = current_limit {
             if not_positive(*limit.get_ref()) {
                 return Err(self.error(limit.span(), "current_limit must be more than 0 A"));
             }
         }
-        let (steps, mut origins, trace) = match s.profile.get_ref() {
+        let (steps, mut origins, trace) = match profile.get_ref() {
             model::ProfileField::Steps(entries) => {
-                let (steps, spans) = self.steps(entries, s.profile.span(), duration)?;
+                let (steps, spans) = self.steps(entries, profile.span(), duration)?;
                 let origins = spans.into_iter().map(StepOrigin::Scenario).collect();
                 (steps, origins, None)
             }
@@ -356,13 +433,16 @@ impl Validator<'_> {
             }
         };
         let mut profile = Profile { steps };
-        if let Some(ripple) = &s.ripple {
+        if let Some(ripple) = ripple {
             profile = self.ripple(&profile, ripple, duration)?;
             origins = vec![StepOrigin::Scenario(ripple.span()); profile.steps.len()];
         }
-        Ok(SupplyParts {
+        Ok(ChannelPlan {
+            boards,
+            current_limit: current_limit.map_or(DEFAULT_CURRENT_LIMIT, |c| *c.get_ref()),
             profile,
-            origins,
+            current_limit_span: current_limit.map(Spanned::span),
+            step_origins: origins,
             trace,
         })
     }

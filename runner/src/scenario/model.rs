@@ -21,7 +21,7 @@ pub struct ScenarioFile {
     pub requires: Vec<Spanned<String>>,
     #[serde(default)]
     pub firmware: FirmwareOverrides,
-    pub supply: SupplySection,
+    pub supply: Spanned<SupplySection>,
     #[serde(default)]
     pub expect: Expect,
     #[serde(default)]
@@ -65,11 +65,25 @@ pub enum Credentials {
     None,
 }
 
+/// `[supply]`: one channel feeding every board, or the defaults of the `[[supply.channel]]` entries.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SupplySection {
     pub current_limit: Option<Spanned<f64>>,
-    pub profile: Spanned<ProfileField>,
+    pub profile: Option<Spanned<ProfileField>>,
+    pub ripple: Option<Spanned<RippleSpec>>,
+    #[serde(default)]
+    pub channel: Vec<Spanned<ChannelSection>>,
+}
+
+/// `[[supply.channel]]`: a channel of its own for the next `boards` boards (in order); what it leaves out comes
+/// from `[supply]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelSection {
+    pub boards: Spanned<u32>,
+    pub current_limit: Option<Spanned<f64>>,
+    pub profile: Option<Spanned<ProfileField>>,
     pub ripple: Option<Spanned<RippleSpec>>,
 }
 

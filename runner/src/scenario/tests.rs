@@ -39,8 +39,8 @@ fn parses_a_full_scenario_with_defaults_resolved() {
     assert_eq!(s.duration, 1200.0);
     assert_eq!(s.firmware.sleep_ms, 30_000);
     assert_eq!(s.firmware.samples, 16);
-    assert_eq!(s.supply.profile.steps.len(), 3);
-    assert_eq!(s.supply.profile.steps[1].line, 14);
+    assert_eq!(s.supply.channels[0].profile.steps.len(), 3);
+    assert_eq!(s.supply.channels[0].profile.steps[1].line, 14);
     let period = s.expect.period.unwrap();
     assert_eq!(period.tolerance, 3.0);
     assert_eq!(s.expect.connack, Some(0));
@@ -202,20 +202,19 @@ fn with_trace(csv: &str, profile: &str) -> (tempfile::TempDir, Result<Scenario, 
 fn a_csv_profile_replays_the_trace_beside_the_scenario() {
     let (dir, s) = with_trace(TRACE, "profile = { csv = \"traces/t.csv\", speedup = 60 }");
     let s = s.unwrap();
-    assert_eq!(s.supply.profile.volts_at(0.0), 12.6);
-    assert!((s.supply.profile.volts_at(5.0) - 12.3).abs() < 1e-9);
-    assert_eq!(s.supply.profile.volts_at(20.0), 15.0);
+    assert_eq!(s.supply.channels[0].profile.volts_at(0.0), 12.6);
+    assert!((s.supply.channels[0].profile.volts_at(5.0) - 12.3).abs() < 1e-9);
+    assert_eq!(s.supply.channels[0].profile.volts_at(20.0), 15.0);
     // A rig limit refused after loading names the trace's row, as `hil run` reports it.
-    let (max, line) = s.supply.profile.max_volts();
+    let (max, line) = s.supply.channels[0].profile.max_volts();
     assert_eq!((max, line), (15.0, 4));
-    let index = s
-        .supply
+    let index = s.supply.channels[0]
         .profile
         .steps
         .iter()
         .position(|st| st.line == line)
         .unwrap();
-    let d = s.error_at_profile_step(index, "too high".into());
+    let d = s.error_at_profile_step(0, index, "too high".into());
     assert_eq!(
         d.location(),
         format!("{}:4:1", dir.path().join("traces/t.csv").display())
@@ -251,12 +250,79 @@ fn ripple_alternates_around_the_profile_and_errors_point_at_it() {
         "current_limit = 0.5\nripple = { volts = 0.1, every = \"1s\" }",
     );
     let s = parse(&src).unwrap();
-    let p = &s.supply.profile;
+    let p = &s.supply.channels[0].profile;
     assert_eq!(p.steps.len(), 1200);
     assert!((p.volts_at(0.5) - 13.7).abs() < 1e-9);
     assert!((p.volts_at(1.5) - 13.5).abs() < 1e-9);
-    let d = s.error_at_profile_step(7, "too high".into());
+    let d = s.error_at_profile_step(0, 7, "too high".into());
     assert_eq!(d.line_col().map(|l| l.0), Some(12));
     let d = error_of(&src.replace("every = \"1s\"", "every = \"10ms\""));
     assert!(d.message.contains("at least 0.5s"), "{}", d.message);
+}
+
+const CHANNELS: &str = r#"name = "channels"
+duration = "10m"
+
+[supply]
+current_limit = 0.4
+profile = [{ at = "0s", volts = 12.6 }]
+
+[[supply.channel]]
+boards = 2
+
+[[supply.channel]]
+boards = 1
+current_limit = 0.2
+profile = [{ at = "0s", volts = 13.5 }, { at = "5m", ramp_to = 12.0, over = "2m" }]
+"#;
+
+#[test]
+fn supply_channels_hold_consecutive_boards_and_inherit_from_supply() {
+    let s = parse(CHANNELS).unwrap();
+    assert_eq!(s.boards, 3);
+    let [a, b] = &s.supply.channels[..] else {
+        panic!("two channels expected: {:?}", s.supply.channels);
+    };
+    assert_eq!((a.boards.clone(), b.boards.clone()), (0..2, 2..3));
+    assert_eq!((a.current_limit, b.current_limit), (0.4, 0.2));
+    assert_eq!(a.profile.volts_at(400.0), 12.6);
+    assert!((b.profile.volts_at(360.0) - 12.75).abs() < 1e-9);
+    assert_eq!(
+        (0..3).map(|i| s.supply.channel_of(i)).collect::<Vec<_>>(),
+        [0, 0, 1]
+    );
+    // A limit refused later points at the channel's own line.
+    let d = s.error_at_current_limit(1, "too much".into());
+    assert_eq!(d.line_col().map(|l| l.0), Some(13));
+    let d = s.error_at_profile_step(1, 1, "too high".into());
+    assert_eq!(d.line_col().map(|l| l.0), Some(14));
+}
+
+#[test]
+fn supply_channel_errors_point_at_the_channel() {
+    let d = error_of(&CHANNELS.replace("duration", "boards = 2\nduration"));
+    assert!(
+        d.message
+            .contains("boards = 2 but the [[supply.channel]] entries hold 3"),
+        "{}",
+        d.message
+    );
+    assert_eq!(d.line_col().map(|l| l.0), Some(2));
+    let d = error_of(&CHANNELS.replace("profile = [{ at = \"0s\", volts = 12.6 }]\n", ""));
+    assert!(
+        d.message.contains("this channel has no profile"),
+        "{}",
+        d.message
+    );
+    assert_eq!(d.line_col().map(|l| l.0), Some(7));
+    let d = error_of(&CHANNELS.replace("boards = 1\n", "boards = 0\n"));
+    assert!(d.message.contains("boards must be 1..="), "{}", d.message);
+    let d = error_of(&CHANNELS.replace("boards = 1\n", "boards = 1\nvolts = 3\n"));
+    assert!(d.message.contains("volts"), "{}", d.message);
+    let d = error_of("name = \"x\"\nduration = \"1m\"\n[supply]\ncurrent_limit = 0.5\n");
+    assert!(
+        d.message.contains("the supply has no profile"),
+        "{}",
+        d.message
+    );
 }
