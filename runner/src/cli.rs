@@ -72,6 +72,13 @@ pub enum Command {
         #[arg(long)]
         tag: Vec<String>,
     },
+    /// (Started by `hil run --rig` itself.) Waits on its stdin; if the run closes it without disarming, the run
+    /// died, and this puts the rig's supply channels into their safe state.
+    #[command(hide = true)]
+    SafetyGuard {
+        #[arg(long, value_name = "FILE")]
+        rig: PathBuf,
+    },
     /// Turn a capture of the firmware's readings into a `time_s,volts` CSV for a replay profile
     /// (`profile = { csv = "traces/x.csv", speedup = N }`).
     ImportTrace {
@@ -199,6 +206,15 @@ pub async fn main(cli: Cli) -> u8 {
         Command::Check { events, scenario } => check(&events, &scenario),
         Command::Validate { paths, rig } => validate(&paths, rig.as_deref()),
         Command::List { paths, tag } => list(&paths, &tag),
+        Command::SafetyGuard { rig } => {
+            match crate::safety_guard::watch(&rig, std::io::stdin().lock()).await {
+                Ok(_) => EXIT_PASS,
+                Err(e) => {
+                    eprintln!("hil safety guard: {e:#}");
+                    EXIT_SETUP
+                }
+            }
+        }
         Command::ImportTrace {
             capture,
             out,
@@ -646,8 +662,22 @@ async fn run(args: RunArgs) -> u8 {
         scenarios.len(),
         firmware.display()
     );
+    // On a rig, a second process makes the supplies safe should this one die without doing it (SIGKILL).
+    let guard = match &args.rig {
+        Some(path) => match crate::safety_guard::SafetyGuard::arm(path) {
+            Ok(guard) => Some(guard),
+            Err(e) => {
+                eprintln!("error: {e:#}; not running a rig without it");
+                return EXIT_SETUP;
+            }
+        },
+        None => None,
+    };
     let started = std::time::Instant::now();
     let outcomes = suite::run_all(&scenarios, contexts).await;
+    if let Some(guard) = guard {
+        guard.disarm();
+    }
     let summary = summary_table(&outcomes, &skipped);
     print!("{summary}");
     eprintln!(

@@ -11,6 +11,7 @@ pub mod perf;
 pub mod plan;
 pub mod report;
 pub mod rigfile;
+pub mod safety_guard;
 pub mod scenario;
 pub mod suite;
 pub mod trace;

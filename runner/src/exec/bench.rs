@@ -29,6 +29,7 @@ pub enum TwinTransport {
 }
 
 /// A supply channel the bench drives, in the scenario's channel order.
+#[derive(Clone)]
 pub struct BenchChannel {
     pub supply: Arc<dyn PowerSupply>,
     pub channel: u8,

@@ -17,10 +17,12 @@ use crate::events::{Body, Event, EventLog};
 use crate::scenario::FaultKind;
 use crate::scenario::Scenario;
 use anyhow::{Context, Result};
+use futures_util::FutureExt;
 use provision::BoardConfig;
 use rig::board::AppFile;
 use rig::clock::DeviceClock;
 use rig::mqtt::{Broker, Monitor, Tap, TapFault};
+use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -154,181 +156,196 @@ async fn execute(
         (None, TwinTransport::Process) => twin_bench(scenario, bench_clock)?,
         (None, TwinTransport::Pty) => pty_twin_bench(scenario, bench_clock).await?,
     };
-    let files: Vec<Vec<AppFile>> = bench
-        .infos
-        .iter()
-        .map(|info| {
-            let config = BoardConfig {
-                device_id: &info.name,
-                topic_prefix: &prefix,
-                broker: &ctx.broker,
-                mqtt_addr: tap.addr,
-                wifi_ssid: &bench.wifi_ssid,
-                wifi_password: &ctx.wifi_password,
-                physics: &bench.physics,
-                firmware: &scenario.firmware,
-            };
-            let mut files = ctx.app.clone();
-            files.push(config.to_file());
-            files
-        })
-        .collect();
-    let provisioned = async {
-        let steps = match ctx.twin_transport {
-            _ if !bench.ports.is_empty() => {
-                provision_wire::provision(&mut bench, scenario, &files).await?
-            }
-            TwinTransport::Process => {
-                for (board, files) in bench.boards.iter_mut().zip(&files) {
-                    board.deploy(files).await?;
-                }
-                Vec::new()
-            }
-            TwinTransport::Pty => provision_wire::provision(&mut bench, scenario, &files).await?,
-        };
-        let clock = DeviceClock::start(ctx.speed);
-        let log = EventLog::create(Some(events_path), clock)
-            .with_context(|| format!("creating {}", events_path.display()))?;
-        anyhow::Ok((steps, clock, log))
-    }
-    .await;
-    let (steps, clock, log) = match provisioned {
-        Ok(p) => p,
-        Err(e) => {
-            // Provisioning over the wire powers the supply: it ends safe on this path too (failures are logged).
-            let _ = bench::make_safe(&bench.channels, None).await;
-            return Err(e);
-        }
-    };
-    for step in steps {
-        step.record(&log, clock);
-    }
-    log.record(Body::ScenarioStart {
-        scenario: scenario.name.clone(),
-        speed: ctx.speed,
-        boards: bench.infos.clone(),
-        broker: ctx.broker.description.clone(),
-    });
-
-    let mut tasks: Vec<JoinHandle<()>> = Vec::new();
-    if let Some(twin) = &bench.twin {
-        let mut loads = twin.watch_loads();
-        let names: Vec<String> = bench.infos.iter().map(|b| b.name.clone()).collect();
-        let log = log.clone();
-        tasks.push(tokio::spawn(async move {
-            while let Some((index, state)) = loads.recv().await {
-                let state = match state {
-                    rig::twin::LoadState::Awake => "awake",
-                    rig::twin::LoadState::Asleep => "asleep",
-                    rig::twin::LoadState::Off => "off",
+    let safe_channels = bench.channels.clone();
+    let on_bench = async {
+        let files: Vec<Vec<AppFile>> = bench
+            .infos
+            .iter()
+            .map(|info| {
+                let config = BoardConfig {
+                    device_id: &info.name,
+                    topic_prefix: &prefix,
+                    broker: &ctx.broker,
+                    mqtt_addr: tap.addr,
+                    wifi_ssid: &bench.wifi_ssid,
+                    wifi_password: &ctx.wifi_password,
+                    physics: &bench.physics,
+                    firmware: &scenario.firmware,
                 };
-                let board = names
-                    .get(index)
-                    .cloned()
-                    .unwrap_or_else(|| format!("board-{index}"));
-                log.record(Body::TwinLoad {
-                    board,
-                    state: state.into(),
-                });
+                let mut files = ctx.app.clone();
+                files.push(config.to_file());
+                files
+            })
+            .collect();
+        let provisioned = async {
+            let steps = match ctx.twin_transport {
+                _ if !bench.ports.is_empty() => {
+                    provision_wire::provision(&mut bench, scenario, &files).await?
+                }
+                TwinTransport::Process => {
+                    for (board, files) in bench.boards.iter_mut().zip(&files) {
+                        board.deploy(files).await?;
+                    }
+                    Vec::new()
+                }
+                TwinTransport::Pty => {
+                    provision_wire::provision(&mut bench, scenario, &files).await?
+                }
+            };
+            let clock = DeviceClock::start(ctx.speed);
+            let log = EventLog::create(Some(events_path), clock)
+                .with_context(|| format!("creating {}", events_path.display()))?;
+            anyhow::Ok((steps, clock, log))
+        }
+        .await;
+        let (steps, clock, log) = match provisioned {
+            Ok(p) => p,
+            Err(e) => {
+                // Provisioning over the wire powers the supply: it ends safe on this path too (failures are logged).
+                let _ = bench::make_safe(&bench.channels, None).await;
+                return Err(e);
             }
-        }));
-    }
-    for board in bench.boards.iter_mut() {
-        if let Some(mut console) = board.take_console() {
+        };
+        for step in steps {
+            step.record(&log, clock);
+        }
+        log.record(Body::ScenarioStart {
+            scenario: scenario.name.clone(),
+            speed: ctx.speed,
+            boards: bench.infos.clone(),
+            broker: ctx.broker.description.clone(),
+        });
+
+        let mut tasks: Vec<JoinHandle<()>> = Vec::new();
+        if let Some(twin) = &bench.twin {
+            let mut loads = twin.watch_loads();
+            let names: Vec<String> = bench.infos.iter().map(|b| b.name.clone()).collect();
             let log = log.clone();
             tasks.push(tokio::spawn(async move {
-                while let Some(line) = console.recv().await {
-                    let derived = console::interpret(&line.board, &line.line);
-                    log.record(Body::Console {
-                        board: line.board,
-                        line: line.line,
+                while let Some((index, state)) = loads.recv().await {
+                    let state = match state {
+                        rig::twin::LoadState::Awake => "awake",
+                        rig::twin::LoadState::Asleep => "asleep",
+                        rig::twin::LoadState::Off => "off",
+                    };
+                    let board = names
+                        .get(index)
+                        .cloned()
+                        .unwrap_or_else(|| format!("board-{index}"));
+                    log.record(Body::TwinLoad {
+                        board,
+                        state: state.into(),
                     });
-                    if let Some(body) = derived {
-                        log.record(body);
+                }
+            }));
+        }
+        for board in bench.boards.iter_mut() {
+            if let Some(mut console) = board.take_console() {
+                let log = log.clone();
+                tasks.push(tokio::spawn(async move {
+                    while let Some(line) = console.recv().await {
+                        let derived = console::interpret(&line.board, &line.line);
+                        log.record(Body::Console {
+                            board: line.board,
+                            line: line.line,
+                        });
+                        if let Some(body) = derived {
+                            log.record(body);
+                        }
+                    }
+                }));
+            }
+        }
+        {
+            let log = log.clone();
+            tasks.push(tokio::spawn(async move {
+                while let Some(event) = tap_rx.recv().await {
+                    log.record(tap_events::body_of(event));
+                }
+            }));
+        }
+        {
+            let log = log.clone();
+            let prefix = prefix.clone();
+            let progress = ctx.progress.then(|| scenario.name.clone());
+            tasks.push(tokio::spawn(async move {
+                while let Some(msg) = received.recv().await {
+                    for body in publish::interpret(&prefix, &msg.topic, &msg.payload, msg.retain) {
+                        let event = log.record(body);
+                        if let (
+                            Some(name),
+                            Body::Reading {
+                                board,
+                                seq,
+                                v,
+                                late,
+                                ..
+                            },
+                        ) = (&progress, &event.body)
+                        {
+                            let late = if *late { " (late)" } else { "" };
+                            eprintln!(
+                                "  {name} t={:>7.1}s {board} seq={seq} v={v:.2} V{late}",
+                                event.t
+                            );
+                        }
                     }
                 }
             }));
         }
-    }
-    {
-        let log = log.clone();
-        tasks.push(tokio::spawn(async move {
-            while let Some(event) = tap_rx.recv().await {
-                log.record(tap_events::body_of(event));
-            }
-        }));
-    }
-    {
-        let log = log.clone();
-        let prefix = prefix.clone();
-        let progress = ctx.progress.then(|| scenario.name.clone());
-        tasks.push(tokio::spawn(async move {
-            while let Some(msg) = received.recv().await {
-                for body in publish::interpret(&prefix, &msg.topic, &msg.payload, msg.retain) {
-                    let event = log.record(body);
-                    if let (
-                        Some(name),
-                        Body::Reading {
-                            board,
-                            seq,
-                            v,
-                            late,
-                            ..
-                        },
-                    ) = (&progress, &event.body)
-                    {
-                        let late = if *late { " (late)" } else { "" };
-                        eprintln!(
-                            "  {name} t={:>7.1}s {board} seq={seq} v={v:.2} V{late}",
-                            event.t
-                        );
-                    }
-                }
-            }
-        }));
-    }
 
-    let targets = FaultTargets {
-        tap: tap.faults.clone(),
-        channels: bench
-            .channels
-            .iter()
-            .map(|c| (c.supply.clone(), c.channel))
-            .collect(),
-        twin: bench.twin.clone(),
+        let targets = FaultTargets {
+            tap: tap.faults.clone(),
+            channels: bench
+                .channels
+                .iter()
+                .map(|c| (c.supply.clone(), c.channel))
+                .collect(),
+            twin: bench.twin.clone(),
+        };
+        tasks.push(tokio::spawn(schedule_faults(
+            scenario.faults.clone(),
+            targets,
+            log.clone(),
+            clock,
+        )));
+        let result = drive(scenario, ctx, &mut bench, &log, clock, &mut tasks).await;
+
+        // Whatever happened, the supply ends in the rig's safe state.
+        let safe = bench::make_safe(&bench.channels, Some(&log)).await;
+        for board in bench.boards.iter_mut() {
+            if let Err(e) = board.stop().await {
+                tracing::warn!("{e:#}");
+            }
+        }
+        drop(monitor);
+        drop(tap);
+        // Let the console and monitor readers record what is already in flight, then stop them.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        for task in tasks {
+            task.abort();
+        }
+        log.record(Body::ScenarioEnd {
+            scenario: scenario.name.clone(),
+        });
+        let interrupted = result?;
+        safe?;
+        Ok((
+            log,
+            bench.infos.iter().map(|b| b.name.clone()).collect(),
+            interrupted,
+        ))
     };
-    tasks.push(tokio::spawn(schedule_faults(
-        scenario.faults.clone(),
-        targets,
-        log.clone(),
-        clock,
-    )));
-    let result = drive(scenario, ctx, &mut bench, &log, clock, &mut tasks).await;
-
-    // Whatever happened, the supply ends in the rig's safe state.
-    let safe = bench::make_safe(&bench.channels, Some(&log)).await;
-    for board in bench.boards.iter_mut() {
-        if let Err(e) = board.stop().await {
-            tracing::warn!("{e:#}");
+    // A panic anywhere in provisioning or the timeline (a bug) still ends with the supply safe.
+    match AssertUnwindSafe(on_bench).catch_unwind().await {
+        Ok(result) => result,
+        Err(_) => {
+            let _ = bench::make_safe(&safe_channels, None).await;
+            anyhow::bail!(
+                "hil panicked during the run (a bug: please report it); the supply was made safe"
+            )
         }
     }
-    drop(monitor);
-    drop(tap);
-    // Let the console and monitor readers record what is already in flight, then stop them.
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    for task in tasks {
-        task.abort();
-    }
-    log.record(Body::ScenarioEnd {
-        scenario: scenario.name.clone(),
-    });
-    let interrupted = result?;
-    safe?;
-    Ok((
-        log,
-        bench.infos.iter().map(|b| b.name.clone()).collect(),
-        interrupted,
-    ))
 }
 
 /// Powers the boards and follows each channel's voltage profile until the scenario's duration; returns whether

@@ -1,0 +1,139 @@
+//! A watchdog process that makes a rig's supplies safe if `hil run` dies without doing so itself.
+//!
+//! The run makes every channel safe on each exit path it controls (end, failure, Ctrl-C, SIGTERM, a panic in a
+//! task). What it cannot control — SIGKILL, an abort, the OOM killer, a panic on the main thread — ends the
+//! process with the outputs as they were. So a run on a rig first starts this guard: a second `hil` process, in
+//! a process group of its own (a Ctrl-C in the terminal is the run's to handle, not the guard's), holding the
+//! read end of a pipe. A run that finishes writes `disarm` and closes the pipe; if the pipe closes without it,
+//! the run died, and the guard opens the rig's supplies and puts every channel its boards hang on into the
+//! rig's safe state (`safe_volts`, else output off).
+
+use crate::rigfile::RigFile;
+use anyhow::{bail, Context, Result};
+use rig::supply::{PowerSupply, ScpiSupply};
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const DISARM: &[u8] = b"disarm\n";
+/// How long a disarmed guard may take to exit.
+const EXIT_WAIT: Duration = Duration::from_secs(5);
+
+/// The run's end of the pipe to its guard.
+pub struct SafetyGuard {
+    child: Child,
+    pipe: Option<ChildStdin>,
+}
+
+impl SafetyGuard {
+    /// Starts the guard for the rig file at `rig`: `hil safety-guard --rig FILE`.
+    pub fn arm(rig: &Path) -> Result<SafetyGuard> {
+        let exe =
+            std::env::current_exe().context("finding the hil executable for its safety guard")?;
+        let mut child = Command::new(exe)
+            .arg("safety-guard")
+            .arg("--rig")
+            .arg(rig)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .context("starting the safety guard process")?;
+        let pipe = child.stdin.take();
+        Ok(SafetyGuard { child, pipe })
+    }
+
+    /// The run made the bench safe itself: the guard exits without touching it.
+    pub fn disarm(mut self) {
+        if let Some(mut pipe) = self.pipe.take() {
+            if let Err(e) = pipe.write_all(DISARM) {
+                tracing::warn!("disarming the safety guard: {e}");
+            }
+        }
+        let deadline = Instant::now() + EXIT_WAIT;
+        while Instant::now() < deadline {
+            match self.child.try_wait() {
+                Ok(Some(_)) | Err(_) => return,
+                Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            }
+        }
+        tracing::warn!("the safety guard did not exit within {EXIT_WAIT:?}");
+    }
+}
+
+/// The guard's side: waits for the run's pipe to close; unless it was disarmed, makes the rig safe. Returns
+/// whether it acted.
+pub async fn watch(rig_path: &Path, pipe: impl Read) -> Result<bool> {
+    // Loaded now, while the run is alive, so a rig file edited later cannot change what is made safe.
+    let rig = RigFile::load(rig_path).map_err(|d| anyhow::anyhow!("{}", d.render()))?;
+    let mut received = Vec::new();
+    pipe.take(64)
+        .read_to_end(&mut received)
+        .context("reading the run's pipe")?;
+    if received == DISARM {
+        return Ok(false);
+    }
+    make_rig_safe(&rig).await?;
+    Ok(true)
+}
+
+/// Every channel a board of the rig hangs on, into the rig's safe state; tries all before reporting failures.
+async fn make_rig_safe(rig: &RigFile) -> Result<()> {
+    let mut drivers: BTreeMap<&str, Arc<dyn PowerSupply>> = BTreeMap::new();
+    let mut failures = Vec::new();
+    let mut channels: Vec<(&str, u8)> = rig
+        .boards
+        .iter()
+        .map(|b| (b.supply.as_str(), b.channel))
+        .collect();
+    channels.sort_unstable();
+    channels.dedup();
+    for (name, channel) in channels {
+        let Some(entry) = rig.supplies.get(name) else {
+            continue;
+        };
+        let supply = match drivers.get(name) {
+            Some(d) => d.clone(),
+            None => match ScpiSupply::new(
+                &entry.name,
+                &entry.address,
+                entry.dialect,
+                entry.channels.iter().map(|(c, l)| (*c, *l)),
+            ) {
+                Ok(d) => {
+                    let d: Arc<dyn PowerSupply> = Arc::new(d);
+                    drivers.insert(name, d.clone());
+                    d
+                }
+                Err(e) => {
+                    failures.push(format!("{name}: {e:#}"));
+                    continue;
+                }
+            },
+        };
+        let (result, state) = match entry.safe_volts {
+            Some(volts) => (
+                supply.set_volts(channel, volts).await,
+                format!("at {volts} V"),
+            ),
+            None => (supply.set_output(channel, false).await, "off".to_string()),
+        };
+        match result {
+            Ok(()) => eprintln!(
+                "hil safety guard: the run ended without making the bench safe; {name}:{channel} is now {state}"
+            ),
+            Err(e) => failures.push(format!("{name}:{channel}: {e:#}")),
+        }
+    }
+    if !failures.is_empty() {
+        bail!(
+            "could not make the bench safe — check it by hand: {}",
+            failures.join("; ")
+        );
+    }
+    Ok(())
+}

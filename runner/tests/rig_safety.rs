@@ -1,0 +1,125 @@
+//! A run on a rig leaves the supply safe however it ends, as read back from the instrument (`hil bench up`'s
+//! SCPI supply in another process): stopped by SIGTERM, the run turns the output off itself; killed with
+//! SIGKILL, its safety guard process does.
+
+mod common;
+use common::*;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn scpi(address: &str, command: &str) -> String {
+    let mut s = std::net::TcpStream::connect(address.trim_start_matches("tcp://")).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(format!("{command}\n").as_bytes()).unwrap();
+    let mut answer = String::new();
+    BufReader::new(&s).read_line(&mut answer).unwrap();
+    answer.trim().to_string()
+}
+
+fn output_on(address: &str) -> bool {
+    let answer = scpi(address, ":OUTP? CH1");
+    answer.eq_ignore_ascii_case("ON") || answer == "1"
+}
+
+/// `hil bench up`, and `hil run --rig` on a 10-minute scenario, returned once a reading is in its log.
+fn start_rig_run(fx: &Fixture) -> (Child, Child, String) {
+    let rig = fx.path("lab.toml");
+    let bench = start_bench_up(&rig, &[]);
+    let address = rig_field(&std::fs::read_to_string(&rig).unwrap(), "address");
+    let scenario = fx.write(
+        "long.toml",
+        "name = \"long\"\nduration = \"10m\"\n[firmware]\nsleep = \"5s\"\n[supply]\nprofile = [{ at = \"0s\", volts = 12.6 }]\n",
+    );
+    let report = fx.path("report");
+    let run = Command::new(env!("CARGO_BIN_EXE_hil"))
+        .args(["run", "--quiet", "--rig"])
+        .arg(&rig)
+        .arg(&scenario)
+        .arg("--report")
+        .arg(&report)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let events = report.join("long/events.jsonl");
+    let deadline = Instant::now() + Duration::from_secs(45);
+    while !std::fs::read_to_string(&events)
+        .unwrap_or_default()
+        .contains("\"kind\":\"reading\"")
+    {
+        assert!(Instant::now() < deadline, "no reading within 45 s");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(output_on(&address), "the run powers the channel");
+    (bench, run, address)
+}
+
+fn stop(mut bench: Child) {
+    Command::new("kill")
+        .args(["-TERM", &bench.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(bench.wait().unwrap().success());
+}
+
+#[test]
+fn sigterm_on_a_rig_run_turns_the_instruments_output_off() {
+    let fx = Fixture::new();
+    let (bench, run, address) = start_rig_run(&fx);
+    Command::new("kill")
+        .args(["-TERM", &run.id().to_string()])
+        .status()
+        .unwrap();
+    let out = run.wait_with_output().unwrap();
+    let all = text(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "interrupted is not a pass\n{all}"
+    );
+    assert!(!output_on(&address), "output still on after SIGTERM\n{all}");
+    assert!(
+        !all.contains("safety guard"),
+        "the run made the bench safe itself; its guard must not act\n{all}"
+    );
+    stop(bench);
+}
+
+#[test]
+fn sigkill_on_a_rig_run_leaves_the_output_off_by_its_safety_guard() {
+    let fx = Fixture::new();
+    let (bench, mut run, address) = start_rig_run(&fx);
+    run.kill().unwrap();
+    run.wait().unwrap();
+    // The guard holds the run's stderr until it is done: reading it to the end waits for the guard.
+    let stderr = run.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        let _ = std::io::Read::read_to_string(&mut BufReader::new(stderr), &mut all);
+        all
+    });
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while output_on(&address) {
+        assert!(
+            Instant::now() < deadline,
+            "output still on 15 s after the run was killed"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    while !reader.is_finished() {
+        assert!(
+            Instant::now() < deadline,
+            "the safety guard still runs 15 s after the run was killed"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let guard_said = reader.join().unwrap();
+    assert!(
+        guard_said.contains(
+            "hil safety guard: the run ended without making the bench safe; twin:1 is now off"
+        ),
+        "{guard_said}"
+    );
+    stop(bench);
+}
