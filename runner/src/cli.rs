@@ -31,6 +31,7 @@ pub const EXIT_SETUP: u8 = 2;
                   hil run scenarios/float-charge.toml --report out/\n  \
                   hil run --firmware build/app     validate another firmware folder\n  \
                   hil run --broker mosquitto       use the system's mosquitto with a password file\n  \
+                  HIL_MQTT_PASSWORD=… hil run --broker mqtts://rig@broker.lab:8883 --broker-ca lab-ca.pem\n  \
                   hil check out/float-charge/events.jsonl --scenario scenarios/float-charge.toml\n  \
                   hil validate scenarios/\n  \
                   hil list --tag nightly           scenarios with their tags, boards and duration\n  \
@@ -159,9 +160,14 @@ pub struct RunArgs {
     #[arg(long, value_name = "DIR", default_value = "hil-report")]
     pub report: PathBuf,
     /// `embedded` (rumqttd in-process, no install), `mosquitto` (the system's, started on a free loopback port
-    /// with a generated password file), or `mqtt://USER@HOST:PORT` (password from HIL_MQTT_PASSWORD).
+    /// with a generated password file), `mqtt://USER@HOST:PORT` or, over TLS, `mqtts://USER@HOST:PORT` (an
+    /// existing broker; password from HIL_MQTT_PASSWORD). Boards always reach the tap in plain MQTT; the tap
+    /// and the monitor use TLS to an mqtts broker.
     #[arg(long, default_value = "embedded", value_parser = parse_broker)]
     pub broker: BrokerSpec,
+    /// PEM file of the CA that signed an mqtts broker's certificate, trusted instead of the system's CAs.
+    #[arg(long, value_name = "FILE")]
+    pub broker_ca: Option<PathBuf>,
     /// Print only the summary, not each reading as it arrives.
     #[arg(long, short)]
     pub quiet: bool,
@@ -476,19 +482,19 @@ fn open_rig(path: &Path) -> Result<(OpenRig, crate::rigfile::BenchLock), u8> {
         })
     };
     let broker = match &rig.broker {
-        Some(b) if b.tls => {
-            eprintln!(
-                "error: {}: mqtts:// brokers are not supported yet",
-                path.display()
-            );
-            return Err(EXIT_SETUP);
-        }
-        Some(b) => Some(Arc::new(Broker::external(
-            &b.host,
-            b.port,
-            &b.username,
-            secret(&b.password)?,
-        ))),
+        Some(b) => Some(Arc::new(
+            Broker::external(
+                &b.host,
+                b.port,
+                &b.username,
+                secret(&b.password)?,
+                b.tls.as_ref(),
+            )
+            .map_err(|e| {
+                eprintln!("error: {}: {e:#}", path.display());
+                EXIT_SETUP
+            })?,
+        )),
         None => None,
     };
     let wifi = rig.wifi.as_ref().map(|w| secret(&w.password)).transpose()?;
@@ -544,6 +550,13 @@ fn check_limits(
 }
 
 async fn run(args: RunArgs) -> u8 {
+    let broker_spec = match args.broker.clone().with_ca(args.broker_ca.clone()) {
+        Ok(spec) => spec,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_SETUP;
+        }
+    };
     let scenarios = match load_all(&args.paths) {
         Ok(s) => s,
         Err(code) => return code,
@@ -592,21 +605,21 @@ async fn run(args: RunArgs) -> u8 {
         );
         return EXIT_SETUP;
     }
-    let (scenarios, skipped) = suite::split_runnable(scenarios, &args.broker);
+    let (scenarios, skipped) = suite::split_runnable(scenarios, &broker_spec);
     for s in &skipped {
         eprintln!("SKIP {}: {}", s.scenario, s.reason);
     }
     // A real bench is one set of boards: its scenarios run one at a time.
     let jobs = match &bench {
         Some(_) => 1,
-        None => suite::jobs_for(&args.broker, args.jobs, scenarios.len()),
+        None => suite::jobs_for(&broker_spec, args.jobs, scenarios.len()),
     };
     let mut brokers = Vec::with_capacity(jobs);
     if let Some((_, Some(broker), _)) = &bench {
         brokers.push(broker.clone());
     }
     for _ in brokers.len()..jobs {
-        match Broker::start(&args.broker).await {
+        match Broker::start(&broker_spec).await {
             Ok(b) => brokers.push(Arc::new(b)),
             Err(e) => {
                 eprintln!("error: broker: {e:#}");

@@ -245,6 +245,7 @@ mod tests {
             host: "h".into(),
             port: 1,
             username: "u".into(),
+            tls: None,
         };
         assert_eq!(jobs_for(&lab, 4, 17), 1);
     }

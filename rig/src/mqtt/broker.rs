@@ -1,6 +1,8 @@
 //! The broker the boards publish to: embedded (rumqttd in-process, no install), a spawned system `mosquitto`
-//! with a generated config and password file, or an existing broker given by URL.
+//! with a generated config and password file, or an existing broker given by URL (`mqtts://` over TLS).
 
+use super::tap::Upstream;
+use super::tls::{client_config, TlsTrust};
 use crate::secret::Secret;
 use anyhow::{bail, Context, Result};
 use std::collections::HashMap;
@@ -8,8 +10,10 @@ use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::process::{Child, Command};
+use tokio_rustls::rustls::ClientConfig;
 
 /// Which broker to use, as given on the command line.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,7 +24,36 @@ pub enum BrokerSpec {
         host: String,
         port: u16,
         username: String,
+        /// Some for `mqtts://`: which CAs to trust.
+        tls: Option<TlsTrust>,
     },
+}
+
+impl BrokerSpec {
+    /// Trusts only the CA in `ca_file` (`--broker-ca`); only an `mqtts://` broker takes one.
+    pub fn with_ca(self, ca_file: Option<PathBuf>) -> Result<BrokerSpec, String> {
+        match (self, ca_file) {
+            (spec, None) => Ok(spec),
+            (
+                BrokerSpec::External {
+                    host,
+                    port,
+                    username,
+                    tls: Some(_),
+                },
+                Some(ca),
+            ) => Ok(BrokerSpec::External {
+                host,
+                port,
+                username,
+                tls: Some(TlsTrust::CaFile(ca)),
+            }),
+            (_, Some(ca)) => Err(format!(
+                "--broker-ca {} applies to an mqtts:// broker only",
+                ca.display()
+            )),
+        }
+    }
 }
 
 impl FromStr for BrokerSpec {
@@ -36,10 +69,14 @@ impl FromStr for BrokerSpec {
 }
 
 fn parse_url(url: &str) -> Result<BrokerSpec, String> {
-    let usage = "expected `embedded`, `mosquitto` or `mqtt://USER@HOST:PORT` (password from HIL_MQTT_PASSWORD)";
-    let rest = url
-        .strip_prefix("mqtt://")
-        .ok_or_else(|| format!("unknown broker {url:?}: {usage}"))?;
+    let usage =
+        "expected `embedded`, `mosquitto`, `mqtt://USER@HOST:PORT` or `mqtts://USER@HOST:PORT` \
+                 (password from HIL_MQTT_PASSWORD)";
+    let (tls, rest) = match (url.strip_prefix("mqtt://"), url.strip_prefix("mqtts://")) {
+        (Some(rest), _) => (None, rest),
+        (_, Some(rest)) => (Some(TlsTrust::System), rest),
+        _ => return Err(format!("unknown broker {url:?}: {usage}")),
+    };
     let (user, hostport) = rest
         .split_once('@')
         .ok_or_else(|| format!("{url:?} names no user: {usage}"))?;
@@ -62,6 +99,7 @@ fn parse_url(url: &str) -> Result<BrokerSpec, String> {
         host: host.into(),
         port,
         username: user.into(),
+        tls,
     })
 }
 
@@ -73,6 +111,8 @@ pub struct Broker {
     pub password: Secret,
     /// Human description for the run's header, without secrets.
     pub description: String,
+    /// Set for an `mqtts://` broker: the monitor and the tap's upstream connections use it.
+    pub tls: Option<Arc<ClientConfig>>,
     _keep: Keep,
 }
 
@@ -101,31 +141,48 @@ impl Broker {
                 host,
                 port,
                 username,
+                tls,
             } => {
                 let password = std::env::var("HIL_MQTT_PASSWORD").context(
                     "--broker with a URL takes its password from HIL_MQTT_PASSWORD, which is not set",
                 )?;
-                Ok(Broker {
-                    host: host.clone(),
-                    port: *port,
-                    username: username.clone(),
-                    password: Secret::new(password),
-                    description: format!("external broker mqtt://{username}@{host}:{port}"),
-                    _keep: Keep::External,
-                })
+                Broker::external(host, *port, username, Secret::new(password), tls.as_ref())
             }
         }
     }
 
-    /// An existing broker whose password came from a rig file's secret reference.
-    pub fn external(host: &str, port: u16, username: &str, password: Secret) -> Broker {
-        Broker {
+    /// An existing broker, over TLS when `tls` says which CAs to trust; the password came from the environment
+    /// or a rig file's secret reference.
+    pub fn external(
+        host: &str,
+        port: u16,
+        username: &str,
+        password: Secret,
+        tls: Option<&TlsTrust>,
+    ) -> Result<Broker> {
+        let scheme = if tls.is_some() { "mqtts" } else { "mqtt" };
+        let description = format!("external broker {scheme}://{username}@{host}:{port}");
+        let tls = tls
+            .map(client_config)
+            .transpose()
+            .with_context(|| format!("{description}: setting up TLS"))?;
+        Ok(Broker {
             host: host.into(),
             port,
             username: username.into(),
             password,
-            description: format!("external broker mqtt://{username}@{host}:{port}"),
+            description,
+            tls,
             _keep: Keep::External,
+        })
+    }
+
+    /// Where the tap forwards the boards' connections: this broker, over TLS when it is mqtts.
+    pub fn upstream(&self) -> Upstream {
+        Upstream {
+            host: self.host.clone(),
+            port: self.port,
+            tls: self.tls.clone(),
         }
     }
 
@@ -177,6 +234,7 @@ async fn start_embedded() -> Result<Broker> {
         username: RIG_USER.into(),
         password,
         description: format!("embedded rumqttd on 127.0.0.1:{port}"),
+        tls: None,
         _keep: Keep::Embedded,
     })
 }
@@ -288,6 +346,7 @@ async fn start_mosquitto() -> Result<Broker> {
         username: RIG_USER.into(),
         password,
         description: format!("mosquitto ({}) on 127.0.0.1:{port}", mosquitto.display()),
+        tls: None,
         _keep: Keep::Mosquitto(Box::new(SpawnedMosquitto {
             _child: child,
             _dir: dir,
@@ -309,19 +368,47 @@ mod tests {
             Ok(BrokerSpec::External {
                 host: "127.0.0.1".into(),
                 port: 1883,
-                username: "rig".into()
+                username: "rig".into(),
+                tls: None,
             })
         );
+        let tls = "mqtts://rig@broker.lab:8883".parse::<BrokerSpec>().unwrap();
+        assert!(matches!(
+            &tls,
+            BrokerSpec::External {
+                tls: Some(TlsTrust::System),
+                port: 8883,
+                ..
+            }
+        ));
+        let ca = tls.with_ca(Some("lab-ca.pem".into())).unwrap();
+        assert!(matches!(
+            ca,
+            BrokerSpec::External {
+                tls: Some(TlsTrust::CaFile(_)),
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn a_ca_file_needs_an_mqtts_broker() {
+        let plain = "mqtt://rig@h:1883".parse::<BrokerSpec>().unwrap();
+        let err = plain.with_ca(Some("ca.pem".into())).unwrap_err();
+        assert!(err.contains("mqtts://"), "{err}");
+        assert!(BrokerSpec::Embedded.with_ca(Some("ca.pem".into())).is_err());
     }
 
     #[test]
     fn refuses_passwords_in_urls_and_bad_ports() {
-        let err = "mqtt://rig:pw@h:1".parse::<BrokerSpec>().unwrap_err();
-        assert!(err.contains("HIL_MQTT_PASSWORD"), "{err}");
-        assert!(
-            !err.contains("pw@"),
-            "the password must not be echoed: {err}"
-        );
+        for url in ["mqtt://rig:pw@h:1", "mqtts://rig:pw@h:1"] {
+            let err = url.parse::<BrokerSpec>().unwrap_err();
+            assert!(err.contains("HIL_MQTT_PASSWORD"), "{err}");
+            assert!(
+                !err.contains("pw@"),
+                "the password must not be echoed: {err}"
+            );
+        }
         assert!("mqtt://rig@h:99999".parse::<BrokerSpec>().is_err());
         assert!("tcp://h:1".parse::<BrokerSpec>().is_err());
     }

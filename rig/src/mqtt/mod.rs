@@ -4,8 +4,10 @@ mod broker;
 mod connack;
 mod monitor;
 pub mod tap;
+mod tls;
 
 pub use broker::{Broker, BrokerSpec};
 pub use connack::connack_name;
 pub use monitor::{Monitor, Received};
-pub use tap::{Side, Tap, TapEvent, TapFault, TapFaults};
+pub use tap::{Side, Tap, TapEvent, TapFault, TapFaults, Upstream};
+pub use tls::TlsTrust;

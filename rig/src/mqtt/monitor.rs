@@ -2,7 +2,9 @@
 
 use super::broker::Broker;
 use anyhow::{bail, Context, Result};
-use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Packet, QoS};
+use rumqttc::{
+    AsyncClient, Event, EventLoop, MqttOptions, Packet, QoS, TlsConfiguration, Transport,
+};
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -39,12 +41,17 @@ impl Monitor {
             .set_keep_alive(Duration::from_secs(30))
             .set_clean_session(true)
             .set_max_packet_size(256 * 1024, 256 * 1024);
+        if let Some(tls) = &broker.tls {
+            options.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(
+                tls.clone(),
+            )));
+        }
         let (client, mut events) = AsyncClient::new(options, 64);
         client
             .subscribe(filter, QoS::AtLeastOnce)
             .await
             .context("queueing the monitor's subscription")?;
-        tokio::time::timeout(SUBSCRIBE_TIMEOUT, wait_for_suback(&mut events))
+        tokio::time::timeout(SUBSCRIBE_TIMEOUT, wait_for_suback(&mut events, broker))
             .await
             .with_context(|| {
                 format!(
@@ -97,17 +104,21 @@ impl Drop for Monitor {
     }
 }
 
-async fn wait_for_suback(events: &mut EventLoop) -> Result<()> {
+async fn wait_for_suback(events: &mut EventLoop, broker: &Broker) -> Result<()> {
     loop {
         match events.poll().await {
             Ok(Event::Incoming(Packet::SubAck(_))) => return Ok(()),
             Ok(Event::Incoming(Packet::ConnAck(ack)))
                 if ack.code != rumqttc::ConnectReturnCode::Success =>
             {
-                bail!("the broker refused the monitor: {:?}", ack.code)
+                bail!("{} refused the monitor: {:?}", broker.description, ack.code)
             }
             Ok(_) => {}
-            Err(e) => bail!("the monitor could not connect: {e}"),
+            Err(e) => bail!(
+                "the monitor could not connect to {}: {}",
+                broker.description,
+                super::tls::cause(&e, &broker.host)
+            ),
         }
     }
 }

@@ -106,27 +106,31 @@ pub fn no_lost_readings(view: &RunView, board: &str) -> Verdict {
     }
 }
 
-/// Awake time per wake: from the supply's current when the board has its channel to itself (as a bench sees
-/// it), else from its console's wake and sleep lines.
+/// Awake time per wake, from the best source the run has: the supply's current when the board has its channel
+/// to itself (as a bench sees it), else its console's wake and sleep lines, else the tap's CONNECT-to-close
+/// windows (the MQTT part of each wake: a lower bound when WiFi takes long).
 pub fn awake(max: f64, view: &RunView, board: &str) -> Verdict {
     let from_current = view
         .supply_of(board)
         .filter(|_| view.alone_on_supply(board))
         .and_then(|s| super::current::awake_windows(&view.supply_current(s)))
-        .map(|(w, _)| w)
-        .filter(|w| !w.is_empty());
-    let (windows, source) = match from_current {
-        Some(w) => (w, "supply current"),
-        None => (view.awake_windows(board), "console"),
-    };
-    if windows.is_empty() {
+        .map(|(w, _)| w);
+    let sources = [
+        (from_current.unwrap_or_default(), "supply current"),
+        (view.awake_windows(board), "console"),
+        (
+            view.connection_windows(board),
+            "tap's CONNECT-to-close windows",
+        ),
+    ];
+    let Some((windows, source)) = sources.into_iter().find(|(w, _)| !w.is_empty()) else {
         return Verdict::new(
             "awake",
             board,
             false,
-            "no awake window in the current trace or on the console".into(),
+            "no awake window in the current trace, on the console or at the tap".into(),
         );
-    }
+    };
     let longest = windows
         .iter()
         .copied()
@@ -216,24 +220,112 @@ mod tests {
         let events = vec![
             start(&["b"]),
             wake(1.0, "b", "power-on"),
-            Event {
-                t: 4.0,
-                body: Body::BoardSleep {
-                    board: "b".into(),
-                    ms: 60000,
-                },
-            },
+            sleep(4.0, "b"),
             wake(61.0, "b", "deepsleep"),
-            Event {
-                t: 70.0,
-                body: Body::BoardSleep {
-                    board: "b".into(),
-                    ms: 60000,
-                },
-            },
+            sleep(70.0, "b"),
         ];
         let v = awake(6.0, &RunView::new(&events).unwrap(), "b");
         assert!(!v.pass);
         assert!(v.message.contains("longest awake 9.0s"), "{}", v.message);
+    }
+
+    fn sleep(t: f64, board: &str) -> Event {
+        Event {
+            t,
+            body: Body::BoardSleep {
+                board: board.into(),
+                ms: 60000,
+            },
+        }
+    }
+
+    /// The supply's current: 24 mA while awake during `awake`, 0.16 mA asleep, sampled every 0.5 s.
+    fn current_trace(until: f64, awake: &[(f64, f64)]) -> Vec<Event> {
+        (0..(until * 2.0) as u32)
+            .map(|i| {
+                let t = f64::from(i) * 0.5;
+                let on = awake.iter().any(|(a, b)| (*a..*b).contains(&t));
+                Event {
+                    t,
+                    body: Body::SupplySample {
+                        supply: "twin:1".into(),
+                        volts: 3.3,
+                        amps: if on { 0.024 } else { 0.00016 },
+                    },
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn awake_comes_from_the_tap_when_nothing_else_saw_the_wakes() {
+        let events = vec![
+            start(&["b"]),
+            tap_connect(2.0, "b", 60),
+            tap_close(3.5, "b"),
+            tap_connect(62.0, "b", 60),
+            tap_close(64.0, "b"),
+        ];
+        let view = RunView::new(&events).unwrap();
+        let v = awake(6.0, &view, "b");
+        assert!(v.pass, "{}", v.message);
+        assert!(
+            v.message
+                .contains("longest awake 2.0s (t=62.0s..64.0s, from the tap's CONNECT-to-close"),
+            "{}",
+            v.message
+        );
+        let v = awake(1.8, &view, "b");
+        assert!(!v.pass);
+        assert!(v.message.contains("1 of 2 wakes over"), "{}", v.message);
+    }
+
+    #[test]
+    fn the_console_comes_before_the_tap() {
+        let events = vec![
+            start(&["b"]),
+            wake(1.0, "b", "power-on"),
+            tap_connect(2.0, "b", 60),
+            tap_close(3.0, "b"),
+            sleep(4.0, "b"),
+        ];
+        let v = awake(6.0, &RunView::new(&events).unwrap(), "b");
+        assert!(
+            v.message
+                .contains("longest awake 3.0s (t=1.0s..4.0s, from the console)"),
+            "{}",
+            v.message
+        );
+    }
+
+    #[test]
+    fn the_current_trace_comes_first_when_the_board_is_alone_on_its_channel() {
+        let mut events = vec![start(&["b"])];
+        events.extend(current_trace(20.0, &[(1.0, 5.0)]));
+        events.extend([
+            wake(1.5, "b", "power-on"),
+            tap_connect(2.0, "b", 60),
+            tap_close(3.0, "b"),
+            sleep(4.0, "b"),
+        ]);
+        events.sort_by(|a, b| a.t.total_cmp(&b.t));
+        let v = awake(6.0, &RunView::new(&events).unwrap(), "b");
+        assert!(v.pass, "{}", v.message);
+        assert!(
+            v.message.contains("from the supply current"),
+            "{}",
+            v.message
+        );
+        // With a second board on the channel the current is not this board's own: the console is used.
+        events[0] = start(&["b", "c"]);
+        let v = awake(6.0, &RunView::new(&events).unwrap(), "b");
+        assert!(v.message.contains("from the console"), "{}", v.message);
+    }
+
+    #[test]
+    fn no_source_at_all_fails_and_says_where_it_looked() {
+        let v = awake(6.0, &RunView::new(&[start(&["b"])]).unwrap(), "b");
+        assert!(!v.pass);
+        assert!(v.message.contains("at the tap"), "{}", v.message);
     }
 }

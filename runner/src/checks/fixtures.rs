@@ -68,3 +68,30 @@ pub fn connack(t: f64, board: &str, code: u8) -> Event {
         },
     }
 }
+
+/// A CONNECT from `board` as the tap saw it.
+pub fn tap_connect(t: f64, board: &str, keepalive: u16) -> Event {
+    Event {
+        t,
+        body: Body::Connect {
+            board: board.into(),
+            username: Some("bench".into()),
+            keepalive,
+            clean_session: true,
+            will_topic: None,
+        },
+    }
+}
+
+/// The end of `board`'s connection through the tap, closed by the client after a DISCONNECT.
+pub fn tap_close(t: f64, board: &str) -> Event {
+    Event {
+        t,
+        body: Body::Close {
+            board: board.into(),
+            by: "client".into(),
+            clean: true,
+            reason: "closed after DISCONNECT".into(),
+        },
+    }
+}

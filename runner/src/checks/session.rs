@@ -73,19 +73,6 @@ mod tests {
     use crate::checks::fixtures::*;
     use crate::events::{Body, Event};
 
-    fn connect(t: f64, keepalive: u16) -> Event {
-        Event {
-            t,
-            body: Body::Connect {
-                board: "b".into(),
-                username: Some("u".into()),
-                keepalive,
-                clean_session: true,
-                will_topic: None,
-            },
-        }
-    }
-
     fn tap_connack(t: f64, code: u8) -> Event {
         let mut e = connack(t, "b", code);
         if let Body::Connack { source, .. } = &mut e.body {
@@ -94,21 +81,13 @@ mod tests {
         e
     }
 
-    fn close(t: f64) -> Event {
-        Event {
-            t,
-            body: Body::Close {
-                board: "b".into(),
-                by: "client".into(),
-                clean: true,
-                reason: String::new(),
-            },
-        }
-    }
-
     #[test]
     fn keepalive_zero_is_named() {
-        let events = vec![start(&["b"]), connect(1.0, 60), connect(61.0, 0)];
+        let events = vec![
+            start(&["b"]),
+            tap_connect(1.0, "b", 60),
+            tap_connect(61.0, "b", 0),
+        ];
         let v = keepalive_nonzero(&RunView::new(&events).unwrap(), "b");
         assert!(!v.pass);
         assert!(
@@ -126,13 +105,13 @@ mod tests {
         };
         let events = vec![
             start(&["b"]),
-            connect(1.0, 60),
+            tap_connect(1.0, "b", 60),
             tap_connack(1.1, 0),
             disconnect,
-            close(2.1),
-            connect(61.0, 60),
+            tap_close(2.1, "b"),
+            tap_connect(61.0, "b", 60),
             tap_connack(61.1, 0),
-            close(62.0),
+            tap_close(62.0, "b"),
         ];
         let v = clean_disconnect(&RunView::new(&events).unwrap(), "b");
         assert!(!v.pass);

@@ -209,6 +209,14 @@ impl<'a> RunView<'a> {
         windows
     }
 
+    /// (CONNECT, close) times of each of the board's MQTT connections the tap saw end.
+    pub fn connection_windows(&self, board: &str) -> Vec<(f64, f64)> {
+        self.sessions(board)
+            .into_iter()
+            .filter_map(|s| Some((s.connect, s.close?)))
+            .collect()
+    }
+
     /// (t, seq) of every reading the tap saw the board publish.
     pub fn published_seqs(&self, board: &str) -> Vec<(f64, u64)> {
         self.events

@@ -141,12 +141,7 @@ async fn execute(
     .await?;
 
     let (tap_tx, mut tap_rx) = tokio::sync::mpsc::unbounded_channel();
-    let tap = Tap::start(
-        "127.0.0.1:0".parse()?,
-        (ctx.broker.host.clone(), ctx.broker.port),
-        tap_tx,
-    )
-    .await?;
+    let tap = Tap::start("127.0.0.1:0".parse()?, ctx.broker.upstream(), tap_tx).await?;
 
     // The bench and its boards keep a clock of their own (only durations matter to them): the scenario's clock,
     // and so `t`, starts once the boards are provisioned.

@@ -2,7 +2,9 @@
 
 use anyhow::{bail, Context, Result};
 use rig::mqtt::{Broker, BrokerSpec, Tap};
-use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Packet, QoS};
+use rumqttc::{
+    AsyncClient, Event, EventLoop, MqttOptions, Packet, QoS, TlsConfiguration, Transport,
+};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
@@ -32,6 +34,10 @@ fn client(id: &str, host: &str, port: u16, broker: &Broker) -> (AsyncClient, Eve
             broker.password.expose().to_string(),
         )
         .set_keep_alive(Duration::from_secs(30));
+    // Straight to an mqtts broker is over TLS; the tap's listener is plain, as for the boards.
+    if let Some(tls) = broker.tls.clone().filter(|_| port == broker.port) {
+        options.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(tls)));
+    }
     AsyncClient::new(options, 16)
 }
 
@@ -77,12 +83,7 @@ async fn round_trips(broker: &Broker, port: u16, label: &str, messages: usize) -
 pub async fn tap_latency(spec: &BrokerSpec, messages: usize) -> Result<()> {
     let broker = Broker::start(spec).await?;
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let tap = Tap::start(
-        "127.0.0.1:0".parse()?,
-        (broker.host.clone(), broker.port),
-        tx,
-    )
-    .await?;
+    let tap = Tap::start("127.0.0.1:0".parse()?, broker.upstream(), tx).await?;
     tokio::spawn(async move { while rx.recv().await.is_some() {} });
     let direct = round_trips(&broker, broker.port, "direct", messages).await?;
     let tapped = round_trips(&broker, tap.addr.port(), "tap", messages).await?;

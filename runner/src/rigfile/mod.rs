@@ -8,6 +8,7 @@ pub use lock::BenchLock;
 
 use crate::diagnostic::Diagnostic;
 use model::RigFileRaw;
+use rig::mqtt::TlsTrust;
 use rig::secret::Secret;
 use rig::supply::{ChannelLimits, Dialect};
 use std::collections::{BTreeMap, BTreeSet};
@@ -52,7 +53,8 @@ pub struct BoardEntry {
 pub struct BrokerEntry {
     pub host: String,
     pub port: u16,
-    pub tls: bool,
+    /// Some for `mqtts://`: the system's CAs, or only those in `ca_file`.
+    pub tls: Option<TlsTrust>,
     pub username: String,
     pub password: SecretRef,
 }
@@ -344,6 +346,16 @@ impl Validator<'_> {
                     .and_then(|(h, p)| Some((h.to_string(), p.parse::<u16>().ok()?)))
                     .filter(|(h, _)| !h.is_empty())
                     .ok_or_else(|| self.error(b.url.span(), "url must be mqtt://HOST:PORT"))?;
+                let tls = match (tls, &b.ca_file) {
+                    (false, None) => None,
+                    (true, None) => Some(TlsTrust::System),
+                    (true, Some(ca)) => Some(TlsTrust::CaFile(self.relative(ca.get_ref()))),
+                    (false, Some(ca)) => {
+                        return Err(
+                            self.error(ca.span(), "ca_file applies to an mqtts:// broker only")
+                        )
+                    }
+                };
                 Some(BrokerEntry {
                     host,
                     port,

@@ -72,6 +72,8 @@ fn one() -> f64 {
 pub struct BrokerRaw {
     pub url: Spanned<String>,
     pub username: String,
+    /// PEM CA for an mqtts broker, relative to the rig file; default: the system's CAs.
+    pub ca_file: Option<Spanned<String>>,
     pub password_env: Option<String>,
     pub password_file: Option<String>,
 }

@@ -109,3 +109,26 @@ fn secrets_resolve_from_the_environment_or_a_file_and_errors_name_the_source() {
         .resolve()
         .is_err());
 }
+
+#[test]
+fn an_mqtts_broker_trusts_the_system_or_its_ca_file() {
+    let tls = GOOD.replace("mqtt://127.0.0.1:1883", "mqtts://broker.lab:8883");
+    let broker = parse(&tls).unwrap().broker.unwrap();
+    assert_eq!(broker.tls, Some(TlsTrust::System));
+    let with_ca = tls.replace(
+        "username = \"rig\"",
+        "username = \"rig\"\nca_file = \"lab-ca.pem\"",
+    );
+    let broker = parse(&with_ca).unwrap().broker.unwrap();
+    assert_eq!(
+        broker.tls,
+        Some(TlsTrust::CaFile(PathBuf::from("/lab/lab-ca.pem")))
+    );
+    let plain = GOOD.replace(
+        "username = \"rig\"",
+        "username = \"rig\"\nca_file = \"lab-ca.pem\"",
+    );
+    let d = parse(&plain).unwrap_err();
+    assert!(d.message.contains("mqtts://"), "{}", d.message);
+    assert_eq!(line_of(&d), 18);
+}

@@ -31,10 +31,29 @@ pub struct Mosquitto {
     pub user: String,
     pub password: String,
     pub dir: tempfile::TempDir,
+    /// Its listener speaks TLS (`mqtts://`).
+    pub tls: bool,
 }
 
 impl Mosquitto {
     pub fn start() -> Mosquitto {
+        Mosquitto::start_with(None)
+    }
+
+    /// A Mosquitto whose only listener speaks TLS, with the server certificate and key given (PEM files) and
+    /// `ca` as the CA it names.
+    pub fn start_tls(cert: &Path, key: &Path, ca: &Path) -> Mosquitto {
+        let options = format!(
+            "cafile {}\ncertfile {}\nkeyfile {}\n",
+            ca.display(),
+            cert.display(),
+            key.display()
+        );
+        Mosquitto::start_with(Some(options))
+    }
+
+    /// `tls`: the listener's TLS options, for a TLS-only broker.
+    fn start_with(tls: Option<String>) -> Mosquitto {
         let install = "apt-get install -y mosquitto";
         let mosquitto = require("mosquitto", install);
         let passwd = require("mosquitto_passwd", install);
@@ -63,8 +82,9 @@ impl Mosquitto {
         std::fs::write(
             &conf,
             format!(
-                "listener {port} 127.0.0.1\nallow_anonymous false\npassword_file {}\nlog_dest stderr\n\
+                "listener {port} 127.0.0.1\n{}allow_anonymous false\npassword_file {}\nlog_dest stderr\n\
                  log_type all\nconnection_messages true\npersistence false\n",
+                tls.as_deref().unwrap_or_default(),
                 pwfile.display(),
             ),
         )
@@ -76,11 +96,13 @@ impl Mosquitto {
             user,
             password,
             dir,
+            tls: tls.is_some(),
         }
     }
 
     pub fn url(&self) -> String {
-        format!("mqtt://{}@127.0.0.1:{}", self.user, self.port)
+        let scheme = if self.tls { "mqtts" } else { "mqtt" };
+        format!("{scheme}://{}@127.0.0.1:{}", self.user, self.port)
     }
 
     /// Kills the broker process (as a crash would), waits `down`, and starts it again on the same port.

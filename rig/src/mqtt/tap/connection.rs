@@ -3,7 +3,7 @@
 
 use super::faults::TapFaults;
 use super::framing::{next_frame, Frame, MAX_PACKET};
-use super::{Side, TapEvent};
+use super::{Side, TapEvent, Upstream};
 use bytes::BytesMut;
 use rumqttc::mqttbytes::v4::{ConnAck, ConnectReturnCode, Packet};
 use rumqttc::mqttbytes::QoS;
@@ -11,8 +11,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
@@ -22,7 +21,7 @@ const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub struct Connection {
     pub peer: SocketAddr,
-    pub upstream: Arc<(String, u16)>,
+    pub upstream: Arc<Upstream>,
     pub faults: Arc<TapFaults>,
     pub events: mpsc::UnboundedSender<TapEvent>,
 }
@@ -34,7 +33,7 @@ enum Read {
 }
 
 /// Reads until one whole packet is in `buf` (or the stream ends or is not MQTT).
-async fn read_packet(stream: &mut OwnedReadHalf, buf: &mut BytesMut) -> Read {
+async fn read_packet(stream: &mut (impl AsyncRead + Unpin), buf: &mut BytesMut) -> Read {
     loop {
         match next_frame(buf) {
             Frame::Packet(p, raw) => return Read::Packet(p, raw),
@@ -78,6 +77,24 @@ fn qos_of(q: QoS) -> u8 {
         QoS::AtMostOnce => 0,
         QoS::AtLeastOnce => 1,
         QoS::ExactlyOnce => 2,
+    }
+}
+
+/// The broker side of a connection: plain TCP, or TLS for an mqtts broker.
+trait BrokerStream: AsyncRead + AsyncWrite + Send + Unpin {}
+impl<S: AsyncRead + AsyncWrite + Send + Unpin> BrokerStream for S {}
+
+async fn connect_upstream(upstream: &Upstream) -> Result<Box<dyn BrokerStream>, String> {
+    let host = upstream.host.as_str();
+    let tcp = TcpStream::connect((host, upstream.port))
+        .await
+        .map_err(|e| crate::mqtt::tls::cause(&e, host))?;
+    let _ = tcp.set_nodelay(true);
+    match &upstream.tls {
+        None => Ok(Box::new(tcp)),
+        Some(config) => Ok(Box::new(
+            crate::mqtt::tls::connect(config, host, tcp).await?,
+        )),
     }
 }
 
@@ -172,11 +189,8 @@ impl Connection {
             let _ = client_tx.shutdown().await;
             return self.close(&client, Side::Tap, false, reason);
         }
-        let (host, port) = (&self.upstream.0, self.upstream.1);
         let upstream =
-            match tokio::time::timeout(UPSTREAM_TIMEOUT, TcpStream::connect((host.as_str(), port)))
-                .await
-            {
+            match tokio::time::timeout(UPSTREAM_TIMEOUT, connect_upstream(&self.upstream)).await {
                 Ok(Ok(s)) => s,
                 Ok(Err(e)) => {
                     return self.close(
@@ -195,8 +209,7 @@ impl Connection {
                     )
                 }
             };
-        let _ = upstream.set_nodelay(true);
-        let (broker_rx, mut broker_tx) = upstream.into_split();
+        let (broker_rx, mut broker_tx) = tokio::io::split(upstream);
         if broker_tx.write_all(&raw).await.is_err() {
             return self.close(&client, Side::Broker, false, "broker closed at once");
         }
@@ -236,8 +249,8 @@ impl Connection {
         &self,
         from: Side,
         client: String,
-        (mut rx, mut buf): (OwnedReadHalf, BytesMut),
-        mut tx: OwnedWriteHalf,
+        (mut rx, mut buf): (impl AsyncRead + Unpin + Send + 'static, BytesMut),
+        mut tx: impl AsyncWrite + Unpin + Send + 'static,
         disconnected: Arc<AtomicBool>,
         ended: mpsc::Sender<(Side, bool, String)>,
     ) -> impl std::future::Future<Output = ()> + Send + 'static {

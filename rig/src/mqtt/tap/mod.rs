@@ -14,6 +14,26 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+use tokio_rustls::rustls::ClientConfig;
+
+/// Where the tap forwards each connection: the broker, over TLS for an mqtts broker (the boards themselves
+/// always speak plain MQTT to the tap).
+#[derive(Clone)]
+pub struct Upstream {
+    pub host: String,
+    pub port: u16,
+    pub tls: Option<Arc<ClientConfig>>,
+}
+
+impl From<(String, u16)> for Upstream {
+    fn from((host, port): (String, u16)) -> Upstream {
+        Upstream {
+            host,
+            port,
+            tls: None,
+        }
+    }
+}
 
 /// Which side of the tap a packet or a close came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,9 +114,10 @@ impl Tap {
     /// Listens on `listen` and forwards each connection to `upstream` (the broker).
     pub async fn start(
         listen: SocketAddr,
-        upstream: (String, u16),
+        upstream: impl Into<Upstream>,
         events: mpsc::UnboundedSender<TapEvent>,
     ) -> Result<Tap> {
+        let upstream = Arc::new(upstream.into());
         let listener = TcpListener::bind(listen)
             .await
             .with_context(|| format!("the MQTT tap cannot listen on {listen}"))?;
@@ -104,7 +125,6 @@ impl Tap {
         let faults = Arc::new(TapFaults::default());
         let shared = faults.clone();
         let task = tokio::spawn(async move {
-            let upstream = Arc::new(upstream);
             loop {
                 let Ok((socket, peer)) = listener.accept().await else {
                     continue;
