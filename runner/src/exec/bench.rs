@@ -135,12 +135,12 @@ pub fn rig_bench(rig: &RigFile, scenario: &Scenario) -> Result<Bench> {
         .channels
         .get(&first.channel)
         .with_context(|| format!("[supply.{}] has no channel {}", entry.name, first.channel))?;
-    let supply: Arc<dyn PowerSupply> = Arc::new(ScpiSupply::new(
+    let supply = rig::supply::open(
         &entry.name,
+        entry.driver,
         &entry.address,
-        entry.dialect,
         entry.channels.iter().map(|(c, l)| (*c, *l)),
-    )?);
+    )?;
     let mut physics = Physics::default();
     if let Some((divider, full_scale_volts)) = first.adc {
         physics.divider = divider;
