@@ -66,7 +66,11 @@ async fn pyvisa_sets_and_measures_the_twin_supply() {
     let board = bench.add_board(0, Physics::default());
     bench.set_load(board, LoadState::Awake);
     let server = ScpiServer::start(bench.clone(), DeviceClock::start(1.0)).unwrap();
-    let port = server.local_addr().port().to_string();
+    let port = server
+        .local_addr()
+        .expect("a TCP server")
+        .port()
+        .to_string();
 
     let out = run_python(&["-c", SCRIPT, &port])
         .await

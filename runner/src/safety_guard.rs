@@ -10,7 +10,7 @@
 
 use crate::rigfile::RigFile;
 use anyhow::{bail, Context, Result};
-use rig::supply::{PowerSupply, ScpiSupply};
+use rig::supply::PowerSupply;
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::os::unix::process::CommandExt;
@@ -98,14 +98,13 @@ async fn make_rig_safe(rig: &RigFile) -> Result<()> {
         };
         let supply = match drivers.get(name) {
             Some(d) => d.clone(),
-            None => match ScpiSupply::new(
+            None => match rig::supply::open(
                 &entry.name,
+                entry.driver,
                 &entry.address,
-                entry.dialect,
                 entry.channels.iter().map(|(c, l)| (*c, *l)),
             ) {
                 Ok(d) => {
-                    let d: Arc<dyn PowerSupply> = Arc::new(d);
                     drivers.insert(name, d.clone());
                     d
                 }

@@ -18,7 +18,7 @@ async fn the_twin_supply_is_an_scpi_server_that_lives_as_long_as_the_bench() {
     assert!(idn.starts_with("HIL-TWIN,DP800-TWIN,"), "{idn}");
     bench.channels[0].supply.set_volts(1, 12.5).await.unwrap();
 
-    let addr = bench.supply_server.as_ref().unwrap().local_addr();
+    let addr = bench.supply_server.as_ref().unwrap().local_addr().unwrap();
     assert!(addr.ip().is_loopback());
     let mut other = BufReader::new(TcpStream::connect(addr).await.unwrap());
     other.write_all(b":SOUR1:VOLT?\n").await.unwrap();

@@ -1,9 +1,20 @@
-//! Bench power supplies: the trait the runner drives, and its implementations.
+//! Bench power supplies: the trait the runner drives, its drivers (SCPI, Korad, Riden) and the factory that opens
+//! the one a rig file names.
 
+mod address;
+mod channels;
 pub mod dialect;
+mod driver;
+pub mod korad;
+mod port;
+pub mod riden;
 mod scpi;
 
+pub use address::Address;
 pub use dialect::Dialect;
+pub use driver::{open, Driver, DriverError, DRIVERS};
+pub use korad::KoradSupply;
+pub use riden::{RidenModel, RidenSupply};
 pub use scpi::ScpiSupply;
 
 use async_trait::async_trait;

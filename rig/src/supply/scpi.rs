@@ -1,14 +1,15 @@
-//! SCPI supplies over raw TCP (`tcp://host:port`, lines ending in `\n`): the driver for the lab's supplies and
-//! for the twin's SCPI server alike.
+//! SCPI supplies over raw TCP (`tcp://host:port`) or a serial port (`serial:///dev/…?baud=N`), lines ending in
+//! `\n`: the driver for the lab's supplies and for the twin's SCPI server alike.
 
+use super::address::Address;
+use super::channels::{shown, Channels};
 use super::dialect::{self, Dialect, IDENTIFY, NEXT_ERROR};
+use super::port::Port;
 use super::{ChannelLimits, PowerSupply};
 use anyhow::{anyhow, bail, Context, Result};
 use async_trait::async_trait;
-use std::collections::BTreeMap;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
@@ -18,21 +19,21 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(2);
 const MAX_REPLY: usize = 4096;
 /// How many entries of the error queue are read after a refusal or on connecting (SCPI queues hold ≥ 2).
 const MAX_QUEUED_ERRORS: usize = 16;
+/// RS-232 SCPI supplies leave the factory at 9600 baud (DP800, SPD3303X, HMC804x).
+pub const SERIAL_BAUD: u32 = 9600;
 
 pub struct ScpiSupply {
     name: String,
-    address: String,
-    /// `host:port` of the address.
-    socket: String,
+    address: Address,
     dialect: Dialect,
-    channels: BTreeMap<u8, ChannelLimits>,
+    channels: Channels,
     /// One exchange at a time: a reply belongs to the query before it.
     link: Mutex<Link>,
 }
 
 #[derive(Default)]
 struct Link {
-    stream: Option<BufReader<TcpStream>>,
+    stream: Option<BufReader<Port>>,
     /// Still set when a call starts if the last exchange was cut short (timed out, cancelled or answered
     /// garbage): a late reply may be on its way, so that connection is not used again.
     mid_exchange: bool,
@@ -56,74 +57,29 @@ impl Failure {
 }
 
 impl ScpiSupply {
-    /// A supply at `address` (`tcp://host:port`) named `name` in errors, speaking `dialect`, with the channels it
-    /// may drive and their limits. Nothing is sent until the first call, which connects.
+    /// A supply at `address` (`tcp://host:port`, or `serial:///dev/…` at [`SERIAL_BAUD`] unless `?baud=` says
+    /// otherwise) named `name` in errors, speaking `dialect`, with the channels it may drive and their limits.
+    /// Nothing is sent until the first call, which connects.
     pub fn new(
         name: &str,
         address: &str,
         dialect: Dialect,
         channels: impl IntoIterator<Item = (u8, ChannelLimits)>,
     ) -> Result<Self> {
-        let socket = address
-            .strip_prefix("tcp://")
-            .filter(|rest| {
-                rest.rsplit_once(':')
-                    .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok())
-            })
-            .ok_or_else(|| anyhow!("{name}: address {address:?} is not tcp://HOST:PORT"))?;
-        let channels: BTreeMap<u8, ChannelLimits> = channels.into_iter().collect();
-        if channels.is_empty() {
-            bail!("{name}: no channel is set up");
-        }
-        for (&channel, limits) in &channels {
-            if channel == 0 || channel > dialect.max_channel() {
-                bail!(
-                    "{name}: channel {channel} does not exist on a {dialect:?} (channels 1..={})",
-                    dialect.max_channel()
-                );
-            }
-            let valid = |x: f64| x.is_finite() && x > 0.0;
-            if !valid(limits.max_volts) || !valid(limits.max_amps) {
-                bail!("{name}: channel {channel}'s limits must be positive numbers: {limits:?}");
-            }
-        }
+        let address = Address::parse(address, SERIAL_BAUD).map_err(|e| anyhow!("{name}: {e}"))?;
+        let channels = Channels::new(
+            name,
+            &format!("{dialect:?}"),
+            dialect.max_channel(),
+            channels,
+        )?;
         Ok(ScpiSupply {
             name: name.to_string(),
-            address: address.to_string(),
-            socket: socket.to_string(),
+            address,
             dialect,
             channels,
             link: Mutex::new(Link::default()),
         })
-    }
-
-    fn limits(&self, channel: u8) -> Result<ChannelLimits> {
-        self.channels.get(&channel).copied().ok_or_else(|| {
-            let known: Vec<String> = self.channels.keys().map(u8::to_string).collect();
-            anyhow!(
-                "{}: channel {channel} is not set up (set up: {})",
-                self.name,
-                known.join(", ")
-            )
-        })
-    }
-
-    /// Refuses a setting outside `0..=max` before anything is sent.
-    fn check_setting(
-        &self,
-        channel: u8,
-        what: &str,
-        value: f64,
-        max: f64,
-        unit: &str,
-    ) -> Result<()> {
-        if !(value.is_finite() && (0.0..=max).contains(&value)) {
-            bail!(
-                "{}: {what} {value} {unit} on channel {channel} is outside its limit 0..={max} {unit}; nothing was sent",
-                self.name
-            );
-        }
-        Ok(())
     }
 
     /// Sends a set command's lines, then reads the error queue so a refusal is an error naming the command.
@@ -187,22 +143,14 @@ impl ScpiSupply {
 
     /// Opens the connection and empties the error queue, so errors from before are not blamed on our commands.
     async fn connect(&self, link: &mut Link) -> Result<(), Failure> {
-        let stream = TcpStream::connect(&self.socket).await.map_err(|e| {
+        let port = Port::open(&self.address).await.map_err(|e| {
             Failure::Dropped(anyhow!(
                 "{}: connecting to {}: {e}",
                 self.name,
                 self.address
             ))
         })?;
-        // Commands are single short lines: waiting to batch them only adds latency.
-        stream.set_nodelay(true).map_err(|e| {
-            Failure::Dropped(anyhow!(
-                "{}: connecting to {}: {e}",
-                self.name,
-                self.address
-            ))
-        })?;
-        link.stream = Some(BufReader::new(stream));
+        link.stream = Some(BufReader::new(port));
         link.mid_exchange = true;
         let stale = self.drain_errors(link, NEXT_ERROR).await?;
         link.mid_exchange = false;
@@ -317,15 +265,6 @@ impl ScpiSupply {
     }
 }
 
-/// A reply as it appears in an error message: quoted, escaped and cut short.
-fn shown(reply: &str) -> String {
-    const MAX_SHOWN: usize = 80;
-    match reply.char_indices().nth(MAX_SHOWN) {
-        Some((cut, _)) => format!("{:?}…", &reply[..cut]),
-        None => format!("{reply:?}"),
-    }
-}
-
 #[async_trait]
 impl PowerSupply for ScpiSupply {
     fn name(&self) -> &str {
@@ -341,30 +280,28 @@ impl PowerSupply for ScpiSupply {
     }
 
     async fn set_volts(&self, channel: u8, volts: f64) -> Result<()> {
-        let limits = self.limits(channel)?;
-        self.check_setting(channel, "voltage", volts, limits.max_volts, "V")?;
+        self.channels.check_volts(channel, volts)?;
         self.set(self.dialect.set_volts(channel, volts)).await
     }
 
     async fn set_current_limit(&self, channel: u8, amps: f64) -> Result<()> {
-        let limits = self.limits(channel)?;
-        self.check_setting(channel, "current limit", amps, limits.max_amps, "A")?;
+        self.channels.check_amps(channel, amps)?;
         self.set(self.dialect.set_current_limit(channel, amps))
             .await
     }
 
     async fn set_output(&self, channel: u8, on: bool) -> Result<()> {
-        self.limits(channel)?;
+        self.channels.limits(channel)?;
         self.set(self.dialect.set_output(channel, on)).await
     }
 
     async fn measure_volts(&self, channel: u8) -> Result<f64> {
-        self.limits(channel)?;
+        self.channels.limits(channel)?;
         self.measure(self.dialect.measure_volts(channel)).await
     }
 
     async fn measure_amps(&self, channel: u8) -> Result<f64> {
-        self.limits(channel)?;
+        self.channels.limits(channel)?;
         self.measure(self.dialect.measure_amps(channel)).await
     }
 }

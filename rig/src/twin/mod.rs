@@ -3,11 +3,18 @@
 mod bench_state;
 mod board;
 mod control;
+mod instrument_thread;
+mod korad_twin;
 pub mod physics;
 pub mod pty_board;
+mod pty_instrument;
+mod riden_twin;
 mod scpi_server;
 
 pub use bench_state::{BenchState, ChannelState, LoadState};
 pub use board::{TwinBoard, TwinBoardSpec};
+pub use korad_twin::korad_on_pty;
 pub use physics::Physics;
+pub use pty_instrument::PtyInstrument;
+pub use riden_twin::riden_on_pty;
 pub use scpi_server::ScpiServer;

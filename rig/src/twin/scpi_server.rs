@@ -1,5 +1,6 @@
-//! The twin supply as an instrument: an SCPI server on a loopback TCP port speaking the Rigol DP800 dialect, backed
-//! by the bench state (output follows the commands, measured current follows the boards through the buck model).
+//! The twin supply as an instrument: an SCPI server on a loopback TCP port, or on a pty as an RS-232 supply would
+//! be, speaking the Rigol DP800 dialect, backed by the bench state (output follows the commands, measured current
+//! follows the boards through the buck model).
 //!
 //! Commands (case-insensitive, short or long forms, `;` between commands on one line):
 //! `*IDN?` `*RST` `*CLS` `*OPC?`, `[:SOURce<n>]:VOLTage[:LEVel][:IMMediate][:AMPLitude] <v>|MIN|MAX|DEF` and `?`,
@@ -9,6 +10,8 @@
 //! `:SYSTem:ERRor[:NEXT]?`. Anything else queues an SCPI error, read with `SYST:ERR?`.
 
 use super::bench_state::BenchState;
+use super::instrument_thread::InstrumentThread;
+use crate::board::serial::Tty;
 use crate::clock::DeviceClock;
 use crate::supply::dialect::parse_number;
 use anyhow::{Context, Result};
@@ -16,8 +19,8 @@ use std::collections::VecDeque;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
 /// A DP832's programmable range on every channel (30 V / 3 A, with its 10 % over-range).
@@ -35,10 +38,12 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 /// A client that does not read its replies within this is dropped.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// The running server; dropping it stops it and closes every client connection.
+/// The running server; dropping it stops it and closes every client connection (or its pty).
 pub struct ScpiServer {
-    addr: SocketAddr,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    /// The loopback socket, when it serves TCP.
+    socket: Option<SocketAddr>,
+    address: String,
+    _thread: InstrumentThread,
 }
 
 impl ScpiServer {
@@ -47,53 +52,40 @@ impl ScpiServer {
         let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
             .and_then(|l| l.set_nonblocking(true).map(|()| l))
             .context("binding the twin supply's SCPI server to a loopback port")?;
-        let addr = listener.local_addr()?;
+        let socket = listener.local_addr()?;
         let instrument = Arc::new(Mutex::new(Instrument::new(bench, clock)));
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        // The instrument runs on a thread of its own, as a real supply is its own machine: a run that is busy
-        // starting a hundred boards must not keep it from answering within its timeout.
-        std::thread::Builder::new()
-            .name("twin-scpi".into())
-            .spawn(move || {
-                let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                else {
-                    return;
-                };
-                runtime.block_on(async move {
-                    let Ok(listener) = TcpListener::from_std(listener) else {
-                        return;
-                    };
-                    tokio::select! {
-                        _ = serve(listener, instrument) => {}
-                        _ = stopped => {}
-                    }
-                });
-            })
-            .context("starting the twin supply's thread")?;
+        let (thread, ()) = InstrumentThread::spawn("twin-scpi", move || {
+            let listener = TcpListener::from_std(listener)?;
+            Ok(((), serve(listener, instrument)))
+        })?;
         Ok(ScpiServer {
-            addr,
-            stop: Some(stop),
+            socket: Some(socket),
+            address: format!("tcp://{socket}"),
+            _thread: thread,
         })
     }
 
-    pub fn local_addr(&self) -> SocketAddr {
-        self.addr
+    /// Serves `bench` on a new pty, as a supply on an RS-232 port: one client at a time, lines ending in `\n`.
+    pub fn start_on_pty(bench: Arc<BenchState>, clock: DeviceClock) -> Result<ScpiServer> {
+        let instrument = Arc::new(Mutex::new(Instrument::new(bench, clock)));
+        let (thread, path) = InstrumentThread::spawn_on_pty("twin-scpi-pty", move |port| {
+            serve_port(port, instrument)
+        })?;
+        Ok(ScpiServer {
+            socket: None,
+            address: format!("serial://{}", path.display()),
+            _thread: thread,
+        })
     }
 
-    /// The address an `ScpiSupply` connects to: `tcp://127.0.0.1:PORT`.
+    /// The loopback socket of a TCP server; None for one on a pty.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.socket
+    }
+
+    /// The address an `ScpiSupply` connects to: `tcp://127.0.0.1:PORT` or `serial:///dev/pts/N`.
     pub fn address(&self) -> String {
-        format!("tcp://{}", self.addr)
-    }
-}
-
-impl Drop for ScpiServer {
-    fn drop(&mut self) {
-        // Ending the server's runtime drops its accept task and the client tasks it owns (a JoinSet).
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+        self.address.clone()
     }
 }
 
@@ -111,6 +103,8 @@ async fn serve(listener: TcpListener, instrument: Shared) {
         while clients.try_join_next().is_some() {}
         match accepted {
             Ok((stream, _)) if clients.len() < MAX_CLIENTS => {
+                // Replies are single short lines: batching them would only add latency.
+                let _ = stream.set_nodelay(true);
                 clients.spawn(serve_client(stream, instrument.clone()));
             }
             Ok((_, peer)) => {
@@ -125,9 +119,17 @@ async fn serve(listener: TcpListener, instrument: Shared) {
     }
 }
 
-async fn serve_client(stream: TcpStream, instrument: Shared) {
-    // Replies are single short lines: batching them would only add latency.
-    let _ = stream.set_nodelay(true);
+/// Serves the twin's end of a pty for as long as the instrument runs: a client that stays silent or overruns
+/// the input buffer is "dropped" as on TCP, which on a serial line only means the next line starts afresh.
+async fn serve_port(mut port: Tty, instrument: Shared) {
+    loop {
+        serve_client(&mut port, instrument.clone()).await;
+        // The slave end is held open, so the port never ends; this only keeps a broken one from spinning.
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+async fn serve_client(stream: impl AsyncRead + AsyncWrite + Unpin, instrument: Shared) {
     let mut stream = BufReader::new(stream);
     loop {
         let mut raw = Vec::new();

@@ -179,12 +179,12 @@ pub fn rig_bench(rig: &RigFile, scenario: &Scenario) -> Result<Bench> {
         let supply = match drivers.get(entry.name.as_str()) {
             Some(driver) => driver.clone(),
             None => {
-                let driver: Arc<dyn PowerSupply> = Arc::new(ScpiSupply::new(
+                let driver = rig::supply::open(
                     &entry.name,
+                    entry.driver,
                     &entry.address,
-                    entry.dialect,
                     entry.channels.iter().map(|(c, l)| (*c, *l)),
-                )?);
+                )?;
                 drivers.insert(&entry.name, driver.clone());
                 driver
             }

@@ -10,7 +10,7 @@ use crate::diagnostic::Diagnostic;
 use model::RigFileRaw;
 use rig::mqtt::TlsTrust;
 use rig::secret::Secret;
-use rig::supply::{ChannelLimits, Dialect};
+use rig::supply::{Address, ChannelLimits, Driver, DriverError};
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -31,7 +31,8 @@ pub struct RigFile {
 pub struct SupplyEntry {
     pub name: String,
     pub model: String,
-    pub dialect: Dialect,
+    /// The driver and model, as `rig::supply::open` takes them.
+    pub driver: Driver,
     pub address: String,
     pub channels: BTreeMap<u8, ChannelLimits>,
     pub safe_volts: Option<f64>,
@@ -153,47 +154,30 @@ impl Validator<'_> {
         for (name, entry) in &raw.supply {
             let span = entry.span();
             let s = entry.get_ref();
-            if s.driver.get_ref() != "scpi" {
-                return Err(self.error(
-                    s.driver.span(),
-                    format!(
-                        "driver {:?} is not supported; valid drivers: scpi",
-                        s.driver.get_ref()
-                    ),
-                ));
-            }
-            let dialect = Dialect::for_model(s.model.get_ref()).ok_or_else(|| {
-                self.error(
-                    s.model.span(),
-                    format!(
-                        "unknown model {:?}; valid: rigol-dp8xx, siglent-spd3xxx, keysight-e363xx, rs-hmc804x, generic",
-                        s.model.get_ref()
-                    ),
+            let driver =
+                Driver::new(s.driver.get_ref(), s.model.get_ref()).map_err(|e| match e {
+                    DriverError::UnknownDriver(_) => self.error(s.driver.span(), e.to_string()),
+                    DriverError::UnknownModel { .. } => self.error(s.model.span(), e.to_string()),
+                })?;
+            let address = s.address.get_ref();
+            Address::parse(address, driver.serial_baud()).map_err(|e| {
+                self.error(s.address.span(), e).with_help(
+                    "address = \"tcp://192.0.2.50:5025\" or \"serial:///dev/ttyUSB0?baud=9600\"",
                 )
             })?;
-            let address = s.address.get_ref();
-            let valid_address = address
-                .strip_prefix("tcp://")
-                .and_then(|r| r.rsplit_once(':'))
-                .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
-            if !valid_address {
-                return Err(self.error(
-                    s.address.span(),
-                    format!("address {address:?} is not tcp://HOST:PORT"),
-                ));
-            }
             let mut channels = BTreeMap::new();
             for (key, limits) in s.channels.get_ref() {
                 let channel = key
                     .parse::<u8>()
                     .ok()
-                    .filter(|c| (1..=dialect.max_channel()).contains(c))
+                    .filter(|c| (1..=driver.max_channel()).contains(c))
                     .ok_or_else(|| {
                         self.error(
                             s.channels.span(),
                             format!(
-                                "channel {key:?}: a {dialect:?} has channels 1..={}",
-                                dialect.max_channel()
+                                "channel {key:?}: a {} has channels 1..={}",
+                                driver.family(),
+                                driver.max_channel()
                             ),
                         )
                     })?;
@@ -236,7 +220,7 @@ impl Validator<'_> {
                 SupplyEntry {
                     name: name.clone(),
                     model: s.model.get_ref().clone(),
-                    dialect,
+                    driver,
                     address: address.clone(),
                     channels,
                     safe_volts: s.safe_volts.as_ref().map(|v| *v.get_ref()),

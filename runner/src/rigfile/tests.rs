@@ -132,3 +132,81 @@ fn an_mqtts_broker_trusts_the_system_or_its_ca_file() {
     assert!(d.message.contains("mqtts://"), "{}", d.message);
     assert_eq!(line_of(&d), 18);
 }
+
+const SERIAL: &str = r#"[supply.korad]
+driver = "korad"
+model = "korad-ka3005p"
+address = "serial:///dev/ttyACM0"
+channels = { 1 = { max_volts = 15.0, max_amps = 1.0 } }
+
+[supply.riden]
+driver = "riden"
+model = "riden-rd6006p"
+address = "serial:///dev/ttyUSB1?baud=9600"
+channels = { 1 = { max_volts = 15.0, max_amps = 1.0 } }
+
+[supply.rs232]
+driver = "scpi"
+model = "rigol-dp832"
+address = "serial:///dev/ttyS0?baud=115200"
+channels = { 3 = { max_volts = 5.0, max_amps = 0.5 } }
+"#;
+
+#[test]
+fn korad_riden_and_serial_scpi_supplies_parse() {
+    use rig::supply::{Dialect, RidenModel};
+    let rig = parse(SERIAL).unwrap();
+    assert_eq!(rig.supplies["korad"].driver, Driver::Korad);
+    assert_eq!(rig.supplies["korad"].address, "serial:///dev/ttyACM0");
+    assert_eq!(
+        rig.supplies["riden"].driver,
+        Driver::Riden(RidenModel::Rd6006p)
+    );
+    assert_eq!(
+        rig.supplies["rs232"].driver,
+        Driver::Scpi(Dialect::RigolDp800)
+    );
+}
+
+#[test]
+fn unknown_drivers_models_serial_options_and_channels_name_their_line() {
+    let cases = [
+        (
+            "driver = \"korad\"",
+            "driver = \"visa\"",
+            2,
+            "valid drivers: scpi, korad, riden",
+        ),
+        (
+            "model = \"korad-ka3005p\"",
+            "model = \"rigol-dp832\"",
+            3,
+            "valid: korad-ka3005p",
+        ),
+        (
+            "model = \"riden-rd6006p\"",
+            "model = \"rd6024\"",
+            9,
+            "riden-rd6006, riden-rd6006p",
+        ),
+        ("?baud=9600", "?baud=fast", 10, "baud \"fast\""),
+        (
+            "serial:///dev/ttyACM0",
+            "serial://ttyACM0",
+            4,
+            "absolute path",
+        ),
+        ("?baud=115200", "?parity=odd", 16, "unknown option"),
+    ];
+    for (from, to, line, words) in cases {
+        let d = parse(&SERIAL.replace(from, to)).unwrap_err();
+        assert_eq!(line_of(&d), line, "{to}: {}", d.message);
+        assert!(d.message.contains(words), "{to}: {}", d.message);
+    }
+    let d = parse(&SERIAL.replacen("channels = { 1", "channels = { 2", 1)).unwrap_err();
+    assert!(
+        d.message.contains("a KA3005P has channels 1..=1"),
+        "{}",
+        d.message
+    );
+}

@@ -1,0 +1,73 @@
+//! Shared by the serial drivers' tests: a scripted instrument on a real pty, and the settings every driver must
+//! carry to the twin bench.
+#![allow(dead_code)] // each test binary uses its own subset
+
+use rig::supply::PowerSupply;
+use rig::twin::{BenchState, PtyInstrument};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Requests the instrument saw, with the times it took them (when the line went quiet after each).
+pub type Log = Arc<Mutex<Vec<(Instant, Vec<u8>)>>>;
+
+/// A running scripted instrument; dropping it closes the pty.
+pub struct Scripted {
+    pub address: String,
+    pub log: Log,
+    _instrument: PtyInstrument,
+}
+
+/// Serves `script(request number, request) -> reply bytes` (empty: no reply) on a new pty at `baud`, a request
+/// ending when the line has been quiet for `gap`.
+pub fn scripted(
+    baud: u32,
+    gap: Duration,
+    script: impl Fn(usize, &[u8]) -> Vec<u8> + Send + 'static,
+) -> Scripted {
+    let log: Log = Arc::default();
+    let seen = log.clone();
+    let instrument = PtyInstrument::start("scripted", gap, 4096, move |request| {
+        let number = {
+            let mut log = seen.lock().unwrap();
+            log.push((Instant::now(), request.to_vec()));
+            log.len() - 1
+        };
+        Some(script(number, request)).filter(|reply| !reply.is_empty())
+    })
+    .expect("a pty");
+    Scripted {
+        address: format!("{}?baud={baud}", instrument.address()),
+        log,
+        _instrument: instrument,
+    }
+}
+
+impl Scripted {
+    /// The requests seen so far, as text where they are text.
+    pub fn requests(&self) -> Vec<String> {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, r)| String::from_utf8_lossy(r).into_owned())
+            .collect()
+    }
+
+    pub fn times(&self) -> Vec<Instant> {
+        self.log.lock().unwrap().iter().map(|(t, _)| *t).collect()
+    }
+}
+
+/// Sets 12.6 V, 0.5 A and output on through `psu`, and checks that the bench's first channel took them.
+pub async fn set_and_check(psu: &dyn PowerSupply, bench: &BenchState) {
+    psu.set_volts(1, 12.6).await.unwrap();
+    psu.set_current_limit(1, 0.5).await.unwrap();
+    psu.set_output(1, true).await.unwrap();
+    let channel = bench.channel(0);
+    assert_eq!(
+        (channel.set_volts, channel.limit_amps, channel.output_on),
+        (12.6, 0.5, true),
+        "{}",
+        psu.name()
+    );
+}
