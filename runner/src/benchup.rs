@@ -1,6 +1,9 @@
 //! `hil bench up`: the twin bench as a standalone lab — SCPI supply, ESP8266 boards on ptys (with their reset
 //! lines on a loopback side channel) and a broker — described by a rig file that other tools and `hil run --rig`
-//! can use, until Ctrl-C or SIGTERM.
+//! can use, until Ctrl-C or SIGTERM. Its boards' ports are also listed as links in a folder beside the rig file
+//! (as udev lists USB-serial adapters in /dev/serial/by-id), the rig's `[boards] scan`; SIGUSR1 moves every
+//! board to a new pty, as replugging the USB cables would, and the links follow while the rig file's port hints
+//! go stale.
 
 use crate::paths;
 use anyhow::{Context, Result};
@@ -14,6 +17,7 @@ use std::fmt::Write as _;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use tokio::signal::unix::{signal, SignalKind};
 
 /// A twin bench's supply channel limits, as its rig file states them.
 const MAX_VOLTS: f64 = 16.0;
@@ -24,6 +28,42 @@ pub struct BenchUpOptions {
     pub boards: u32,
     pub bootloader: bool,
     pub broker: BrokerSpec,
+}
+
+/// The link to a board's pty in the ports folder: named after the pty, so it names a different file after a
+/// replug, as a by-id name does for a different adapter.
+fn port_link(ports: &Path, board: &PtyBoard) -> PathBuf {
+    let pty = board
+        .port()
+        .file_name()
+        .map_or("port".into(), |n| n.to_string_lossy().into_owned());
+    ports.join(format!("pts-{pty}"))
+}
+
+fn link_port(ports: &Path, board: &PtyBoard) -> Result<()> {
+    let link = port_link(ports, board);
+    std::os::unix::fs::symlink(board.port(), &link)
+        .with_context(|| format!("linking {}", link.display()))
+}
+
+/// Moves every board to a new pty and its link with it.
+async fn replug_all(ports: &Path, boards: &mut [(PtyBoard, LinesServer, String)]) {
+    for (board, _, _) in boards.iter_mut() {
+        let old = port_link(ports, board);
+        let moved = match board.reenumerate().await {
+            Ok(_) => link_port(ports, board),
+            Err(e) => Err(e),
+        };
+        let _ = std::fs::remove_file(&old);
+        match moved {
+            Ok(()) => eprintln!(
+                "  {} re-enumerated on {}",
+                board.name(),
+                board.port().display()
+            ),
+            Err(e) => eprintln!("  {}: re-enumerating: {e:#}", board.name()),
+        }
+    }
 }
 
 /// Writes a secret next to the rig file, readable by its owner only.
@@ -80,13 +120,24 @@ pub async fn bench_up(
     write_secret(&broker_secret, &broker.password)?;
     let wifi_secret = dir.join(format!("{stem}.wifi-password"));
     write_secret(&wifi_secret, &Secret::generate())?;
+    // Absolute, so that the rig file's scan pattern holds wherever it is read from.
+    let ports = std::path::absolute(dir.join(format!("{stem}.ports")))
+        .context("resolving the ports folder's path")?;
+    // Links left by an earlier bench of the same name point at ptys that are gone or someone else's.
+    let _ = std::fs::remove_dir_all(&ports);
+    std::fs::create_dir_all(&ports).with_context(|| format!("creating {}", ports.display()))?;
+    for (board, _, _) in &boards {
+        link_port(&ports, board)?;
+    }
 
     let mut rig = format!(
         "# The twin bench of `hil bench up` (pid {}): valid while it runs.\n\n\
          [supply.twin]\ndriver = \"scpi\"\nmodel = \"rigol-dp832\"\naddress = \"{}\"\n\
-         channels = {{ 1 = {{ max_volts = {MAX_VOLTS:.1}, max_amps = {MAX_AMPS:.1} }} }}\n",
+         channels = {{ 1 = {{ max_volts = {MAX_VOLTS:.1}, max_amps = {MAX_AMPS:.1} }} }}\n\n\
+         [boards]\nscan = [\"{}/*\"]\n",
         std::process::id(),
-        supply.address()
+        supply.address(),
+        ports.display()
     );
     for (board, lines, mac) in &boards {
         let _ = write!(
@@ -110,6 +161,8 @@ pub async fn bench_up(
         broker_secret.display(),
         wifi_secret.display()
     );
+    // Listening before the rig file tells anyone the bench is up: SIGUSR1's default action would end it.
+    let mut replug = signal(SignalKind::user_defined1()).context("listening for SIGUSR1")?;
     std::fs::write(&options.rig_file, &rig)
         .with_context(|| format!("writing {}", options.rig_file.display()))?;
 
@@ -132,7 +185,13 @@ pub async fn bench_up(
         "rig file: {} — Ctrl-C or SIGTERM stops the bench",
         options.rig_file.display()
     );
-    let signal = stop.await;
+    tokio::pin!(stop);
+    let signal = loop {
+        tokio::select! {
+            signal = &mut stop => break signal,
+            _ = replug.recv() => replug_all(&ports, &mut boards).await,
+        }
+    };
     eprintln!("{signal}: stopping the twin bench");
     for (board, _, _) in boards {
         board.stop().await;
@@ -140,5 +199,6 @@ pub async fn bench_up(
     for secret in [&broker_secret, &wifi_secret] {
         let _ = std::fs::remove_file(secret);
     }
+    let _ = std::fs::remove_dir_all(&ports);
     Ok(())
 }

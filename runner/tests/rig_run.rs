@@ -42,6 +42,7 @@ fn hil_run_with_a_rig_file_drives_a_bench_in_another_process() {
             "--report",
             report.to_str().unwrap(),
         ])
+        .env("HIL_STATE_DIR", fx.path("state"))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -64,7 +65,7 @@ fn hil_run_with_a_rig_file_drives_a_bench_in_another_process() {
             "--report",
             fx.path("r2").to_str().unwrap(),
         ],
-        &[],
+        &[("HIL_STATE_DIR", fx.path("state").to_str().unwrap())],
     );
     assert_eq!(second.status.code(), Some(2), "{}", text(&second));
     assert!(

@@ -45,6 +45,9 @@ pub struct Esp8266Board {
 #[derive(Clone)]
 struct Identity {
     mac: [u8; 6],
+    /// The port the board was first said to be on: looked at first, whatever port the board was found on since
+    /// (a port that went away may come back as another device's; a hint is what the rig's owner vouched for).
+    hint: PathBuf,
     finder: Arc<PortFinder>,
 }
 
@@ -63,17 +66,16 @@ impl Locator {
         self.port.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    /// Looks for the board by MAC, its last port first; the chip is left in its loader.
+    /// Looks for the board by MAC, its hint first; the chip is left in its loader.
     async fn locate(&self) -> Result<Found> {
-        let last = self.port();
-        self.identity.finder.release(&last);
+        self.identity.finder.release(&self.port());
         let found = self
             .identity
             .finder
             .find(
                 &self.name,
                 self.identity.mac,
-                &last,
+                &self.identity.hint,
                 self.side_lines.as_ref(),
             )
             .await?;
@@ -130,8 +132,17 @@ impl Esp8266Board {
 
     /// Knows the board by `mac`: `port` becomes a hint, and `finder` looks for the board wherever it went.
     pub fn found_by_mac(mut self, mac: [u8; 6], finder: Arc<PortFinder>) -> Self {
-        self.identity = Some(Identity { mac, finder });
+        self.identity = Some(Identity {
+            mac,
+            hint: self.port(),
+            finder,
+        });
         self
+    }
+
+    /// The MAC the board is known by, when it is.
+    pub fn mac(&self) -> Option<String> {
+        self.identity.as_ref().map(|i| format_mac(i.mac))
     }
 
     pub fn last_boot(&self) -> Option<RomBoot> {

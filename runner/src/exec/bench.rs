@@ -45,6 +45,8 @@ pub struct Bench {
     pub ports: Vec<WirePort>,
     /// The MicroPython image to flash (the rig's `[micropython] image`); None: a generated one, for twins.
     pub image: Option<PathBuf>,
+    /// Where a board that is not on its port is looked for (the rig's `[boards] scan`).
+    pub scan: Vec<String>,
 }
 
 /// A board's serial port and, where the port has no modem lines, its reset lines' side channel.
@@ -181,6 +183,7 @@ pub fn rig_bench(rig: &RigFile, scenario: &Scenario) -> Result<Bench> {
         ptys: Vec::new(),
         ports,
         image: rig.image.clone(),
+        scan: rig.scan.clone(),
     })
 }
 
@@ -210,6 +213,7 @@ fn twin_supply(clock: DeviceClock) -> Result<Bench> {
         ptys: Vec::new(),
         ports: Vec::new(),
         image: None,
+        scan: Vec::new(),
     })
 }
 
