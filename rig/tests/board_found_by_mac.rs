@@ -46,6 +46,14 @@ async fn app_booted(console: &mut mpsc::Receiver<ConsoleLine>) {
     assert!(waited.is_ok(), "no app boot on the console: {seen:?}");
 }
 
+async fn next_notice(notices: &mut mpsc::UnboundedReceiver<PortNotice>, within: u64) -> PortNotice {
+    tokio::time::timeout(Duration::from_secs(within), notices.recv())
+        .await
+        .ok()
+        .flatten()
+        .expect("a port notice in time")
+}
+
 fn board(twin: &PtyBoard, hint: &Path, mac: &str, finder: &Arc<PortFinder>) -> Esp8266Board {
     let lines: Arc<dyn ResetLines> = twin.lines();
     Esp8266Board::new(twin.name(), hint, Some(lines))
@@ -135,22 +143,15 @@ async fn a_board_that_re_enumerates_while_running_is_found_again_by_mac() {
     let second = t.reenumerate().await.unwrap().to_path_buf();
     assert_ne!(first, second);
     link(by_id.path(), "usb-twin", &t);
-    let notice = |n: Option<PortNotice>| n.expect("a port notice");
-    let lost = tokio::time::timeout(Duration::from_secs(5), notices.recv())
-        .await
-        .unwrap();
     assert_eq!(
-        notice(lost),
+        next_notice(&mut notices, 5).await,
         PortNotice::Lost {
             board: "twin-r".into(),
             port: first.clone()
         }
     );
-    let found = tokio::time::timeout(Duration::from_secs(20), notices.recv())
-        .await
-        .unwrap();
     assert_eq!(
-        notice(found),
+        next_notice(&mut notices, 20).await,
         PortNotice::Found {
             board: "twin-r".into(),
             mac: "5c:cf:7f:00:00:c3".into(),

@@ -30,17 +30,7 @@ fn run_on_rig(
     report: &Path,
     state: &Path,
 ) -> (i32, Vec<Value>, String) {
-    let out = hil(
-        &[
-            "run",
-            "--rig",
-            rig.to_str().unwrap(),
-            scenario.to_str().unwrap(),
-            "--report",
-            report.to_str().unwrap(),
-        ],
-        &[("HIL_STATE_DIR", state.to_str().unwrap())],
-    );
+    let out = hil_on_rig(rig, scenario, report, state);
     let name = scenario.file_stem().unwrap().to_str().unwrap();
     let log = std::fs::read_to_string(report.join(name).join("events.jsonl"))
         .unwrap_or_else(|e| panic!("no event log ({e}):\n{}", text(&out)));
