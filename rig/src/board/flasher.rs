@@ -378,7 +378,8 @@ impl std::fmt::Display for TimedOut {
 impl std::error::Error for TimedOut {}
 
 /// What was flashed last onto each board, by MAC: lets the ROM path (which cannot hash flash) skip an image
-/// the board already runs. Only this rig's writes are recorded; a board flashed elsewhere needs `--force`.
+/// the board already runs. Only this rig's writes are recorded: a board flashed elsewhere since needs its record
+/// deleted.
 pub struct FlashRecords {
     dir: PathBuf,
 }
