@@ -1,6 +1,9 @@
 //! `hil bench up`: the twin bench as a standalone lab — SCPI supply, ESP8266 boards on ptys (with their reset
 //! lines on a loopback side channel) and a broker — described by a rig file that other tools and `hil run --rig`
-//! can use, until Ctrl-C or SIGTERM.
+//! can use, until Ctrl-C or SIGTERM. Its boards' ports are also listed as links in a folder beside the rig file
+//! (as udev lists USB-serial adapters in /dev/serial/by-id), the rig's `[boards] scan`; SIGUSR1 moves every
+//! board to a new pty, as replugging the USB cables would, and the links follow while the rig file's port hints
+//! go stale.
 
 use crate::paths;
 use anyhow::{Context, Result};
@@ -14,6 +17,7 @@ use std::fmt::Write as _;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use tokio::signal::unix::{signal, SignalKind};
 
 /// A twin bench's supply channel limits, as its rig file states them.
 const MAX_VOLTS: f64 = 16.0;
@@ -26,6 +30,50 @@ pub struct BenchUpOptions {
     pub channels: u8,
     pub bootloader: bool,
     pub broker: BrokerSpec,
+}
+
+/// The link to a board's pty in the ports folder: named after the pty, so it names a different file after a
+/// replug, as a by-id name does for a different adapter.
+fn port_link(ports: &Path, board: &PtyBoard) -> PathBuf {
+    let pty = board
+        .port()
+        .file_name()
+        .map_or("port".into(), |n| n.to_string_lossy().into_owned());
+    ports.join(format!("pts-{pty}"))
+}
+
+fn link_port(ports: &Path, board: &PtyBoard) -> Result<()> {
+    let link = port_link(ports, board);
+    std::os::unix::fs::symlink(board.port(), &link)
+        .with_context(|| format!("linking {}", link.display()))
+}
+
+/// Moves every board to a new pty and its link with it.
+async fn replug_all(ports: &Path, boards: &mut [UpBoard]) {
+    for UpBoard { board, .. } in boards.iter_mut() {
+        let old = port_link(ports, board);
+        let moved = match board.reenumerate().await {
+            Ok(_) => link_port(ports, board),
+            Err(e) => Err(e),
+        };
+        let _ = std::fs::remove_file(&old);
+        match moved {
+            Ok(()) => eprintln!(
+                "  {} re-enumerated on {}",
+                board.name(),
+                board.port().display()
+            ),
+            Err(e) => eprintln!("  {}: re-enumerating: {e:#}", board.name()),
+        }
+    }
+}
+
+/// A board of the bench, its reset lines' side channel, its MAC and its supply channel (1-based).
+struct UpBoard {
+    board: PtyBoard,
+    lines: LinesServer,
+    mac: String,
+    channel: usize,
 }
 
 /// Writes a secret next to the rig file, readable by its owner only.
@@ -71,7 +119,12 @@ pub async fn bench_up(
         let channel = spec.channel + 1;
         let board = PtyBoard::spawn(spec, state.clone(), clock).await?;
         let lines = LinesServer::start(board.lines()).await?;
-        boards.push((board, lines, mac, channel));
+        boards.push(UpBoard {
+            board,
+            lines,
+            mac,
+            channel,
+        });
     }
     let broker = Broker::start(&options.broker).await?;
     let dir = options
@@ -87,6 +140,15 @@ pub async fn bench_up(
     write_secret(&broker_secret, &broker.password)?;
     let wifi_secret = dir.join(format!("{stem}.wifi-password"));
     write_secret(&wifi_secret, &Secret::generate())?;
+    // Absolute, so that the rig file's scan pattern holds wherever it is read from.
+    let ports = std::path::absolute(dir.join(format!("{stem}.ports")))
+        .context("resolving the ports folder's path")?;
+    // Links left by an earlier bench of the same name point at ptys that are gone or someone else's.
+    let _ = std::fs::remove_dir_all(&ports);
+    std::fs::create_dir_all(&ports).with_context(|| format!("creating {}", ports.display()))?;
+    for UpBoard { board, .. } in &boards {
+        link_port(&ports, board)?;
+    }
 
     let limits: Vec<String> = (1..=channels)
         .map(|n| format!("{n} = {{ max_volts = {MAX_VOLTS:.1}, max_amps = {MAX_AMPS:.1} }}"))
@@ -94,12 +156,20 @@ pub async fn bench_up(
     let mut rig = format!(
         "# The twin bench of `hil bench up` (pid {}): valid while it runs.\n\n\
          [supply.twin]\ndriver = \"scpi\"\nmodel = \"rigol-dp832\"\naddress = \"{}\"\n\
-         channels = {{ {} }}\n",
+         channels = {{ {} }}\n\n\
+         [boards]\nscan = [\"{}/*\"]\n",
         std::process::id(),
         supply.address(),
-        limits.join(", ")
+        limits.join(", "),
+        ports.display()
     );
-    for (board, lines, mac, channel) in &boards {
+    for UpBoard {
+        board,
+        lines,
+        mac,
+        channel,
+    } in &boards
+    {
         let _ = write!(
             rig,
             "\n[[board]]\nname = \"{}\"\nchip = \"esp8266\"\nmac = \"{mac}\"\nport = \"{}\"\nsupply = \"twin:{channel}\"\n\
@@ -121,11 +191,19 @@ pub async fn bench_up(
         broker_secret.display(),
         wifi_secret.display()
     );
+    // Listening before the rig file tells anyone the bench is up: SIGUSR1's default action would end it.
+    let mut replug = signal(SignalKind::user_defined1()).context("listening for SIGUSR1")?;
     std::fs::write(&options.rig_file, &rig)
         .with_context(|| format!("writing {}", options.rig_file.display()))?;
 
     eprintln!("hil bench up: twin supply at {}", supply.address());
-    for (board, lines, mac, channel) in &boards {
+    for UpBoard {
+        board,
+        lines,
+        mac,
+        channel,
+    } in &boards
+    {
         let mode = if options.bootloader {
             "held in the ROM loader"
         } else {
@@ -143,13 +221,20 @@ pub async fn bench_up(
         "rig file: {} — Ctrl-C or SIGTERM stops the bench",
         options.rig_file.display()
     );
-    let signal = stop.await;
+    tokio::pin!(stop);
+    let signal = loop {
+        tokio::select! {
+            signal = &mut stop => break signal,
+            _ = replug.recv() => replug_all(&ports, &mut boards).await,
+        }
+    };
     eprintln!("{signal}: stopping the twin bench");
-    for (board, _, _, _) in boards {
+    for UpBoard { board, .. } in boards {
         board.stop().await;
     }
     for secret in [&broker_secret, &wifi_secret] {
         let _ = std::fs::remove_file(secret);
     }
+    let _ = std::fs::remove_dir_all(&ports);
     Ok(())
 }

@@ -97,7 +97,8 @@ pub enum Command {
 #[derive(Subcommand, Debug)]
 pub enum BenchCommand {
     /// Start the twin bench standalone (SCPI supply, pty boards, broker) and describe it in a rig file, for
-    /// pyvisa, esptool, mpremote, mosquitto_sub or `hil run --rig`; runs until Ctrl-C or SIGTERM.
+    /// pyvisa, esptool, mpremote, mosquitto_sub or `hil run --rig`; runs until Ctrl-C or SIGTERM. SIGUSR1 moves
+    /// every board to a new pty, as replugging its USB cable would.
     Up {
         /// Where to write the rig file (the broker and WiFi passwords go to files beside it, mode 0600).
         #[arg(long, value_name = "FILE")]

@@ -83,6 +83,26 @@ pub enum Body {
         skipped: usize,
         seconds: f64,
     },
+    /// The board answered with its MAC on `port`: on its port hint (`scanned` false) or on a port the scan found
+    /// it on. Before the timeline when provisioning looked for it, during it when it was found again.
+    #[serde(rename = "board.port")]
+    BoardPort {
+        board: String,
+        mac: String,
+        port: String,
+        scanned: bool,
+    },
+    /// The board's port went away (unplugged, re-enumerated); it is looked for by MAC until found.
+    #[serde(rename = "board.lost")]
+    BoardLost { board: String, port: String },
+    /// A provisioning step failed for this board (`find`, `flash` or `deploy`): the run goes on without it and its
+    /// checks fail with `message`.
+    #[serde(rename = "board.error")]
+    BoardError {
+        board: String,
+        step: String,
+        message: String,
+    },
     #[serde(rename = "console")]
     Console { board: String, line: String },
     #[serde(rename = "mqtt.connack")]
@@ -170,6 +190,29 @@ pub enum Body {
     /// Kinds this version does not know (from a newer rig) are kept out of the checks, not fatal.
     #[serde(other)]
     Unknown,
+}
+
+impl From<rig::board::PortNotice> for Body {
+    fn from(notice: rig::board::PortNotice) -> Body {
+        use rig::board::PortNotice;
+        match notice {
+            PortNotice::Lost { board, port } => Body::BoardLost {
+                board,
+                port: port.display().to_string(),
+            },
+            PortNotice::Found {
+                board,
+                mac,
+                port,
+                scanned,
+            } => Body::BoardPort {
+                board,
+                mac,
+                port: port.display().to_string(),
+                scanned,
+            },
+        }
+    }
 }
 
 fn monitor_source() -> String {

@@ -48,3 +48,24 @@ pub fn python() -> PathBuf {
         })
         .clone()
 }
+
+/// Where `hil` keeps what it must remember between runs: HIL_STATE_DIR, else $XDG_STATE_HOME/hil, else
+/// ~/.local/state/hil (the XDG base directory default), else a folder under the system's temporary directory.
+pub fn state_dir() -> PathBuf {
+    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    if let Some(dir) = var("HIL_STATE_DIR") {
+        return PathBuf::from(dir);
+    }
+    if let Some(xdg) = var("XDG_STATE_HOME") {
+        return PathBuf::from(xdg).join("hil");
+    }
+    match var("HOME") {
+        Some(home) => PathBuf::from(home).join(".local/state/hil"),
+        None => std::env::temp_dir().join("hil-state"),
+    }
+}
+
+/// The per-MAC records of the image this rig flashed onto each board.
+pub fn flash_records() -> PathBuf {
+    state_dir().join("flashed")
+}

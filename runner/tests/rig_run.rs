@@ -34,14 +34,8 @@ fn hil_run_with_a_rig_file_drives_a_bench_in_another_process() {
     );
     let report = fx.path("report");
     let first = Command::new(env!("CARGO_BIN_EXE_hil"))
-        .args([
-            "run",
-            "--rig",
-            rig.to_str().unwrap(),
-            scenario.to_str().unwrap(),
-            "--report",
-            report.to_str().unwrap(),
-        ])
+        .args(rig_run_args(&rig, &scenario, &report))
+        .env("HIL_STATE_DIR", fx.path("state"))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -55,17 +49,7 @@ fn hil_run_with_a_rig_file_drives_a_bench_in_another_process() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    let second = hil(
-        &[
-            "run",
-            "--rig",
-            rig.to_str().unwrap(),
-            scenario.to_str().unwrap(),
-            "--report",
-            fx.path("r2").to_str().unwrap(),
-        ],
-        &[],
-    );
+    let second = hil_on_rig(&rig, &scenario, &fx.path("r2"), &fx.path("state"));
     assert_eq!(second.status.code(), Some(2), "{}", text(&second));
     assert!(
         text(&second).contains("is in use: pid"),

@@ -1,18 +1,20 @@
 //! An ESP8266 running MicroPython, reached through a serial port: a real board on a USB-serial adapter (reset
 //! and GPIO0 through DTR/RTS) or a twin pty board (the same through its side channel). Identify and flash go
-//! through the ROM loader, deploy through the raw REPL, and the console is the port itself.
+//! through the ROM loader, deploy through the raw REPL, and the console is the port itself. A board known by
+//! its MAC is looked for again whenever its port goes away, between steps and while its console is read.
 
 use super::console::{self, RomBoot};
 use super::flasher::{self, FlashOutcome, FlashRecords, Flasher, Progress};
+use super::locate::{Found, PortFinder};
 use super::raw_repl::{DeployReport, RawRepl};
 use super::reset_lines::{reset_into_loader, reset_to_run, ResetLines};
 use super::rom_loader::format_mac;
 use super::serial::Tty;
-use super::{AppFile, Board, ConsoleLine};
+use super::{AppFile, Board, ConsoleLine, PortNotice};
 use anyhow::{Context, Result};
 use async_trait::async_trait;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -20,39 +22,172 @@ use tokio::task::JoinHandle;
 /// MicroPython's and the ROM loader's speed.
 pub const BAUD: u32 = 115_200;
 
+/// How often a board whose port went away mid-run is looked for.
+const RELOCATE_PAUSE: Duration = Duration::from_secs(1);
+
 pub struct Esp8266Board {
     name: String,
-    port: PathBuf,
+    /// Where the board is now: moves when the board is found elsewhere (also by the console reader).
+    port: Arc<Mutex<PathBuf>>,
     /// None: the port's own DTR/RTS.
     side_lines: Option<Arc<dyn ResetLines>>,
+    /// The MAC it is known by and where to look for it; None: the port is taken as given.
+    identity: Option<Identity>,
     console_tx: Option<mpsc::Sender<ConsoleLine>>,
     console_rx: Option<mpsc::Receiver<ConsoleLine>>,
+    notices_tx: mpsc::UnboundedSender<PortNotice>,
+    notices_rx: Option<mpsc::UnboundedReceiver<PortNotice>>,
     reader: Option<JoinHandle<()>>,
     /// What the ROM said at the last reset this board saw.
     last_boot: Option<RomBoot>,
 }
 
+#[derive(Clone)]
+struct Identity {
+    mac: [u8; 6],
+    /// The port the board was first said to be on: looked at first, whatever port the board was found on since
+    /// (a port that went away may come back as another device's; a hint is what the rig's owner vouched for).
+    hint: PathBuf,
+    finder: Arc<PortFinder>,
+}
+
+/// Everything that finds a board again, cloned into the console reader.
+#[derive(Clone)]
+struct Locator {
+    name: String,
+    port: Arc<Mutex<PathBuf>>,
+    side_lines: Option<Arc<dyn ResetLines>>,
+    identity: Identity,
+    notices: mpsc::UnboundedSender<PortNotice>,
+}
+
+impl Locator {
+    fn port(&self) -> PathBuf {
+        self.port.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Looks for the board by MAC, its hint first; the chip is left in its loader.
+    async fn locate(&self) -> Result<Found> {
+        self.identity.finder.release(&self.port());
+        let found = self
+            .identity
+            .finder
+            .find(
+                &self.name,
+                self.identity.mac,
+                &self.identity.hint,
+                self.side_lines.as_ref(),
+            )
+            .await?;
+        *self.port.lock().unwrap_or_else(|e| e.into_inner()) = found.port.clone();
+        Ok(found)
+    }
+
+    fn notify_lost(&self) {
+        let _ = self.notices.send(PortNotice::Lost {
+            board: self.name.clone(),
+            port: self.port(),
+        });
+    }
+
+    /// Looks for the board again after its port went away, saying where it was found.
+    async fn relocate(&self) -> Result<Found> {
+        let found = self.locate().await?;
+        let _ = self.notices.send(PortNotice::Found {
+            board: self.name.clone(),
+            mac: format_mac(self.identity.mac),
+            port: found.port.clone(),
+            scanned: found.scanned,
+        });
+        Ok(found)
+    }
+}
+
+/// Whether opening a port failed because its device is gone (unplugged, or a pty whose master closed).
+fn port_gone(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::NotFound
+        || matches!(
+            e.raw_os_error(),
+            Some(libc::ENXIO) | Some(libc::ENODEV) | Some(libc::EIO)
+        )
+}
+
 impl Esp8266Board {
     pub fn new(name: &str, port: &Path, side_lines: Option<Arc<dyn ResetLines>>) -> Self {
         let (tx, rx) = mpsc::channel(1024);
+        let (notices_tx, notices_rx) = mpsc::unbounded_channel();
         Esp8266Board {
             name: name.to_string(),
-            port: port.to_path_buf(),
+            port: Arc::new(Mutex::new(port.to_path_buf())),
             side_lines,
+            identity: None,
             console_tx: Some(tx),
             console_rx: Some(rx),
+            notices_tx,
+            notices_rx: Some(notices_rx),
             reader: None,
             last_boot: None,
         }
+    }
+
+    /// Knows the board by `mac`: `port` becomes a hint, and `finder` looks for the board wherever it went.
+    pub fn found_by_mac(mut self, mac: [u8; 6], finder: Arc<PortFinder>) -> Self {
+        self.identity = Some(Identity {
+            mac,
+            hint: self.port(),
+            finder,
+        });
+        self
+    }
+
+    /// The MAC the board is known by, when it is.
+    pub fn mac(&self) -> Option<String> {
+        self.identity.as_ref().map(|i| format_mac(i.mac))
     }
 
     pub fn last_boot(&self) -> Option<RomBoot> {
         self.last_boot
     }
 
-    fn open(&self) -> Result<Tty> {
-        Tty::open(&self.port, BAUD)
-            .with_context(|| format!("{}: opening {}", self.name, self.port.display()))
+    /// The port the board is on (as last found).
+    pub fn port(&self) -> PathBuf {
+        self.port.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn locator(&self) -> Option<Locator> {
+        Some(Locator {
+            name: self.name.clone(),
+            port: self.port.clone(),
+            side_lines: self.side_lines.clone(),
+            identity: self.identity.clone()?,
+            notices: self.notices_tx.clone(),
+        })
+    }
+
+    /// Finds the board by its MAC (hint first, then a scan) and moves to that port; the chip is left in its
+    /// loader. Only for a board made with [`Esp8266Board::found_by_mac`].
+    pub async fn locate(&mut self) -> Result<Found> {
+        self.stop_reader().await;
+        let locator = self
+            .locator()
+            .with_context(|| format!("{}: no MAC to find the board by", self.name))?;
+        locator.locate().await
+    }
+
+    /// Opens the board's port; a port that has gone away is looked for again by MAC first.
+    async fn open(&mut self) -> Result<Tty> {
+        let port = self.port();
+        match (Tty::open(&port, BAUD), self.locator()) {
+            (Err(e), Some(locator)) if port_gone(&e) => {
+                locator.notify_lost();
+                let found = locator.relocate().await?;
+                Tty::open(&found.port, BAUD)
+                    .with_context(|| format!("{}: opening {}", self.name, found.port.display()))
+            }
+            (opened, _) => {
+                opened.with_context(|| format!("{}: opening {}", self.name, port.display()))
+            }
+        }
     }
 
     fn lines_for(&self, port: &Tty) -> Result<Arc<dyn ResetLines>> {
@@ -89,11 +224,13 @@ impl Esp8266Board {
         progress: &mut (dyn FnMut(Progress) + Send),
     ) -> Result<FlashOutcome> {
         self.stop_reader().await;
-        let port = self.open()?;
+        let port = self.open().await?;
         let lines = self.lines_for(&port)?;
         reset_into_loader(lines.as_ref()).await?;
+        let expect_mac = self.identity.as_ref().map(|i| i.mac);
         let (f, _, outcome) =
-            flasher::flash_image(port, &self.name, firmware, records, progress).await?;
+            flasher::flash_image_onto(port, &self.name, expect_mac, firmware, records, progress)
+                .await?;
         let mut port = f.into_port();
         self.reset_and_read_banner(&mut port, lines.as_ref())
             .await?;
@@ -104,7 +241,7 @@ impl Esp8266Board {
     /// leaves the board at its REPL; `start` resets it into the app.
     pub async fn deploy_files(&mut self, files: &[AppFile]) -> Result<DeployReport> {
         self.stop_reader().await;
-        let mut port = self.open()?;
+        let mut port = self.open().await?;
         let lines = self.lines_for(&port)?;
         self.reset_and_read_banner(&mut port, lines.as_ref())
             .await?;
@@ -121,7 +258,7 @@ impl Board for Esp8266Board {
 
     async fn identify(&mut self) -> Result<String> {
         self.stop_reader().await;
-        let port = self.open()?;
+        let port = self.open().await?;
         let lines = self.lines_for(&port)?;
         reset_into_loader(lines.as_ref()).await?;
         let mut f = Flasher::connect(port, &self.name).await?;
@@ -143,14 +280,15 @@ impl Board for Esp8266Board {
             .console_tx
             .clone()
             .with_context(|| format!("{}: the board was stopped", self.name))?;
-        let port = self.open()?;
+        let port = self.open().await?;
         let lines = self.lines_for(&port)?;
         reset_to_run(lines.as_ref()).await?;
         // The banner stays in the console (its rst cause is what the boot-reason check reads).
-        self.reader = Some(tokio::spawn(console::forward_lines(
+        self.reader = Some(tokio::spawn(follow_console(
             port,
             self.name.clone(),
             tx,
+            self.locator(),
         )));
         Ok(())
     }
@@ -164,4 +302,50 @@ impl Board for Esp8266Board {
     fn take_console(&mut self) -> Option<mpsc::Receiver<ConsoleLine>> {
         self.console_rx.take()
     }
+
+    fn take_port_notices(&mut self) -> Option<mpsc::UnboundedReceiver<PortNotice>> {
+        self.notices_rx.take()
+    }
+}
+
+/// Forwards the console's lines; when the port goes away (and the board has a MAC to be found by) it looks for
+/// the board until it is found again, resets it into its app there and goes on reading. Ends when the console's
+/// receiver does, or when the board is stopped (the task is aborted).
+async fn follow_console(
+    mut port: Tty,
+    name: String,
+    tx: mpsc::Sender<ConsoleLine>,
+    locator: Option<Locator>,
+) {
+    loop {
+        console::forward_lines(port, name.clone(), tx.clone()).await;
+        let Some(locator) = locator.as_ref().filter(|_| !tx.is_closed()) else {
+            return;
+        };
+        locator.notify_lost();
+        port = loop {
+            tokio::time::sleep(RELOCATE_PAUSE).await;
+            match reopen_running(locator).await {
+                Ok(p) => break p,
+                Err(e) => tracing::debug!("{e:#}"),
+            }
+        };
+    }
+}
+
+/// Finds a board that went away and starts its app again on the port it was found on, open for reading.
+async fn reopen_running(locator: &Locator) -> Result<Tty> {
+    let found = locator.relocate().await?;
+    let port = Tty::open(&found.port, BAUD)
+        .with_context(|| format!("{}: opening {}", locator.name, found.port.display()))?;
+    let modem;
+    let lines: &dyn ResetLines = match &locator.side_lines {
+        Some(l) => l.as_ref(),
+        None => {
+            modem = port.modem_lines()?;
+            &modem
+        }
+    };
+    reset_to_run(lines).await?;
+    Ok(port)
 }

@@ -378,7 +378,8 @@ impl std::fmt::Display for TimedOut {
 impl std::error::Error for TimedOut {}
 
 /// What was flashed last onto each board, by MAC: lets the ROM path (which cannot hash flash) skip an image
-/// the board already runs. Only this rig's writes are recorded; a board flashed elsewhere needs `--force`.
+/// the board already runs. Only this rig's writes are recorded: a board flashed elsewhere since needs its record
+/// deleted.
 pub struct FlashRecords {
     dir: PathBuf,
 }
@@ -449,10 +450,30 @@ pub async fn flash_image<P: AsyncRead + AsyncWrite + Unpin + Send>(
     records: Option<&FlashRecords>,
     progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<(Flasher<P>, [u8; 6], FlashOutcome)> {
+    flash_image_onto(port, board, None, firmware, records, progress).await
+}
+
+/// [`flash_image`], refusing to write unless the chip's MAC is `expect_mac` (when given): a port that changed
+/// hands since the board was found there is never flashed.
+pub async fn flash_image_onto<P: AsyncRead + AsyncWrite + Unpin + Send>(
+    port: P,
+    board: &str,
+    expect_mac: Option<[u8; 6]>,
+    firmware: &[u8],
+    records: Option<&FlashRecords>,
+    progress: &mut (dyn FnMut(Progress) + Send),
+) -> Result<(Flasher<P>, [u8; 6], FlashOutcome)> {
     image::parse(firmware).with_context(|| format!("{board}: the image to flash"))?;
     let mut f = Flasher::connect(port, board).await?;
     f.check_chip().await?;
     let mac = f.read_mac().await?;
+    if let Some(want) = expect_mac.filter(|want| *want != mac) {
+        bail!(
+            "{board}: flash: the chip on this port is {}, not {}: nothing written",
+            rl::format_mac(mac),
+            rl::format_mac(want)
+        );
+    }
     let want: [u8; 16] = Md5::digest(firmware).into();
     if f.flash_md5(0, firmware.len()).await? == Some(want) {
         return Ok((f, mac, FlashOutcome::Unchanged("flash MD5 matches")));

@@ -4,6 +4,7 @@ pub mod console;
 pub mod esp8266;
 pub mod flasher;
 pub mod image;
+pub mod locate;
 pub mod raw_repl;
 pub mod remote_lines;
 pub mod reset_lines;
@@ -28,6 +29,22 @@ pub struct ConsoleLine {
     pub line: String,
 }
 
+/// A board's port went away or was found again (by MAC) while the rig held the board.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PortNotice {
+    Lost {
+        board: String,
+        port: std::path::PathBuf,
+    },
+    Found {
+        board: String,
+        mac: String,
+        port: std::path::PathBuf,
+        /// False when the board was on the port it was looked for first.
+        scanned: bool,
+    },
+}
+
 #[async_trait]
 pub trait Board: Send {
     fn name(&self) -> &str;
@@ -41,4 +58,8 @@ pub trait Board: Send {
     async fn stop(&mut self) -> anyhow::Result<()>;
     /// The console, line by line; taken once.
     fn take_console(&mut self) -> Option<mpsc::Receiver<ConsoleLine>>;
+    /// What became of the board's port, for boards on a port that can go away; taken once.
+    fn take_port_notices(&mut self) -> Option<mpsc::UnboundedReceiver<PortNotice>> {
+        None
+    }
 }

@@ -63,10 +63,30 @@ pub struct Tty {
     fd: AsyncFd<OwnedFd>,
 }
 
+/// A port can be busy for an instant: a process forked at the moment it was last closed holds a copy of the
+/// descriptor (and its lock) until its exec. Opening retries this often, this far apart, before it gives up.
+const BUSY_TRIES: u32 = 10;
+const BUSY_PAUSE: std::time::Duration = std::time::Duration::from_millis(20);
+
 impl Tty {
     /// Opens a serial port (or a twin's pty) raw at `baud`, exclusively: a second opener gets EBUSY/EWOULDBLOCK
-    /// rather than half the bytes.
+    /// rather than half the bytes. A port busy for longer than a fork's instant is an error of kind
+    /// `ResourceBusy`.
     pub fn open(path: &Path, baud: u32) -> io::Result<Tty> {
+        let mut tries = 1;
+        loop {
+            match Tty::open_once(path, baud) {
+                Err(e) if e.kind() == io::ErrorKind::ResourceBusy && tries < BUSY_TRIES => {
+                    tries += 1;
+                    // A blocking pause, bounded to a fifth of a second in all: opening is synchronous.
+                    std::thread::sleep(BUSY_PAUSE);
+                }
+                done => return done,
+            }
+        }
+    }
+
+    fn open_once(path: &Path, baud: u32) -> io::Result<Tty> {
         use std::os::unix::ffi::OsStrExt;
         let c_path = std::ffi::CString::new(path.as_os_str().as_bytes())
             .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in port path"))?;
@@ -253,7 +273,8 @@ mod tests {
         let pair = open_pty().unwrap();
         let mut master = pair.master;
         let mut port = Tty::open(&pair.slave_path, 74_880).unwrap();
-        assert!(Tty::open(&pair.slave_path, 115_200).is_err());
+        let busy = Tty::open(&pair.slave_path, 115_200).err().unwrap();
+        assert_eq!(busy.kind(), io::ErrorKind::ResourceBusy, "{busy}");
         let all: Vec<u8> = (0..=255).collect();
         port.write_all(&all).await.unwrap();
         let mut got = vec![0; 256];
@@ -268,5 +289,19 @@ mod tests {
             matches!(e.raw_os_error(), Some(libc::ENOTTY) | Some(libc::EINVAL)),
             "{e}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_port_held_for_an_instant_opens_once_it_is_released() {
+        let pair = open_pty().unwrap();
+        let held = Tty::open(&pair.slave_path, 115_200).unwrap();
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(60));
+            drop(held);
+        });
+        let started = std::time::Instant::now();
+        Tty::open(&pair.slave_path, 115_200).expect("opened after the holder let go");
+        assert!(started.elapsed() >= std::time::Duration::from_millis(40));
+        release.join().unwrap();
     }
 }

@@ -52,6 +52,7 @@ pub fn run_checks(scenario: &Scenario, events: &[Event]) -> Vec<Verdict> {
     };
     let mut verdicts = Vec::new();
     for board in view.boards() {
+        let first = verdicts.len();
         if let Some(expect) = &scenario.expect.readings {
             verdicts.extend(readings::check(expect, &view, board));
         }
@@ -86,9 +87,76 @@ pub fn run_checks(scenario: &Scenario, events: &[Event]) -> Vec<Verdict> {
         if let Some(drift) = &expect.sleep_drift {
             verdicts.push(drift::sleep_drift(drift, &view, board));
         }
+        if let Some(error) = provisioning_error(&view, board) {
+            // The board was left out of the run: none of its checks can pass, and one fails even when the
+            // scenario expects nothing.
+            for v in &mut verdicts[first..] {
+                v.pass = false;
+                v.message = format!("not judged: {error}");
+            }
+            verdicts.push(Verdict::new("provisioned", board, false, error));
+        }
     }
     verdicts
 }
 
+/// Why provisioning left the board out of the run (its `board.error` event), if it did.
+fn provisioning_error(view: &RunView, board: &str) -> Option<String> {
+    view.events().iter().find_map(|e| match &e.body {
+        crate::events::Body::BoardError {
+            board: b,
+            step,
+            message,
+        } if b == board => Some(format!("{step} failed: {message}")),
+        _ => None,
+    })
+}
+
 #[cfg(test)]
 pub(crate) mod fixtures;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::Body;
+    use fixtures::{connack, start};
+
+    #[test]
+    fn a_board_left_out_by_provisioning_fails_each_check_with_why_and_the_others_are_judged() {
+        let scenario = Scenario::parse(
+            std::path::Path::new("s.toml"),
+            "name = \"s\"\nboards = 2\nduration = \"10s\"\n[supply]\nprofile = [{ at = \"0s\", volts = 12.6 }]\n\
+             [expect]\nconnack = 0\n",
+        )
+        .unwrap();
+        let error = Event {
+            t: -1.0,
+            body: Body::BoardError {
+                board: "mute".into(),
+                step: "find".into(),
+                message: "mute: no answer".into(),
+            },
+        };
+        let events = [
+            error,
+            start(&["good", "mute"]),
+            connack(1.0, "good", 0),
+            connack(1.0, "mute", 0),
+        ];
+        let verdicts = run_checks(&scenario, &events);
+        let of = |board: &str| -> Vec<&Verdict> {
+            verdicts
+                .iter()
+                .filter(|v| v.board.as_deref() == Some(board))
+                .collect()
+        };
+        assert!(of("good").iter().all(|v| v.pass), "{verdicts:?}");
+        let mute = of("mute");
+        assert_eq!(mute.len(), 2, "{verdicts:?}");
+        assert!(mute.iter().all(|v| !v.pass));
+        assert!(mute
+            .iter()
+            .all(|v| v.message.contains("find failed: mute: no answer")));
+        assert_eq!(mute[1].name, "provisioned");
+    }
+}

@@ -79,6 +79,8 @@ pub struct Bench {
     pub ports: Vec<WirePort>,
     /// The MicroPython image to flash (the rig's `[micropython] image`); None: a generated one, for twins.
     pub image: Option<PathBuf>,
+    /// Where a board that is not on its port is looked for (the rig's `[boards] scan`).
+    pub scan: Vec<String>,
 }
 
 /// A board's serial port and, where the port has no modem lines, its reset lines' side channel.
@@ -226,6 +228,7 @@ pub fn rig_bench(rig: &RigFile, scenario: &Scenario) -> Result<Bench> {
         ptys: Vec::new(),
         ports,
         image: rig.image.clone(),
+        scan: rig.scan.clone(),
     })
 }
 
@@ -261,6 +264,7 @@ fn twin_supply(scenario: &Scenario, clock: DeviceClock) -> Result<Bench> {
         ptys: Vec::new(),
         ports: Vec::new(),
         image: None,
+        scan: Vec::new(),
     })
 }
 

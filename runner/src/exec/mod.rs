@@ -250,6 +250,14 @@ async fn execute(
                     }
                 }));
             }
+            if let Some(mut notices) = board.take_port_notices() {
+                let log = log.clone();
+                tasks.push(tokio::spawn(async move {
+                    while let Some(notice) = notices.recv().await {
+                        log.record(notice.into());
+                    }
+                }));
+            }
         }
         {
             let log = log.clone();

@@ -1,26 +1,27 @@
 //! Provisioning over the wire (DESIGN §1), as for hardware: power the boards at the profile's first voltage,
-//! flash the MicroPython image through the ROM loader unless it is already there, deploy the app files and
-//! config over the raw REPL, and switch the supply off again: the timeline starts from off, as on the process
-//! twin, so its first wake is a power-on with RTC memory clear.
+//! find each board by its MAC, flash the MicroPython image through the ROM loader unless it is already there,
+//! deploy the app files and config over the raw REPL, and switch the supply off again: the timeline starts from
+//! off, as on the process twin, so its first wake is a power-on with RTC memory clear. A board that fails a step
+//! is left out of the run with a `board.error` event; the others go on.
 
 use super::bench::Bench;
 use crate::events::{Body, EventLog};
 use crate::scenario::Scenario;
 use anyhow::{Context, Result};
 use rig::board::esp8266::Esp8266Board;
-use rig::board::flasher::FlashOutcome;
-use rig::board::AppFile;
+use rig::board::flasher::{FlashOutcome, FlashRecords};
+use rig::board::locate::PortFinder;
+use rig::board::rom_loader::parse_mac;
+use rig::board::{AppFile, Board};
 use rig::clock::DeviceClock;
+use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Bounds on each step per board, over the bounds inside the flasher and the raw-REPL client.
+/// Bounds on each step per board, over the bounds inside the locator, the flasher and the raw-REPL client.
+const FIND_TIMEOUT: Duration = Duration::from_secs(60);
 const FLASH_TIMEOUT: Duration = Duration::from_secs(60);
 const DEPLOY_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// The port the flash step just closed can be busy for a moment: a process the twin was starting at that
-/// instant holds our descriptor (and its lock) until its exec. Deploy tries this often, this far apart.
-const BUSY_TRIES: u32 = 5;
-const BUSY_PAUSE: Duration = Duration::from_millis(50);
 
 /// Size of the generated MicroPython image the twin boards are flashed with (a real ESP8266 build is ~600 KiB;
 /// this keeps each run's flash under a second on a pty).
@@ -72,44 +73,30 @@ pub async fn provision(
             .with_context(|| format!("reading the MicroPython image {}", path.display()))?,
         None => rig::board::image::synthetic(TWIN_IMAGE_BYTES, 1),
     };
+    // A twin bench's boards are new each run: only a rig's boards keep what was flashed onto them.
+    let records = bench
+        .twin
+        .is_none()
+        .then(|| FlashRecords::new(&crate::paths::flash_records()));
+    let finder = Arc::new(PortFinder::new(bench.scan.clone()));
     for (wire, (info, files)) in bench.ports.iter().zip(bench.infos.iter().zip(files)) {
         let mut board = Esp8266Board::new(&info.name, &wire.port, wire.lines.clone());
-
-        let started = Instant::now();
-        let outcome = tokio::time::timeout(FLASH_TIMEOUT, board.flash(&image, None, &mut |_| {}))
-            .await
-            .with_context(|| format!("{}: flashing took over {FLASH_TIMEOUT:?}", info.name))??;
-        steps.push(Step::now(Body::BoardFlash {
-            board: info.name.clone(),
-            bytes: image.len(),
-            skipped: matches!(outcome, FlashOutcome::Unchanged(_)),
-            seconds: started.elapsed().as_secs_f64(),
-        }));
-
-        let started = Instant::now();
-        let deploy = async {
-            let mut tries = 1;
-            loop {
-                match board.deploy_files(files).await {
-                    Err(e) if tries < BUSY_TRIES && port_busy(&e) => {
-                        tries += 1;
-                        tokio::time::sleep(BUSY_PAUSE).await;
-                    }
-                    done => return done,
-                }
-            }
+        if let Some(mac) = parse_mac(&info.mac) {
+            board = board.found_by_mac(mac, finder.clone());
+        }
+        let wired = WiredBoard {
+            image: &image,
+            records: records.as_ref(),
+            files,
         };
-        let report = tokio::time::timeout(DEPLOY_TIMEOUT, deploy)
-            .await
-            .with_context(|| format!("{}: deploying took over {DEPLOY_TIMEOUT:?}", info.name))??;
-        steps.push(Step::now(Body::BoardDeploy {
-            board: info.name.clone(),
-            files: files.len(),
-            written: report.written.len(),
-            skipped: report.unchanged.len(),
-            seconds: started.elapsed().as_secs_f64(),
-        }));
-        bench.boards.push(Box::new(board));
+        match wired.provision(&mut board, &mut steps).await {
+            Ok(()) => bench.boards.push(Box::new(board)),
+            Err((step, e)) => steps.push(Step::now(Body::BoardError {
+                board: info.name.clone(),
+                step: step.into(),
+                message: format!("{e:#}"),
+            })),
+        }
     }
     for channel in &bench.channels {
         channel.supply.set_output(channel.channel, false).await?;
@@ -117,9 +104,78 @@ pub async fn provision(
     Ok(steps)
 }
 
-fn port_busy(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::ResourceBusy)
-    })
+/// What one board is provisioned with.
+struct WiredBoard<'a> {
+    image: &'a [u8],
+    records: Option<&'a FlashRecords>,
+    files: &'a [AppFile],
+}
+
+/// A failed step: its name (`find`, `flash`, `deploy`) and why.
+type StepError = (&'static str, anyhow::Error);
+
+/// Runs a step within its bound; an error or timeout is that step's.
+async fn bounded<T>(
+    step: &'static str,
+    board: &str,
+    limit: Duration,
+    run: impl Future<Output = Result<T>>,
+) -> Result<T, StepError> {
+    match tokio::time::timeout(limit, run).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err((step, e)),
+        Err(_) => Err((step, anyhow::anyhow!("{board}: {step} took over {limit:?}"))),
+    }
+}
+
+impl WiredBoard<'_> {
+    /// Finds the board (when it has a MAC), flashes it and deploys to it, recording each step.
+    async fn provision(
+        &self,
+        board: &mut Esp8266Board,
+        steps: &mut Vec<Step>,
+    ) -> Result<(), StepError> {
+        let name = board.name().to_string();
+        if let Some(mac) = board.mac() {
+            let found = bounded("find", &name, FIND_TIMEOUT, board.locate()).await?;
+            steps.push(Step::now(Body::BoardPort {
+                board: name.clone(),
+                mac,
+                port: found.port.display().to_string(),
+                scanned: found.scanned,
+            }));
+        }
+
+        let started = Instant::now();
+        let outcome = bounded(
+            "flash",
+            &name,
+            FLASH_TIMEOUT,
+            board.flash(self.image, self.records, &mut |_| {}),
+        )
+        .await?;
+        steps.push(Step::now(Body::BoardFlash {
+            board: name.clone(),
+            bytes: self.image.len(),
+            skipped: matches!(outcome, FlashOutcome::Unchanged(_)),
+            seconds: started.elapsed().as_secs_f64(),
+        }));
+
+        let started = Instant::now();
+        let report = bounded(
+            "deploy",
+            &name,
+            DEPLOY_TIMEOUT,
+            board.deploy_files(self.files),
+        )
+        .await?;
+        steps.push(Step::now(Body::BoardDeploy {
+            board: name,
+            files: self.files.len(),
+            written: report.written.len(),
+            skipped: report.unchanged.len(),
+            seconds: started.elapsed().as_secs_f64(),
+        }));
+        Ok(())
+    }
 }

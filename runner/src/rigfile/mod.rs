@@ -20,6 +20,8 @@ pub struct RigFile {
     pub path: PathBuf,
     pub supplies: BTreeMap<String, SupplyEntry>,
     pub boards: Vec<BoardEntry>,
+    /// Glob patterns of the ports a board is looked for on when it is not on its hint (`[boards] scan`).
+    pub scan: Vec<String>,
     pub broker: Option<BrokerEntry>,
     pub tap_listen: Option<String>,
     pub tap_advertise: Option<String>,
@@ -307,6 +309,25 @@ impl Validator<'_> {
                 adc: b.adc.map(|a| (a.divider, a.full_scale_volts)),
             });
         }
+        let scan = match &raw.boards {
+            Some(b) => b
+                .scan
+                .iter()
+                .map(|p| {
+                    let pattern = self.relative(p.get_ref()).display().to_string();
+                    rig::board::locate::check_pattern(&pattern)
+                        .map(|()| pattern)
+                        .map_err(|e| {
+                            self.error(p.span(), e)
+                                .with_help("scan = [\"/dev/serial/by-id/*\", \"/dev/ttyUSB*\"]")
+                        })
+                })
+                .collect::<Result<_, _>>()?,
+            None => rig::board::locate::DEFAULT_SCAN
+                .iter()
+                .map(|p| p.to_string())
+                .collect(),
+        };
         let broker = match &raw.broker {
             Some(entry) => {
                 let b = entry.get_ref();
@@ -374,6 +395,7 @@ impl Validator<'_> {
             path: self.path.to_path_buf(),
             supplies,
             boards,
+            scan,
             broker,
             tap_listen: raw.tap.as_ref().map(|t| t.listen.get_ref().clone()),
             tap_advertise: raw

@@ -12,6 +12,7 @@ pub struct RigFileRaw {
     pub supply: BTreeMap<String, Spanned<SupplyRaw>>,
     #[serde(default)]
     pub board: Vec<Spanned<BoardRaw>>,
+    pub boards: Option<BoardsRaw>,
     pub broker: Option<Spanned<BrokerRaw>>,
     pub tap: Option<TapRaw>,
     pub wifi: Option<Spanned<WifiRaw>>,
@@ -49,6 +50,14 @@ pub struct BoardRaw {
     /// Reset lines over a side channel (`tcp://HOST:PORT`) where the port has no DTR/RTS (a twin's pty).
     pub lines: Option<Spanned<String>>,
     pub adc: Option<AdcRaw>,
+}
+
+/// What holds for every board: where to look for a board that is not on its port hint.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BoardsRaw {
+    /// Absolute glob patterns of candidate serial ports.
+    pub scan: Vec<Spanned<String>>,
 }
 
 fn esp8266() -> Spanned<String> {

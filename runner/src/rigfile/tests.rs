@@ -210,3 +210,25 @@ fn unknown_drivers_models_serial_options_and_channels_name_their_line() {
         d.message
     );
 }
+
+#[test]
+fn boards_are_looked_for_on_the_usual_ports_unless_scan_says_where() {
+    assert_eq!(
+        parse(GOOD).unwrap().scan,
+        vec!["/dev/serial/by-id/*", "/dev/ttyUSB*", "/dev/ttyACM*"]
+    );
+    let with_scan = format!("{GOOD}\n[boards]\nscan = [\"/run/twin/ports/*\", \"ports/*\"]\n");
+    assert_eq!(
+        parse(&with_scan).unwrap().scan,
+        vec!["/run/twin/ports/*", "/lab/ports/*"],
+        "relative to the rig file, as its other paths"
+    );
+    let d = parse(&format!(
+        "{GOOD}\n[boards]\nscan = [\"/dev/ttyUSB*\", \"/dev/tty[USB\"]\n"
+    ))
+    .unwrap_err();
+    assert_eq!(line_of(&d), 25);
+    assert!(d.message.contains("/dev/tty[USB"), "{}", d.message);
+    let d = parse(&format!("{GOOD}\n[boards]\nscn = []\n")).unwrap_err();
+    assert_eq!(line_of(&d), 25);
+}

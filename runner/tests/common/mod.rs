@@ -283,6 +283,27 @@ pub fn run_hil(scenario: &Path, report: &Path, extra: &[&str], env: &[(&str, &st
     hil(&args, env)
 }
 
+/// `hil run --rig RIG SCENARIO --report REPORT`, keeping what it remembers between runs (the flash records) in
+/// `state`, not the user's state folder.
+pub fn hil_on_rig(rig: &Path, scenario: &Path, report: &Path, state: &Path) -> Output {
+    hil(
+        &rig_run_args(rig, scenario, report),
+        &[("HIL_STATE_DIR", state.to_str().unwrap())],
+    )
+}
+
+/// The arguments of `hil run --rig RIG SCENARIO --report REPORT`.
+pub fn rig_run_args<'a>(rig: &'a Path, scenario: &'a Path, report: &'a Path) -> [&'a str; 6] {
+    [
+        "run",
+        "--rig",
+        rig.to_str().unwrap(),
+        scenario.to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+    ]
+}
+
 /// Starts `hil bench up --write-rig RIG EXTRA...` and waits (bounded) until it has written the rig file.
 pub fn start_bench_up(rig: &Path, extra: &[&str]) -> Child {
     let bench = Command::new(env!("CARGO_BIN_EXE_hil"))

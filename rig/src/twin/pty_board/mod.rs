@@ -2,7 +2,9 @@
 //! the serial loader protocol (and the stub's, once esptool uploads one) and keeps a 4 MiB flash; running, it
 //! prints the ROM banner, boots the image's app (the firmware files in its folder, under firmware/host/run.py)
 //! and, when the app ends without deep sleep, offers MicroPython's friendly, raw and raw-paste REPL.
-//! Reset and GPIO0 come through a side channel ([`TwinLines`]) because a pty has no modem lines. The app's
+//! Reset and GPIO0 come through a side channel ([`TwinLines`]) because a pty has no modem lines.
+//! [`PtyBoard::reenumerate`] moves the board to a new pty, as a USB-serial adapter replugged elsewhere: the old
+//! port disappears (its clients read end of file) and the chip runs on undisturbed. The app's
 //! process is started while the chip sleeps, is held in reset or has no power, and its hello is answered at the
 //! boot (warm start, firmware/host/PROTOCOL.md), so CPython's start-up is not awake time.
 //!
@@ -38,7 +40,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 /// MicroPython's `machine.reset_cause()` values.
@@ -129,10 +131,15 @@ struct Shared {
     mode: Mutex<BoardMode>,
 }
 
+/// A new pty's master for the chip to read from, acknowledged once the old one is no longer read.
+type Replug = (ReadHalf<Tty>, oneshot::Sender<()>);
+
 pub struct PtyBoard {
     name: String,
     port: PathBuf,
     lines: Arc<TwinLines>,
+    replug: mpsc::UnboundedSender<Replug>,
+    out: mpsc::UnboundedSender<Out>,
     shared: Arc<Shared>,
     fs: tempfile::TempDir,
     shutdown: watch::Sender<bool>,
@@ -172,6 +179,7 @@ impl PtyBoard {
             mode: Mutex::new(BoardMode::Off),
         });
         let (lines_tx, lines_rx) = mpsc::unbounded_channel();
+        let (replug, replug_rx) = mpsc::unbounded_channel();
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         let persist = Arc::new(Mutex::new(Persist::default()));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -214,7 +222,7 @@ impl PtyBoard {
             rng: SmallRng::seed_from_u64(spec.seed),
             spec: spec.clone(),
             shared: shared.clone(),
-            out: out_tx,
+            out: out_tx.clone(),
             read,
             decoder: slip::Decoder::new(),
             state: BoardMode::Off,
@@ -237,7 +245,7 @@ impl PtyBoard {
             load_index,
         };
         let task = tokio::spawn(async move {
-            twin.run(lines_rx, events_rx, shutdown_rx).await;
+            twin.run(lines_rx, replug_rx, events_rx, shutdown_rx).await;
             control.abort();
             writer.abort();
         });
@@ -248,6 +256,8 @@ impl PtyBoard {
                 tx: lines_tx,
                 board: spec.name,
             }),
+            replug,
+            out: out_tx,
             shared,
             fs,
             shutdown,
@@ -273,6 +283,24 @@ impl PtyBoard {
     /// The port clients open (`/dev/pts/N`).
     pub fn port(&self) -> &Path {
         &self.port
+    }
+
+    /// Moves the board to a new pty and closes the old one, as unplugging its USB-serial adapter and plugging it
+    /// in again would; returns the new port. The chip is not reset.
+    pub async fn reenumerate(&mut self) -> Result<&Path> {
+        let stopped = || anyhow::anyhow!("{}: the twin board has stopped", self.name);
+        let pty = serial::open_pty().context("opening a new pty for the twin board")?;
+        let (read, write) = tokio::io::split(pty.master);
+        let (ack, acked) = oneshot::channel();
+        self.replug.send((read, ack)).map_err(|_| stopped())?;
+        // The writer lets go of the old pty only once the chip no longer reads it: a master read that saw the
+        // old side close would be taken for the board going away.
+        acked.await.map_err(|_| stopped())?;
+        self.out
+            .send(Out::Port(write, Arc::new(pty.slave_guard)))
+            .map_err(|_| stopped())?;
+        self.port = pty.slave_path;
+        Ok(&self.port)
     }
 
     pub fn lines(&self) -> Arc<TwinLines> {
@@ -343,6 +371,8 @@ fn cooked(bytes: &[u8]) -> Vec<u8> {
 enum Out {
     Bytes(Vec<u8>),
     Baud(Option<u32>),
+    /// From now on, write to this pty (the old one closes).
+    Port(WriteHalf<Tty>, Arc<OwnedFd>),
 }
 
 fn wire_time(bytes: usize, baud: Option<u32>) -> Option<Duration> {
@@ -353,13 +383,18 @@ fn wire_time(bytes: usize, baud: Option<u32>) -> Option<Duration> {
 async fn write_paced(
     mut pty: WriteHalf<Tty>,
     mut rx: mpsc::UnboundedReceiver<Out>,
-    slave_guard: Arc<OwnedFd>,
+    mut slave_guard: Arc<OwnedFd>,
     mut baud: Option<u32>,
 ) {
     while let Some(out) = rx.recv().await {
         let data = match out {
             Out::Baud(b) => {
                 baud = b;
+                continue;
+            }
+            Out::Port(write, guard) => {
+                pty = write;
+                slave_guard = guard;
                 continue;
             }
             Out::Bytes(d) => d,
@@ -441,6 +476,7 @@ impl Twin {
     async fn run(
         mut self,
         mut lines: mpsc::UnboundedReceiver<(bool, bool)>,
+        mut replugs: mpsc::UnboundedReceiver<Replug>,
         mut events: mpsc::UnboundedReceiver<Event>,
         mut shutdown: watch::Receiver<bool>,
     ) {
@@ -464,6 +500,12 @@ impl Twin {
                 },
                 Some(ev) = events.recv() => self.event(ev).await,
                 Some((dtr, rts)) = lines.recv() => self.lines(Pins::from_lines(dtr, rts)),
+                Some((read, ack)) = replugs.recv() => {
+                    self.read = read;
+                    // A frame cut off by the unplug is lost, as on the wire.
+                    self.decoder.reset();
+                    let _ = ack.send(());
+                }
                 changed = power.changed() => {
                     if changed.is_err() { return; }
                     self.power_changed();

@@ -1,0 +1,207 @@
+//! Finding a board's port by its MAC: a USB-serial adapter enumerates wherever the kernel puts it (and again
+//! elsewhere after a replug), so a rig names each board by MAC and gives a port only as a hint. The hint is
+//! tried first; then every candidate port the scan patterns match, each asked for its MAC through the ROM
+//! loader. A port that answers another MAC is never taken.
+
+use super::flasher::Flasher;
+use super::reset_lines::{reset_into_loader, reset_to_run, ResetLines};
+use super::rom_loader::format_mac;
+use super::serial::Tty;
+use anyhow::{bail, Context, Result};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// Where USB-serial adapters appear on Linux: udev's stable names first, then the raw device nodes.
+pub const DEFAULT_SCAN: &[&str] = &["/dev/serial/by-id/*", "/dev/ttyUSB*", "/dev/ttyACM*"];
+
+/// The loader's speed when it is first reached.
+const PROBE_BAUD: u32 = 115_200;
+
+/// Whether `pattern` is a usable scan pattern (a shell glob); the error says why not.
+pub fn check_pattern(pattern: &str) -> Result<(), String> {
+    glob::Pattern::new(pattern)
+        .map(|_| ())
+        .map_err(|e| format!("scan pattern {pattern:?}: {e}"))
+}
+
+/// Where a board was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    pub port: PathBuf,
+    /// False when the hint was right.
+    pub scanned: bool,
+}
+
+/// The ports of one bench's boards: who holds which, and where to look for the others. Shared by the boards of
+/// a run so that a scan never probes a port another board of the run was found on (probing resets a chip).
+pub struct PortFinder {
+    scan: Vec<String>,
+    claimed: Mutex<BTreeSet<PathBuf>>,
+}
+
+impl PortFinder {
+    pub fn new(scan: Vec<String>) -> Self {
+        PortFinder {
+            scan,
+            claimed: Mutex::new(BTreeSet::new()),
+        }
+    }
+
+    fn claimed(&self) -> std::sync::MutexGuard<'_, BTreeSet<PathBuf>> {
+        self.claimed.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Gives up a port a board was found on (it went away).
+    pub fn release(&self, port: &Path) {
+        self.claimed().remove(&canonical(port));
+    }
+
+    /// Every port the scan patterns match now, as device paths (links resolved), each once, none claimed.
+    pub fn candidates(&self) -> Vec<PathBuf> {
+        let claimed = self.claimed().clone();
+        let mut seen = BTreeSet::new();
+        let mut out = Vec::new();
+        for pattern in &self.scan {
+            let Ok(paths) = glob::glob(pattern) else {
+                continue;
+            };
+            for path in paths.flatten() {
+                let device = canonical(&path);
+                if !claimed.contains(&device) && seen.insert(device.clone()) {
+                    out.push(device);
+                }
+            }
+        }
+        out
+    }
+
+    /// The port where the chip with `mac` answers: `hint` if it does, else the first candidate that does. The
+    /// port is claimed for the board and its chip left in the ROM loader. `lines`: the board's reset lines where its port has none (a twin's side
+    /// channel); None: each probed port's own DTR/RTS.
+    pub async fn find(
+        &self,
+        board: &str,
+        mac: [u8; 6],
+        hint: &Path,
+        lines: Option<&Arc<dyn ResetLines>>,
+    ) -> Result<Found> {
+        let want = format_mac(mac);
+        let hint_device = canonical(hint);
+        let hint_said = if self.claimed().contains(&hint_device) {
+            format!("its hint {} is another board's port now", hint.display())
+        } else {
+            match probe(hint, board, lines, mac).await {
+                Ok(got) if got == mac => return Ok(self.claim(hint_device, false)),
+                Ok(got) => format!(
+                    "its hint {} answered MAC {}",
+                    hint.display(),
+                    format_mac(got)
+                ),
+                Err(e) => format!("its hint {} failed: {e:#}", hint.display()),
+            }
+        };
+        let mut tried = Vec::new();
+        for port in self.candidates() {
+            if port == hint_device {
+                continue;
+            }
+            match probe(&port, board, lines, mac).await {
+                Ok(got) if got == mac => return Ok(self.claim(port, true)),
+                Ok(got) => tried.push(format!("{} is {}", port.display(), format_mac(got))),
+                Err(e) if busy(&e) => tried.push(format!("{} is in use", port.display())),
+                Err(_) => tried.push(format!("{} did not answer", port.display())),
+            }
+        }
+        let scanned = if tried.is_empty() {
+            format!("no port free to scan matches {:?}", self.scan)
+        } else {
+            format!("scanned: {}", tried.join("; "))
+        };
+        bail!("{board}: finding the board by MAC {want}: {hint_said}; {scanned}")
+    }
+
+    fn claim(&self, port: PathBuf, scanned: bool) -> Found {
+        self.claimed().insert(port.clone());
+        Found { port, scanned }
+    }
+}
+
+fn busy(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::ResourceBusy)
+    })
+}
+
+/// The device a path names (a by-id link's target); the path itself when it does not resolve.
+fn canonical(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// Asks the chip on `port` for its MAC through the ROM loader. The chip is left in its loader when it is `want`
+/// (the next step needs it there) and reset back into its app otherwise.
+async fn probe(
+    port: &Path,
+    board: &str,
+    lines: Option<&Arc<dyn ResetLines>>,
+    want: [u8; 6],
+) -> Result<[u8; 6]> {
+    let tty = Tty::open(port, PROBE_BAUD)
+        .with_context(|| format!("{board}: opening {}", port.display()))?;
+    let own_lines;
+    let lines: &dyn ResetLines = match lines {
+        Some(l) => l.as_ref(),
+        None => {
+            own_lines = tty.modem_lines()?;
+            &own_lines
+        }
+    };
+    reset_into_loader(lines).await?;
+    let asked = async {
+        let mut f = Flasher::connect(tty, board).await?;
+        f.check_chip().await?;
+        f.read_mac().await
+    }
+    .await;
+    if !matches!(asked, Ok(mac) if mac == want) {
+        // Best effort: a chip that is not this board goes back to what it was doing.
+        let _ = reset_to_run(lines).await;
+    }
+    asked
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scan_patterns_are_globs() {
+        assert!(check_pattern("/dev/ttyUSB*").is_ok());
+        assert!(check_pattern("/dev/[tty")
+            .unwrap_err()
+            .contains("scan pattern \"/dev/[tty\""));
+    }
+
+    #[test]
+    fn candidates_resolve_links_skip_claimed_ports_and_list_each_device_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("ttyA"), dir.path().join("ttyB"));
+        std::fs::write(&a, "").unwrap();
+        std::fs::write(&b, "").unwrap();
+        let links = dir.path().join("by-id");
+        std::fs::create_dir(&links).unwrap();
+        std::os::unix::fs::symlink(&a, links.join("usb-a")).unwrap();
+        let finder = PortFinder::new(vec![
+            format!("{}/*", links.display()),
+            format!("{}/tty*", dir.path().display()),
+        ]);
+        let a = canonical(&a);
+        let b = canonical(&b);
+        assert_eq!(finder.candidates(), vec![a.clone(), b.clone()]);
+        finder.claim(a.clone(), false);
+        assert_eq!(finder.candidates(), vec![b.clone()]);
+        finder.release(&a);
+        assert_eq!(finder.candidates().len(), 2);
+    }
+}

@@ -1,0 +1,167 @@
+//! Boards are found by MAC, not by port path: two twin pty boards behind a by-id-like folder of links, a hint
+//! that names the other board's port, and a board re-enumerated under a new pty while its console is read.
+
+use rig::board::esp8266::Esp8266Board;
+use rig::board::flasher::FlashOutcome;
+use rig::board::image;
+use rig::board::locate::PortFinder;
+use rig::board::reset_lines::ResetLines;
+use rig::board::rom_loader::parse_mac;
+use rig::board::{AppFile, Board, ConsoleLine, PortNotice};
+use rig::twin::pty_board::{PtyBoard, PtyBoardSpec};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+fn run_py() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../firmware/host/run.py")
+}
+
+async fn twin(name: &str, mac: &str) -> PtyBoard {
+    PtyBoard::spawn_standalone(PtyBoardSpec::new(name, mac, &run_py()))
+        .await
+        .unwrap()
+}
+
+/// Points `dir/NAME` at the twin's current pty, as udev keeps /dev/serial/by-id.
+fn link(dir: &Path, name: &str, twin: &PtyBoard) {
+    let path = dir.join(name);
+    let _ = std::fs::remove_file(&path);
+    std::os::unix::fs::symlink(twin.port(), path).unwrap();
+}
+
+/// Waits (bounded) until the app's first line is on the console.
+async fn app_booted(console: &mut mpsc::Receiver<ConsoleLine>) {
+    let mut seen = Vec::new();
+    let waited = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(l) = console.recv().await {
+            if l.line.contains("boot reset=test") {
+                return;
+            }
+            seen.push(l.line);
+        }
+    })
+    .await;
+    assert!(waited.is_ok(), "no app boot on the console: {seen:?}");
+}
+
+async fn next_notice(notices: &mut mpsc::UnboundedReceiver<PortNotice>, within: u64) -> PortNotice {
+    tokio::time::timeout(Duration::from_secs(within), notices.recv())
+        .await
+        .ok()
+        .flatten()
+        .expect("a port notice in time")
+}
+
+fn board(twin: &PtyBoard, hint: &Path, mac: &str, finder: &Arc<PortFinder>) -> Esp8266Board {
+    let lines: Arc<dyn ResetLines> = twin.lines();
+    Esp8266Board::new(twin.name(), hint, Some(lines))
+        .found_by_mac(parse_mac(mac).unwrap(), finder.clone())
+}
+
+#[tokio::test]
+async fn a_wrong_hint_is_never_flashed_and_the_board_is_found_by_scanning() {
+    let a = twin("twin-a", "5c:cf:7f:00:00:a1").await;
+    let b = twin("twin-b", "5c:cf:7f:00:00:b2").await;
+    let by_id = tempfile::tempdir().unwrap();
+    link(by_id.path(), "usb-1", &a);
+    link(by_id.path(), "usb-2", &b);
+    let finder = Arc::new(PortFinder::new(vec![format!(
+        "{}/*",
+        by_id.path().display()
+    )]));
+
+    // Board b's hint is board a's port: a answers with its own MAC, so the scan goes on and finds b.
+    let mut board_b = board(&b, a.port(), "5c:cf:7f:00:00:b2", &finder);
+    let found = board_b.locate().await.unwrap();
+    assert!(found.scanned);
+    assert_eq!(found.port, std::fs::canonicalize(b.port()).unwrap());
+    let firmware = image::synthetic(8192, 2);
+    let outcome = board_b.flash(&firmware, None, &mut |_| {}).await.unwrap();
+    assert!(matches!(outcome, FlashOutcome::Written { .. }));
+    assert_eq!(b.read_flash(0, firmware.len()), firmware);
+    assert_ne!(
+        a.read_flash(0, firmware.len()),
+        firmware,
+        "the board on the wrong hint was not flashed"
+    );
+
+    // Board a, looked for while b holds its port: found on its hint, which b's scan had only probed.
+    let mut board_a = board(&a, a.port(), "5c:cf:7f:00:00:a1", &finder);
+    let found = board_a.locate().await.unwrap();
+    assert!(!found.scanned);
+
+    // A MAC nobody has (on a bench of its own, so no port is claimed): a clear error naming the board, the
+    // step and what each port said.
+    let fresh = Arc::new(PortFinder::new(vec![format!(
+        "{}/*",
+        by_id.path().display()
+    )]));
+    let mut ghost = board(&a, a.port(), "5c:cf:7f:00:00:99", &fresh);
+    let err = format!("{:#}", ghost.locate().await.unwrap_err());
+    assert!(
+        err.contains("twin-a: finding the board by MAC 5c:cf:7f:00:00:99"),
+        "{err}"
+    );
+    assert!(err.contains("answered MAC 5c:cf:7f:00:00:a1"), "{err}");
+    // Its reset lines are twin-a's: twin-b, not in its loader, keeps quiet.
+    assert!(
+        err.contains(&format!("{} did not answer", b.port().display())),
+        "{err}"
+    );
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test]
+async fn a_board_that_re_enumerates_while_running_is_found_again_by_mac() {
+    let mut t = twin("twin-r", "5c:cf:7f:00:00:c3").await;
+    let by_id = tempfile::tempdir().unwrap();
+    link(by_id.path(), "usb-twin", &t);
+    let finder = Arc::new(PortFinder::new(vec![format!(
+        "{}/*",
+        by_id.path().display()
+    )]));
+    let first = t.port().to_path_buf();
+    let mut board = board(&t, &first, "5c:cf:7f:00:00:c3", &finder);
+    board.locate().await.unwrap();
+    board
+        .flash(&image::synthetic(8192, 3), None, &mut |_| {})
+        .await
+        .unwrap();
+    let files = [AppFile {
+        path: "main.py".into(),
+        contents: b"print('boot reset=test')\n".to_vec(),
+    }];
+    board.deploy_files(&files).await.unwrap();
+    let mut console = board.take_console().unwrap();
+    let mut notices = board.take_port_notices().unwrap();
+    board.start().await.unwrap();
+    app_booted(&mut console).await;
+
+    let second = t.reenumerate().await.unwrap().to_path_buf();
+    assert_ne!(first, second);
+    link(by_id.path(), "usb-twin", &t);
+    assert_eq!(
+        next_notice(&mut notices, 5).await,
+        PortNotice::Lost {
+            board: "twin-r".into(),
+            port: first.clone()
+        }
+    );
+    assert_eq!(
+        next_notice(&mut notices, 20).await,
+        PortNotice::Found {
+            board: "twin-r".into(),
+            mac: "5c:cf:7f:00:00:c3".into(),
+            port: std::fs::canonicalize(&second).unwrap(),
+            scanned: true
+        }
+    );
+    // The console goes on from the new port: the app's next boot is read there.
+    app_booted(&mut console).await;
+    assert_eq!(board.port(), std::fs::canonicalize(&second).unwrap());
+    board.stop().await.unwrap();
+    t.stop().await;
+}

@@ -1,0 +1,218 @@
+//! Boards on a rig are known by MAC, against `hil bench up` in another process: a board replugged between two
+//! runs (SIGUSR1 moves it to a new pty; the rig file's port hint goes stale) is found by scanning the bench's
+//! ports, and the image this rig flashed onto it the first time is not flashed again; a board whose port nobody
+//! answers on is a clear error naming the board and the step, its checks fail with it, and the board beside it is
+//! run and checked as usual.
+
+mod common;
+use common::*;
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// Real time: 12 s with 3 s sleeps.
+const SCENARIO: &str = "duration = \"12s\"\n[firmware]\nsleep = \"3s\"\n[supply]\nprofile = [{ at = \"0s\", volts = 12.6 }]\n\
+                        [expect]\nreadings = { within_volts = 0.15, min_count = 2 }\nconnack = 0\n";
+
+fn scenario(fx: &Fixture, name: &str, boards: u32) -> PathBuf {
+    fx.write(
+        &format!("{name}.toml"),
+        &format!("name = \"{name}\"\nboards = {boards}\n{SCENARIO}"),
+    )
+}
+
+/// `hil run --rig RIG SCENARIO`, remembering what it flashed in `state`; the run's events.
+fn run_on_rig(
+    rig: &Path,
+    scenario: &Path,
+    report: &Path,
+    state: &Path,
+) -> (i32, Vec<Value>, String) {
+    let out = hil_on_rig(rig, scenario, report, state);
+    let name = scenario.file_stem().unwrap().to_str().unwrap();
+    let log = std::fs::read_to_string(report.join(name).join("events.jsonl"))
+        .unwrap_or_else(|e| panic!("no event log ({e}):\n{}", text(&out)));
+    let events = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    (out.status.code().unwrap_or(-1), events, text(&out))
+}
+
+fn of_kind<'a>(events: &'a [Value], kind: &str, board: &str) -> Vec<&'a Value> {
+    events
+        .iter()
+        .filter(|e| e["kind"] == kind && e["board"] == board)
+        .collect()
+}
+
+fn one<'a>(events: &'a [Value], kind: &str, board: &str, all: &str) -> &'a Value {
+    match of_kind(events, kind, board)[..] {
+        [e] => e,
+        ref found => panic!(
+            "{} {kind} events for {board}, expected one\n{all}",
+            found.len()
+        ),
+    }
+}
+
+fn stop(mut bench: std::process::Child) {
+    Command::new("kill")
+        .args(["-TERM", &bench.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(bench.wait().unwrap().success());
+}
+
+#[test]
+fn a_replugged_board_is_found_by_mac_and_its_image_is_not_flashed_again() {
+    let fx = Fixture::new();
+    let rig = fx.path("lab.toml");
+    let state = fx.path("state");
+    let bench = start_bench_up(&rig, &[]);
+    let hint = rig_field(&std::fs::read_to_string(&rig).unwrap(), "port");
+    let scenario = scenario(&fx, "replug", 1);
+
+    let (code, events, all) = run_on_rig(&rig, &scenario, &fx.path("r1"), &state);
+    assert_eq!(code, 0, "{all}");
+    let port = one(&events, "board.port", "twin-0", &all);
+    assert_eq!(port["port"], hint.as_str(), "{port}");
+    assert_eq!(port["scanned"], false, "{port}");
+    assert_eq!(port["mac"], "5c:cf:7f:00:00:00", "{port}");
+    assert_eq!(
+        one(&events, "board.flash", "twin-0", &all)["skipped"],
+        false
+    );
+
+    // Replug: the board moves to a new pty; the bench's ports folder follows, the rig file does not.
+    Command::new("kill")
+        .args(["-USR1", &bench.id().to_string()])
+        .status()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Path::new(&hint).exists() {
+        assert!(
+            Instant::now() < deadline,
+            "{hint} still there after SIGUSR1"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        rig_field(&std::fs::read_to_string(&rig).unwrap(), "port"),
+        hint,
+        "the hint is stale"
+    );
+
+    let (code, events, all) = run_on_rig(&rig, &scenario, &fx.path("r2"), &state);
+    assert_eq!(code, 0, "{all}");
+    let port = one(&events, "board.port", "twin-0", &all);
+    assert_eq!(port["scanned"], true, "{port}");
+    assert_ne!(port["port"], hint.as_str(), "{port}");
+    assert!(port["t"].as_f64().unwrap() < 0.0, "{port}");
+    let flash = one(&events, "board.flash", "twin-0", &all);
+    assert_eq!(
+        flash["skipped"], true,
+        "the board already runs the image: {flash}"
+    );
+    assert!(
+        !of_kind(&events, "reading", "twin-0").is_empty(),
+        "the board runs on its new port\n{all}"
+    );
+    stop(bench);
+}
+
+/// A reset-lines side channel that acknowledges every request and drives nothing: the mute board's pty has no
+/// chip behind it.
+fn idle_lines() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = format!("tcp://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut request = String::new();
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+            if BufReader::new(&stream).read_line(&mut request).is_ok() {
+                let _ = (&stream).write_all(b"ok\n");
+            }
+        }
+    });
+    address
+}
+
+/// A pty nobody serves: its path, and both ends, kept open for as long as they are held.
+fn silent_pty() -> (String, [std::os::fd::OwnedFd; 2]) {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    let (mut master, mut slave) = (-1, -1);
+    // SAFETY: openpty fills in two descriptors we then own; the other arguments are null.
+    let r = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(r, 0, "openpty: {}", std::io::Error::last_os_error());
+    // SAFETY: both were just returned by openpty.
+    let fds = unsafe { [OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)] };
+    let path = std::fs::read_link(format!("/proc/self/fd/{}", fds[1].as_raw_fd())).unwrap();
+    (path.display().to_string(), fds)
+}
+
+#[test]
+fn a_board_that_never_answers_fails_its_checks_and_the_board_beside_it_runs() {
+    let fx = Fixture::new();
+    let rig = fx.path("lab.toml");
+    let bench = start_bench_up(&rig, &[]);
+    let (mute_port, _pty) = silent_pty();
+    let mut text_of_rig = std::fs::read_to_string(&rig).unwrap();
+    text_of_rig.push_str(&format!(
+        "\n[[board]]\nname = \"mute\"\nchip = \"esp8266\"\nmac = \"5c:cf:7f:00:00:99\"\nport = \"{mute_port}\"\n\
+         supply = \"twin:1\"\nlines = \"{}\"\n",
+        idle_lines()
+    ));
+    std::fs::write(&rig, text_of_rig).unwrap();
+    let scenario = scenario(&fx, "mute", 2);
+
+    let (code, events, all) = run_on_rig(&rig, &scenario, &fx.path("r"), &fx.path("state"));
+    assert_eq!(code, 1, "a failed check, not a set-up error\n{all}");
+    let error = one(&events, "board.error", "mute", &all);
+    assert_eq!(error["step"], "find", "{error}");
+    let message = error["message"].as_str().unwrap();
+    assert!(
+        message.contains("mute: finding the board by MAC 5c:cf:7f:00:00:99")
+            && message.contains(&mute_port)
+            && message.contains("no answer to SYNC"),
+        "{message}"
+    );
+    assert!(of_kind(&events, "board.flash", "mute").is_empty());
+
+    let checks: Vec<&Value> = events.iter().filter(|e| e["kind"] == "check").collect();
+    let judged =
+        |board: &str| -> Vec<&&Value> { checks.iter().filter(|c| c["board"] == board).collect() };
+    let mute = judged("mute");
+    assert!(mute.len() >= 2, "{checks:?}");
+    for check in mute {
+        assert_eq!(check["pass"], false, "{check}");
+        assert!(
+            check["message"]
+                .as_str()
+                .unwrap()
+                .contains("find failed: mute: finding the board by MAC"),
+            "{check}"
+        );
+    }
+    let good = judged("twin-0");
+    assert!(
+        !good.is_empty() && good.iter().all(|c| c["pass"] == true),
+        "{checks:?}\n{all}"
+    );
+    assert!(!of_kind(&events, "reading", "twin-0").is_empty(), "{all}");
+    assert!(
+        all.contains("mute"),
+        "the summary names the failed board\n{all}"
+    );
+    stop(bench);
+}
