@@ -2,7 +2,7 @@
 
 use crate::checks::run_checks;
 use crate::events::read_log;
-use crate::exec::{app_files, RunContext, ScenarioOutcome, TWIN_LIMITS};
+use crate::exec::{app_files, RunContext, ScenarioOutcome, TwinTransport, TWIN_LIMITS};
 use crate::paths;
 use crate::report::{summary_table, write_junit};
 use crate::scenario::{collect_files, Scenario};
@@ -134,6 +134,10 @@ pub enum BenchCommand {
         minutes: f64,
         #[arg(long, default_value = "embedded", value_parser = parse_broker)]
         broker: BrokerSpec,
+        /// How the twin boards are reached: `pty` is the hardware path (ROM-loader flash, raw-REPL deploy and
+        /// console over a pty per board), `process` the lighter default of `hil run`.
+        #[arg(long, value_enum, default_value_t = TwinTransport::Pty)]
+        transport: TwinTransport,
     },
     /// Publish round-trip latency (p50/p99) through the MQTT tap versus straight to the broker.
     Tap {
@@ -232,7 +236,16 @@ pub async fn main(cli: Cli) -> u8 {
             speed,
             minutes,
             broker,
-        }) => match crate::perf::scale(&boards, speed, minutes.clamp(1.0, 120.0), &broker).await {
+            transport,
+        }) => match crate::perf::scale(
+            &boards,
+            speed,
+            minutes.clamp(1.0, 120.0),
+            &broker,
+            transport,
+        )
+        .await
+        {
             Ok(()) => EXIT_PASS,
             Err(e) => {
                 eprintln!("error: {e:#}");

@@ -38,6 +38,9 @@ pub struct Found {
 pub struct PortFinder {
     scan: Vec<String>,
     claimed: Mutex<BTreeSet<PathBuf>>,
+    /// Boards are found side by side on their hints, but scan one at a time: two boards probing one port would
+    /// each find it busy.
+    scanning: tokio::sync::Mutex<()>,
 }
 
 impl PortFinder {
@@ -45,6 +48,7 @@ impl PortFinder {
         PortFinder {
             scan,
             claimed: Mutex::new(BTreeSet::new()),
+            scanning: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -101,6 +105,7 @@ impl PortFinder {
                 Err(e) => format!("its hint {} failed: {e:#}", hint.display()),
             }
         };
+        let _scanning = self.scanning.lock().await;
         let mut tried = Vec::new();
         for port in self.candidates() {
             if port == hint_device {

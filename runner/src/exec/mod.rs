@@ -373,9 +373,29 @@ async fn drive(
             output: None,
         });
     }
-    for board in bench.boards.iter_mut() {
-        board.start().await?;
+    // A board that cannot start is left out, as one that fails provisioning: its checks fail with the reason
+    // and the other boards run.
+    // All at once: started one after another, a hundred boards would power up seconds into the timeline.
+    let results = futures_util::future::join_all(bench.boards.iter_mut().map(|b| b.start())).await;
+    let mut started = Vec::with_capacity(bench.boards.len());
+    let mut failures = Vec::new();
+    for (board, result) in bench.boards.drain(..).zip(results) {
+        match result {
+            Ok(()) => started.push(board),
+            Err(e) => {
+                failures.push(format!("{}: {e:#}", board.name()));
+                log.record(Body::BoardError {
+                    board: board.name().to_string(),
+                    step: "start".into(),
+                    message: format!("{e:#}"),
+                });
+            }
+        }
     }
+    if started.is_empty() && !failures.is_empty() {
+        anyhow::bail!("no board started: {}", failures.join("; "));
+    }
+    bench.boards = started;
     for channel in &bench.channels {
         channel.supply.set_output(channel.channel, true).await?;
         log.record(Body::SupplySet {

@@ -23,6 +23,9 @@ const FIND_TIMEOUT: Duration = Duration::from_secs(60);
 const FLASH_TIMEOUT: Duration = Duration::from_secs(60);
 const DEPLOY_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// Boards provisioned at once.
+const PROVISION_JOBS: usize = 8;
+
 /// Size of the generated MicroPython image the twin boards are flashed with (a real ESP8266 build is ~600 KiB;
 /// this keeps each run's flash under a second on a pty).
 const TWIN_IMAGE_BYTES: usize = 64 * 1024;
@@ -79,17 +82,37 @@ pub async fn provision(
         .is_none()
         .then(|| FlashRecords::new(&crate::paths::flash_records()));
     let finder = Arc::new(PortFinder::new(bench.scan.clone()));
-    for (wire, (info, files)) in bench.ports.iter().zip(bench.infos.iter().zip(files)) {
-        let mut board = Esp8266Board::new(&info.name, &wire.port, wire.lines.clone());
-        if let Some(mac) = parse_mac(&info.mac) {
-            board = board.found_by_mac(mac, finder.clone());
-        }
-        let wired = WiredBoard {
-            image: &image,
-            records: records.as_ref(),
-            files,
-        };
-        match wired.provision(&mut board, &mut steps).await {
+    let slots = tokio::sync::Semaphore::new(PROVISION_JOBS);
+    let jobs =
+        bench
+            .ports
+            .iter()
+            .zip(bench.infos.iter().zip(files))
+            .map(|(wire, (info, files))| {
+                let mut board = Esp8266Board::new(&info.name, &wire.port, wire.lines.clone());
+                if let Some(mac) = parse_mac(&info.mac) {
+                    board = board.found_by_mac(mac, finder.clone());
+                }
+                let wired = WiredBoard {
+                    image: &image,
+                    records: records.as_ref(),
+                    files,
+                };
+                let slots = &slots;
+                async move {
+                    // The semaphore is never closed: acquiring only waits for a free slot.
+                    let _slot = slots.acquire().await;
+                    let mut steps = Vec::new();
+                    let result = wired.provision(&mut board, &mut steps).await;
+                    (board, info, result, steps)
+                }
+            });
+    // Boards on their own ports are provisioned side by side, as a lab flashes its USB-serial adapters; in the
+    // boards' order, so they join the run in it.
+    let done = futures_util::future::join_all(jobs).await;
+    for (board, info, result, board_steps) in done {
+        steps.extend(board_steps);
+        match result {
             Ok(()) => bench.boards.push(Box::new(board)),
             Err((step, e)) => steps.push(Step::now(Body::BoardError {
                 board: info.name.clone(),
@@ -98,6 +121,7 @@ pub async fn provision(
             })),
         }
     }
+    steps.sort_by_key(|s| s.at);
     for channel in &bench.channels {
         channel.supply.set_output(channel.channel, false).await?;
     }

@@ -1,9 +1,9 @@
-//! `hil bench scale`: K twin boards at once through the full path (warm-started host processes, SCPI supply,
-//! tap, real broker), with the cost and the timing precision of what the rig measures against the twin's
+//! `hil bench scale`: K twin boards at once through the full path (pty boards flashed and deployed over their
+//! ports, or warm-started host processes; SCPI supply, tap, real broker), with the cost and the timing precision of what the rig measures against the twin's
 //! ground truth.
 
 use crate::events::{Body, Event};
-use crate::exec::{app_files, run_scenario, RunContext};
+use crate::exec::{app_files, run_scenario, RunContext, TwinTransport};
 use crate::paths;
 use crate::scenario::Scenario;
 use anyhow::{Context, Result};
@@ -98,7 +98,13 @@ fn timing_errors(events: &[Event]) -> (Vec<f64>, Vec<f64>) {
 }
 
 /// Runs `boards` twin boards for `minutes` of device time at `speed` and prints the figures.
-pub async fn scale(boards: &[u32], speed: f64, minutes: f64, spec: &BrokerSpec) -> Result<()> {
+pub async fn scale(
+    boards: &[u32],
+    speed: f64,
+    minutes: f64,
+    spec: &BrokerSpec,
+    transport: TwinTransport,
+) -> Result<()> {
     let broker = Arc::new(Broker::start(spec).await?);
     let app = app_files(&paths::default_firmware())?;
     let report = tempfile::Builder::new()
@@ -106,7 +112,8 @@ pub async fn scale(boards: &[u32], speed: f64, minutes: f64, spec: &BrokerSpec) 
         .tempdir()?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
-        "hil bench scale: {minutes} min device time per run, sleep {SLEEP_S}s, speed {speed}x, {} ({cores} cores)",
+        "hil bench scale: {minutes} min device time per run, sleep {SLEEP_S}s, speed {speed}x, {:?} boards, {} ({cores} cores)",
+        transport,
         broker.description
     );
     println!(
@@ -140,7 +147,7 @@ pub async fn scale(boards: &[u32], speed: f64, minutes: f64, spec: &BrokerSpec) 
             interrupt: stop_rx,
             wifi_password: Secret::generate(),
             progress: false,
-            twin_transport: crate::exec::TwinTransport::Process,
+            twin_transport: transport,
             rig: None,
         };
         let (cpu_before, _, _) = usage();
@@ -176,6 +183,19 @@ pub async fn scale(boards: &[u32], speed: f64, minutes: f64, spec: &BrokerSpec) 
             percentile(&mut awakes, 0.99),
             format!("{passed}/{}", outcome.verdicts.len()),
         );
+        let mut failed: BTreeMap<&str, usize> = BTreeMap::new();
+        for v in outcome.verdicts.iter().filter(|v| !v.pass) {
+            *failed.entry(v.name).or_default() += 1;
+        }
+        if let Some(first) = outcome.verdicts.iter().find(|v| !v.pass) {
+            let counts: Vec<String> = failed.iter().map(|(n, c)| format!("{n} ×{c}")).collect();
+            println!(
+                "       failed: {}; first: {} {}",
+                counts.join(", "),
+                first.board.as_deref().unwrap_or("-"),
+                first.message
+            );
+        }
     }
     println!("timing errors are device seconds between the rig's console observations and the twin's ground truth");
     report
