@@ -55,6 +55,19 @@ pub enum Body {
     },
     #[serde(rename = "supply.error")]
     SupplyError { supply: String, message: String },
+    /// The channel's over-current protection, armed before its output went on: it trips at `amps` (`trip` =
+    /// `level`), at the channel's current limit `amps` (`current-limit`: the instrument has no level of its own),
+    /// or the instrument has none (`none`) and the current limit alone bounds the current.
+    #[serde(rename = "supply.ocp")]
+    SupplyOcp {
+        supply: String,
+        trip: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        amps: Option<f64>,
+    },
+    /// The channel's over-current protection switched its output off, as the supply reported when asked.
+    #[serde(rename = "supply.ocp_trip")]
+    SupplyOcpTrip { supply: String },
     #[serde(rename = "board.wake")]
     BoardWake {
         board: String,

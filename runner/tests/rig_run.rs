@@ -5,18 +5,8 @@
 
 mod common;
 use common::*;
-use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn scpi(address: &str, command: &str) -> String {
-    let mut s = std::net::TcpStream::connect(address.trim_start_matches("tcp://")).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    s.write_all(format!("{command}\n").as_bytes()).unwrap();
-    let mut answer = String::new();
-    BufReader::new(&s).read_line(&mut answer).unwrap();
-    answer.trim().to_string()
-}
 
 #[test]
 fn hil_run_with_a_rig_file_drives_a_bench_in_another_process() {

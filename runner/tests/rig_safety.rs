@@ -4,18 +4,9 @@
 
 mod common;
 use common::*;
-use std::io::{BufRead, BufReader, Write};
+use std::io::BufReader;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn scpi(address: &str, command: &str) -> String {
-    let mut s = std::net::TcpStream::connect(address.trim_start_matches("tcp://")).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    s.write_all(format!("{command}\n").as_bytes()).unwrap();
-    let mut answer = String::new();
-    BufReader::new(&s).read_line(&mut answer).unwrap();
-    answer.trim().to_string()
-}
 
 fn output_on(address: &str) -> bool {
     let answer = scpi(address, ":OUTP? CH1");

@@ -64,21 +64,34 @@ impl Channels {
         self.check(channel, "current limit", amps, max, "A")
     }
 
+    /// Refuses an over-current trip level outside the channel's current limit.
+    pub fn check_trip_amps(&self, channel: u8, amps: f64) -> Result<()> {
+        let max = self.limits(channel)?.max_amps;
+        self.check(channel, "over-current trip level", amps, max, "A")
+    }
+
+    /// Refuses a trip level outside the channel's current limit, or (`None`: disarming) a channel not set up.
+    pub fn check_trip(&self, channel: u8, trip_amps: Option<f64>) -> Result<()> {
+        match trip_amps {
+            Some(amps) => self.check_trip_amps(channel, amps),
+            None => self.limits(channel).map(|_| ()),
+        }
+    }
+
     /// Checks a voltage for a unit that takes settings in `step`s, before and after snapping it to that grid (a
     /// value just under the limit may round past it); returns the value to send.
     pub fn volts_on_grid(&self, channel: u8, volts: f64, step: f64) -> Result<f64> {
-        self.check_volts(channel, volts)?;
-        let sent = on_grid(volts, step);
-        self.check_volts(channel, sent)?;
-        Ok(sent)
+        snapped(volts, step, |v| self.check_volts(channel, v))
     }
 
     /// As [`Channels::volts_on_grid`], for a current limit.
     pub fn amps_on_grid(&self, channel: u8, amps: f64, step: f64) -> Result<f64> {
-        self.check_amps(channel, amps)?;
-        let sent = on_grid(amps, step);
-        self.check_amps(channel, sent)?;
-        Ok(sent)
+        snapped(amps, step, |a| self.check_amps(channel, a))
+    }
+
+    /// As [`Channels::volts_on_grid`], for an over-current trip level.
+    pub fn trip_amps_on_grid(&self, channel: u8, amps: f64, step: f64) -> Result<f64> {
+        snapped(amps, step, |a| self.check_trip_amps(channel, a))
     }
 
     fn check(&self, channel: u8, what: &str, value: f64, max: f64, unit: &str) -> Result<()> {
@@ -90,6 +103,14 @@ impl Channels {
         }
         Ok(())
     }
+}
+
+/// `value` on a grid of `step`, checked before and after snapping.
+fn snapped(value: f64, step: f64, check: impl Fn(f64) -> Result<()>) -> Result<f64> {
+    check(value)?;
+    let sent = on_grid(value, step);
+    check(sent)?;
+    Ok(sent)
 }
 
 /// A value on a unit's settings grid.

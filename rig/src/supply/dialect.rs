@@ -90,6 +90,49 @@ impl Dialect {
         }
     }
 
+    /// Commands arming the channel's over-current protection at `trip_amps`, or disarming it (`None`); `None` when
+    /// the family has none (Siglent SPD3303X, a generic single output). Arming first clears a trip left from
+    /// before where the family has a command for it, so that a run does not start tripped.
+    pub fn over_current_protection(self, ch: u8, trip_amps: Option<f64>) -> Option<Vec<String>> {
+        Some(match (self, trip_amps) {
+            // DP800 programming guide: `:OUTPut:OCP:CLEar`, `:OUTPut:OCP:VALue`, `:OUTPut:OCP[:STATe]`.
+            (Dialect::RigolDp800, Some(amps)) => vec![
+                format!(":OUTP:OCP:CLEAR CH{ch}"),
+                format!(":OUTP:OCP:VAL CH{ch},{}", number(amps)),
+                format!(":OUTP:OCP CH{ch},ON"),
+            ],
+            (Dialect::RigolDp800, None) => vec![format!(":OUTP:OCP CH{ch},OFF")],
+            // E36300: no level of its own; with protection on, going into current limit switches the output off.
+            (Dialect::KeysightE36300, Some(_)) => vec![
+                format!("OUTP:PROT:CLE (@{ch})"),
+                format!("CURR:PROT:STAT ON,(@{ch})"),
+            ],
+            (Dialect::KeysightE36300, None) => vec![format!("CURR:PROT:STAT OFF,(@{ch})")],
+            // HMC804x electronic fuse: the channel switches off when it reaches its current limit.
+            (Dialect::RohdeHmc804x, armed) => vec![
+                format!("INST:NSEL {ch}"),
+                format!("FUSE {}", if armed.is_some() { "ON" } else { "OFF" }),
+            ],
+            (Dialect::SiglentSpd3000x | Dialect::Generic, _) => return None,
+        })
+    }
+
+    /// Whether the family's protection trips at a level of its own; if not, at the channel's current limit.
+    pub fn trips_at_level(self) -> bool {
+        self == Dialect::RigolDp800
+    }
+
+    /// The query whose reply ([`parse_flag`]) says whether the channel's protection tripped; `None` when the
+    /// family has none.
+    pub fn over_current_tripped(self, ch: u8) -> Option<Vec<String>> {
+        Some(match self {
+            Dialect::RigolDp800 => vec![format!(":OUTP:OCP:QUES? CH{ch}")],
+            Dialect::KeysightE36300 => vec![format!("CURR:PROT:TRIP? (@{ch})")],
+            Dialect::RohdeHmc804x => vec![format!("INST:NSEL {ch}"), "FUSE:TRIP?".into()],
+            Dialect::SiglentSpd3000x | Dialect::Generic => return None,
+        })
+    }
+
     pub fn measure_volts(self, channel: u8) -> Vec<String> {
         self.measure("VOLT", channel)
     }
@@ -140,6 +183,15 @@ pub fn parse_number(reply: &str) -> Option<f64> {
         return None;
     }
     text.parse::<f64>().ok().filter(|v| v.is_finite())
+}
+
+/// A yes-or-no reply: `YES`/`NO` (DP800), `1`/`0` (E36300, HMC804x, newer Rigol firmware), `ON`/`OFF`.
+pub fn parse_flag(reply: &str) -> Option<bool> {
+    match reply.trim().to_ascii_uppercase().as_str() {
+        "1" | "+1" | "YES" | "ON" => Some(true),
+        "0" | "+0" | "NO" | "OFF" => Some(false),
+        _ => None,
+    }
 }
 
 /// A `SYST:ERR?` reply (`-113,"Undefined header"`, `+0,"No error"`, Siglent's `0  No Error`) as code and message.
@@ -200,6 +252,65 @@ mod tests {
         assert_eq!(g.set_output(1, false), ["OUTP OFF"]);
         assert_eq!(g.measure_amps(1), ["MEAS:CURR?"]);
         assert_eq!(g.max_channel(), 1);
+    }
+
+    #[test]
+    fn over_current_protection_per_family() {
+        let r = Dialect::RigolDp800;
+        assert_eq!(
+            r.over_current_protection(2, Some(0.75)).unwrap(),
+            [
+                ":OUTP:OCP:CLEAR CH2",
+                ":OUTP:OCP:VAL CH2,0.75",
+                ":OUTP:OCP CH2,ON"
+            ]
+        );
+        assert_eq!(
+            r.over_current_protection(1, None).unwrap(),
+            [":OUTP:OCP CH1,OFF"]
+        );
+        assert_eq!(r.over_current_tripped(3).unwrap(), [":OUTP:OCP:QUES? CH3"]);
+        assert!(r.trips_at_level());
+
+        let k = Dialect::KeysightE36300;
+        assert_eq!(
+            k.over_current_protection(2, Some(0.5)).unwrap(),
+            ["OUTP:PROT:CLE (@2)", "CURR:PROT:STAT ON,(@2)"]
+        );
+        assert_eq!(k.over_current_tripped(2).unwrap(), ["CURR:PROT:TRIP? (@2)"]);
+        assert!(!k.trips_at_level());
+
+        let h = Dialect::RohdeHmc804x;
+        assert_eq!(
+            h.over_current_protection(3, Some(1.0)).unwrap(),
+            ["INST:NSEL 3", "FUSE ON"]
+        );
+        assert_eq!(
+            h.over_current_protection(3, None).unwrap(),
+            ["INST:NSEL 3", "FUSE OFF"]
+        );
+        assert_eq!(
+            h.over_current_tripped(1).unwrap(),
+            ["INST:NSEL 1", "FUSE:TRIP?"]
+        );
+
+        for none in [Dialect::SiglentSpd3000x, Dialect::Generic] {
+            assert_eq!(none.over_current_protection(1, Some(0.5)), None);
+            assert_eq!(none.over_current_tripped(1), None);
+        }
+    }
+
+    #[test]
+    fn flags_parse_in_every_family_s_words() {
+        for yes in ["YES", "1", "+1", "on\r"] {
+            assert_eq!(parse_flag(yes), Some(true), "{yes:?}");
+        }
+        for no in ["NO", "0", " +0 ", "OFF"] {
+            assert_eq!(parse_flag(no), Some(false), "{no:?}");
+        }
+        for garbage in ["", "2", "maybe", "YES,NO"] {
+            assert_eq!(parse_flag(garbage), None, "{garbage:?}");
+        }
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use super::address::Address;
 use super::channels::{shown, Channels};
 use super::port::Port;
-use super::{ChannelLimits, PowerSupply};
+use super::{ChannelLimits, OverCurrentProtection, PowerSupply};
 use anyhow::{anyhow, bail, Context, Result};
 use async_trait::async_trait;
 use std::time::Duration;
@@ -281,6 +281,34 @@ impl PowerSupply for KoradSupply {
     async fn measure_amps(&self, channel: u8) -> Result<f64> {
         self.channels.limits(channel)?;
         self.number(format!("IOUT{channel}?")).await
+    }
+
+    async fn set_over_current_protection(
+        &self,
+        channel: u8,
+        trip_amps: Option<f64>,
+    ) -> Result<OverCurrentProtection> {
+        self.channels.check_trip(channel, trip_amps)?;
+        // `OCP1`/`OCP0` take no level (the unit trips at its current setting) and cannot be read back: not every
+        // firmware shows the protection in `STATUS?`. A `STATUS?` answer after it at least shows the unit there,
+        // past the command.
+        let armed = trip_amps.is_some();
+        self.call(&[
+            (format!("OCP{}", u8::from(armed)), Reply::None),
+            ("STATUS?".into(), Reply::Exactly(1)),
+        ])
+        .await?;
+        Ok(if armed {
+            OverCurrentProtection::TripsAtCurrentLimit
+        } else {
+            OverCurrentProtection::Off
+        })
+    }
+
+    async fn over_current_tripped(&self, channel: u8) -> Result<Option<bool>> {
+        self.channels.limits(channel)?;
+        // `STATUS?` has no trip bit: a trip shows only as the output going off, as it would for any other reason.
+        Ok(None)
     }
 }
 

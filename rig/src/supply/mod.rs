@@ -31,6 +31,32 @@ pub trait PowerSupply: Send + Sync {
     async fn set_output(&self, channel: u8, on: bool) -> anyhow::Result<()>;
     async fn measure_volts(&self, channel: u8) -> anyhow::Result<f64>;
     async fn measure_amps(&self, channel: u8) -> anyhow::Result<f64>;
+    /// Arms the channel's over-current protection to switch its output off at `trip_amps` (within the channel's
+    /// `max_amps`, checked before anything is sent), clearing a trip left from before where the instrument has a
+    /// command for it; `None` disarms it. Says how the protection trips, or that the instrument has none (then
+    /// nothing is sent and the current limit alone bounds the current).
+    async fn set_over_current_protection(
+        &self,
+        channel: u8,
+        trip_amps: Option<f64>,
+    ) -> anyhow::Result<OverCurrentProtection>;
+    /// Whether the channel's over-current protection has switched its output off; `None` when the instrument
+    /// cannot tell (it has no protection, or does not report a trip).
+    async fn over_current_tripped(&self, channel: u8) -> anyhow::Result<Option<bool>>;
+}
+
+/// How a channel's over-current protection trips, as arming it set it up.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum OverCurrentProtection {
+    /// The output switches off once the current reaches this many amps.
+    TripsAt(f64),
+    /// The output switches off once the channel reaches its current limit: the instrument has no trip level of
+    /// its own, so what would be constant-current operation ends in a trip instead.
+    TripsAtCurrentLimit,
+    /// Disarmed, as asked.
+    Off,
+    /// The instrument has none: the channel's current limit is all that bounds its current.
+    Unsupported,
 }
 
 /// What a channel may be asked for; enforced before any command is sent.

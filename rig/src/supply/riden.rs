@@ -6,7 +6,7 @@
 use super::address::Address;
 use super::channels::Channels;
 use super::port::Port;
-use super::{ChannelLimits, PowerSupply};
+use super::{ChannelLimits, OverCurrentProtection, PowerSupply};
 use anyhow::{anyhow, bail, Context, Result};
 use async_trait::async_trait;
 use std::fmt;
@@ -35,8 +35,15 @@ pub mod register {
     pub const AMPS_SET: u16 = 9;
     pub const VOLTS_OUT: u16 = 10;
     pub const AMPS_OUT: u16 = 11;
+    /// Which protection switched the output off: [`super::PROTECTION_OCP`], 1 for over-voltage, 0 for none.
+    pub const PROTECTION: u16 = 16;
     pub const OUTPUT: u16 = 18;
+    /// The over-current level in use (memory M0's), in current-set counts.
+    pub const OCP_SET: u16 = 83;
 }
+
+/// The value of [`register::PROTECTION`] after an over-current trip.
+pub const PROTECTION_OCP: u16 = 2;
 
 /// The RD60xx models whose scaling is known.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -363,6 +370,40 @@ impl PowerSupply for RidenSupply {
         self.channels.limits(channel)?;
         self.read_scaled(register::AMPS_OUT, self.model.scale().1)
             .await
+    }
+
+    async fn set_over_current_protection(
+        &self,
+        channel: u8,
+        trip_amps: Option<f64>,
+    ) -> Result<OverCurrentProtection> {
+        let (_, per_amp) = self.model.scale();
+        // The unit's protection cannot be switched off: disarming moves it to the model's full current.
+        let level = match trip_amps {
+            Some(amps) => self
+                .channels
+                .trip_amps_on_grid(channel, amps, 1.0 / per_amp)?,
+            None => {
+                self.channels.limits(channel)?;
+                self.model.max_amps()
+            }
+        };
+        self.write_scaled(register::OCP_SET, level, per_amp).await?;
+        Ok(match trip_amps {
+            Some(_) => OverCurrentProtection::TripsAt(level),
+            None => OverCurrentProtection::Off,
+        })
+    }
+
+    async fn over_current_tripped(&self, channel: u8) -> Result<Option<bool>> {
+        self.channels.limits(channel)?;
+        let words = self
+            .call(Op::Read {
+                register: register::PROTECTION,
+                count: 1,
+            })
+            .await?;
+        Ok(Some(words[0] == PROTECTION_OCP))
     }
 }
 

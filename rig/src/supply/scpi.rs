@@ -5,7 +5,7 @@ use super::address::Address;
 use super::channels::{shown, Channels};
 use super::dialect::{self, Dialect, IDENTIFY, NEXT_ERROR};
 use super::port::Port;
-use super::{ChannelLimits, PowerSupply};
+use super::{ChannelLimits, OverCurrentProtection, PowerSupply};
 use anyhow::{anyhow, bail, Context, Result};
 use async_trait::async_trait;
 use std::time::Duration;
@@ -303,5 +303,38 @@ impl PowerSupply for ScpiSupply {
     async fn measure_amps(&self, channel: u8) -> Result<f64> {
         self.channels.limits(channel)?;
         self.measure(self.dialect.measure_amps(channel)).await
+    }
+
+    async fn set_over_current_protection(
+        &self,
+        channel: u8,
+        trip_amps: Option<f64>,
+    ) -> Result<OverCurrentProtection> {
+        self.channels.check_trip(channel, trip_amps)?;
+        let Some(lines) = self.dialect.over_current_protection(channel, trip_amps) else {
+            return Ok(OverCurrentProtection::Unsupported);
+        };
+        self.set(lines).await?;
+        Ok(match trip_amps {
+            None => OverCurrentProtection::Off,
+            Some(amps) if self.dialect.trips_at_level() => OverCurrentProtection::TripsAt(amps),
+            Some(_) => OverCurrentProtection::TripsAtCurrentLimit,
+        })
+    }
+
+    async fn over_current_tripped(&self, channel: u8) -> Result<Option<bool>> {
+        self.channels.limits(channel)?;
+        let Some(lines) = self.dialect.over_current_tripped(channel) else {
+            return Ok(None);
+        };
+        let reply = self.call(&lines, false).await?;
+        dialect::parse_flag(&reply).map(Some).ok_or_else(|| {
+            anyhow!(
+                "{}: `{}` answered {}, not yes or no",
+                self.name,
+                lines.join("; "),
+                shown(&reply)
+            )
+        })
     }
 }

@@ -1,4 +1,5 @@
-//! Shared state of the twin bench: what each supply channel outputs and what each board draws from it.
+//! Shared state of the twin bench: what each supply channel outputs and what each board draws from it, and the
+//! over-current protection that switches a channel off when its boards draw too much.
 
 use super::physics::{LoadAmps, Physics};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,6 +11,20 @@ pub struct ChannelState {
     pub set_volts: f64,
     pub limit_amps: f64,
     pub output_on: bool,
+    pub ocp: Ocp,
+    /// Set when the protection switched the output off; the twin instrument clears it as its real one does.
+    pub ocp_tripped: bool,
+}
+
+/// A channel's over-current protection, as its instrument armed it.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub enum Ocp {
+    #[default]
+    Off,
+    /// The output switches off once the current reaches this many amps (Rigol, Riden).
+    Level(f64),
+    /// The output switches off once the boards ask for the current limit or more (Korad).
+    AtCurrentLimit,
 }
 
 impl ChannelState {
@@ -42,6 +57,49 @@ struct Inner {
     boards: Vec<BoardLoad>,
     /// Ground truth for timing checks: every change of a board's load, as it happens.
     load_watchers: Vec<mpsc::UnboundedSender<(usize, LoadState)>>,
+}
+
+impl Inner {
+    /// What the channel's boards draw at its output voltage, before the current limit.
+    fn demand(&self, channel: usize) -> f64 {
+        let volts = self.channels[channel].output_volts();
+        self.boards
+            .iter()
+            .filter(|b| b.channel == channel)
+            .map(|b| match b.state {
+                LoadState::Off => 0.0,
+                LoadState::Awake => b.physics.supply_amps(volts, LoadAmps::Awake),
+                LoadState::Asleep => b.physics.supply_amps(volts, LoadAmps::Asleep),
+            })
+            .sum()
+    }
+
+    fn measured_amps(&self, channel: usize) -> f64 {
+        self.demand(channel)
+            .min(self.channels[channel].limit_amps.max(0.0))
+    }
+
+    /// Switches off every channel whose protection trips at what its boards draw now; returns whether one did.
+    fn trip_protection(&mut self) -> bool {
+        let mut tripped = false;
+        for channel in 0..self.channels.len() {
+            let state = self.channels[channel];
+            let demand = self.demand(channel);
+            let trips = demand > 0.0
+                && match state.ocp {
+                    Ocp::Off => false,
+                    Ocp::Level(amps) => self.measured_amps(channel) >= amps,
+                    Ocp::AtCurrentLimit => demand >= state.limit_amps,
+                };
+            if state.output_on && trips {
+                let c = &mut self.channels[channel];
+                c.output_on = false;
+                c.ocp_tripped = true;
+                tripped = true;
+            }
+        }
+        tripped
+    }
 }
 
 pub struct BenchState {
@@ -86,8 +144,14 @@ impl BenchState {
         self.lock().channels[channel]
     }
 
+    /// Changes a channel as its instrument was told to; its protection trips at once if the change makes the
+    /// boards draw too much (or arms it while they do).
     pub fn update_channel(&self, channel: usize, f: impl FnOnce(&mut ChannelState)) {
-        f(&mut self.lock().channels[channel]);
+        {
+            let mut inner = self.lock();
+            f(&mut inner.channels[channel]);
+            inner.trip_protection();
+        }
         self.changed.send_modify(|n| *n += 1);
     }
 
@@ -114,6 +178,11 @@ impl BenchState {
                 .retain(|w| w.send((board, state)).is_ok());
         }
         inner.boards[board].state = state;
+        let tripped = inner.trip_protection();
+        drop(inner);
+        if tripped {
+            self.changed.send_modify(|n| *n += 1);
+        }
     }
 
     /// Every later change of a board's load (board index as `add_board` returned it), as it happens.
@@ -132,19 +201,7 @@ impl BenchState {
     }
 
     pub fn measured_amps(&self, channel: usize) -> f64 {
-        let inner = self.lock();
-        let volts = inner.channels[channel].output_volts();
-        let total: f64 = inner
-            .boards
-            .iter()
-            .filter(|b| b.channel == channel)
-            .map(|b| match b.state {
-                LoadState::Off => 0.0,
-                LoadState::Awake => b.physics.supply_amps(volts, LoadAmps::Awake),
-                LoadState::Asleep => b.physics.supply_amps(volts, LoadAmps::Asleep),
-            })
-            .sum();
-        total.min(inner.channels[channel].limit_amps.max(0.0))
+        self.lock().measured_amps(channel)
     }
 }
 
@@ -183,6 +240,50 @@ mod tests {
         assert_eq!(changes.try_recv().unwrap(), (board, LoadState::Awake));
         assert_eq!(changes.try_recv().unwrap(), (board, LoadState::Asleep));
         assert!(changes.try_recv().is_err());
+    }
+
+    #[test]
+    fn protection_trips_when_the_boards_draw_its_level_and_not_before() {
+        let bench = BenchState::new(2);
+        for channel in 0..2 {
+            bench.update_channel(channel, |c| {
+                c.set_volts = 12.0;
+                c.limit_amps = 1.0;
+                c.output_on = true;
+            });
+        }
+        let a = bench.add_board(0, Physics::default());
+        let b = bench.add_board(1, Physics::default());
+        bench.set_load(a, LoadState::Awake);
+        let one = bench.measured_amps(0);
+        bench.update_channel(0, |c| c.ocp = Ocp::Level(one * 1.5));
+        bench.update_channel(1, |c| c.ocp = Ocp::Level(one * 0.5));
+        assert!(bench.channel(0).output_on, "below its level");
+        assert!(bench.channel(1).output_on, "nothing drawn yet");
+        let mut changed = bench.subscribe();
+        changed.mark_unchanged();
+        bench.set_load(b, LoadState::Awake);
+        let tripped = bench.channel(1);
+        assert!(!tripped.output_on && tripped.ocp_tripped, "{tripped:?}");
+        assert!(changed.has_changed().unwrap(), "boards are told at once");
+        assert_eq!(bench.measured_amps(1), 0.0);
+        assert!(bench.channel(0).output_on, "the other channel goes on");
+    }
+
+    #[test]
+    fn protection_at_the_current_limit_trips_on_going_into_it() {
+        let bench = BenchState::new(1);
+        let board = bench.add_board(0, Physics::default());
+        bench.update_channel(0, |c| {
+            c.set_volts = 12.0;
+            c.limit_amps = 0.01;
+            c.ocp = Ocp::AtCurrentLimit;
+        });
+        bench.set_load(board, LoadState::Asleep);
+        bench.update_channel(0, |c| c.output_on = true);
+        assert!(bench.channel(0).output_on, "asleep is below the limit");
+        bench.set_load(board, LoadState::Awake);
+        assert!(bench.channel(0).ocp_tripped && !bench.channel(0).output_on);
     }
 
     #[test]

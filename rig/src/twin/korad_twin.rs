@@ -1,8 +1,9 @@
 //! The twin Korad KA3005P on a pty: its terminator-less protocol (`VSET1:12.60`, `OUT1`, `VOUT1?`, `STATUS?`,
-//! `*IDN?`), a command ending when the line goes quiet, backed by the bench state. Commands it does not know, and
+//! `*IDN?`, `OCP1`/`OCP0`: the output switches off when the boards ask for the current setting or more), a command
+//! ending when the line goes quiet, backed by the bench state. Commands it does not know, and
 //! settings out of its range, are ignored without a word, as the unit ignores them.
 
-use super::bench_state::BenchState;
+use super::bench_state::{BenchState, Ocp};
 use super::pty_instrument::PtyInstrument;
 use crate::supply::korad::STATUS_OUTPUT_ON;
 use anyhow::Result;
@@ -56,8 +57,19 @@ impl Korad {
             }
             "OUT1" | "OUT0" => {
                 let on = command == "OUT1";
-                self.bench
-                    .update_channel(self.channel, |c| c.output_on = on);
+                self.bench.update_channel(self.channel, |c| {
+                    c.output_on = on;
+                    c.ocp_tripped &= !on;
+                });
+                return None;
+            }
+            "OCP1" | "OCP0" => {
+                let ocp = if command == "OCP1" {
+                    Ocp::AtCurrentLimit
+                } else {
+                    Ocp::Off
+                };
+                self.bench.update_channel(self.channel, |c| c.ocp = ocp);
                 return None;
             }
             _ => {
@@ -122,6 +134,25 @@ mod tests {
         assert_ne!(ask(&k, "IOUT1?"), "0.000");
         k.execute(b"VSET1:5");
         assert_eq!(ask(&k, "VSET1?"), "05.00");
+    }
+
+    #[test]
+    fn ocp_switches_the_output_off_instead_of_limiting() {
+        let k = unit();
+        let board = k.bench.add_board(0, Physics::default());
+        k.execute(b"VSET1:12.00");
+        k.execute(b"ISET1:0.010");
+        k.execute(b"OUT1");
+        k.bench.set_load(board, LoadState::Awake);
+        assert_eq!(
+            ask(&k, "IOUT1?"),
+            "0.010",
+            "constant current while OCP is off"
+        );
+        k.execute(b"OCP1");
+        assert_eq!(k.execute(b"STATUS?"), Some(vec![STATUS_CV]), "output off");
+        assert!(k.bench.channel(0).ocp_tripped);
+        assert_eq!(ask(&k, "IOUT1?"), "0.000");
     }
 
     #[test]

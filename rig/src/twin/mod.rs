@@ -11,7 +11,7 @@ mod pty_instrument;
 mod riden_twin;
 mod scpi_server;
 
-pub use bench_state::{BenchState, ChannelState, LoadState};
+pub use bench_state::{BenchState, ChannelState, LoadState, Ocp};
 pub use board::{TwinBoard, TwinBoardSpec};
 pub use korad_twin::korad_on_pty;
 pub use physics::Physics;

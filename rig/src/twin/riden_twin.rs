@@ -1,13 +1,14 @@
 //! The twin Riden RD60xx on a pty: Modbus RTU as slave 1, a frame ending when the line goes quiet, holding
-//! registers 0–19 backed by the bench state and scaled per model (V/I set and output writable).
+//! registers 0–19 and the over-current level (83) backed by the bench state and scaled per model (V/I set,
+//! output and the over-current level writable; register 16 reads 2 once the protection switched the output off).
 //!
 //! The RTU side is hand-written: tokio-modbus's RTU server only serves its own tokio-serial port type, not a pty
 //! we hold the master end of, and it stops at the first malformed frame, where a twin instrument must ignore the
 //! frame and keep answering, as a real slave does.
 
-use super::bench_state::BenchState;
+use super::bench_state::{BenchState, Ocp};
 use super::pty_instrument::PtyInstrument;
-use crate::supply::riden::{register, RidenModel, SLAVE};
+use crate::supply::riden::{register, RidenModel, PROTECTION_OCP, SLAVE};
 use anyhow::Result;
 use std::sync::Arc;
 use std::time::Duration;
@@ -76,13 +77,24 @@ impl Riden {
             12 => 0,
             13 => counts(volts * amps, 100.0),
             14 => 6500,
-            // Keypad lock, protection tripped.
-            15 | 16 => 0,
+            // Keypad lock.
+            15 => 0,
+            register::PROTECTION => {
+                if state.ocp_tripped {
+                    PROTECTION_OCP
+                } else {
+                    0
+                }
+            }
             // Constant current (1) or voltage (0).
             17 => u16::from(state.output_on && amps >= state.limit_amps),
             register::OUTPUT => u16::from(state.output_on),
             // Preset in use.
             19 => 0,
+            register::OCP_SET => match state.ocp {
+                Ocp::Level(amps) => counts(amps, per_amp),
+                Ocp::Off | Ocp::AtCurrentLimit => counts(self.model.max_amps(), per_amp),
+            },
             _ => return None,
         })
     }
@@ -106,9 +118,20 @@ impl Riden {
                 self.bench
                     .update_channel(self.channel, |c| c.limit_amps = amps);
             }
+            // The twin takes switching the output on as acknowledging a trip.
             register::OUTPUT if value <= 1 => {
+                self.bench.update_channel(self.channel, |c| {
+                    c.output_on = value == 1;
+                    c.ocp_tripped &= value == 0;
+                });
+            }
+            register::OCP_SET => {
+                let amps = f64::from(value) / per_amp;
+                if amps > self.model.max_amps() {
+                    return Err(ILLEGAL_VALUE);
+                }
                 self.bench
-                    .update_channel(self.channel, |c| c.output_on = value == 1);
+                    .update_channel(self.channel, |c| c.ocp = Ocp::Level(amps));
             }
             register::OUTPUT => return Err(ILLEGAL_VALUE),
             _ => return Err(ILLEGAL_ADDRESS),
@@ -263,6 +286,31 @@ mod tests {
             assert_eq!(respond(noise, &r), None);
         }
         assert_eq!(r.bench.channel(0), Default::default());
+    }
+
+    #[test]
+    fn the_over_current_level_trips_the_output_and_register_16_says_so() {
+        let r = unit(RidenModel::Rd6006);
+        let read = |address: u8| {
+            let reply = respond(&request(&[0x03, 0x00, address, 0x00, 0x01]), &r).unwrap();
+            u16::from_be_bytes([reply[3], reply[4]])
+        };
+        assert_eq!(read(83), 6000, "the model's full current until set");
+        let board = r.bench.add_board(0, crate::twin::Physics::default());
+        for (register, value) in [(8u8, 1200u16), (9, 1000), (83, 10), (18, 1)] {
+            let [high, low] = value.to_be_bytes();
+            respond(&request(&[0x06, 0x00, register, high, low]), &r).unwrap();
+        }
+        assert_eq!((read(83), read(16)), (10, 0));
+        r.bench.set_load(board, crate::twin::LoadState::Awake);
+        assert_eq!((read(18), read(16)), (0, PROTECTION_OCP));
+        r.bench.set_load(board, crate::twin::LoadState::Off);
+        respond(&request(&[0x06, 0x00, 0x12, 0x00, 0x01]), &r).unwrap();
+        assert_eq!(
+            (read(18), read(16)),
+            (1, 0),
+            "switching on again acknowledges the trip"
+        );
     }
 
     #[test]

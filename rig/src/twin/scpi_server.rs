@@ -7,9 +7,12 @@
 //! the same for `:CURRent`, `:APPLy [CH<n>,]<v>[,<a>]`, `:APPLy? [CH<n>]`, `:OUTPut[:STATe] [CH<n>,]ON|OFF`,
 //! `:OUTPut[:STATe]? [CH<n>]`, `:MEASure[:VOLTage][:DC]? [CH<n>]`, `:MEASure:CURRent[:DC]?`, `:MEASure:POWEr[:DC]?`,
 //! `:MEASure:ALL[:DC]?`, `:INSTrument[:SELect] CH<n>` and `?`, `:INSTrument:NSELect <n>` and `?`,
-//! `:SYSTem:ERRor[:NEXT]?`. Anything else queues an SCPI error, read with `SYST:ERR?`.
+//! `:OUTPut:OCP:VALue [CH<n>,]<a>|MIN|MAX` and `? [CH<n>]`, `:OUTPut:OCP[:STATe] [CH<n>,]ON|OFF` and `?`,
+//! `:OUTPut:OCP:QUEStion? [CH<n>]` (`YES` once the protection switched the output off) and
+//! `:OUTPut:OCP:CLEar [CH<n>]`, `:SYSTem:ERRor[:NEXT]?`. Anything else queues an SCPI error, read with
+//! `SYST:ERR?`.
 
-use super::bench_state::BenchState;
+use super::bench_state::{BenchState, Ocp};
 use super::instrument_thread::InstrumentThread;
 use crate::board::serial::Tty;
 use crate::clock::DeviceClock;
@@ -26,6 +29,8 @@ use tokio::task::JoinSet;
 /// A DP832's programmable range on every channel (30 V / 3 A, with its 10 % over-range).
 const MAX_VOLTS: f64 = 32.0;
 const MAX_AMPS: f64 = 3.2;
+/// A DP832's over-current protection range and level after `*RST` (DP800 programming guide).
+const MAX_OCP_AMPS: f64 = 3.3;
 /// Device seconds a measurement is held: the DP800 refreshes its readings at about 2–3 Hz.
 const REFRESH_SECS: f64 = 0.4;
 /// SCPI error queue depth; when full, the newest entry becomes "Queue overflow".
@@ -187,6 +192,10 @@ const COMMANDS: &[(&str, Command)] = &[
     ("MEASure ALL [DC]", Command::MeasureAll),
     ("INSTrument [SELect]", Command::Select),
     ("INSTrument NSELect", Command::SelectNumber),
+    ("OUTPut OCP [STATe]", Command::OcpState),
+    ("OUTPut OCP VALue", Command::OcpLevel),
+    ("OUTPut OCP QUEStion", Command::OcpTripped),
+    ("OUTPut OCP CLEar", Command::OcpClear),
     ("SYSTem ERRor [NEXT]", Command::NextError),
 ];
 
@@ -202,6 +211,10 @@ enum Command {
     MeasureAll,
     Select,
     SelectNumber,
+    OcpState,
+    OcpLevel,
+    OcpTripped,
+    OcpClear,
     NextError,
 }
 
@@ -253,6 +266,8 @@ struct Instrument {
     /// 0-based, for commands that name no channel.
     selected: usize,
     readings: Vec<Option<Reading>>,
+    /// Each channel's over-current level, kept while its protection is off.
+    ocp_levels: Vec<f64>,
 }
 
 impl Instrument {
@@ -264,6 +279,7 @@ impl Instrument {
             errors: VecDeque::new(),
             selected: 0,
             readings: vec![None; channels],
+            ocp_levels: vec![MAX_OCP_AMPS; channels],
         }
     }
 
@@ -358,10 +374,12 @@ impl Instrument {
                         c.set_volts = 0.0;
                         c.limit_amps = MAX_AMPS;
                         c.output_on = false;
+                        c.ocp = Ocp::Off;
                     });
                 }
                 self.selected = 0;
                 self.readings.fill(None);
+                self.ocp_levels.fill(MAX_OCP_AMPS);
                 Ok(None)
             }
             ("CLS", false) => {
@@ -392,6 +410,16 @@ impl Instrument {
             .ok()
             .and_then(|n| self.channel_number(n))
             .ok_or(ILLEGAL_PARAMETER)
+    }
+
+    /// The channel named by an optional leading `CH<n>` parameter, else the selected one, and the value after it.
+    fn channel_and_value<'a>(&self, args: &[&'a str]) -> Result<(usize, &'a str), ScpiError> {
+        match args {
+            [] => Err(MISSING_PARAMETER),
+            [value] => Ok((self.selected, value)),
+            [channel, value] => Ok((self.channel_arg(channel)?, value)),
+            _ => Err(PARAMETER_NOT_ALLOWED),
+        }
     }
 
     /// The channel named by an optional lone `CH<n>` parameter, else the selected one.
@@ -465,17 +493,8 @@ impl Instrument {
                 )))
             }
             (Command::Output, false) => {
-                let (ch, state) = match args {
-                    [] => return Err(MISSING_PARAMETER),
-                    [state] => (self.selected, *state),
-                    [channel, state] => (self.channel_arg(channel)?, *state),
-                    _ => return Err(PARAMETER_NOT_ALLOWED),
-                };
-                let on = match state.to_ascii_uppercase().as_str() {
-                    "ON" | "1" => true,
-                    "OFF" | "0" => false,
-                    _ => return Err(ILLEGAL_PARAMETER),
-                };
+                let (ch, state) = self.channel_and_value(args)?;
+                let on = switch(state)?;
                 self.bench.update_channel(ch, |c| c.output_on = on);
                 Ok(None)
             }
@@ -522,6 +541,46 @@ impl Instrument {
                 no_args(args)?;
                 Ok(Some((self.selected + 1).to_string()))
             }
+            (Command::OcpState, false) => {
+                let (ch, state) = self.channel_and_value(args)?;
+                let ocp = if switch(state)? {
+                    Ocp::Level(self.ocp_levels[ch])
+                } else {
+                    Ocp::Off
+                };
+                self.bench.update_channel(ch, |c| c.ocp = ocp);
+                Ok(None)
+            }
+            (Command::OcpState, true) => {
+                let ch = self.channel_of(args)?;
+                let on = self.bench.channel(ch).ocp != Ocp::Off;
+                Ok(Some(if on { "ON" } else { "OFF" }.into()))
+            }
+            (Command::OcpLevel, false) => {
+                let (ch, value) = self.channel_and_value(args)?;
+                let amps = setting(value, MAX_OCP_AMPS, MAX_OCP_AMPS)?;
+                self.ocp_levels[ch] = amps;
+                self.bench.update_channel(ch, |c| {
+                    if c.ocp != Ocp::Off {
+                        c.ocp = Ocp::Level(amps);
+                    }
+                });
+                Ok(None)
+            }
+            (Command::OcpLevel, true) => {
+                let ch = self.channel_of(args)?;
+                Ok(Some(format!("{:.4}", self.ocp_levels[ch])))
+            }
+            (Command::OcpTripped, true) => {
+                let ch = self.channel_of(args)?;
+                let tripped = self.bench.channel(ch).ocp_tripped;
+                Ok(Some(if tripped { "YES" } else { "NO" }.into()))
+            }
+            (Command::OcpClear, false) => {
+                let ch = self.channel_of(args)?;
+                self.bench.update_channel(ch, |c| c.ocp_tripped = false);
+                Ok(None)
+            }
             (Command::NextError, true) => {
                 no_args(args)?;
                 let (code, message) = self.errors.pop_front().unwrap_or((0, "No error"));
@@ -556,6 +615,15 @@ fn one<'a>(args: &[&'a str]) -> Result<&'a str, ScpiError> {
         [""] => Err(SYNTAX_ERROR),
         [arg] => Ok(arg),
         _ => Err(PARAMETER_NOT_ALLOWED),
+    }
+}
+
+/// A boolean parameter: `ON`, `OFF`, `1` or `0`.
+fn switch(arg: &str) -> Result<bool, ScpiError> {
+    match arg.to_ascii_uppercase().as_str() {
+        "ON" | "1" => Ok(true),
+        "OFF" | "0" => Ok(false),
+        _ => Err(ILLEGAL_PARAMETER),
     }
 }
 
@@ -659,6 +727,49 @@ mod tests {
         fast.execute(":OUTP CH1,OFF");
         std::thread::sleep(Duration::from_millis(5));
         assert_eq!(ask(&mut fast, ":MEAS:VOLT? CH1"), "0.000", "refreshed");
+    }
+
+    #[test]
+    fn over_current_protection_trips_reports_and_clears() {
+        let mut i = instrument(1.0);
+        let board = i.bench.add_board(1, Physics::default());
+        assert_eq!(ask(&mut i, ":OUTP:OCP? CH2"), "OFF");
+        assert_eq!(ask(&mut i, ":OUTP:OCP:VAL? CH2"), "3.3000");
+        i.execute(":APPL CH2,12,1; :OUTP:OCP:VAL CH2,0.01; :OUTP:OCP CH2,ON; :OUTP CH2,ON");
+        assert_eq!(
+            ask(&mut i, ":OUTP:OCP? CH2;:OUTP:OCP:VAL? CH2"),
+            "ON;0.0100"
+        );
+        assert_eq!(ask(&mut i, ":OUTP:OCP:QUES? CH2"), "NO");
+        i.bench.set_load(board, LoadState::Asleep);
+        assert_eq!(
+            ask(&mut i, ":OUTP? CH2"),
+            "ON",
+            "asleep draws less than the level"
+        );
+        i.bench.set_load(board, LoadState::Awake);
+        assert_eq!(ask(&mut i, ":OUTP? CH2;:OUTP:OCP:QUES? CH2"), "OFF;YES");
+        i.execute(":INST CH2; :OUTP:OCP:CLE");
+        assert_eq!(ask(&mut i, ":OUTP:OCP:QUES? CH2"), "NO");
+        i.execute(":OUTP:OCP:VAL CH2,MAX; :OUTP CH2,ON");
+        assert_eq!(ask(&mut i, ":OUTP? CH2;:OUTP:OCP:QUES? CH2"), "ON;NO");
+        i.execute(":OUTP:OCP CH2,OFF; :OUTP:OCP:VAL CH2,0.001");
+        assert_eq!(
+            ask(&mut i, ":OUTP? CH2"),
+            "ON",
+            "a level changed while off arms nothing"
+        );
+        for bad in [
+            ":OUTP:OCP:VAL CH2,9",
+            ":OUTP:OCP CH2,MAYBE",
+            ":OUTP:OCP:QUES CH2",
+        ] {
+            i.execute(bad);
+        }
+        assert_eq!(ask(&mut i, "SYST:ERR?"), "-222,\"Data out of range\"");
+        assert_eq!(ask(&mut i, "SYST:ERR?"), "-224,\"Illegal parameter value\"");
+        assert_eq!(ask(&mut i, "SYST:ERR?"), "-113,\"Undefined header\"");
+        assert_eq!(ask(&mut i, "SYST:ERR?"), "0,\"No error\"");
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod current;
 mod delivery;
 mod drift;
 mod low_battery;
+mod over_current;
 mod period;
 mod power;
 mod readings;
@@ -87,6 +88,7 @@ pub fn run_checks(scenario: &Scenario, events: &[Event]) -> Vec<Verdict> {
         if let Some(drift) = &expect.sleep_drift {
             verdicts.push(drift::sleep_drift(drift, &view, board));
         }
+        verdicts.extend(over_current::check(&view, board));
         if let Some(error) = provisioning_error(&view, board) {
             // The board was left out of the run: none of its checks can pass, and one fails even when the
             // scenario expects nothing.

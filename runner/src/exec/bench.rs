@@ -35,6 +35,9 @@ pub struct BenchChannel {
     pub channel: u8,
     /// The rig's safe state for this channel: this voltage with the output on; None: output off.
     pub safe_volts: Option<f64>,
+    /// Where its over-current protection is armed before the output goes on (the rig channel's `ocp_amps`, else
+    /// its `max_amps`).
+    pub trip_amps: f64,
 }
 
 impl BenchChannel {
@@ -195,6 +198,9 @@ pub fn rig_bench(rig: &RigFile, scenario: &Scenario) -> Result<Bench> {
             supply,
             channel: planned.channel,
             safe_volts: entry.safe_volts,
+            trip_amps: entry
+                .trip_amps(planned.channel)
+                .unwrap_or(planned.limits.max_amps),
         });
         for b in &planned.boards {
             let lines = match &b.lines {
@@ -253,6 +259,7 @@ fn twin_supply(scenario: &Scenario, clock: DeviceClock) -> Result<Bench> {
                 supply: supply.clone(),
                 channel,
                 safe_volts: None,
+                trip_amps: TWIN_LIMITS.max_amps,
             })
             .collect(),
         boards: Vec::new(),

@@ -2,6 +2,7 @@
 
 mod bench;
 mod console;
+mod ocp;
 mod provision;
 mod provision_wire;
 mod publish;
@@ -365,6 +366,7 @@ async fn drive(
         let (supply, ch) = (&channel.supply, channel.channel);
         let volts = plan.profile.volts_at(0.0);
         supply.set_current_limit(ch, plan.current_limit).await?;
+        ocp::arm(channel, plan.current_limit, Some(log)).await?;
         supply.set_volts(ch, volts).await?;
         log.record(Body::SupplySet {
             supply: channel.label(),
@@ -405,6 +407,7 @@ async fn drive(
             output: Some(true),
         });
         tasks.push(tokio::spawn(sample(channel, log.clone(), clock)));
+        tasks.push(tokio::spawn(ocp::watch(channel, log.clone())));
     }
 
     // Each profile is followed in a task of its own so that a panic in it is caught here, and the caller still

@@ -37,7 +37,22 @@ pub struct SupplyEntry {
     pub driver: Driver,
     pub address: String,
     pub channels: BTreeMap<u8, ChannelLimits>,
+    /// The channels whose over-current protection trips below their `max_amps` (`ocp_amps`).
+    pub ocp_amps: BTreeMap<u8, f64>,
     pub safe_volts: Option<f64>,
+}
+
+impl SupplyEntry {
+    /// Where the channel's over-current protection is armed: its `ocp_amps`, else its `max_amps`.
+    pub fn trip_amps(&self, channel: u8) -> Option<f64> {
+        let limits = self.channels.get(&channel)?;
+        Some(
+            self.ocp_amps
+                .get(&channel)
+                .copied()
+                .unwrap_or(limits.max_amps),
+        )
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -168,6 +183,7 @@ impl Validator<'_> {
                 )
             })?;
             let mut channels = BTreeMap::new();
+            let mut ocp_amps = BTreeMap::new();
             for (key, limits) in s.channels.get_ref() {
                 let channel = key
                     .parse::<u8>()
@@ -189,6 +205,21 @@ impl Validator<'_> {
                         s.channels.span(),
                         format!("channel {channel}: max_volts and max_amps must be more than 0"),
                     ));
+                }
+                if let Some(trip) = &limits.ocp_amps {
+                    let amps = *trip.get_ref();
+                    if !(positive(amps) && amps <= limits.max_amps) {
+                        return Err(self
+                            .error(
+                                trip.span(),
+                                format!(
+                                    "channel {channel}: ocp_amps {amps} must be more than 0 and at most its max_amps {}",
+                                    limits.max_amps
+                                ),
+                            )
+                            .with_help("the over-current protection trips within the channel's limit: ocp_amps = 0.8"));
+                    }
+                    ocp_amps.insert(channel, amps);
                 }
                 channels.insert(
                     channel,
@@ -225,6 +256,7 @@ impl Validator<'_> {
                     driver,
                     address: address.clone(),
                     channels,
+                    ocp_amps,
                     safe_volts: s.safe_volts.as_ref().map(|v| *v.get_ref()),
                 },
             );

@@ -30,11 +30,13 @@ pub struct SupplyRaw {
     pub safe_volts: Option<Spanned<f64>>,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChannelRaw {
     pub max_volts: f64,
     pub max_amps: f64,
+    /// Where the channel's over-current protection trips, within `max_amps` (default: `max_amps`).
+    pub ocp_amps: Option<Spanned<f64>>,
 }
 
 #[derive(Debug, Deserialize)]

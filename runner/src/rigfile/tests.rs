@@ -232,3 +232,30 @@ fn boards_are_looked_for_on_the_usual_ports_unless_scan_says_where() {
     let d = parse(&format!("{GOOD}\n[boards]\nscn = []\n")).unwrap_err();
     assert_eq!(line_of(&d), 25);
 }
+
+#[test]
+fn ocp_amps_defaults_to_max_amps_and_must_be_within_it() {
+    let rig = parse(&GOOD.replace(
+        "2 = { max_volts = 15.0, max_amps = 0.5 }",
+        "2 = { max_volts = 15.0, max_amps = 0.5, ocp_amps = 0.3 }",
+    ))
+    .unwrap();
+    let psu = &rig.supplies["psu1"];
+    assert_eq!(
+        (psu.trip_amps(1), psu.trip_amps(2), psu.trip_amps(3)),
+        (Some(1.0), Some(0.3), None)
+    );
+    for bad in ["0.6", "0", "-0.1", "nan"] {
+        let d = parse(&GOOD.replace(
+            "max_amps = 0.5 }",
+            &format!("max_amps = 0.5, ocp_amps = {bad} }}"),
+        ))
+        .unwrap_err();
+        assert_eq!(line_of(&d), 5, "{bad}: {}", d.message);
+        assert!(
+            d.message.contains("channel 2: ocp_amps") && d.message.contains("max_amps 0.5"),
+            "{bad}: {}",
+            d.message
+        );
+    }
+}

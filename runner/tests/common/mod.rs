@@ -330,3 +330,15 @@ pub fn rig_field(rig: &str, key: &str) -> String {
         .unwrap_or_else(|| panic!("no {key} in the rig file:\n{rig}"))
         .to_string()
 }
+
+/// One line to an SCPI instrument at `tcp://HOST:PORT` (`hil bench up`'s supply) from a client of its own, and
+/// its one-line reply, as any lab tool would ask it.
+pub fn scpi(address: &str, command: &str) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let mut s = std::net::TcpStream::connect(address.trim_start_matches("tcp://")).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(format!("{command}\n").as_bytes()).unwrap();
+    let mut answer = String::new();
+    BufReader::new(&s).read_line(&mut answer).unwrap();
+    answer.trim().to_string()
+}
