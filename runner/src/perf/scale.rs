@@ -16,6 +16,9 @@ use std::time::Instant;
 use tokio::sync::watch;
 
 const SLEEP_S: f64 = 60.0;
+/// An awake twin ESP8266 draws 75 mA at 3.3 V, ~23 mA from 12.6 V through the buck: 34 of them ≈ 0.8 A, under
+/// the twin channel's 1 A.
+const BOARDS_PER_CHANNEL: u32 = 34;
 
 /// CPU seconds (user + system) and peak resident kilobytes, of this process and of its waited-for children.
 fn usage() -> (f64, i64, i64) {
@@ -130,9 +133,18 @@ pub async fn scale(
     );
     for &k in boards {
         let name = format!("scale-{k}");
+        // As a lab would wire them: spread over the twin DP832's three channels, at most BOARDS_PER_CHANNEL on
+        // one where that suffices, so that all of them awake at once stay under a channel's current limit (and its
+        // over-current protection).
+        let channel_count = k.div_ceil(BOARDS_PER_CHANNEL).clamp(1, 3);
+        let mut channels = String::new();
+        for c in 0..channel_count {
+            let here = k / channel_count + u32::from(c < k % channel_count);
+            channels.push_str(&format!("[[supply.channel]]\nboards = {here}\n"));
+        }
         let text = format!(
-            "name = \"{name}\"\nboards = {k}\nduration = \"{minutes}m\"\n[firmware]\nsleep = \"{SLEEP_S}s\"\n\
-             [supply]\ncurrent_limit = 1.0\nprofile = [{{ at = \"0s\", volts = 12.6 }}]\n[expect]\n\
+            "name = \"{name}\"\nduration = \"{minutes}m\"\n[firmware]\nsleep = \"{SLEEP_S}s\"\n\
+             [supply]\ncurrent_limit = 1.0\nprofile = [{{ at = \"0s\", volts = 12.6 }}]\n{channels}[expect]\n\
              readings = {{ within_volts = 0.15, min_count = 1 }}\nperiod = {{ nominal = \"62s\", tolerance = \"10%\" }}\n"
         );
         let scenario = Scenario::parse(Path::new(&format!("{name}.toml")), &text)
