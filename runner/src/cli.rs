@@ -139,6 +139,20 @@ pub enum BenchCommand {
         #[arg(long, value_enum, default_value_t = TwinTransport::Pty)]
         transport: TwinTransport,
     },
+    /// All three peer comparisons in one run: `boards` (flasher vs esptool, deploy vs mpremote) and `tap`
+    /// (publish round trip through the tap vs direct), with their ratios together at the end.
+    Peers {
+        #[arg(long, default_value_t = 115_200)]
+        baud: u32,
+        /// Size of the generated firmware image to flash, in KiB.
+        #[arg(long, default_value_t = 200)]
+        image_kib: usize,
+        /// Messages per path for the tap comparison.
+        #[arg(long, default_value_t = 500)]
+        messages: usize,
+        #[arg(long, default_value = "embedded", value_parser = parse_broker)]
+        broker: BrokerSpec,
+    },
     /// Publish round-trip latency (p50/p99) through the MQTT tap versus straight to the broker.
     Tap {
         /// Messages per path.
@@ -253,19 +267,36 @@ pub async fn main(cli: Cli) -> u8 {
             }
         },
         Command::Bench(BenchCommand::Boards { baud, image_kib }) => {
-            let options = rig::twin::pty_board::BoardsBenchOptions {
-                run_py: paths::host_runtime(),
-                app_dir: paths::default_firmware(),
-                baud,
-                image_bytes: image_kib.clamp(4, 4096) * 1024,
-            };
-            let mut out = std::io::stdout();
-            match rig::twin::pty_board::bench_boards(&options, &mut out).await {
-                Ok(rows) => {
-                    print_board_ratios(&rows);
+            match boards_bench(baud, image_kib).await {
+                Ok(ratios) => {
+                    ratios.iter().for_each(|r| println!("{r}"));
                     EXIT_PASS
                 }
                 Err(e) => {
+                    eprintln!("error: {e:#}");
+                    EXIT_SETUP
+                }
+            }
+        }
+        Command::Bench(BenchCommand::Peers {
+            baud,
+            image_kib,
+            messages,
+            broker,
+        }) => {
+            let boards = boards_bench(baud, image_kib).await;
+            println!();
+            let tap = crate::perf::tap_latency(&broker, messages.max(1)).await;
+            match (boards, tap) {
+                (Ok(ratios), Ok((p50, p99))) => {
+                    println!("\npeer ratios from this run (time ratios: below 1, ours is faster):");
+                    ratios.iter().for_each(|r| println!("  {r}"));
+                    println!(
+                        "  ratio publish round trip, tap / direct: p50 {p50:.2}, p99 {p99:.2}"
+                    );
+                    EXIT_PASS
+                }
+                (Err(e), _) | (_, Err(e)) => {
                     eprintln!("error: {e:#}");
                     EXIT_SETUP
                 }
@@ -295,7 +326,7 @@ pub async fn main(cli: Cli) -> u8 {
         }
         Command::Bench(BenchCommand::Tap { messages, broker }) => {
             match crate::perf::tap_latency(&broker, messages.max(1)).await {
-                Ok(()) => EXIT_PASS,
+                Ok(_) => EXIT_PASS,
                 Err(e) => {
                     eprintln!("error: {e:#}");
                     EXIT_SETUP
@@ -712,6 +743,9 @@ async fn run(args: RunArgs) -> u8 {
         suite::duration_text(started.elapsed().as_secs_f64()),
         outcomes.len()
     );
+    if outcomes.len() > 1 {
+        eprintln!("slowest: {}", suite::slowest(&outcomes, 3));
+    }
     let mut code = if outcomes.iter().any(|o| o.error.is_some()) {
         EXIT_SETUP
     } else if outcomes.len() < scenarios.len() || !outcomes.iter().all(ScenarioOutcome::passed) {
@@ -733,8 +767,20 @@ async fn run(args: RunArgs) -> u8 {
     code
 }
 
+/// `hil bench boards`: prints its table and returns the time ratios against esptool and mpremote.
+async fn boards_bench(baud: u32, image_kib: usize) -> anyhow::Result<Vec<String>> {
+    let options = rig::twin::pty_board::BoardsBenchOptions {
+        run_py: paths::host_runtime(),
+        app_dir: paths::default_firmware(),
+        baud,
+        image_bytes: image_kib.clamp(4, 4096) * 1024,
+    };
+    let rows = rig::twin::pty_board::bench_boards(&options, &mut std::io::stdout()).await?;
+    Ok(board_ratios(&rows))
+}
+
 /// Time ratios of our flasher and deployer against esptool and mpremote (below 1: ours is faster).
-fn print_board_ratios(rows: &[rig::twin::pty_board::BenchRow]) {
+fn board_ratios(rows: &[rig::twin::pty_board::BenchRow]) -> Vec<String> {
     let time = |prefix: &str| {
         rows.iter()
             .find(|r| r.what.starts_with(prefix))
@@ -762,12 +808,13 @@ fn print_board_ratios(rows: &[rig::twin::pty_board::BenchRow]) {
             "deploy unchanged: mpremote",
         ),
     ];
-    for (label, ours, theirs) in pairs {
-        match (time(ours), time(theirs)) {
-            (Some(a), Some(b)) if b > 0.0 => println!("ratio {label}: {:.2}", a / b),
-            _ => println!("ratio {label}: n/a (a tool is missing or failed)"),
-        }
-    }
+    pairs
+        .iter()
+        .map(|(label, ours, theirs)| match (time(ours), time(theirs)) {
+            (Some(a), Some(b)) if b > 0.0 => format!("ratio {label}: {:.2}", a / b),
+            _ => format!("ratio {label}: n/a (a tool is missing or failed)"),
+        })
+        .collect()
 }
 
 /// Waits for Ctrl-C or SIGTERM (a CI job's cancel, systemd's stop) and names which came.

@@ -136,6 +136,18 @@ pub async fn run_all(
     outcomes.into_iter().map(|(_, o)| o).collect()
 }
 
+/// The `n` scenarios that took longest in wall-clock time, as "name 12.3s, name 11.0s".
+pub fn slowest(outcomes: &[ScenarioOutcome], n: usize) -> String {
+    let mut by_wall: Vec<&ScenarioOutcome> = outcomes.iter().collect();
+    by_wall.sort_by_key(|o| std::cmp::Reverse(o.wall));
+    by_wall
+        .iter()
+        .take(n)
+        .map(|o| format!("{} {:.1}s", o.scenario, o.wall.as_secs_f64()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// "45s", "6m", "2m30s", "1h35m": device time as scenario files write it.
 pub fn duration_text(secs: f64) -> String {
     let total = secs.round() as u64;
@@ -202,6 +214,22 @@ mod tests {
              [supply]\nprofile = [{{ at = \"0s\", volts = 12.6 }}]\n"
         );
         Scenario::parse(Path::new("s.toml"), &src).unwrap()
+    }
+
+    #[test]
+    fn slowest_lists_the_longest_walls_first() {
+        let outcome = |name: &str, ms| ScenarioOutcome {
+            scenario: name.into(),
+            boards: Vec::new(),
+            verdicts: Vec::new(),
+            error: None,
+            interrupted: false,
+            events_path: std::path::PathBuf::new(),
+            wall: std::time::Duration::from_millis(ms),
+            readings: 0,
+        };
+        let all = [outcome("a", 1200), outcome("b", 9800), outcome("c", 4100)];
+        assert_eq!(slowest(&all, 2), "b 9.8s, c 4.1s");
     }
 
     #[test]

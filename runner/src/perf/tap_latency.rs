@@ -79,8 +79,9 @@ async fn round_trips(broker: &Broker, port: u16, label: &str, messages: usize) -
     Ok(Samples(samples))
 }
 
-/// `hil bench tap`: prints p50/p99 publish round trips direct and through the tap, and their ratio.
-pub async fn tap_latency(spec: &BrokerSpec, messages: usize) -> Result<()> {
+/// `hil bench tap`: prints p50/p99 publish round trips direct and through the tap, and returns their ratios
+/// (tap / direct) at p50 and p99.
+pub async fn tap_latency(spec: &BrokerSpec, messages: usize) -> Result<(f64, f64)> {
     let broker = Broker::start(spec).await?;
     let (tx, mut rx) = mpsc::unbounded_channel();
     let tap = Tap::start("127.0.0.1:0".parse()?, broker.upstream(), tx).await?;
@@ -106,5 +107,5 @@ pub async fn tap_latency(spec: &BrokerSpec, messages: usize) -> Result<()> {
         ratio(0.5),
         ratio(0.99)
     );
-    Ok(())
+    Ok((ratio(0.5), ratio(0.99)))
 }
