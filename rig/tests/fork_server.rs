@@ -33,6 +33,20 @@ fn command(dir: &Path, script: &str, stdin_piped: bool) -> HostCommand {
     }
 }
 
+type StdoutLines = tokio::io::Lines<BufReader<tokio::net::unix::pipe::Receiver>>;
+
+/// A child that says `ready` and sleeps 30 s.
+async fn start_sleeper(server: &ForkServer, dir: &Path) -> (Forked, StdoutLines) {
+    let script = "import time\nprint('ready', flush=True)\ntime.sleep(30)\n";
+    let mut child = server.spawn(&command(dir, script, false)).unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = tokio::time::timeout(BOUND, lines.next_line())
+        .await
+        .unwrap();
+    assert_eq!(first.unwrap().as_deref(), Some("ready"));
+    (child, lines)
+}
+
 async fn read_all(child: &mut Forked) -> (String, String) {
     let mut out = String::new();
     let mut err = String::new();
@@ -87,6 +101,11 @@ sys.exit(7)
     assert_eq!(err.trim(), "to stderr");
     assert_eq!(status.code(), Some(7));
     assert!(child.id().is_some(), "the server reports the child's pid");
+    let cpu = server.cpu_seconds().unwrap();
+    assert!(
+        cpu > 0.0,
+        "the server's CPU (its start-up and reaped children) is counted: {cpu}"
+    );
 }
 
 #[tokio::test]
@@ -106,14 +125,8 @@ async fn uncaught_exception_and_interrupt_end_as_cpython_would() {
     assert_eq!(status.code(), Some(1));
 
     // A default SIGINT handler: Ctrl-C is a KeyboardInterrupt, and uncaught it ends the process by SIGINT.
-    let script = "import time\nprint('ready', flush=True)\ntime.sleep(30)\n";
-    let mut child = server.spawn(&command(dir.path(), script, false)).unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = tokio::time::timeout(BOUND, lines.next_line())
-        .await
-        .unwrap();
-    assert_eq!(first.unwrap().as_deref(), Some("ready"));
-    child.signaller().unwrap().send(libc::SIGINT).unwrap();
+    let (mut child, _stdout) = start_sleeper(&server, dir.path()).await;
+    child.signaller().send(libc::SIGINT).unwrap();
     let status = tokio::time::timeout(BOUND, child.wait())
         .await
         .expect("SIGINT did not end the child")
@@ -126,14 +139,8 @@ async fn kill_and_drop_end_the_child() {
     use std::os::unix::process::ExitStatusExt;
     let server = ForkServer::start(&python()).expect("starting the fork server");
     let dir = tempfile::tempdir().unwrap();
-    let script = "import time\nprint('ready', flush=True)\ntime.sleep(30)\n";
-    let mut child = server.spawn(&command(dir.path(), script, false)).unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = tokio::time::timeout(BOUND, lines.next_line())
-        .await
-        .unwrap();
-    assert_eq!(first.unwrap().as_deref(), Some("ready"));
-    child.signaller().unwrap().send(libc::SIGKILL).unwrap();
+    let (mut child, _stdout) = start_sleeper(&server, dir.path()).await;
+    child.signaller().send(libc::SIGKILL).unwrap();
     let status = tokio::time::timeout(BOUND, child.wait())
         .await
         .expect("the kill did not end the child")
@@ -141,12 +148,7 @@ async fn kill_and_drop_end_the_child() {
     assert_eq!(status.signal(), Some(libc::SIGKILL));
 
     // Dropping the handle kills the child: its stdout ends.
-    let mut child = server.spawn(&command(dir.path(), script, false)).unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = tokio::time::timeout(BOUND, lines.next_line())
-        .await
-        .unwrap();
-    assert_eq!(first.unwrap().as_deref(), Some("ready"));
+    let (child, mut lines) = start_sleeper(&server, dir.path()).await;
     drop(child);
     let end = tokio::time::timeout(BOUND, lines.next_line())
         .await
@@ -158,13 +160,7 @@ async fn kill_and_drop_end_the_child() {
 async fn children_die_with_the_server() {
     let server = ForkServer::start(&python()).expect("starting the fork server");
     let dir = tempfile::tempdir().unwrap();
-    let script = "import time\nprint('ready', flush=True)\ntime.sleep(30)\n";
-    let mut child = server.spawn(&command(dir.path(), script, false)).unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = tokio::time::timeout(BOUND, lines.next_line())
-        .await
-        .unwrap();
-    assert_eq!(first.unwrap().as_deref(), Some("ready"));
+    let (mut child, mut lines) = start_sleeper(&server, dir.path()).await;
     // SAFETY: kill(2) on the server process this test started.
     unsafe {
         libc::kill(server.pid() as libc::pid_t, libc::SIGKILL);

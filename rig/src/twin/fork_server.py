@@ -13,7 +13,7 @@ import ctypes
 import gc
 import json
 import os
-import select
+import selectors
 import signal
 import socket
 import sys
@@ -115,6 +115,9 @@ class Server:
         self.wake_r, self.wake_w = os.pipe()
         os.set_blocking(self.wake_r, False)
         os.set_blocking(self.wake_w, False)
+        self.selector = selectors.DefaultSelector()
+        self.selector.register(control, selectors.EVENT_READ)
+        self.selector.register(self.wake_r, selectors.EVENT_READ)
         self.by_socket = {}  # status socket -> pid, for children still running
         self.by_pid = {}  # pid -> status socket (None once the rig closed it)
 
@@ -126,7 +129,7 @@ class Server:
         gc.freeze()
         while True:
             # No timeout: the server only reacts to the rig's packets, its sockets and its children.
-            readable, _, _ = select.select([self.control, self.wake_r, *self.by_socket], [], [])
+            readable = [key.fileobj for key, _ in self.selector.select()]
             if self.wake_r in readable:
                 self.drain_wakeups()
                 self.reap()
@@ -167,7 +170,7 @@ class Server:
                 os.close(fd)
             status.close()
             return True
-        server_fds = [self.control.fileno(), self.wake_r, self.wake_w]
+        server_fds = [self.control.fileno(), self.wake_r, self.wake_w, self.selector.fileno()]
         server_fds += [s.fileno() for s in self.by_socket]
         server_pid = os.getpid()
         pid = os.fork()
@@ -182,6 +185,7 @@ class Server:
         status.setblocking(False)
         self.by_socket[status] = pid
         self.by_pid[pid] = status
+        self.selector.register(status, selectors.EVENT_READ)
         self.tell(status, f"pid {pid}")
         return True
 
@@ -196,14 +200,18 @@ class Server:
         if not said:
             # The rig dropped the process: it dies, as tokio's kill_on_drop would have it.
             self.signal(pid, signal.SIGKILL)
-            del self.by_socket[status]
+            self.forget(status)
             self.by_pid[pid] = None
-            status.close()
             return
         for line in said.decode("ascii", "replace").splitlines():
             word, _, number = line.partition(" ")
             if word == "sig" and number.isdigit():
                 self.signal(pid, int(number))
+
+    def forget(self, status):
+        self.selector.unregister(status)
+        del self.by_socket[status]
+        status.close()
 
     def signal(self, pid, number):
         try:
@@ -221,9 +229,8 @@ class Server:
                 return
             sock = self.by_pid.pop(pid, None)
             if sock is not None:
-                del self.by_socket[sock]
                 self.tell(sock, f"exit {status}")
-                sock.close()
+                self.forget(sock)
 
     @staticmethod
     def tell(sock, line):

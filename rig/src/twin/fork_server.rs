@@ -30,6 +30,11 @@ const READY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Set to `0` to start every host process as a fresh interpreter (for comparisons and debugging).
 pub const DISABLE_ENV: &str = "HIL_FORK_SERVER";
 
+type Servers = Mutex<HashMap<PathBuf, Option<Arc<ForkServer>>>>;
+
+/// The servers this process shares, one per interpreter path.
+static SERVERS: OnceLock<Servers> = OnceLock::new();
+
 pub struct ForkServer {
     control: Mutex<OwnedFd>,
     pid: u32,
@@ -108,8 +113,6 @@ impl ForkServer {
     /// The server for `python` this process shares, started on first use; None when it cannot start or is
     /// turned off (`HIL_FORK_SERVER=0`), and host processes then start as fresh interpreters.
     pub fn shared(python: &Path) -> Option<Arc<ForkServer>> {
-        static SERVERS: OnceLock<Mutex<HashMap<PathBuf, Option<Arc<ForkServer>>>>> =
-            OnceLock::new();
         if std::env::var(DISABLE_ENV).is_ok_and(|v| v == "0") {
             return None;
         }
@@ -134,6 +137,40 @@ impl ForkServer {
 
     pub fn pid(&self) -> u32 {
         self.pid
+    }
+
+    /// CPU seconds of the server and of the children it has reaped (its children are not this process's, so
+    /// getrusage here does not see them).
+    pub fn cpu_seconds(&self) -> io::Result<f64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid))?;
+        // Fields after the command name, which ends at the last ')': state is field 3, utime..cstime 14..17.
+        let after = stat
+            .rsplit_once(')')
+            .map(|(_, rest)| rest)
+            .ok_or_else(|| io::Error::other("unreadable /proc stat"))?;
+        let fields: Vec<&str> = after.split_whitespace().collect();
+        let ticks: f64 = fields
+            .get(11..15)
+            .ok_or_else(|| io::Error::other("short /proc stat"))?
+            .iter()
+            .map(|f| f.parse::<f64>().unwrap_or(0.0))
+            .sum();
+        // SAFETY: sysconf only reads a configuration value.
+        let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+        Ok(ticks / per_second.max(1) as f64)
+    }
+
+    /// CPU seconds of every shared server and its reaped children, for the rig's own cost figures.
+    pub fn shared_cpu_seconds() -> f64 {
+        let Some(servers) = SERVERS.get() else {
+            return 0.0;
+        };
+        let servers = servers.lock().unwrap_or_else(|e| e.into_inner());
+        servers
+            .values()
+            .flatten()
+            .filter_map(|s| s.cpu_seconds().ok())
+            .sum()
     }
 
     /// Forks `python3 -u SCRIPT ARGS...` as `command` describes. Must be called inside a Tokio runtime (the
@@ -175,7 +212,7 @@ impl ForkServer {
             )?;
         }
         status.set_nonblocking(true)?;
-        let signals = status.try_clone()?;
+        let signals = Signaller(Arc::new(status.try_clone()?));
         Ok(Forked {
             stdin,
             stdout: Some(stdout),
@@ -216,7 +253,7 @@ pub struct Forked {
     pub stdout: Option<pipe::Receiver>,
     pub stderr: Option<pipe::Receiver>,
     status: Lines<BufReader<UnixStream>>,
-    signals: StdUnixStream,
+    signals: Signaller,
     pid: Option<u32>,
 }
 
@@ -239,8 +276,8 @@ impl Forked {
         Err(io::Error::other("the fork server is gone"))
     }
 
-    pub fn signaller(&self) -> io::Result<Signaller> {
-        Ok(Signaller(Arc::new(self.signals.try_clone()?)))
+    pub fn signaller(&self) -> Signaller {
+        self.signals.clone()
     }
 }
 

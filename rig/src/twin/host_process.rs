@@ -34,7 +34,7 @@ enum Inner {
     /// Dropping it kills the process (`kill_on_drop`).
     Spawned(Child),
     /// Dropping it closes the status socket, and the server kills the process.
-    Forked(Forked, Signaller),
+    Forked(Forked),
 }
 
 /// The environment of firmware/host/PROTOCOL.md a board's host process runs in.
@@ -80,7 +80,7 @@ impl HostCommand {
     fn fork(&self) -> Option<HostProcess> {
         static FAILED: AtomicBool = AtomicBool::new(false);
         let server = ForkServer::shared(&self.python)?;
-        match server.spawn(self).and_then(HostProcess::forked) {
+        match server.spawn(self).map(HostProcess::forked) {
             Ok(p) => Some(p),
             Err(e) => {
                 if !FAILED.swap(true, Ordering::Relaxed) {
@@ -128,28 +128,27 @@ impl HostProcess {
         }
     }
 
-    fn forked(mut forked: Forked) -> io::Result<HostProcess> {
-        let signaller = forked.signaller()?;
-        Ok(HostProcess {
+    fn forked(mut forked: Forked) -> HostProcess {
+        HostProcess {
             stdin: forked.stdin.take().map(|s| Box::new(s) as Writer),
             stdout: forked.stdout.take().map(|s| Box::new(s) as Reader),
             stderr: forked.stderr.take().map(|s| Box::new(s) as Reader),
-            inner: Inner::Forked(forked, signaller),
-        })
+            inner: Inner::Forked(forked),
+        }
     }
 
     /// Cancel-safe.
     pub async fn wait(&mut self) -> io::Result<ExitStatus> {
         match &mut self.inner {
             Inner::Spawned(child) => child.wait().await,
-            Inner::Forked(forked, _) => forked.wait().await,
+            Inner::Forked(forked) => forked.wait().await,
         }
     }
 
     pub fn start_kill(&mut self) -> io::Result<()> {
         match &mut self.inner {
             Inner::Spawned(child) => child.start_kill(),
-            Inner::Forked(_, signaller) => signaller.send(libc::SIGKILL),
+            Inner::Forked(forked) => forked.signaller().send(libc::SIGKILL),
         }
     }
 
@@ -157,9 +156,7 @@ impl HostProcess {
     pub fn signals(&self) -> ProcessSignals {
         match &self.inner {
             Inner::Spawned(child) => ProcessSignals(child.id().map(SignalTarget::Pid)),
-            Inner::Forked(_, signaller) => {
-                ProcessSignals(Some(SignalTarget::Server(signaller.clone())))
-            }
+            Inner::Forked(forked) => ProcessSignals(Some(SignalTarget::Server(forked.signaller()))),
         }
     }
 }
