@@ -3,6 +3,7 @@
 
 use super::bench_state::{BenchState, LoadState};
 use super::control::Control;
+use super::host_process::{board_env, HostCommand, HostProcess};
 use super::physics::Physics;
 use crate::board::{AppFile, Board, ConsoleLine};
 use crate::clock::DeviceClock;
@@ -11,13 +12,11 @@ use async_trait::async_trait;
 use rand::{rngs::SmallRng, SeedableRng};
 use serde_json::json;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWriteExt, BufReader};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpListener;
-use tokio::process::Command;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
@@ -189,7 +188,7 @@ enum WakeEnd {
 
 /// A host process started ahead of its wake: connected, its hello read and not yet answered.
 struct Warm {
-    child: tokio::process::Child,
+    child: HostProcess,
     lines: tokio::io::Lines<BufReader<OwnedReadHalf>>,
     write: OwnedWriteHalf,
     console: [JoinHandle<()>; 2],
@@ -316,22 +315,20 @@ impl Life {
             .context("binding the control socket")?;
         let addr = listener.local_addr()?;
         let runtime = self.runtime.clone();
-        let mut command = Command::new(&runtime.python);
-        crate::process::die_with_parent(&mut command)
-            .arg("-u")
-            .arg(&runtime.run_py)
-            .current_dir(&self.fs)
-            .env("HIL_TWIN_ADDR", addr.to_string())
-            .env("HIL_BOARD", &self.spec.name)
-            .env("HIL_MAC", &self.spec.mac)
-            .env("HIL_EPOCH", format!("{:.6}", runtime.clock.epoch_unix()))
-            .env("HIL_SPEED", runtime.clock.speed().to_string())
-            .env("PYTHONDONTWRITEBYTECODE", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        let mut child = crate::process::spawn(command).await.with_context(|| {
+        let command = HostCommand {
+            python: runtime.python.clone(),
+            argv: vec![runtime.run_py.clone().into()],
+            cwd: self.fs.clone(),
+            env: board_env(
+                &addr.to_string(),
+                &self.spec.name,
+                &self.spec.mac,
+                runtime.clock.epoch_unix(),
+                runtime.clock.speed(),
+            ),
+            stdin_piped: false,
+        };
+        let mut child = command.spawn().await.with_context(|| {
             format!(
                 "starting {} (install CPython 3: apt-get install -y python3)",
                 runtime.python.display()

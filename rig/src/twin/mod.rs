@@ -3,6 +3,8 @@
 mod bench_state;
 mod board;
 mod control;
+pub mod fork_server;
+pub mod host_process;
 mod instrument_thread;
 mod korad_twin;
 pub mod physics;

@@ -20,7 +20,8 @@ const SLEEP_S: f64 = 60.0;
 /// the twin channel's 1 A.
 const BOARDS_PER_CHANNEL: u32 = 34;
 
-/// CPU seconds (user + system) and peak resident kilobytes, of this process and of its waited-for children.
+/// CPU seconds (user + system) and peak resident kilobytes, of this process and of its waited-for children
+/// (the fork server's children count through the server).
 fn usage() -> (f64, i64, i64) {
     let get = |who| {
         let mut u: libc::rusage = unsafe { std::mem::zeroed() };
@@ -31,7 +32,8 @@ fn usage() -> (f64, i64, i64) {
     };
     let (own_cpu, own_rss) = get(libc::RUSAGE_SELF);
     let (child_cpu, child_rss) = get(libc::RUSAGE_CHILDREN);
-    (own_cpu + child_cpu, own_rss, child_rss)
+    let forked_cpu = rig::twin::fork_server::ForkServer::shared_cpu_seconds();
+    (own_cpu + child_cpu + forked_cpu, own_rss, child_rss)
 }
 
 fn percentile(values: &mut [f64], p: f64) -> f64 {

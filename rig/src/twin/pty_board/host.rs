@@ -3,17 +3,17 @@
 
 use crate::twin::bench_state::{BenchState, LoadState};
 use crate::twin::control::Control;
+use crate::twin::host_process::{board_env, HostCommand, HostProcess, ProcessSignals, Writer};
 use crate::twin::physics::Physics;
 use anyhow::{Context, Result};
 use rand::{rngs::SmallRng, SeedableRng};
 use serde_json::json;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::process::{Child, ChildStdin, Command};
 use tokio::sync::{mpsc, oneshot, watch};
 
 const REPL_HOST: &str = include_str!("repl_host.py");
@@ -50,20 +50,15 @@ pub struct Persist {
 /// A running process; dropping it kills the process.
 pub struct Proc {
     pub gen: u64,
-    pid: Option<u32>,
-    stdin: Option<ChildStdin>,
+    signals: ProcessSignals,
+    stdin: Option<Writer>,
     _kill: oneshot::Sender<()>,
 }
 
 impl Proc {
     /// Ctrl-C on the console: KeyboardInterrupt in the running code.
     pub fn interrupt(&self) {
-        if let Some(pid) = self.pid {
-            // SAFETY: kill(2) with a pid of a child we started and still own.
-            unsafe {
-                libc::kill(pid as libc::pid_t, libc::SIGINT);
-            }
-        }
+        self.signals.send(libc::SIGINT);
     }
 
     pub async fn send(&mut self, kind: u8, payload: &[u8]) -> Result<()> {
@@ -122,50 +117,50 @@ impl Host {
         })
     }
 
-    fn command(&self, args: &[&Path]) -> Command {
-        let mut c = Command::new(&self.python);
-        c.arg("-u")
-            .args(args)
-            .current_dir(&self.folder)
-            .env("HIL_TWIN_ADDR", &self.control_addr)
-            .env("HIL_BOARD", &self.board)
-            .env("HIL_MAC", &self.mac)
-            .env("HIL_EPOCH", format!("{:.6}", self.epoch_unix))
-            .env("HIL_SPEED", self.speed.to_string())
-            .env("PYTHONDONTWRITEBYTECODE", "1")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        c
+    fn command(&self, argv: Vec<OsString>, stdin_piped: bool) -> HostCommand {
+        HostCommand {
+            python: self.python.clone(),
+            argv,
+            cwd: self.folder.clone(),
+            env: board_env(
+                &self.control_addr,
+                &self.board,
+                &self.mac,
+                self.epoch_unix,
+                self.speed,
+            ),
+            stdin_piped,
+        }
     }
 
     /// One boot of the app: boot.py then main.py, as run.py does for the process-per-wake twin.
     pub fn spawn_app(&self, gen: u64) -> Result<Proc> {
-        let mut c = self.command(&[&self.run_py]);
-        c.stdin(Stdio::null());
-        let child = c.spawn().with_context(|| {
-            format!(
-                "{}: starting {} (install CPython 3)",
-                self.board,
-                self.python.display()
-            )
-        })?;
+        let child = self
+            .command(vec![self.run_py.clone().into()], false)
+            .spawn_here()
+            .with_context(|| {
+                format!(
+                    "{}: starting {} (install CPython 3)",
+                    self.board,
+                    self.python.display()
+                )
+            })?;
         Ok(self.watch(child, gen, false))
     }
 
     pub fn spawn_repl(&self, gen: u64) -> Result<Proc> {
         let host_dir = self.run_py.parent().unwrap_or(Path::new("."));
-        let mut c = self.command(&[self.script.path(), host_dir]);
-        c.stdin(Stdio::piped());
-        let child = c
-            .spawn()
+        let argv = vec![self.script.path().into(), host_dir.into()];
+        let child = self
+            .command(argv, true)
+            .spawn_here()
             .with_context(|| format!("{}: starting the REPL host", self.board))?;
         Ok(self.watch(child, gen, true))
     }
 
-    fn watch(&self, mut child: Child, gen: u64, framed: bool) -> Proc {
+    fn watch(&self, mut child: HostProcess, gen: u64, framed: bool) -> Proc {
         let (kill, mut killed) = oneshot::channel::<()>();
-        let pid = child.id();
+        let signals = child.signals();
         let stdin = child.stdin.take();
         let events = self.events.clone();
         let stdout = child.stdout.take();
@@ -197,7 +192,7 @@ impl Host {
         });
         Proc {
             gen,
-            pid,
+            signals,
             stdin,
             _kill: kill,
         }
