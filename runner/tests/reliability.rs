@@ -4,7 +4,7 @@
 mod common;
 use common::*;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn long_scenario(fx: &Fixture) -> std::path::PathBuf {
     fx.write(
@@ -32,14 +32,7 @@ fn start_run(fx: &Fixture) -> (std::process::Child, std::path::PathBuf) {
         .spawn()
         .unwrap();
     let events = report.join("long/events.jsonl");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !std::fs::read_to_string(&events)
-        .unwrap_or_default()
-        .contains("\"kind\":\"reading\"")
-    {
-        assert!(Instant::now() < deadline, "no reading within 30 s");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for_log(&events, "\"kind\":\"reading\"", Duration::from_secs(30));
     (child, events)
 }
 

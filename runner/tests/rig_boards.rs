@@ -9,7 +9,6 @@ use common::*;
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// Real time: 12 s with 3 s sleeps.
@@ -58,14 +57,6 @@ fn one<'a>(events: &'a [Value], kind: &str, board: &str, all: &str) -> &'a Value
     }
 }
 
-fn stop(mut bench: std::process::Child) {
-    Command::new("kill")
-        .args(["-TERM", &bench.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(bench.wait().unwrap().success());
-}
-
 #[test]
 fn a_replugged_board_is_found_by_mac_and_its_image_is_not_flashed_again() {
     let fx = Fixture::new();
@@ -87,10 +78,7 @@ fn a_replugged_board_is_found_by_mac_and_its_image_is_not_flashed_again() {
     );
 
     // Replug: the board moves to a new pty; the bench's ports folder follows, the rig file does not.
-    Command::new("kill")
-        .args(["-USR1", &bench.id().to_string()])
-        .status()
-        .unwrap();
+    signal(&bench, "-USR1");
     let deadline = Instant::now() + Duration::from_secs(10);
     while Path::new(&hint).exists() {
         assert!(
@@ -120,7 +108,7 @@ fn a_replugged_board_is_found_by_mac_and_its_image_is_not_flashed_again() {
         !of_kind(&events, "reading", "twin-0").is_empty(),
         "the board runs on its new port\n{all}"
     );
-    stop(bench);
+    stop_bench(bench);
 }
 
 /// A reset-lines side channel that acknowledges every request and drives nothing: the mute board's pty has no
@@ -214,5 +202,5 @@ fn a_board_that_never_answers_fails_its_checks_and_the_board_beside_it_runs() {
         all.contains("mute"),
         "the summary names the failed board\n{all}"
     );
-    stop(bench);
+    stop_bench(bench);
 }

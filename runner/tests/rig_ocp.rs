@@ -4,13 +4,12 @@
 
 mod common;
 use common::*;
-use std::process::Command;
 
 #[test]
 fn a_rig_run_arms_each_channel_s_protection_at_its_ocp_amps() {
     let fx = Fixture::new();
     let up = fx.path("up.toml");
-    let mut bench = start_bench_up(&up, &[]);
+    let bench = start_bench_up(&up, &[]);
     let up_text = std::fs::read_to_string(&up).unwrap();
     let address = rig_field(&up_text, "address");
     assert_eq!(
@@ -68,9 +67,5 @@ fn a_rig_run_arms_each_channel_s_protection_at_its_ocp_amps() {
     assert_eq!(scpi(&address, ":OUTP:OCP:VAL? CH1"), "0.8000");
     assert_eq!(scpi(&address, ":OUTP:OCP:QUES? CH1"), "NO");
 
-    Command::new("kill")
-        .args(["-TERM", &bench.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(bench.wait().unwrap().success());
+    stop_bench(bench);
 }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 fn hil_run_with_a_rig_file_drives_a_bench_in_another_process() {
     let fx = Fixture::new();
     let rig = fx.path("lab.toml");
-    let mut bench = start_bench_up(&rig, &[]);
+    let bench = start_bench_up(&rig, &[]);
     let rig_text = std::fs::read_to_string(&rig).unwrap();
     let address = rig_field(&rig_text, "address");
 
@@ -64,11 +64,7 @@ fn hil_run_with_a_rig_file_drives_a_bench_in_another_process() {
         "the supply output must be off after the run: {output:?}"
     );
 
-    Command::new("kill")
-        .args(["-TERM", &bench.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(bench.wait().unwrap().success());
+    stop_bench(bench);
 }
 
 /// Two scenario channels on a rig with two: each board is driven and judged on its own channel (a board judged
@@ -78,7 +74,7 @@ fn hil_run_with_a_rig_file_drives_a_bench_in_another_process() {
 fn a_two_channel_scenario_drives_each_rig_channel_and_leaves_them_at_safe_volts() {
     let fx = Fixture::new();
     let up = fx.path("up.toml");
-    let mut bench = start_bench_up(&up, &["--boards", "2", "--channels", "2"]);
+    let bench = start_bench_up(&up, &["--boards", "2", "--channels", "2"]);
     let up_text = std::fs::read_to_string(&up).unwrap();
     let address = rig_field(&up_text, "address");
     assert!(up_text.contains("supply = \"twin:2\""), "{up_text}");
@@ -135,9 +131,5 @@ fn a_two_channel_scenario_drives_each_rig_channel_and_leaves_them_at_safe_volts(
         );
     }
 
-    Command::new("kill")
-        .args(["-TERM", &bench.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(bench.wait().unwrap().success());
+    stop_bench(bench);
 }

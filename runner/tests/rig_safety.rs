@@ -34,34 +34,16 @@ fn start_rig_run(fx: &Fixture) -> (Child, Child, String) {
         .spawn()
         .unwrap();
     let events = report.join("long/events.jsonl");
-    let deadline = Instant::now() + Duration::from_secs(45);
-    while !std::fs::read_to_string(&events)
-        .unwrap_or_default()
-        .contains("\"kind\":\"reading\"")
-    {
-        assert!(Instant::now() < deadline, "no reading within 45 s");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for_log(&events, "\"kind\":\"reading\"", Duration::from_secs(45));
     assert!(output_on(&address), "the run powers the channel");
     (bench, run, address)
-}
-
-fn stop(mut bench: Child) {
-    Command::new("kill")
-        .args(["-TERM", &bench.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(bench.wait().unwrap().success());
 }
 
 #[test]
 fn sigterm_on_a_rig_run_turns_the_instruments_output_off() {
     let fx = Fixture::new();
     let (bench, run, address) = start_rig_run(&fx);
-    Command::new("kill")
-        .args(["-TERM", &run.id().to_string()])
-        .status()
-        .unwrap();
+    signal(&run, "-TERM");
     let out = run.wait_with_output().unwrap();
     let all = text(&out);
     assert_eq!(
@@ -74,7 +56,7 @@ fn sigterm_on_a_rig_run_turns_the_instruments_output_off() {
         !all.contains("safety guard"),
         "the run made the bench safe itself; its guard must not act\n{all}"
     );
-    stop(bench);
+    stop_bench(bench);
 }
 
 #[test]
@@ -112,5 +94,5 @@ fn sigkill_on_a_rig_run_leaves_the_output_off_by_its_safety_guard() {
         ),
         "{guard_said}"
     );
-    stop(bench);
+    stop_bench(bench);
 }

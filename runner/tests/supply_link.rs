@@ -104,22 +104,11 @@ fn run(rig: &std::path::Path, scenario: &std::path::Path, report: &std::path::Pa
 
 /// Waits until the run's timeline has started and samples flow.
 fn wait_for_samples(events: &std::path::Path) {
-    let deadline = Instant::now() + Duration::from_secs(45);
-    while !std::fs::read_to_string(events)
-        .unwrap_or_default()
-        .contains("\"kind\":\"supply.sample\"")
-    {
-        assert!(Instant::now() < deadline, "no supply sample within 45 s");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-fn stop(mut bench: Child) {
-    std::process::Command::new("kill")
-        .args(["-TERM", &bench.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(bench.wait().unwrap().success());
+    wait_for_log(
+        events,
+        "\"kind\":\"supply.sample\"",
+        Duration::from_secs(45),
+    );
 }
 
 #[test]
@@ -148,7 +137,7 @@ fn a_dropped_supply_link_is_reconnected_and_the_run_goes_on() {
             .any(|l| l.contains("\"kind\":\"supply.set\"") && l.contains("\"volts\":12.2")),
         "the step after the cut reached the supply:\n{log}"
     );
-    stop(bench);
+    stop_bench(bench);
 }
 
 #[test]
@@ -172,5 +161,5 @@ fn a_supply_link_that_stays_down_fails_the_run_naming_the_supply() {
     );
     let log = std::fs::read_to_string(report.join("link/events.jsonl")).unwrap();
     assert!(log.contains("\"kind\":\"supply.error\""), "{log}");
-    stop(bench);
+    stop_bench(bench);
 }

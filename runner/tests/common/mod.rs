@@ -342,3 +342,35 @@ pub fn scpi(address: &str, command: &str) -> String {
     BufReader::new(&s).read_line(&mut answer).unwrap();
     answer.trim().to_string()
 }
+
+/// Sends `signal` (e.g. "-TERM", "-USR1") to a child started by a test.
+pub fn signal(child: &Child, signal: &str) {
+    let sent = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success(), "kill {signal} {}", child.id());
+}
+
+/// Stops `hil bench up` with SIGTERM; it must exit cleanly.
+pub fn stop_bench(mut bench: Child) {
+    signal(&bench, "-TERM");
+    let status = bench.wait().unwrap();
+    assert!(status.success(), "hil bench up ended with {status}");
+}
+
+/// Waits, at most `limit`, until the file at `path` (an event log being written) holds `needle`.
+pub fn wait_for_log(path: &Path, needle: &str, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    while !std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .contains(needle)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "no {needle} in {} within {limit:?}",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
