@@ -91,17 +91,7 @@ fn a_two_channel_scenario_drives_each_rig_channel_and_leaves_them_at_safe_volts(
          [expect]\nreadings = { within_volts = 0.15, min_count = 2 }\nconnack = 0\n",
     );
     let report = fx.path("report");
-    let out = hil(
-        &[
-            "run",
-            "--rig",
-            rig.to_str().unwrap(),
-            scenario.to_str().unwrap(),
-            "--report",
-            report.to_str().unwrap(),
-        ],
-        &[],
-    );
+    let out = hil(&rig_run_args(&rig, &scenario, &report), &[]);
     let all = text(&out);
     assert_eq!(out.status.code(), Some(0), "{all}");
     let log = std::fs::read_to_string(report.join("channels/events.jsonl")).unwrap();

@@ -180,9 +180,11 @@ pub struct Fixture {
 
 impl Fixture {
     pub fn new() -> Fixture {
-        Fixture {
-            dir: tempfile::tempdir().unwrap(),
-        }
+        let dir = tempfile::tempdir().unwrap();
+        // Every `hil` this test starts keeps its flash records in the fixture, not in the user's state folder
+        // (nextest runs each test in a process of its own, so this reaches no other test).
+        std::env::set_var("HIL_STATE_DIR", dir.path().join("state"));
+        Fixture { dir }
     }
 
     pub fn write(&self, name: &str, text: &str) -> PathBuf {
