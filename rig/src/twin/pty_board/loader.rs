@@ -10,6 +10,27 @@ use md5::{Digest, Md5};
 use std::collections::HashMap;
 
 pub const FLASH_SIZE: usize = 4 << 20;
+
+/// The chip's SPI flash, held only up to the last byte touched: the rest reads as erased (0xFF). A hundred twin
+/// boards would otherwise hold 400 MB of 0xFF for a 64 KiB image each.
+struct Flash {
+    bytes: Vec<u8>,
+}
+
+impl Flash {
+    fn new(mut bytes: Vec<u8>) -> Flash {
+        bytes.truncate(FLASH_SIZE);
+        Flash { bytes }
+    }
+
+    /// Bytes `r` (within FLASH_SIZE), materialised as erased where never touched.
+    fn span(&mut self, r: std::ops::Range<usize>) -> &mut [u8] {
+        if self.bytes.len() < r.end {
+            self.bytes.resize(r.end, 0xFF);
+        }
+        &mut self.bytes[r]
+    }
+}
 /// JEDEC id answered to RDID (0x9F): Winbond, 4 MiB (bytes EF 40 16 in W0).
 const FLASH_ID: u32 = 0x0016_40EF;
 /// The SPI controller registers esptool drives to run a flash command (base 0x60000200).
@@ -51,7 +72,7 @@ struct ReadBack {
 }
 
 pub struct Loader {
-    flash: Vec<u8>,
+    flash: Flash,
     efuse: [u32; 4],
     stub: bool,
     baud: u32,
@@ -62,10 +83,8 @@ pub struct Loader {
 
 impl Loader {
     pub fn new(mac: [u8; 6], flash: Vec<u8>, baud: u32) -> Loader {
-        let mut flash = flash;
-        flash.resize(FLASH_SIZE, 0xFF);
         Loader {
-            flash,
+            flash: Flash::new(flash),
             efuse: efuse_for_mac(mac),
             stub: false,
             baud,
@@ -75,8 +94,9 @@ impl Loader {
         }
     }
 
+    /// The flash up to its last byte ever written or read: beyond, it is erased (0xFF).
     pub fn flash(&self) -> &[u8] {
-        &self.flash
+        &self.flash.bytes
     }
 
     pub fn is_stub(&self) -> bool {
@@ -168,11 +188,11 @@ impl Loader {
                 vec![ok(0, vec![]), Action::Baud(new)]
             }
             Command::SpiFlashMd5 { addr, size } => match self.range(addr as usize, size as usize) {
-                Some(r) => vec![ok(0, Md5::digest(&self.flash[r]).to_vec())],
+                Some(r) => vec![ok(0, Md5::digest(self.flash.span(r)).to_vec())],
                 None => fail(rl::ERR_FLASH_READ),
             },
             Command::EraseFlash => {
-                self.flash.fill(0xFF);
+                self.flash.bytes.clear();
                 vec![ok(0, vec![])]
             }
             Command::EraseRegion { offset, size } => {
@@ -183,7 +203,7 @@ impl Loader {
                 }
                 match self.range(offset as usize, size as usize) {
                     Some(r) => {
-                        self.flash[r].fill(0xFF);
+                        self.flash.span(r).fill(0xFF);
                         vec![ok(0, vec![])]
                     }
                     None => fail(rl::ERR_FAILED),
@@ -243,18 +263,18 @@ impl Loader {
 
     fn range(&self, offset: usize, len: usize) -> Option<std::ops::Range<usize>> {
         let end = offset.checked_add(len)?;
-        (end <= self.flash.len()).then_some(offset..end)
+        (end <= FLASH_SIZE).then_some(offset..end)
     }
 
     fn erase(&mut self, offset: usize, sectors: usize) -> Result<(), u8> {
         if !offset.is_multiple_of(rl::SECTOR) {
             return Err(rl::ERR_FAILED);
         }
-        let end = (offset + sectors * rl::SECTOR).min(self.flash.len());
-        if offset > self.flash.len() {
+        let end = (offset + sectors * rl::SECTOR).min(FLASH_SIZE);
+        if offset > FLASH_SIZE {
             return Err(rl::ERR_FAILED);
         }
-        self.flash[offset..end].fill(0xFF);
+        self.flash.span(offset..end).fill(0xFF);
         Ok(())
     }
 
@@ -285,7 +305,7 @@ impl Loader {
     /// Flash programming only clears bits: a write over unerased flash ANDs, as on the chip.
     fn program(&mut self, at: usize, data: &[u8]) -> Result<(), u8> {
         let r = self.range(at, data.len()).ok_or(rl::ERR_FLASH_WRITE)?;
-        for (cell, b) in self.flash[r].iter_mut().zip(data) {
+        for (cell, b) in self.flash.span(r).iter_mut().zip(data) {
             *cell &= b;
         }
         Ok(())
@@ -338,7 +358,7 @@ impl Loader {
         while r.sent < r.length && r.sent - r.acked < r.max_inflight * r.block_size {
             let n = r.block_size.min(r.length - r.sent);
             let at = r.offset + r.sent;
-            out.push(Action::Frame(self.flash[at..at + n].to_vec()));
+            out.push(Action::Frame(self.flash.span(at..at + n).to_vec()));
             r.sent += n;
         }
         out
@@ -356,7 +376,7 @@ impl Loader {
             let (offset, length) = (r.offset, r.length);
             self.read = None;
             return vec![Action::Frame(
-                Md5::digest(&self.flash[offset..offset + length]).to_vec(),
+                Md5::digest(self.flash.span(offset..offset + length)).to_vec(),
             )];
         }
         self.send_read_blocks()
@@ -418,6 +438,32 @@ mod tests {
         );
         assert_eq!(acts[1], Action::Frame(b"OHAI".to_vec()));
         assert!(l.is_stub());
+    }
+
+    #[test]
+    fn untouched_flash_reads_erased_without_being_held() {
+        let mut l = Loader::new(MAC, Vec::new(), 115_200);
+        start_stub(&mut l);
+        let r = ok(
+            &mut l,
+            Command::SpiFlashMd5 {
+                addr: 0x3F_F000,
+                size: 0x1000,
+            },
+        );
+        assert_eq!(r.data, Md5::digest([0xFF; 0x1000]).to_vec());
+        // Hashing the last sector materialised the flash up to it; erasing the chip lets go of it all.
+        assert_eq!(l.flash().len(), FLASH_SIZE);
+        ok(&mut l, Command::EraseFlash);
+        assert!(l.flash().is_empty());
+        let r = ask(
+            &mut l,
+            Command::SpiFlashMd5 {
+                addr: 0x3F_F000,
+                size: 0x2000,
+            },
+        );
+        assert!(!r[0].is_ok(), "past the end of the 4 MiB flash");
     }
 
     #[test]

@@ -316,12 +316,15 @@ impl PtyBoard {
         *self.shared.mode.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// A copy of `len` bytes of flash at `offset` (clamped to the flash).
+    /// A copy of `len` bytes of flash at `offset` (clamped to the flash's size; never-written flash reads 0xFF).
     pub fn read_flash(&self, offset: usize, len: usize) -> Vec<u8> {
         let loader = self.shared.loader.lock().unwrap_or_else(|e| e.into_inner());
-        let flash = loader.flash();
-        let start = offset.min(flash.len());
-        flash[start..(start + len).min(flash.len())].to_vec()
+        let held = loader.flash();
+        let start = offset.min(loader::FLASH_SIZE);
+        let end = start.saturating_add(len).min(loader::FLASH_SIZE);
+        (start..end)
+            .map(|i| held.get(i).copied().unwrap_or(0xFF))
+            .collect()
     }
 
     /// Waits (bounded) until the board is in `mode`.
