@@ -11,6 +11,7 @@ use rig::board::remote_lines::LinesServer;
 use rig::clock::DeviceClock;
 use rig::mqtt::{Broker, BrokerSpec};
 use rig::secret::Secret;
+use rig::supply::RidenModel;
 use rig::twin::pty_board::{PtyBoard, PtyBoardSpec};
 use rig::twin::{BenchState, Physics, ScpiServer};
 use std::fmt::Write as _;
@@ -28,6 +29,7 @@ pub struct BenchUpOptions {
     pub boards: u32,
     /// Supply channels; board i hangs on channel i mod `channels` (0-based).
     pub channels: u8,
+    pub supply: TwinSupply,
     pub bootloader: bool,
     pub broker: BrokerSpec,
 }
@@ -68,6 +70,71 @@ async fn replug_all(ports: &Path, boards: &mut [UpBoard]) {
     }
 }
 
+/// Which instrument the bench's twin supply is, and so which driver a run on its rig file uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TwinSupply {
+    /// A Rigol DP832 speaking SCPI on a loopback TCP port (up to 3 channels).
+    Scpi,
+    /// The same DP832 on its RS-232 port: SCPI on a pty.
+    ScpiSerial,
+    /// A Korad KA3005P on a pty (one channel).
+    Korad,
+    /// A Riden RD6006 on a pty, Modbus RTU (one channel).
+    Riden,
+}
+
+/// The running twin instrument (kept for as long as the bench) and its rig-file `driver`, `model`, `address`.
+struct UpSupply {
+    _server: Box<dyn std::any::Any + Send>,
+    driver: &'static str,
+    model: &'static str,
+    address: String,
+}
+
+fn start_supply(
+    kind: TwinSupply,
+    state: &Arc<BenchState>,
+    channels: usize,
+    clock: DeviceClock,
+) -> Result<UpSupply> {
+    if channels > 1 && matches!(kind, TwinSupply::Korad | TwinSupply::Riden) {
+        anyhow::bail!("a {kind:?} has one channel: use --channels 1, or --supply scpi for up to 3");
+    }
+    Ok(match kind {
+        TwinSupply::Scpi | TwinSupply::ScpiSerial => {
+            let server = if kind == TwinSupply::Scpi {
+                ScpiServer::start(state.clone(), clock)?
+            } else {
+                ScpiServer::start_on_pty(state.clone(), clock)?
+            };
+            UpSupply {
+                driver: "scpi",
+                model: "rigol-dp832",
+                address: server.address(),
+                _server: Box::new(server),
+            }
+        }
+        TwinSupply::Korad => {
+            let unit = rig::twin::korad_on_pty(state.clone(), 0)?;
+            UpSupply {
+                driver: "korad",
+                model: "korad-ka3005p",
+                address: unit.address(),
+                _server: Box::new(unit),
+            }
+        }
+        TwinSupply::Riden => {
+            let unit = rig::twin::riden_on_pty(state.clone(), 0, RidenModel::Rd6006)?;
+            UpSupply {
+                driver: "riden",
+                model: "riden-rd6006",
+                address: unit.address(),
+                _server: Box::new(unit),
+            }
+        }
+    })
+}
+
 /// A board of the bench, its reset lines' side channel, its MAC and its supply channel (1-based).
 struct UpBoard {
     board: PtyBoard,
@@ -105,7 +172,7 @@ pub async fn bench_up(
             c.output_on = true;
         });
     }
-    let supply = ScpiServer::start(state.clone(), clock)?;
+    let supply = start_supply(options.supply, &state, channels, clock)?;
     let physics = Physics::default();
     let mut boards = Vec::new();
     for i in 0..options.boards {
@@ -155,11 +222,13 @@ pub async fn bench_up(
         .collect();
     let mut rig = format!(
         "# The twin bench of `hil bench up` (pid {}): valid while it runs.\n\n\
-         [supply.twin]\ndriver = \"scpi\"\nmodel = \"rigol-dp832\"\naddress = \"{}\"\n\
+         [supply.twin]\ndriver = \"{}\"\nmodel = \"{}\"\naddress = \"{}\"\n\
          channels = {{ {} }}\n\n\
          [boards]\nscan = [\"{}/*\"]\n",
         std::process::id(),
-        supply.address(),
+        supply.driver,
+        supply.model,
+        supply.address,
         limits.join(", "),
         ports.display()
     );
@@ -196,7 +265,10 @@ pub async fn bench_up(
     std::fs::write(&options.rig_file, &rig)
         .with_context(|| format!("writing {}", options.rig_file.display()))?;
 
-    eprintln!("hil bench up: twin supply at {}", supply.address());
+    eprintln!(
+        "hil bench up: twin supply ({} {}) at {}",
+        supply.driver, supply.model, supply.address
+    );
     for UpBoard {
         board,
         lines,

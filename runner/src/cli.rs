@@ -108,6 +108,10 @@ pub enum BenchCommand {
         /// Supply channels (1-3, as a Rigol DP832); board i hangs on channel i mod N + 1.
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=3))]
         channels: u8,
+        /// The twin instrument, and so the driver `hil run --rig` uses: a DP832 over TCP or RS-232 (a pty), a
+        /// Korad KA3005P or a Riden RD6006 (ptys).
+        #[arg(long, value_enum, default_value_t = crate::benchup::TwinSupply::Scpi)]
+        supply: crate::benchup::TwinSupply,
         /// Hold the boards in the ROM loader (for esptool) instead of running their app.
         #[arg(long)]
         bootloader: bool,
@@ -306,6 +310,7 @@ pub async fn main(cli: Cli) -> u8 {
             write_rig,
             boards,
             channels,
+            supply,
             bootloader,
             broker,
         }) => {
@@ -313,6 +318,7 @@ pub async fn main(cli: Cli) -> u8 {
                 rig_file: write_rig,
                 boards: boards.clamp(1, 64),
                 channels,
+                supply,
                 bootloader,
                 broker,
             };
