@@ -619,8 +619,8 @@ async fn run(args: RunArgs) -> u8 {
             return EXIT_SETUP;
         }
     };
-    // The lock is held until the run ends.
-    let (bench, _lock) = match &args.rig {
+    // The lock is held until the run ends (and, should the run be killed, by its safety guard until it is done).
+    let (bench, lock) = match &args.rig {
         Some(path) => match open_rig(path) {
             Ok((bench, lock)) => (Some(bench), Some(lock)),
             Err(code) => return code,
@@ -727,15 +727,15 @@ async fn run(args: RunArgs) -> u8 {
         firmware.display()
     );
     // On a rig, a second process makes the supplies safe should this one die without doing it (SIGKILL).
-    let guard = match &args.rig {
-        Some(path) => match crate::safety_guard::SafetyGuard::arm(path) {
+    let guard = match (&args.rig, &lock) {
+        (Some(path), Some(lock)) => match crate::safety_guard::SafetyGuard::arm(path, lock) {
             Ok(guard) => Some(guard),
             Err(e) => {
                 eprintln!("error: {e:#}; not running a rig without it");
                 return EXIT_SETUP;
             }
         },
-        None => None,
+        _ => None,
     };
     let started = std::time::Instant::now();
     let outcomes = suite::run_all(&scenarios, contexts).await;

@@ -6,9 +6,10 @@
 //! a process group of its own (a Ctrl-C in the terminal is the run's to handle, not the guard's), holding the
 //! read end of a pipe. A run that finishes writes `disarm` and closes the pipe; if the pipe closes without it,
 //! the run died, and the guard opens the rig's supplies and puts every channel its boards hang on into the
-//! rig's safe state (`safe_volts`, else output off).
+//! rig's safe state (`safe_volts`, else output off). It inherits the bench lock, so a new run cannot take the
+//! bench before the guard is done with it.
 
-use crate::rigfile::RigFile;
+use crate::rigfile::{BenchLock, RigFile};
 use anyhow::{bail, Context, Result};
 use rig::supply::PowerSupply;
 use std::collections::BTreeMap;
@@ -30,17 +31,32 @@ pub struct SafetyGuard {
 }
 
 impl SafetyGuard {
-    /// Starts the guard for the rig file at `rig`: `hil safety-guard --rig FILE`.
-    pub fn arm(rig: &Path) -> Result<SafetyGuard> {
+    /// Starts the guard for the rig file at `rig`: `hil safety-guard --rig FILE`. It inherits the bench
+    /// lock's descriptor, so the lock outlives a killed run until the guard has made the bench safe.
+    pub fn arm(rig: &Path, lock: &BenchLock) -> Result<SafetyGuard> {
         let exe =
             std::env::current_exe().context("finding the hil executable for its safety guard")?;
-        let mut child = Command::new(exe)
+        let lock_fd = lock.fd();
+        let mut command = Command::new(exe);
+        command
             .arg("safety-guard")
             .arg("--rig")
             .arg(rig)
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
-            .process_group(0)
+            .process_group(0);
+        // SAFETY: between fork and exec the child only clears the close-on-exec flag of one descriptor it
+        // inherited; fcntl is async-signal-safe.
+        unsafe {
+            command.pre_exec(move || {
+                let flags = libc::fcntl(lock_fd, libc::F_GETFD);
+                if flags < 0 || libc::fcntl(lock_fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let mut child = command
             .spawn()
             .context("starting the safety guard process")?;
         let pipe = child.stdin.take();

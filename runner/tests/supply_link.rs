@@ -11,12 +11,14 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Relays loopback connections to `upstream`; `cut` closes every open one, `refuse` also closes new ones.
+/// Relays loopback connections to `upstream`; `cut` closes every open one; while `refusing`, new ones are closed
+/// at once, while `stalling` held open and never answered.
 struct Relay {
     address: String,
     accepted: Arc<AtomicUsize>,
     open: Arc<Mutex<Vec<TcpStream>>>,
     refusing: Arc<AtomicBool>,
+    stalling: Arc<AtomicBool>,
 }
 
 impl Relay {
@@ -28,15 +30,21 @@ impl Relay {
             accepted: Arc::default(),
             open: Arc::default(),
             refusing: Arc::default(),
+            stalling: Arc::default(),
         };
-        let (accepted, open, refusing) = (
+        let (accepted, open, refusing, stalling) = (
             relay.accepted.clone(),
             relay.open.clone(),
             relay.refusing.clone(),
+            relay.stalling.clone(),
         );
         std::thread::spawn(move || {
             for client in listener.incoming().flatten() {
                 if refusing.load(Ordering::SeqCst) {
+                    continue;
+                }
+                if stalling.load(Ordering::SeqCst) {
+                    open.lock().unwrap().push(client);
                     continue;
                 }
                 let Ok(server) = TcpStream::connect(&upstream) else {
@@ -161,5 +169,36 @@ fn a_supply_link_that_stays_down_fails_the_run_naming_the_supply() {
     );
     let log = std::fs::read_to_string(report.join("link/events.jsonl")).unwrap();
     assert!(log.contains("\"kind\":\"supply.error\""), "{log}");
+    stop_bench(bench);
+}
+
+/// A run killed while its supply does not answer: its safety guard keeps the bench locked while it tries (each
+/// call bounded), so no new run can take the bench before it is safe; the guard then says it could not.
+#[test]
+fn a_killed_run_keeps_the_bench_locked_until_its_guard_is_done() {
+    let fx = Fixture::new();
+    let (bench, relay, rig) = bench_through_relay(&fx);
+    let scenario = scenario(&fx);
+    let report = fx.path("report");
+    let mut killed = run(&rig, &scenario, &report);
+    wait_for_samples(&report.join("link/events.jsonl"));
+    relay.stalling.store(true, Ordering::SeqCst);
+    relay.cut();
+    killed.kill().unwrap();
+    killed.wait().unwrap();
+    let second = hil(&rig_run_args(&rig, &scenario, &fx.path("r2")), &[]);
+    assert_eq!(second.status.code(), Some(2), "{}", text(&second));
+    assert!(
+        text(&second).contains("is in use"),
+        "the bench must stay locked while the guard works:\n{}",
+        text(&second)
+    );
+    // The guard holds the killed run's stderr until it is done.
+    let mut said = String::new();
+    std::io::Read::read_to_string(&mut killed.stderr.take().unwrap(), &mut said).unwrap();
+    assert!(
+        said.contains("could not make the bench safe — check it by hand"),
+        "{said}"
+    );
     stop_bench(bench);
 }

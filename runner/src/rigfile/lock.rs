@@ -1,16 +1,22 @@
-//! The bench lock: one run per rig at a time. An OS file lock (released by the kernel when its holder dies, so a
-//! stale lock from a dead process is simply free again) plus a note saying who holds it.
+//! The bench lock: one run per rig at a time. An OS file lock (released by the kernel when its holders die, so a
+//! stale lock from a dead process is free again) plus a note saying who holds it. A run's safety guard inherits
+//! the lock, so after a run is killed the bench is free only once the guard has made it safe.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 pub struct BenchLock {
-    _file: File,
+    file: File,
     pub path: PathBuf,
 }
 
 impl BenchLock {
+    /// The locked file's descriptor: a process that inherits it holds the lock too, until it exits.
+    pub fn fd(&self) -> std::os::fd::RawFd {
+        std::os::fd::AsRawFd::as_raw_fd(&self.file)
+    }
+
     /// Takes the lock for the rig file at `rig`, or says who holds it.
     pub fn acquire(rig: &Path) -> Result<BenchLock, String> {
         let path = lock_path(rig);
@@ -49,7 +55,7 @@ impl BenchLock {
             .and_then(|_| file.write_all(note.as_bytes()))
             .and_then(|_| file.flush());
         written.map_err(|e| format!("cannot write the bench lock {}: {e}", path.display()))?;
-        Ok(BenchLock { _file: file, path })
+        Ok(BenchLock { file, path })
     }
 }
 
