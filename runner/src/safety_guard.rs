@@ -9,15 +9,13 @@
 //! rig's safe state (`safe_volts`, else output off). It inherits the bench lock, so a new run cannot take the
 //! bench before the guard is done with it.
 
+use crate::exec::RigDrivers;
 use crate::rigfile::{BenchLock, RigFile};
 use anyhow::{bail, Context, Result};
-use rig::supply::PowerSupply;
-use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const DISARM: &[u8] = b"disarm\n";
@@ -99,7 +97,7 @@ pub async fn watch(rig_path: &Path, pipe: impl Read) -> Result<bool> {
 
 /// Every channel a board of the rig hangs on, into the rig's safe state; tries all before reporting failures.
 async fn make_rig_safe(rig: &RigFile) -> Result<()> {
-    let mut drivers: BTreeMap<&str, Arc<dyn PowerSupply>> = BTreeMap::new();
+    let mut drivers = RigDrivers::default();
     let mut failures = Vec::new();
     let mut channels: Vec<(&str, u8)> = rig
         .boards
@@ -112,34 +110,16 @@ async fn make_rig_safe(rig: &RigFile) -> Result<()> {
         let Some(entry) = rig.supplies.get(name) else {
             continue;
         };
-        let supply = match drivers.get(name) {
-            Some(d) => d.clone(),
-            None => match rig::supply::open(
-                &entry.name,
-                entry.driver,
-                &entry.address,
-                entry.channels.iter().map(|(c, l)| (*c, *l)),
-            ) {
-                Ok(d) => {
-                    drivers.insert(name, d.clone());
-                    d
-                }
-                Err(e) => {
-                    failures.push(format!("{name}: {e:#}"));
-                    continue;
-                }
-            },
+        let made_safe = match drivers.channel(entry, channel) {
+            Ok(bench_channel) => bench_channel.make_safe(None).await,
+            Err(e) => Err(e),
         };
-        let (result, state) = match entry.safe_volts {
-            Some(volts) => (
-                supply.set_volts(channel, volts).await,
-                format!("at {volts} V"),
-            ),
-            None => (supply.set_output(channel, false).await, "off".to_string()),
-        };
-        match result {
+        match made_safe {
             Ok(()) => eprintln!(
-                "hil safety guard: the run ended without making the bench safe; {name}:{channel} is now {state}"
+                "hil safety guard: the run ended without making the bench safe; {name}:{channel} is now {}",
+                entry
+                    .safe_volts
+                    .map_or_else(|| "off".to_string(), |volts| format!("at {volts} V"))
             ),
             Err(e) => failures.push(format!("{name}:{channel}: {e:#}")),
         }

@@ -4,7 +4,7 @@
 
 use crate::events::{BoardInfo, Body, EventLog};
 use crate::paths;
-use crate::rigfile::RigFile;
+use crate::rigfile::{RigFile, SupplyEntry};
 use crate::scenario::Scenario;
 use anyhow::{Context, Result};
 use rig::board::remote_lines::RemoteLines;
@@ -44,6 +44,21 @@ impl BenchChannel {
     /// `supply:channel` label used in events.
     pub fn label(&self) -> String {
         format!("{}:{}", self.supply.name(), self.channel)
+    }
+
+    /// Readies the channel for its profile, output untouched: current limit, over-current protection (recorded
+    /// when a log is given), then the profile's first voltage.
+    pub async fn prepare(
+        &self,
+        current_limit: f64,
+        volts: f64,
+        log: Option<&EventLog>,
+    ) -> Result<()> {
+        self.supply
+            .set_current_limit(self.channel, current_limit)
+            .await?;
+        super::ocp::arm(self, current_limit, log).await?;
+        self.supply.set_volts(self.channel, volts).await
     }
 
     /// Puts the channel in the rig's safe state and records it when a log is given.
@@ -164,12 +179,47 @@ pub async fn pty_twin_bench(scenario: &Scenario, clock: DeviceClock) -> Result<B
     Ok(bench)
 }
 
+/// A rig's supply drivers, opened on first use, one per instrument: channels of one instrument share its driver,
+/// and so its connection.
+#[derive(Default)]
+pub struct RigDrivers<'a> {
+    open: BTreeMap<&'a str, Arc<dyn PowerSupply>>,
+}
+
+impl<'a> RigDrivers<'a> {
+    /// Channel `channel` of the rig's supply `entry`, with the rig's safe state and trip level for it.
+    pub fn channel(&mut self, entry: &'a SupplyEntry, channel: u8) -> Result<BenchChannel> {
+        let trip_amps = entry
+            .trip_amps(channel)
+            .with_context(|| format!("[supply.{}] has no channel {channel}", entry.name))?;
+        let supply = match self.open.get(entry.name.as_str()) {
+            Some(driver) => driver.clone(),
+            None => {
+                let driver = rig::supply::open(
+                    &entry.name,
+                    entry.driver,
+                    &entry.address,
+                    entry.channels.iter().map(|(c, l)| (*c, *l)),
+                )?;
+                self.open.insert(&entry.name, driver.clone());
+                driver
+            }
+        };
+        Ok(BenchChannel {
+            supply,
+            channel,
+            safe_volts: entry.safe_volts,
+            trip_amps,
+        })
+    }
+}
+
 /// The bench a rig file describes: each scenario channel on a rig channel of its own (see `plan`), its boards
 /// reached over their serial ports (and reset-line side channels where a port has no modem lines, as
 /// `hil bench up` gives). Channels of one instrument share one driver, and so one connection.
 pub fn rig_bench(rig: &RigFile, scenario: &Scenario) -> Result<Bench> {
     let placed = crate::plan::place(rig, scenario).map_err(anyhow::Error::msg)?;
-    let mut drivers: BTreeMap<&str, Arc<dyn PowerSupply>> = BTreeMap::new();
+    let mut drivers = RigDrivers::default();
     let mut channels = Vec::new();
     let mut ports = Vec::new();
     let mut infos = Vec::new();
@@ -180,28 +230,7 @@ pub fn rig_bench(rig: &RigFile, scenario: &Scenario) -> Result<Bench> {
         physics.full_scale_volts = full_scale_volts;
     }
     for planned in &placed {
-        let entry = planned.supply;
-        let supply = match drivers.get(entry.name.as_str()) {
-            Some(driver) => driver.clone(),
-            None => {
-                let driver = rig::supply::open(
-                    &entry.name,
-                    entry.driver,
-                    &entry.address,
-                    entry.channels.iter().map(|(c, l)| (*c, *l)),
-                )?;
-                drivers.insert(&entry.name, driver.clone());
-                driver
-            }
-        };
-        channels.push(BenchChannel {
-            supply,
-            channel: planned.channel,
-            safe_volts: entry.safe_volts,
-            trip_amps: entry
-                .trip_amps(planned.channel)
-                .unwrap_or(planned.limits.max_amps),
-        });
+        channels.push(drivers.channel(planned.supply, planned.channel)?);
         for b in &planned.boards {
             let lines = match &b.lines {
                 Some(address) => {

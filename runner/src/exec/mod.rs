@@ -9,7 +9,8 @@ mod publish;
 mod tap_events;
 
 pub use bench::{
-    pty_twin_bench, rig_bench, twin_bench, Bench, BenchChannel, TwinTransport, TWIN_LIMITS,
+    pty_twin_bench, rig_bench, twin_bench, Bench, BenchChannel, RigDrivers, TwinTransport,
+    TWIN_LIMITS,
 };
 pub use provision::app_files;
 
@@ -363,11 +364,10 @@ async fn drive(
     tasks: &mut Vec<JoinHandle<()>>,
 ) -> Result<bool> {
     for (channel, plan) in bench.channels.iter().zip(&scenario.supply.channels) {
-        let (supply, ch) = (&channel.supply, channel.channel);
         let volts = plan.profile.volts_at(0.0);
-        supply.set_current_limit(ch, plan.current_limit).await?;
-        ocp::arm(channel, plan.current_limit, Some(log)).await?;
-        supply.set_volts(ch, volts).await?;
+        channel
+            .prepare(plan.current_limit, volts, Some(log))
+            .await?;
         log.record(Body::SupplySet {
             supply: channel.label(),
             volts: Some(volts),

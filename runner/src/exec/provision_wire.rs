@@ -65,11 +65,10 @@ pub async fn provision(
 ) -> Result<Vec<Step>> {
     let mut steps = Vec::new();
     for (channel, plan) in bench.channels.iter().zip(&scenario.supply.channels) {
-        let (supply, ch) = (&channel.supply, channel.channel);
-        supply.set_current_limit(ch, plan.current_limit).await?;
-        super::ocp::arm(channel, plan.current_limit, None).await?;
-        supply.set_volts(ch, plan.profile.volts_at(0.0)).await?;
-        supply.set_output(ch, true).await?;
+        channel
+            .prepare(plan.current_limit, plan.profile.volts_at(0.0), None)
+            .await?;
+        channel.supply.set_output(channel.channel, true).await?;
     }
 
     let image = match &bench.image {
