@@ -3,7 +3,7 @@
 
 mod common;
 use common::*;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 fn long_scenario(fx: &Fixture) -> std::path::PathBuf {
@@ -17,20 +17,18 @@ fn long_scenario(fx: &Fixture) -> std::path::PathBuf {
 fn start_run(fx: &Fixture) -> (std::process::Child, std::path::PathBuf) {
     let scenario = long_scenario(fx);
     let report = fx.path("report");
-    let child = Command::new(env!("CARGO_BIN_EXE_hil"))
-        .args([
+    let child = spawn_hil(
+        &[
             "run",
             scenario.to_str().unwrap(),
             "--speed",
             TEST_SPEED,
             "--quiet",
             "--report",
-        ])
-        .arg(&report)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+            report.to_str().unwrap(),
+        ],
+        &[],
+    );
     let events = report.join("long/events.jsonl");
     wait_for_log(&events, "\"kind\":\"reading\"", Duration::from_secs(30));
     (child, events)

@@ -5,7 +5,6 @@
 
 mod common;
 use common::*;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 #[test]
@@ -23,13 +22,10 @@ fn hil_run_with_a_rig_file_drives_a_bench_in_another_process() {
          [expect]\nreadings = { within_volts = 0.15, min_count = 3 }\nperiod = { nominal = \"10s\", tolerance = \"30%\" }\nconnack = 0\n",
     );
     let report = fx.path("report");
-    let first = Command::new(env!("CARGO_BIN_EXE_hil"))
-        .args(rig_run_args(&rig, &scenario, &report))
-        .env("HIL_STATE_DIR", fx.path("state"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let first = spawn_hil(
+        &rig_run_args(&rig, &scenario, &report),
+        &[("HIL_STATE_DIR", fx.path("state").to_str().unwrap())],
+    );
     let events = report.join("rigrun/events.jsonl");
     let deadline = Instant::now() + Duration::from_secs(30);
     while !events.exists() {

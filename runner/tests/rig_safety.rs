@@ -5,7 +5,7 @@
 mod common;
 use common::*;
 use std::io::BufReader;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 fn output_on(address: &str) -> bool {
@@ -23,16 +23,10 @@ fn start_rig_run(fx: &Fixture) -> (Child, Child, String) {
         "name = \"long\"\nduration = \"10m\"\n[firmware]\nsleep = \"5s\"\n[supply]\nprofile = [{ at = \"0s\", volts = 12.6 }]\n",
     );
     let report = fx.path("report");
-    let run = Command::new(env!("CARGO_BIN_EXE_hil"))
-        .args(["run", "--quiet", "--rig"])
-        .arg(&rig)
-        .arg(&scenario)
-        .arg("--report")
-        .arg(&report)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let run = spawn_hil(
+        &[&rig_run_args(&rig, &scenario, &report)[..], &["--quiet"]].concat(),
+        &[],
+    );
     let events = report.join("long/events.jsonl");
     wait_for_log(&events, "\"kind\":\"reading\"", Duration::from_secs(45));
     assert!(output_on(&address), "the run powers the channel");

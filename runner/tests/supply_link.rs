@@ -98,16 +98,10 @@ fn scenario(fx: &Fixture) -> std::path::PathBuf {
 }
 
 fn run(rig: &std::path::Path, scenario: &std::path::Path, report: &std::path::Path) -> Child {
-    std::process::Command::new(env!("CARGO_BIN_EXE_hil"))
-        .args(["run", "--quiet", "--rig"])
-        .arg(rig)
-        .arg(scenario)
-        .arg("--report")
-        .arg(report)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap()
+    spawn_hil(
+        &[&rig_run_args(rig, scenario, report)[..], &["--quiet"]].concat(),
+        &[],
+    )
 }
 
 /// Waits until the run's timeline has started and samples flow.

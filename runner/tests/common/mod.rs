@@ -215,18 +215,27 @@ impl Fixture {
     }
 }
 
-/// Runs `hil` with the arguments and environment given, bounded in time.
-pub fn hil(args: &[&str], env: &[(&str, &str)]) -> Output {
+/// Starts `hil` with the arguments and environment given and its output piped, for a test that acts on it while
+/// it runs.
+pub fn spawn_hil<S: AsRef<std::ffi::OsStr>>(args: &[S], env: &[(&str, &str)]) -> Child {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_hil"));
-    cmd.args(args).env("HIL_LOG", "warn");
+    cmd.args(args);
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let child = cmd
-        .stdout(Stdio::piped())
+    cmd.stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap();
+        .unwrap()
+}
+
+/// Runs `hil` with the arguments and environment given, bounded in time.
+pub fn hil(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let env: Vec<(&str, &str)> = [("HIL_LOG", "warn")]
+        .into_iter()
+        .chain(env.iter().copied())
+        .collect();
+    let child = spawn_hil(args, &env);
     let pid = child.id();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
