@@ -18,8 +18,6 @@ use tokio::time::Instant;
 pub const SERIAL_BAUD: u32 = 9600;
 /// Least time from the end of one exchange to the next command (the unit needs ≥ 80 ms).
 pub const PACING: Duration = Duration::from_millis(100);
-/// Every call, reads back included, answers within this (wall-clock) time.
-const CALL_TIMEOUT: Duration = Duration::from_secs(2);
 /// A reply of unknown length (`*IDN?`) has ended once the line is quiet this long (at 9600 baud a byte takes ~1 ms).
 const QUIET: Duration = Duration::from_millis(60);
 /// Longer identities are garbage.
@@ -94,15 +92,7 @@ impl KoradSupply {
             }
             Ok(reply)
         };
-        match tokio::time::timeout(CALL_TIMEOUT, attempt).await {
-            Ok(result) => result,
-            Err(_) => bail!(
-                "{}: no answer to `{joined}` from {} within {} s",
-                self.name,
-                self.address,
-                CALL_TIMEOUT.as_secs_f64()
-            ),
-        }
+        super::bounded(&self.name, &self.address, &joined, attempt).await
     }
 
     /// One paced command: opens the port if needed, drops stale input, writes the command, reads its reply.

@@ -18,6 +18,29 @@ pub use riden::{RidenModel, RidenSupply};
 pub use scpi::ScpiSupply;
 
 use async_trait::async_trait;
+use std::fmt::Display;
+use std::future::Future;
+use std::time::Duration;
+
+/// Every driver call, connecting and reading back included, answers within this (wall-clock) time.
+const CALL_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Runs one driver call within CALL_TIMEOUT; a call that takes longer is an error naming the instrument, the
+/// command and where it was sent.
+async fn bounded<T>(
+    instrument: &str,
+    address: &Address,
+    command: impl Display,
+    call: impl Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<T> {
+    match tokio::time::timeout(CALL_TIMEOUT, call).await {
+        Ok(result) => result,
+        Err(_) => anyhow::bail!(
+            "{instrument}: no answer to `{command}` from {address} within {} s",
+            CALL_TIMEOUT.as_secs_f64()
+        ),
+    }
+}
 
 /// One channel of a bench supply; every call is bounded in time by the implementation and its errors name the
 /// instrument and the command that failed.

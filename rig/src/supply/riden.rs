@@ -22,8 +22,6 @@ pub const SERIAL_BAUD: u32 = 115_200;
 pub const SLAVE: u8 = 1;
 /// Least time from one reply to the next request.
 pub const PACING: Duration = Duration::from_millis(100);
-/// Every call, opening and identifying included, answers within this (wall-clock) time.
-const CALL_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Holding registers (REFERENCE "Bench supplies").
 pub mod register {
@@ -200,15 +198,7 @@ impl RidenSupply {
             }
             self.request(&mut link, op).await
         };
-        match tokio::time::timeout(CALL_TIMEOUT, attempt).await {
-            Ok(result) => result,
-            Err(_) => bail!(
-                "{}: no answer to `{op}` from {} within {} s",
-                self.name,
-                self.address,
-                CALL_TIMEOUT.as_secs_f64()
-            ),
-        }
+        super::bounded(&self.name, &self.address, &op, attempt).await
     }
 
     /// Opens the port and reads the model register; a unit of another model is refused before any write.

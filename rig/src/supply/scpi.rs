@@ -8,13 +8,10 @@ use super::port::Port;
 use super::{ChannelLimits, OverCurrentProtection, PowerSupply};
 use anyhow::{anyhow, bail, Context, Result};
 use async_trait::async_trait;
-use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
-/// Every call, reconnection included, answers within this (wall-clock) time.
-const CALL_TIMEOUT: Duration = Duration::from_secs(2);
 /// Longer replies are garbage: no supply says that much to one query.
 const MAX_REPLY: usize = 4096;
 /// How many entries of the error queue are read after a refusal or on connecting (SCPI queues hold ≥ 2).
@@ -130,15 +127,7 @@ impl ScpiSupply {
                 other => other.map_err(Failure::into_error),
             }
         };
-        match tokio::time::timeout(CALL_TIMEOUT, attempt).await {
-            Ok(result) => result,
-            Err(_) => bail!(
-                "{}: no answer to `{command}` from {} within {} s",
-                self.name,
-                self.address,
-                CALL_TIMEOUT.as_secs_f64()
-            ),
-        }
+        super::bounded(&self.name, &self.address, &command, attempt).await
     }
 
     /// Opens the connection and empties the error queue, so errors from before are not blamed on our commands.
