@@ -1,6 +1,8 @@
 //! Boards are found by MAC, not by port path: two twin pty boards behind a by-id-like folder of links, a hint
 //! that names the other board's port, and a board re-enumerated under a new pty while its console is read.
 
+mod common;
+use common::run_py;
 use rig::board::esp8266::Esp8266Board;
 use rig::board::flasher::FlashOutcome;
 use rig::board::image;
@@ -9,14 +11,10 @@ use rig::board::reset_lines::ResetLines;
 use rig::board::rom_loader::parse_mac;
 use rig::board::{AppFile, Board, ConsoleLine, PortNotice};
 use rig::twin::pty_board::{PtyBoard, PtyBoardSpec};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
-
-fn run_py() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../firmware/host/run.py")
-}
 
 async fn twin(name: &str, mac: &str) -> PtyBoard {
     PtyBoard::spawn_standalone(PtyBoardSpec::new(name, mac, &run_py()))

@@ -1,27 +1,19 @@
 //! Our raw-REPL client against the twin pty board: exec, tracebacks, raw-paste, deploy with hash-skip,
 //! soft reset, and a reset into the app whose console then shows on the same port.
 
+mod common;
+use common::{run_py, standalone_board};
 use rig::board::raw_repl::RawRepl;
 use rig::board::serial::Tty;
 use rig::board::AppFile;
 use rig::twin::pty_board::{BoardMode, PtyBoard, PtyBoardSpec};
-use std::path::PathBuf;
 use std::time::Duration;
 use tokio::io::AsyncReadExt;
-
-fn run_py() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../firmware/host/run.py")
-}
 
 async fn board_at_repl(name: &str) -> PtyBoard {
     let mut spec = PtyBoardSpec::new(name, "5c:cf:7f:00:00:07", &run_py());
     spec.baud = Some(921_600);
-    let board = PtyBoard::spawn_standalone(spec).await.unwrap();
-    board
-        .wait_for(BoardMode::Repl, Duration::from_secs(10))
-        .await
-        .unwrap();
-    board
+    standalone_board(spec, BoardMode::Repl, Duration::from_secs(10)).await
 }
 
 #[tokio::test]

@@ -1,17 +1,15 @@
 //! mpremote (PyPI), unmodified, against the twin pty board's raw REPL: fs cp (and its hash-skip), fs ls, fs cat,
 //! exec, soft-reset and reset.
 
-use rig::twin::pty_board::{BoardMode, PtyBoard, PtyBoardSpec};
-use std::path::{Path, PathBuf};
+mod common;
+use common::{run_py, standalone_board};
+use rig::twin::pty_board::{BoardMode, PtyBoardSpec};
+use std::path::Path;
 use std::time::Duration;
 use tokio::process::Command;
 
 const INSTALL_HINT: &str =
     "mpremote is missing: python3 -m pip install mpremote (or run .ci/install)";
-
-fn run_py() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../firmware/host/run.py")
-}
 
 async fn mpremote(port: &Path, args: &[&str]) -> String {
     let mut cmd = Command::new("python3");
@@ -38,11 +36,7 @@ async fn mpremote(port: &Path, args: &[&str]) -> String {
 async fn mpremote_copies_lists_runs_and_resets() {
     let mut spec = PtyBoardSpec::new("twin-0", "5c:cf:7f:00:00:09", &run_py());
     spec.baud = Some(921_600);
-    let board = PtyBoard::spawn_standalone(spec).await.unwrap();
-    board
-        .wait_for(BoardMode::Repl, Duration::from_secs(10))
-        .await
-        .unwrap();
+    let board = standalone_board(spec, BoardMode::Repl, Duration::from_secs(10)).await;
     let port = board.port().to_path_buf();
 
     let dir = tempfile::tempdir().unwrap();

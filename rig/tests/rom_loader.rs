@@ -1,29 +1,21 @@
 //! Our flasher against the twin pty board's ROM loader: chip detect, MAC, flash write, skip, reset lines.
 
+mod common;
+use common::{run_py, standalone_board};
 use rig::board::flasher::{self, FlashOutcome, FlashRecords, Flasher, Progress};
 use rig::board::image;
 use rig::board::reset_lines::{reset_into_loader, reset_to_run};
 use rig::board::serial::Tty;
 use rig::twin::pty_board::{BoardMode, PtyBoard, PtyBoardSpec};
-use std::path::PathBuf;
 use std::time::Duration;
 
 const MAC: &str = "5c:cf:7f:aa:bb:cc";
-
-fn run_py() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../firmware/host/run.py")
-}
 
 async fn board_in_loader(baud: Option<u32>) -> PtyBoard {
     let mut spec = PtyBoardSpec::new("twin-0", MAC, &run_py());
     spec.start_in_loader = true;
     spec.baud = baud;
-    let board = PtyBoard::spawn_standalone(spec).await.unwrap();
-    board
-        .wait_for(BoardMode::RomLoader, Duration::from_secs(5))
-        .await
-        .unwrap();
-    board
+    standalone_board(spec, BoardMode::RomLoader, Duration::from_secs(5)).await
 }
 
 #[tokio::test]
@@ -92,11 +84,7 @@ async fn refuses_a_bad_image_before_touching_the_board() {
 async fn reset_lines_move_the_board_between_loader_and_app() {
     let mut spec = PtyBoardSpec::new("twin-1", MAC, &run_py());
     spec.baud = Some(921_600);
-    let board = PtyBoard::spawn_standalone(spec).await.unwrap();
-    board
-        .wait_for(BoardMode::Repl, Duration::from_secs(10))
-        .await
-        .unwrap();
+    let board = standalone_board(spec, BoardMode::Repl, Duration::from_secs(10)).await;
     reset_into_loader(board.lines().as_ref()).await.unwrap();
     assert_eq!(board.mode(), BoardMode::RomLoader);
 
@@ -121,11 +109,7 @@ async fn reset_lines_move_the_board_between_loader_and_app() {
 #[tokio::test]
 async fn a_board_that_is_not_in_its_loader_is_a_named_error() {
     let spec = PtyBoardSpec::new("twin-2", MAC, &run_py());
-    let board = PtyBoard::spawn_standalone(spec).await.unwrap();
-    board
-        .wait_for(BoardMode::Repl, Duration::from_secs(10))
-        .await
-        .unwrap();
+    let board = standalone_board(spec, BoardMode::Repl, Duration::from_secs(10)).await;
     let port = Tty::open(board.port(), 115_200).unwrap();
     let err = Flasher::connect(port, "twin-2").await.err().unwrap();
     let text = format!("{err:#}");

@@ -1,12 +1,14 @@
 //! esptool (PyPI), unmodified, against the twin pty board: chip-id, read-mac and write-flash with its stub, and
 //! our flasher finding the image esptool wrote through the stub's MD5.
 
+mod common;
+use common::{run_py, standalone_board};
 use rig::board::flasher::{self, FlashOutcome};
 use rig::board::image;
 use rig::board::reset_lines::reset_into_loader;
 use rig::board::serial::Tty;
-use rig::twin::pty_board::{BoardMode, PtyBoard, PtyBoardSpec};
-use std::path::{Path, PathBuf};
+use rig::twin::pty_board::{BoardMode, PtyBoardSpec};
+use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
 use tokio::process::Command;
@@ -14,10 +16,6 @@ use tokio::process::Command;
 const MAC: &str = "5c:cf:7f:01:02:03";
 const INSTALL_HINT: &str =
     "esptool is missing: python3 -m pip install esptool (or run .ci/install)";
-
-fn run_py() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../firmware/host/run.py")
-}
 
 async fn esptool(port: &Path, after: &str, args: &[&str]) -> Output {
     let mut cmd = Command::new("python3");
@@ -50,11 +48,7 @@ async fn esptool_identifies_and_flashes_the_twin() {
     let mut spec = PtyBoardSpec::new("twin-0", MAC, &run_py());
     spec.start_in_loader = true;
     spec.baud = Some(921_600);
-    let board = PtyBoard::spawn_standalone(spec).await.unwrap();
-    board
-        .wait_for(BoardMode::RomLoader, Duration::from_secs(5))
-        .await
-        .unwrap();
+    let board = standalone_board(spec, BoardMode::RomLoader, Duration::from_secs(5)).await;
 
     let chip = stdout(&esptool(board.port(), "no-reset", &["chip-id"]).await);
     assert!(chip.contains("ESP8266"), "{chip}");

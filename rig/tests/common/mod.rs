@@ -1,9 +1,11 @@
-//! Shared by the serial drivers' tests: a scripted instrument on a real pty, and the settings every driver must
-//! carry to the twin bench.
+//! Shared by the serial tests: a scripted instrument on a real pty, the settings every driver must carry to the
+//! twin bench, and standalone twin boards.
 #![allow(dead_code)] // each test binary uses its own subset
 
 use rig::supply::PowerSupply;
+use rig::twin::pty_board::{BoardMode, PtyBoard, PtyBoardSpec};
 use rig::twin::{BenchState, PtyInstrument};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -70,4 +72,16 @@ pub async fn set_and_check(psu: &dyn PowerSupply, bench: &BenchState) {
         "{}",
         psu.name()
     );
+}
+
+/// The host runtime twin boards run the firmware files with.
+pub fn run_py() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../firmware/host/run.py")
+}
+
+/// A standalone twin board from `spec`, once it is in `mode` (within `limit`).
+pub async fn standalone_board(spec: PtyBoardSpec, mode: BoardMode, limit: Duration) -> PtyBoard {
+    let board = PtyBoard::spawn_standalone(spec).await.unwrap();
+    board.wait_for(mode, limit).await.unwrap();
+    board
 }
