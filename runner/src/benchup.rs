@@ -32,6 +32,7 @@ pub struct BenchUpOptions {
     pub supply: TwinSupply,
     pub bootloader: bool,
     pub broker: BrokerSpec,
+    pub supply_journal: Option<PathBuf>,
 }
 
 /// The link to a board's pty in the ports folder: named after the pty, so it names a different file after a
@@ -164,6 +165,11 @@ pub async fn bench_up(
     let clock = DeviceClock::start(1.0);
     let channels = usize::from(options.channels.max(1));
     let state = Arc::new(BenchState::new(channels));
+    if let Some(journal) = &options.supply_journal {
+        state
+            .journal_to(journal)
+            .with_context(|| format!("opening the supply journal {}", journal.display()))?;
+    }
     // Powered at a resting battery's voltage, as a lab bench waits with its boards up: tools can talk to them.
     for channel in 0..channels {
         state.update_channel(channel, |c| {

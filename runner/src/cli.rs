@@ -117,6 +117,10 @@ pub enum BenchCommand {
         bootloader: bool,
         #[arg(long, default_value = "embedded", value_parser = parse_broker)]
         broker: BrokerSpec,
+        /// Append a line to FILE for every setting the twin supply's channels receive (time, channel, volts,
+        /// current limit, output, over-current protection): what a run left the bench in, and in which order.
+        #[arg(long, value_name = "FILE")]
+        supply_journal: Option<PathBuf>,
     },
     /// Our flasher vs esptool and our deploy vs mpremote, on the same twin board over a pty at one baud.
     Boards {
@@ -313,6 +317,7 @@ pub async fn main(cli: Cli) -> u8 {
             supply,
             bootloader,
             broker,
+            supply_journal,
         }) => {
             let options = crate::benchup::BenchUpOptions {
                 rig_file: write_rig,
@@ -321,6 +326,7 @@ pub async fn main(cli: Cli) -> u8 {
                 supply,
                 bootloader,
                 broker,
+                supply_journal,
             };
             match crate::benchup::bench_up(&options, stop_signal()).await {
                 Ok(()) => EXIT_PASS,

@@ -90,3 +90,84 @@ fn sigkill_on_a_rig_run_leaves_the_output_off_by_its_safety_guard() {
     );
     stop_bench(bench);
 }
+
+/// The bench's supply journal (`hil bench up --supply-journal`): channel 1's lines, oldest first.
+fn channel_one_journal(journal: &std::path::Path) -> Vec<String> {
+    std::fs::read_to_string(journal)
+        .unwrap()
+        .lines()
+        .filter(|l| l.split_whitespace().nth(1) == Some("ch1"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The instrument reads OFF, and the last setting channel 1 received (the run's safe state) left it off: nothing
+/// of the timeline switched it on again after the run made it safe.
+fn assert_left_off(address: &str, journal: &std::path::Path, all: &str) {
+    assert!(!output_on(address), "output on after the run\n{all}");
+    let lines = channel_one_journal(journal);
+    let last = lines.last().expect("the run set channel 1");
+    assert!(
+        last.contains("output=off"),
+        "the last setting channel 1 received left it on: {last}\n{}\n{all}",
+        lines.join("\n")
+    );
+}
+
+#[test]
+fn a_supply_off_fault_ending_at_the_scenarios_end_leaves_the_output_off() {
+    let fx = Fixture::new();
+    let rig = fx.path("lab.toml");
+    let journal = fx.path("supply.journal");
+    let bench = start_bench_up(&rig, &["--supply-journal", journal.to_str().unwrap()]);
+    let address = rig_field(&std::fs::read_to_string(&rig).unwrap(), "address");
+    // Validation allows a fault to end exactly at the scenario's end: its end must not switch the output on.
+    let scenario = fx.write(
+        "fault-to-end.toml",
+        "name = \"fault-to-end\"\nduration = \"16s\"\n[firmware]\nsleep = \"4s\"\n\
+         [supply]\nprofile = [{ at = \"0s\", volts = 12.6 }]\n\
+         [[fault]]\nat = \"8s\"\nfor = \"8s\"\nkind = \"supply-off\"\n",
+    );
+    let report = fx.path("report");
+    let out = hil(&rig_run_args(&rig, &scenario, &report), &[]);
+    let all = text(&out);
+    assert!(
+        std::fs::read_to_string(report.join("fault-to-end/events.jsonl"))
+            .unwrap()
+            .contains("\"kind\":\"fault.start\""),
+        "the fault started\n{all}"
+    );
+    assert_left_off(&address, &journal, &all);
+    stop_bench(bench);
+}
+
+#[test]
+fn sigint_just_before_a_supply_off_fault_ends_leaves_the_output_off() {
+    let fx = Fixture::new();
+    let rig = fx.path("lab.toml");
+    let journal = fx.path("supply.journal");
+    let bench = start_bench_up(&rig, &["--supply-journal", journal.to_str().unwrap()]);
+    let address = rig_field(&std::fs::read_to_string(&rig).unwrap(), "address");
+    let scenario = fx.write(
+        "fault-interrupted.toml",
+        "name = \"fault-interrupted\"\nduration = \"10m\"\n[firmware]\nsleep = \"4s\"\n\
+         [supply]\nprofile = [{ at = \"0s\", volts = 12.6 }]\n\
+         [[fault]]\nat = \"3s\"\nfor = \"2s\"\nkind = \"supply-off\"\n",
+    );
+    let report = fx.path("report");
+    let run = spawn_hil(&rig_run_args(&rig, &scenario, &report), &[]);
+    wait_for_log(
+        &report.join("fault-interrupted/events.jsonl"),
+        "\"kind\":\"fault.start\"",
+        Duration::from_secs(60),
+    );
+    // Stopped while the fault is still on, shortly before its end: the end falls while the run winds down,
+    // after its safe state, and must not switch the output on again.
+    std::thread::sleep(Duration::from_millis(1850));
+    signal(&run, "-INT");
+    let out = run.wait_with_output().unwrap();
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "interrupted\n{all}");
+    assert_left_off(&address, &journal, &all);
+    stop_bench(bench);
+}

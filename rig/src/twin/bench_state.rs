@@ -108,6 +108,8 @@ pub struct BenchState {
     wifi_up: AtomicBool,
     /// Bumped on every channel change so boards notice power loss at once.
     changed: watch::Sender<u64>,
+    /// Where every setting the channels receive is written, one line each, for checking what a run left behind.
+    journal: Mutex<Option<std::fs::File>>,
 }
 
 impl BenchState {
@@ -120,6 +122,39 @@ impl BenchState {
             }),
             changed: watch::channel(0).0,
             wifi_up: AtomicBool::new(true),
+            journal: Mutex::new(None),
+        }
+    }
+
+    /// From now on, appends a line to `path` for every setting a channel receives (`hil bench up
+    /// --supply-journal`): wall time, channel (1-based), and the channel's state after it.
+    pub fn journal_to(&self, path: &std::path::Path) -> std::io::Result<()> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?;
+        *self.journal.lock().unwrap_or_else(|e| e.into_inner()) = Some(file);
+        Ok(())
+    }
+
+    fn write_journal(&self, channel: usize, state: &ChannelState) {
+        use std::io::Write;
+        let mut journal = self.journal.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(file) = journal.as_mut() {
+            let unix_ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis());
+            let line = format!(
+                "{unix_ms} ch{} volts={:.3} limit={:.3} output={} ocp={:?}\n",
+                channel + 1,
+                state.set_volts,
+                state.limit_amps,
+                if state.output_on { "on" } else { "off" },
+                state.ocp,
+            );
+            if let Err(e) = file.write_all(line.as_bytes()) {
+                tracing::warn!("twin supply: writing its journal: {e}");
+            }
         }
     }
 
@@ -151,6 +186,7 @@ impl BenchState {
             let mut inner = self.lock();
             f(&mut inner.channels[channel]);
             inner.trip_protection();
+            self.write_journal(channel, &inner.channels[channel]);
         }
         self.changed.send_modify(|n| *n += 1);
     }

@@ -6,6 +6,7 @@ mod ocp;
 mod provision;
 mod provision_wire;
 mod publish;
+mod supply_tasks;
 mod tap_events;
 
 pub use bench::{
@@ -28,7 +29,8 @@ use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::watch;
+use supply_tasks::{Stop, SupplyTasks};
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 /// What every scenario of one `hil run` shares.
@@ -154,6 +156,7 @@ async fn execute(
         (None, TwinTransport::Pty) => pty_twin_bench(scenario, bench_clock).await?,
     };
     let safe_channels = bench.channels.clone();
+    let supply_tasks = SupplyTasks::new();
     let on_bench = async {
         let files: Vec<Vec<AppFile>> = bench
             .infos
@@ -213,7 +216,7 @@ async fn execute(
             broker: ctx.broker.description.clone(),
         });
 
-        let mut tasks: Vec<JoinHandle<()>> = Vec::new();
+        let mut tasks = Recorders::default();
         if let Some(twin) = &bench.twin {
             let mut loads = twin.watch_loads();
             let names: Vec<String> = bench.infos.iter().map(|b| b.name.clone()).collect();
@@ -308,15 +311,14 @@ async fn execute(
                 .collect(),
             twin: bench.twin.clone(),
         };
-        tasks.push(tokio::spawn(schedule_faults(
-            scenario.faults.clone(),
-            targets,
-            log.clone(),
-            clock,
-        )));
-        let result = drive(scenario, ctx, &mut bench, &log, clock, &mut tasks).await;
+        {
+            let (faults, log) = (scenario.faults.clone(), log.clone());
+            supply_tasks.spawn(move |stop| schedule_faults(faults, targets, log, clock, stop));
+        }
+        let result = drive(scenario, ctx, &mut bench, &log, clock, &supply_tasks).await;
 
-        // Whatever happened, the supply ends in the rig's safe state.
+        // Whatever happened, the supply ends in the rig's safe state, and nothing commands it afterwards.
+        supply_tasks.halt().await;
         let safe = bench::make_safe(&bench.channels, Some(&log)).await;
         for board in bench.boards.iter_mut() {
             if let Err(e) = board.stop().await {
@@ -327,9 +329,7 @@ async fn execute(
         drop(tap);
         // Let the console and monitor readers record what is already in flight, then stop them.
         tokio::time::sleep(Duration::from_millis(200)).await;
-        for task in tasks {
-            task.abort();
-        }
+        drop(tasks);
         log.record(Body::ScenarioEnd {
             scenario: scenario.name.clone(),
         });
@@ -345,6 +345,7 @@ async fn execute(
     match AssertUnwindSafe(on_bench).catch_unwind().await {
         Ok(result) => result,
         Err(_) => {
+            supply_tasks.halt().await;
             let _ = bench::make_safe(&safe_channels, None).await;
             anyhow::bail!(
                 "hil panicked during the run (a bug: please report it); the supply was made safe"
@@ -361,7 +362,7 @@ async fn drive(
     bench: &mut Bench,
     log: &EventLog,
     clock: DeviceClock,
-    tasks: &mut Vec<JoinHandle<()>>,
+    tasks: &SupplyTasks,
 ) -> Result<bool> {
     for (channel, plan) in bench.channels.iter().zip(&scenario.supply.channels) {
         let volts = plan.profile.volts_at(0.0);
@@ -406,83 +407,68 @@ async fn drive(
             amps: None,
             output: Some(true),
         });
-        tasks.push(tokio::spawn(sample(channel, log.clone(), clock)));
-        tasks.push(tokio::spawn(ocp::watch(channel, log.clone())));
+        let (c, l) = (channel.clone(), log.clone());
+        tasks.spawn(move |stop| sample(c, l, clock, stop));
+        let (c, l) = (channel.clone(), log.clone());
+        tasks.spawn(move |stop| ocp::watch(c, l, stop));
     }
 
     // Each profile is followed in a task of its own so that a panic in it is caught here, and the caller still
-    // makes the supply safe.
-    let followers: Vec<_> = bench
-        .channels
-        .iter()
-        .zip(&scenario.supply.channels)
-        .map(|(channel, plan)| {
-            tokio::spawn(
-                ProfileFollower {
-                    supply: channel.supply.clone(),
-                    channel: channel.channel,
-                    profile: plan.profile.clone(),
-                    volts: plan.profile.volts_at(0.0),
-                    duration: scenario.duration,
-                    log: log.clone(),
-                    clock,
-                    label: channel.label(),
-                    interrupt: ctx.interrupt.clone(),
-                }
-                .run(),
-            )
-        })
-        .collect();
-    let aborts: Vec<_> = followers.iter().map(JoinHandle::abort_handle).collect();
-    let mut interrupted = false;
-    for follower in followers {
-        let failed = match follower.await {
-            Ok(Ok(stopped)) => {
-                interrupted |= stopped;
-                continue;
-            }
-            Ok(Err(e)) => e,
-            Err(e) if e.is_panic() => {
-                anyhow::anyhow!("the supply profile driver panicked; the supply was made safe")
-            }
-            Err(e) => anyhow::anyhow!("the supply profile driver stopped: {e}"),
+    // makes the supply safe; a follower that panics drops its sender without a result.
+    let (results_tx, mut results) = mpsc::unbounded_channel();
+    for (channel, plan) in bench.channels.iter().zip(&scenario.supply.channels) {
+        let follower = ProfileFollower {
+            supply: channel.supply.clone(),
+            channel: channel.channel,
+            profile: plan.profile.clone(),
+            volts: plan.profile.volts_at(0.0),
+            duration: scenario.duration,
+            log: log.clone(),
+            clock,
+            label: channel.label(),
+            interrupt: ctx.interrupt.clone(),
         };
-        // The other channels' drivers stop too, before the caller makes the bench safe.
-        aborts.iter().for_each(tokio::task::AbortHandle::abort);
-        return Err(failed);
+        let results_tx = results_tx.clone();
+        tasks.spawn(move |stop| async move {
+            let _ = results_tx.send(follower.run(stop).await);
+        });
+    }
+    drop(results_tx);
+    let mut interrupted = false;
+    for _ in &bench.channels {
+        match results.recv().await {
+            Some(Ok(stopped)) => interrupted |= stopped,
+            // The caller halts the other channels' followers before it makes the bench safe.
+            Some(Err(e)) => return Err(e),
+            None => anyhow::bail!("the supply profile driver panicked; the supply was made safe"),
+        }
     }
     Ok(interrupted)
 }
 
 /// Records the channel's measured volts and amps: at least 5 samples per device second (what a bench supply's
 /// own refresh allows), and at least 10 per wall-clock second.
-fn sample(
-    channel: &BenchChannel,
-    log: EventLog,
-    clock: DeviceClock,
-) -> impl std::future::Future<Output = ()> + Send + 'static {
-    let (supply, ch, label) = (channel.supply.clone(), channel.channel, channel.label());
-    async move {
-        let every = TICK
-            .min(clock.real(SAMPLE_PERIOD_DEVICE))
-            .max(Duration::from_millis(2));
-        let mut tick = tokio::time::interval(every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        loop {
-            tick.tick().await;
-            let measured = tokio::try_join!(supply.measure_volts(ch), supply.measure_amps(ch));
-            log.record(match measured {
-                Ok((volts, amps)) => Body::SupplySample {
-                    supply: label.clone(),
-                    volts,
-                    amps,
-                },
-                Err(e) => Body::SupplyError {
-                    supply: label.clone(),
-                    message: format!("{e:#}"),
-                },
-            });
-        }
+async fn sample(channel: BenchChannel, log: EventLog, clock: DeviceClock, mut stop: Stop) {
+    let label = channel.label();
+    let (supply, ch) = (channel.supply, channel.channel);
+    let every = TICK
+        .min(clock.real(SAMPLE_PERIOD_DEVICE))
+        .max(Duration::from_millis(2));
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    while stop.unless_stopped(tick.tick()).await.is_some() {
+        let measured = tokio::try_join!(supply.measure_volts(ch), supply.measure_amps(ch));
+        log.record(match measured {
+            Ok((volts, amps)) => Body::SupplySample {
+                supply: label.clone(),
+                volts,
+                amps,
+            },
+            Err(e) => Body::SupplyError {
+                supply: label.clone(),
+                message: format!("{e:#}"),
+            },
+        });
     }
 }
 
@@ -500,8 +486,9 @@ struct ProfileFollower {
 }
 
 impl ProfileFollower {
-    /// Returns whether the run was interrupted before the scenario's end.
-    async fn run(mut self) -> Result<bool> {
+    /// Returns whether the run was interrupted (Ctrl-C, or the run stopping its supply tasks) before the
+    /// scenario's end.
+    async fn run(mut self, mut stop: Stop) -> Result<bool> {
         let tick_device = TICK.as_secs_f64() * self.clock.speed();
         loop {
             let now = self.clock.now();
@@ -533,11 +520,33 @@ impl ProfileFollower {
             };
             let clock = self.clock;
             let mut interrupt = self.interrupt.clone();
-            tokio::select! {
-                _ = clock.sleep_until(wake_at.min(self.duration)) => {}
-                _ = async { let _ = interrupt.wait_for(|stop| *stop).await; } => return Ok(true),
+            let slept = stop.unless_stopped(async {
+                tokio::select! {
+                    _ = clock.sleep_until(wake_at.min(self.duration)) => true,
+                    _ = interrupt.wait_for(|stop| *stop) => false,
+                }
+            });
+            if slept.await != Some(true) {
+                return Ok(true);
             }
         }
+    }
+}
+
+/// The timeline's tasks that only record (console, tap, monitor, loads), aborted when the run is done with them
+/// or when a panic unwinds past them.
+#[derive(Default)]
+struct Recorders(Vec<JoinHandle<()>>);
+
+impl Recorders {
+    fn push(&mut self, task: JoinHandle<()>) {
+        self.0.push(task);
+    }
+}
+
+impl Drop for Recorders {
+    fn drop(&mut self) {
+        self.0.iter().for_each(JoinHandle::abort);
     }
 }
 
@@ -556,6 +565,7 @@ async fn schedule_faults(
     targets: FaultTargets,
     log: EventLog,
     clock: DeviceClock,
+    mut stop: Stop,
 ) {
     let FaultTargets {
         tap,
@@ -568,7 +578,9 @@ async fn schedule_faults(
         .collect();
     edges.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
     for (at, on, fault) in edges {
-        clock.sleep_until(at).await;
+        if stop.unless_stopped(clock.sleep_until(at)).await.is_none() {
+            return;
+        }
         let tap_fault = match fault.kind {
             FaultKind::StrictKeepalive => Some(TapFault::StrictKeepalive),
             FaultKind::RefuseConnect(rc) => Some(TapFault::RefuseConnect(rc)),

@@ -2,10 +2,10 @@
 //! (`supply.ocp`), then watched while the timeline runs, a trip becoming `supply.ocp_trip`.
 
 use super::bench::BenchChannel;
+use super::supply_tasks::Stop;
 use crate::events::{Body, EventLog};
 use anyhow::{Context, Result};
 use rig::supply::OverCurrentProtection;
-use std::future::Future;
 use std::time::Duration;
 
 /// How often (wall time) a channel's supply is asked whether its protection tripped.
@@ -35,24 +35,22 @@ pub async fn arm(channel: &BenchChannel, current_limit: f64, log: Option<&EventL
     Ok(())
 }
 
-/// Asks the channel's supply whether its protection tripped until it has (recorded once) or the supply cannot
-/// tell. Failed queries are left to the sampler, which records the link's failures; the run aborts this task.
-pub fn watch(channel: &BenchChannel, log: EventLog) -> impl Future<Output = ()> + Send + 'static {
-    let (supply, ch, label) = (channel.supply.clone(), channel.channel, channel.label());
-    async move {
-        let mut tick = tokio::time::interval(POLL);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        loop {
-            tick.tick().await;
-            match supply.over_current_tripped(ch).await {
-                Ok(Some(true)) => {
-                    tracing::warn!("{label}: the over-current protection switched the output off");
-                    log.record(Body::SupplyOcpTrip { supply: label });
-                    return;
-                }
-                Ok(None) => return,
-                Ok(Some(false)) | Err(_) => {}
+/// Asks the channel's supply whether its protection tripped until it has (recorded once), the supply cannot
+/// tell, or the run stops it. Failed queries are left to the sampler, which records the link's failures.
+pub async fn watch(channel: BenchChannel, log: EventLog, mut stop: Stop) {
+    let label = channel.label();
+    let (supply, ch) = (channel.supply, channel.channel);
+    let mut tick = tokio::time::interval(POLL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    while stop.unless_stopped(tick.tick()).await.is_some() {
+        match supply.over_current_tripped(ch).await {
+            Ok(Some(true)) => {
+                tracing::warn!("{label}: the over-current protection switched the output off");
+                log.record(Body::SupplyOcpTrip { supply: label });
+                return;
             }
+            Ok(None) => return,
+            Ok(Some(false)) | Err(_) => {}
         }
     }
 }
@@ -60,6 +58,7 @@ pub fn watch(channel: &BenchChannel, log: EventLog) -> impl Future<Output = ()> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exec::supply_tasks::SupplyTasks;
     use rig::clock::DeviceClock;
     use rig::supply::{ChannelLimits, Dialect, ScpiSupply};
     use rig::twin::{BenchState, LoadState, Physics, ScpiServer};
@@ -92,12 +91,23 @@ mod tests {
         channel.supply.set_current_limit(1, 0.5).await.unwrap();
         arm(&channel, 0.5, Some(&log)).await.unwrap();
         channel.supply.set_output(1, true).await.unwrap();
-        let watcher = tokio::spawn(watch(&channel, log.clone()));
+        let tasks = SupplyTasks::new();
+        let (c, l) = (channel.clone(), log.clone());
+        tasks.spawn(move |stop| watch(c, l, stop));
         bench.set_load(board, LoadState::Awake);
-        tokio::time::timeout(Duration::from_secs(5), watcher)
-            .await
-            .expect("the watcher saw the trip within 5 s")
-            .unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while !log
+            .events()
+            .iter()
+            .any(|e| matches!(e.body, Body::SupplyOcpTrip { .. }))
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the watcher saw the trip within 5 s"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        tasks.halt().await;
         let bodies: Vec<Body> = log.events().into_iter().map(|e| e.body).collect();
         assert_eq!(
             bodies,
