@@ -4,9 +4,11 @@
 use crate::exec::{run_scenario, RunContext, ScenarioOutcome};
 use crate::report::Skipped;
 use crate::scenario::{Requirement, Scenario};
+use futures_util::FutureExt;
 use rig::mqtt::BrokerSpec;
 use std::collections::{BTreeSet, VecDeque};
 use std::fmt::Write;
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
 
 /// Scenarios at once when `--jobs` is not given: twin scenarios mostly wait on device time (a run uses about a
@@ -85,6 +87,46 @@ pub async fn run_all(
     scenarios: &[Scenario],
     contexts: Vec<Arc<RunContext>>,
 ) -> Vec<ScenarioOutcome> {
+    run_queue(scenarios, contexts, |scenario, ctx| async move {
+        run_scenario(&scenario, &ctx).await
+    })
+    .await
+}
+
+/// What a job needs of its context to take scenarios from the queue.
+trait Job: Send + Sync + 'static {
+    fn stopped(&self) -> bool;
+    fn speed(&self) -> f64;
+    /// Where the scenario's event log is (or would have been) written.
+    fn events_path(&self, scenario: &str) -> std::path::PathBuf;
+}
+
+impl Job for RunContext {
+    fn stopped(&self) -> bool {
+        *self.interrupt.borrow()
+    }
+
+    fn speed(&self) -> f64 {
+        self.speed
+    }
+
+    fn events_path(&self, scenario: &str) -> std::path::PathBuf {
+        self.report_dir.join(scenario).join("events.jsonl")
+    }
+}
+
+/// The queue behind `run_all`. Each outcome is kept as soon as its scenario ends, so a panic (a bug) in a later
+/// scenario loses none of them; the panicking scenario is reported as an error naming the panic.
+async fn run_queue<C, F, Fut>(
+    scenarios: &[Scenario],
+    contexts: Vec<Arc<C>>,
+    run: F,
+) -> Vec<ScenarioOutcome>
+where
+    C: Job,
+    F: Fn(Scenario, Arc<C>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ScenarioOutcome> + Send,
+{
     let queue = Arc::new(Mutex::new(
         scenarios
             .iter()
@@ -92,16 +134,16 @@ pub async fn run_all(
             .enumerate()
             .collect::<VecDeque<_>>(),
     ));
+    let done = Arc::new(Mutex::new(Vec::new()));
     let mut workers = tokio::task::JoinSet::new();
     for ctx in contexts {
-        let queue = queue.clone();
+        let (queue, done, run) = (queue.clone(), done.clone(), run.clone());
         workers.spawn(async move {
-            let mut done = Vec::new();
             loop {
-                if *ctx.interrupt.borrow() {
+                if ctx.stopped() {
                     break;
                 }
-                let next = queue.lock().unwrap_or_else(|e| e.into_inner()).pop_front();
+                let next = lock(&queue).pop_front();
                 let Some((index, scenario)) = next else {
                     break;
                 };
@@ -110,30 +152,56 @@ pub async fn run_all(
                     scenario.name,
                     scenario.boards,
                     scenario.duration,
-                    scenario.duration / ctx.speed
+                    scenario.duration / ctx.speed()
                 );
-                let outcome = run_scenario(&scenario, &ctx).await;
+                let started = std::time::Instant::now();
+                let name = scenario.name.clone();
+                let outcome = match AssertUnwindSafe(run(scenario, ctx.clone()))
+                    .catch_unwind()
+                    .await
+                {
+                    Ok(outcome) => outcome,
+                    Err(panic) => {
+                        let mut outcome = ScenarioOutcome::new(&name, ctx.events_path(&name));
+                        outcome.error = Some(format!(
+                            "hil panicked while running this scenario ({}): a bug, please report it",
+                            panic_message(panic.as_ref())
+                        ));
+                        outcome.wall = started.elapsed();
+                        outcome
+                    }
+                };
                 eprintln!(
                     "{} {} ({:.1}s)",
                     if outcome.passed() { "✔" } else { "✘" },
-                    scenario.name,
+                    name,
                     outcome.wall.as_secs_f64()
                 );
-                done.push((index, outcome));
+                lock(&done).push((index, outcome));
             }
-            done
         });
     }
-    let mut outcomes = Vec::new();
     while let Some(joined) = workers.join_next().await {
-        match joined {
-            Ok(done) => outcomes.extend(done),
-            // The scenario it was running has no outcome, which fails the run.
-            Err(e) => eprintln!("error: a scenario job stopped: {e}"),
+        if let Err(e) = joined {
+            eprintln!("error: a scenario job stopped: {e}");
         }
     }
+    let mut outcomes = std::mem::take(&mut *lock(&done));
     outcomes.sort_by_key(|(index, _)| *index);
     outcomes.into_iter().map(|(_, o)| o).collect()
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A panic's message, as `panic!` was given it.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".into())
 }
 
 /// The `n` scenarios that took longest in wall-clock time, as "name 12.3s, name 11.0s".
@@ -230,6 +298,45 @@ mod tests {
         };
         let all = [outcome("a", 1200), outcome("b", 9800), outcome("c", 4100)];
         assert_eq!(slowest(&all, 2), "b 9.8s, c 4.1s");
+    }
+
+    struct TestJob;
+
+    impl Job for TestJob {
+        fn stopped(&self) -> bool {
+            false
+        }
+        fn speed(&self) -> f64 {
+            1.0
+        }
+        fn events_path(&self, scenario: &str) -> std::path::PathBuf {
+            std::path::PathBuf::from(scenario).join("events.jsonl")
+        }
+    }
+
+    #[tokio::test]
+    async fn a_panic_in_one_scenario_loses_no_finished_result_and_is_reported() {
+        let all: Vec<Scenario> = ["a", "b", "c", "d"]
+            .iter()
+            .map(|n| scenario(n, "", ""))
+            .collect();
+        // One job runs them in order: a and b finish, c panics (outside any catch of the run itself), d runs.
+        let outcomes = run_queue(&all, vec![Arc::new(TestJob)], |s, _ctx| async move {
+            assert_ne!(s.name, "c", "injected bug in c");
+            ScenarioOutcome::new(&s.name, std::path::PathBuf::new())
+        })
+        .await;
+        let names: Vec<&str> = outcomes.iter().map(|o| o.scenario.as_str()).collect();
+        assert_eq!(names, ["a", "b", "c", "d"]);
+        let c = outcomes[2].error.as_deref().unwrap();
+        assert!(
+            c.contains("hil panicked") && c.contains("injected bug in c"),
+            "{c}"
+        );
+        assert_eq!(
+            outcomes[2].events_path,
+            std::path::Path::new("c/events.jsonl")
+        );
     }
 
     #[test]

@@ -63,6 +63,20 @@ pub struct ScenarioOutcome {
 }
 
 impl ScenarioOutcome {
+    /// A scenario not yet run: no boards, no verdicts, no error.
+    pub fn new(scenario: &str, events_path: PathBuf) -> ScenarioOutcome {
+        ScenarioOutcome {
+            scenario: scenario.into(),
+            boards: Vec::new(),
+            verdicts: Vec::new(),
+            error: None,
+            interrupted: false,
+            events_path,
+            wall: Duration::ZERO,
+            readings: 0,
+        }
+    }
+
     /// `check[board]` of each failed check, for one-line summaries.
     pub fn failed_checks(&self) -> Vec<String> {
         let mut failed: Vec<String> = self
@@ -89,16 +103,7 @@ const SAMPLE_PERIOD_DEVICE: f64 = 0.2;
 pub async fn run_scenario(scenario: &Scenario, ctx: &RunContext) -> ScenarioOutcome {
     let started = Instant::now();
     let events_path = ctx.report_dir.join(&scenario.name).join("events.jsonl");
-    let mut outcome = ScenarioOutcome {
-        scenario: scenario.name.clone(),
-        boards: Vec::new(),
-        verdicts: Vec::new(),
-        error: None,
-        interrupted: false,
-        events_path: events_path.clone(),
-        wall: Duration::ZERO,
-        readings: 0,
-    };
+    let mut outcome = ScenarioOutcome::new(&scenario.name, events_path.clone());
     match execute(scenario, ctx, &events_path).await {
         Ok((log, boards, interrupted)) => {
             let events = log.events();
