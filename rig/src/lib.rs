@@ -4,6 +4,7 @@ pub mod board;
 pub mod clock;
 pub mod mqtt;
 pub mod process;
+pub mod scratch;
 pub mod secret;
 pub mod supply;
 pub mod twin;

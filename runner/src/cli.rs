@@ -240,7 +240,10 @@ pub async fn main(cli: Cli) -> u8 {
         Command::Validate { paths, rig } => validate(&paths, rig.as_deref()),
         Command::List { paths, tag } => list(&paths, &tag),
         Command::SafetyGuard { rig } => {
-            match crate::safety_guard::watch(&rig, std::io::stdin().lock()).await {
+            let guarded = crate::safety_guard::watch(&rig, std::io::stdin().lock()).await;
+            // The run is gone: what it left in its scratch folder goes too.
+            rig::scratch::sweep_stale();
+            match guarded {
                 Ok(_) => EXIT_PASS,
                 Err(e) => {
                     eprintln!("hil safety guard: {e:#}");

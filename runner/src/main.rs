@@ -9,6 +9,8 @@ fn main() -> std::process::ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
+    // Scratch folders of runs that died (kill -9) go at the next hil, whatever it is asked to do.
+    rig::scratch::sweep_stale();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -74,9 +74,7 @@ impl TwinBoard {
                 run_py.display()
             );
         }
-        let fs = tempfile::Builder::new()
-            .prefix(&format!("hil-{}-fs-", spec.name))
-            .tempdir()
+        let fs = crate::scratch::tempdir(&format!("{}-fs-", spec.name))
             .context("creating the twin board's filesystem folder")?;
         let load_index = bench.add_board(spec.channel, spec.physics.clone());
         let (console_tx, console_rx) = mpsc::channel(1024);

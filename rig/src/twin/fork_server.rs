@@ -45,10 +45,7 @@ impl ForkServer {
     /// Starts a server on `python`. Its parent-death signal is bound to a thread that lives exactly as long as
     /// the server (it waits for it), so the server, and with it every child, dies with this process.
     pub fn start(python: &Path) -> io::Result<ForkServer> {
-        let mut script = tempfile::Builder::new()
-            .prefix("hil-fork-server-")
-            .suffix(".py")
-            .tempfile()?;
+        let mut script = crate::scratch::tempfile("fork-server-", ".py")?;
         script.write_all(SERVER_PY.as_bytes())?;
         let script = script.into_temp_path();
         let (ours, theirs) = socketpair(

@@ -112,9 +112,7 @@ pub async fn scale(
 ) -> Result<()> {
     let broker = Arc::new(Broker::start(spec).await?);
     let app = app_files(&paths::default_firmware())?;
-    let report = tempfile::Builder::new()
-        .prefix("hil-bench-scale-")
-        .tempdir()?;
+    let report = rig::scratch::tempdir("bench-scale-")?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
         "hil bench scale: {minutes} min device time per run, sleep {SLEEP_S}s, speed {speed}x, {:?} boards, {} ({cores} cores)",

@@ -48,7 +48,7 @@ pub async fn bench_boards(
     board
         .wait_for(BoardMode::RomLoader, Duration::from_secs(5))
         .await?;
-    let dir = tempfile::tempdir()?;
+    let dir = crate::scratch::tempdir("bench-boards-")?;
     let firmware = image::synthetic(opts.image_bytes, 42);
     let image_path = dir.path().join("image.bin");
     std::fs::write(&image_path, &firmware)?;

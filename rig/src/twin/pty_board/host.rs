@@ -97,10 +97,7 @@ impl Host {
         control_addr: String,
         events: mpsc::UnboundedSender<Event>,
     ) -> Result<Host> {
-        let mut script = tempfile::Builder::new()
-            .prefix("hil-repl-host-")
-            .suffix(".py")
-            .tempfile()
+        let mut script = crate::scratch::tempfile("repl-host-", ".py")
             .context("writing the REPL host script")?;
         std::io::Write::write_all(&mut script, REPL_HOST.as_bytes())?;
         Ok(Host {

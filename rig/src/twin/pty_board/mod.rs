@@ -163,9 +163,7 @@ impl PtyBoard {
                 spec.run_py.display()
             );
         }
-        let fs = tempfile::Builder::new()
-            .prefix(&format!("hil-{}-fs-", spec.name))
-            .tempdir()
+        let fs = crate::scratch::tempdir(&format!("{}-fs-", spec.name))
             .context("creating the board's filesystem folder")?;
         let pty = serial::open_pty().context("opening a pty for the twin board")?;
         let port = pty.slave_path.clone();
