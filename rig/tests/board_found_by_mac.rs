@@ -8,7 +8,7 @@ use common::run_py;
 use rig::board::esp8266::Esp8266Board;
 use rig::board::flasher::FlashOutcome;
 use rig::board::image;
-use rig::board::locate::PortFinder;
+use rig::board::locate::{Found, PortFinder};
 use rig::board::reset_lines::ResetLines;
 use rig::board::rom_loader::parse_mac;
 use rig::board::{AppFile, Board, ConsoleLine, FoundBy, PortNotice};
@@ -117,18 +117,26 @@ async fn a_wrong_hint_is_never_flashed_and_the_board_is_found_by_scanning() {
     b.stop().await;
 }
 
-#[tokio::test]
-async fn a_board_that_re_enumerates_while_running_is_found_again_by_mac() {
-    let mut t = twin("twin-r", "5c:cf:7f:00:00:c3").await;
+/// A twin board found behind the link `link_name` in a by-id-like folder, flashed, given an app that prints its
+/// boot and ends, and started.
+struct Running {
+    board: Esp8266Board,
+    found: Found,
+    console: mpsc::Receiver<ConsoleLine>,
+    notices: mpsc::UnboundedReceiver<PortNotice>,
+    /// The folder: its link is the finder's only candidate.
+    by_id: tempfile::TempDir,
+}
+
+async fn running(t: &PtyBoard, link_name: &str, mac: &str) -> Running {
     let by_id = tempfile::tempdir().unwrap();
-    link(by_id.path(), "usb-twin", &t);
+    link(by_id.path(), link_name, t);
     let finder = Arc::new(PortFinder::new(vec![format!(
         "{}/*",
         by_id.path().display()
     )]));
-    let first = t.port().to_path_buf();
-    let mut board = board(&t, &first, "5c:cf:7f:00:00:c3", &finder);
-    board.locate().await.unwrap();
+    let mut board = board(t, t.port(), mac, &finder);
+    let found = board.locate().await.unwrap();
     board
         .flash(&image::synthetic(8192, 3), None, &mut |_| {})
         .await
@@ -139,9 +147,30 @@ async fn a_board_that_re_enumerates_while_running_is_found_again_by_mac() {
     }];
     board.deploy_files(&files).await.unwrap();
     let mut console = board.take_console().unwrap();
-    let mut notices = board.take_port_notices().unwrap();
+    let notices = board.take_port_notices().unwrap();
     board.start().await.unwrap();
     app_booted(&mut console).await;
+    Running {
+        board,
+        found,
+        console,
+        notices,
+        by_id,
+    }
+}
+
+#[tokio::test]
+async fn a_board_that_re_enumerates_while_running_is_found_again_by_mac() {
+    let mut t = twin("twin-r", "5c:cf:7f:00:00:c3").await;
+    let first = t.port().to_path_buf();
+    // A link name that is no by-id name: the port shows no USB identity.
+    let Running {
+        mut board,
+        mut console,
+        mut notices,
+        by_id,
+        ..
+    } = running(&t, "usb-twin", "5c:cf:7f:00:00:c3").await;
 
     let second = t.reenumerate().await.unwrap().to_path_buf();
     assert_ne!(first, second);
@@ -175,33 +204,20 @@ async fn a_board_that_re_enumerates_while_running_is_found_again_by_mac() {
 #[tokio::test]
 async fn a_board_re_enumerated_behind_its_by_id_link_is_found_again_by_usb_identity_untouched() {
     let mut t = twin("twin-u", "5c:cf:7f:00:00:d4").await;
-    let by_id = tempfile::tempdir().unwrap();
     let name = t.usb_id().to_string();
     assert_eq!(
         name,
         "usb-Silicon_Labs_CP2102_USB_to_UART_Bridge_Controller_5CCF7F0000D4-if00-port0"
     );
-    link(by_id.path(), &name, &t);
-    let finder = Arc::new(PortFinder::new(vec![format!(
-        "{}/*",
-        by_id.path().display()
-    )]));
     let first = t.port().to_path_buf();
-    let mut board = board(&t, &first, "5c:cf:7f:00:00:d4", &finder);
-    assert_eq!(board.locate().await.unwrap().usb, Some(t.usb_id()));
-    board
-        .flash(&image::synthetic(8192, 4), None, &mut |_| {})
-        .await
-        .unwrap();
-    let files = [AppFile {
-        path: "main.py".into(),
-        contents: b"print('boot reset=test')\n".to_vec(),
-    }];
-    board.deploy_files(&files).await.unwrap();
-    let mut console = board.take_console().unwrap();
-    let mut notices = board.take_port_notices().unwrap();
-    board.start().await.unwrap();
-    app_booted(&mut console).await;
+    let Running {
+        mut board,
+        found,
+        mut console,
+        mut notices,
+        by_id,
+    } = running(&t, &name, "5c:cf:7f:00:00:d4").await;
+    assert_eq!(found.usb, Some(t.usb_id()));
     // The app ended: the chip sits at its REPL, where only a reset would take it away.
     t.wait_for(BoardMode::Repl, Duration::from_secs(10))
         .await

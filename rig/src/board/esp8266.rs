@@ -89,11 +89,9 @@ impl Locator {
     async fn locate(&self) -> Result<Found> {
         let finder = &self.identity.finder;
         finder.release(&self.port());
-        let hint = match &self.identity.usb_serial {
-            Some(serial) => finder.with_usb_serial(serial),
-            None => None,
-        };
-        let hint = hint.unwrap_or_else(|| self.identity.hint.clone());
+        let hint = (self.identity.usb_serial.as_deref())
+            .and_then(|serial| finder.with_usb_serial(serial))
+            .unwrap_or_else(|| self.identity.hint.clone());
         let mut found = finder
             .find(
                 &self.name,
