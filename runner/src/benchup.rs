@@ -1,9 +1,9 @@
 //! `hil bench up`: the twin bench as a standalone lab — SCPI supply, ESP8266 boards on ptys (with their reset
 //! lines on a loopback side channel) and a broker — described by a rig file that other tools and `hil run --rig`
-//! can use, until Ctrl-C or SIGTERM. Its boards' ports are also listed as links in a folder beside the rig file
-//! (as udev lists USB-serial adapters in /dev/serial/by-id), the rig's `[boards] scan`; SIGUSR1 moves every
-//! board to a new pty, as replugging the USB cables would, and the links follow while the rig file's port hints
-//! go stale.
+//! can use, until Ctrl-C or SIGTERM. Its boards' ports are also listed as links in a folder beside the rig file,
+//! named as udev names USB-serial adapters in /dev/serial/by-id (their USB identity), the rig's `[boards] scan`;
+//! SIGUSR1 moves every board to a new pty, as replugging the USB cables would, and the links follow while the
+//! rig file's port hints go stale.
 
 use crate::paths;
 use anyhow::{Context, Result};
@@ -35,31 +35,25 @@ pub struct BenchUpOptions {
     pub supply_journal: Option<PathBuf>,
 }
 
-/// The link to a board's pty in the ports folder: named after the pty, so it names a different file after a
-/// replug, as a by-id name does for a different adapter.
-fn port_link(ports: &Path, board: &PtyBoard) -> PathBuf {
-    let pty = board
-        .port()
-        .file_name()
-        .map_or("port".into(), |n| n.to_string_lossy().into_owned());
-    ports.join(format!("pts-{pty}"))
-}
-
+/// Points the board's link in the ports folder, named after its adapter's USB identity as udev names it, at its
+/// pty. Swapped in whole (a new link renamed over the old), as udev does: a reader never sees the name missing.
 fn link_port(ports: &Path, board: &PtyBoard) -> Result<()> {
-    let link = port_link(ports, board);
-    std::os::unix::fs::symlink(board.port(), &link)
+    let link = ports.join(board.usb_id().to_string());
+    // Beside the folder, not in it: the scan must not see a half-made link.
+    let fresh = ports.with_extension(format!("{}.new", board.name()));
+    let _ = std::fs::remove_file(&fresh);
+    std::os::unix::fs::symlink(board.port(), &fresh)
+        .and_then(|()| std::fs::rename(&fresh, &link))
         .with_context(|| format!("linking {}", link.display()))
 }
 
 /// Moves every board to a new pty and its link with it.
 async fn replug_all(ports: &Path, boards: &mut [UpBoard]) {
     for UpBoard { board, .. } in boards.iter_mut() {
-        let old = port_link(ports, board);
         let moved = match board.reenumerate().await {
             Ok(_) => link_port(ports, board),
             Err(e) => Err(e),
         };
-        let _ = std::fs::remove_file(&old);
         match moved {
             Ok(()) => eprintln!(
                 "  {} re-enumerated on {}",

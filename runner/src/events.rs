@@ -96,18 +96,29 @@ pub enum Body {
         skipped: usize,
         seconds: f64,
     },
-    /// The board answered with its MAC on `port`: on its port hint (`scanned` false) or on a port the scan found
-    /// it on. Before the timeline when provisioning looked for it, during it when it was found again.
+    /// The board was found on `port`: it answered with its MAC there (`by` `mac`; on its port hint when `scanned`
+    /// is false), or the port shows the USB identity of the adapter it was found on before (`by` `usb`, the chip
+    /// untouched). Before the timeline when provisioning looked for it, during it when it was found again.
     #[serde(rename = "board.port")]
     BoardPort {
         board: String,
         mac: String,
         port: String,
         scanned: bool,
+        #[serde(default = "by_mac")]
+        by: String,
+        /// The port's USB identity (its by-id name), when known.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        usb: Option<String>,
     },
-    /// The board's port went away (unplugged, re-enumerated); it is looked for by MAC until found.
+    /// The board's port went away (unplugged, re-enumerated); it is looked for (`by` `usb` or `mac`) until found.
     #[serde(rename = "board.lost")]
-    BoardLost { board: String, port: String },
+    BoardLost {
+        board: String,
+        port: String,
+        #[serde(default = "by_mac")]
+        by: String,
+    },
     /// A provisioning step failed for this board (`find`, `flash` or `deploy`): the run goes on without it and its
     /// checks fail with `message`.
     #[serde(rename = "board.error")]
@@ -209,20 +220,25 @@ impl From<rig::board::PortNotice> for Body {
     fn from(notice: rig::board::PortNotice) -> Body {
         use rig::board::PortNotice;
         match notice {
-            PortNotice::Lost { board, port } => Body::BoardLost {
+            PortNotice::Lost { board, port, by } => Body::BoardLost {
                 board,
                 port: port.display().to_string(),
+                by: by.as_str().into(),
             },
             PortNotice::Found {
                 board,
                 mac,
                 port,
                 scanned,
+                by,
+                usb,
             } => Body::BoardPort {
                 board,
                 mac,
                 port: port.display().to_string(),
                 scanned,
+                by: by.as_str().into(),
+                usb,
             },
         }
     }
@@ -230,6 +246,11 @@ impl From<rig::board::PortNotice> for Body {
 
 fn monitor_source() -> String {
     "monitor".into()
+}
+
+/// Logs from before boards were found by USB identity found them by MAC.
+fn by_mac() -> String {
+    rig::board::FoundBy::Mac.as_str().into()
 }
 
 /// Appends events to a JSONL file as they happen and keeps them for the checks.

@@ -1,8 +1,10 @@
 //! Boards on a rig are known by MAC, against `hil bench up` in another process: a board replugged between two
 //! runs (SIGUSR1 moves it to a new pty; the rig file's port hint goes stale) is found by scanning the bench's
-//! ports, and the image this rig flashed onto it the first time is not flashed again; a board whose port nobody
-//! answers on is a clear error naming the board and the step, its checks fail with it, and the board beside it is
-//! run and checked as usual.
+//! ports, and the image this rig flashed onto it the first time is not flashed again; a board replugged during a
+//! scenario is found again by its adapter's USB identity, without a reset (no wake the firmware did not choose);
+//! a board the rig file names by `usb_serial` is taken only on that adapter; a board whose port nobody answers on
+//! is a clear error naming the board and the step, its checks fail with it, and the board beside it is run and
+//! checked as usual.
 
 mod common;
 use common::*;
@@ -201,6 +203,166 @@ fn a_board_that_never_answers_fails_its_checks_and_the_board_beside_it_runs() {
     assert!(
         all.contains("mute"),
         "the summary names the failed board\n{all}"
+    );
+    stop_bench(bench);
+}
+
+/// The events of one board, of one kind, at or after the timeline's start.
+fn timeline<'a>(events: &'a [Value], kind: &str, board: &str) -> Vec<&'a Value> {
+    of_kind(events, kind, board)
+        .into_iter()
+        .filter(|e| e["t"].as_f64().unwrap() >= 0.0)
+        .collect()
+}
+
+/// The by-id name `hil bench up` gives the link to the board on `port` in its ports folder.
+fn link_name_of(rig: &Path, port: &str) -> String {
+    let ports = rig.with_extension("ports");
+    std::fs::read_dir(&ports)
+        .unwrap()
+        .flatten()
+        .find(|l| std::fs::canonicalize(l.path()).ok() == Some(PathBuf::from(port)))
+        .unwrap_or_else(|| panic!("no link to {port} in {}", ports.display()))
+        .file_name()
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[test]
+fn a_board_replugged_mid_scenario_is_found_again_by_usb_identity_and_wakes_no_more_than_it_sleeps()
+{
+    let fx = Fixture::new();
+    let rig = fx.path("lab.toml");
+    let state = fx.path("state");
+    let report = fx.path("r");
+    let bench = start_bench_up(&rig, &[]);
+    let hint = rig_field(&std::fs::read_to_string(&rig).unwrap(), "port");
+    let by_id = link_name_of(&rig, &hint);
+    // Real time: 20 s with 3 s sleeps, so wakes come after the replug too.
+    let scenario = fx.write(
+        "replug-mid.toml",
+        &format!(
+            "name = \"replug-mid\"\nboards = 1\n{}",
+            SCENARIO.replace("12s", "20s")
+        ),
+    );
+    let run = spawn_hil(
+        &rig_run_args(&rig, &scenario, &report),
+        &[
+            ("HIL_STATE_DIR", state.to_str().unwrap()),
+            ("HIL_LOG", "warn"),
+        ],
+    );
+    // Replugged while the board sleeps (it said so), so no line it prints is cut by the replug.
+    let log = report.join("replug-mid").join("events.jsonl");
+    wait_for_log(&log, "\"kind\":\"board.sleep\"", Duration::from_secs(90));
+    signal(&bench, "-USR1");
+    let out = finish(run, "hil run --rig");
+    let all = text(&out);
+    let events: Vec<Value> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+
+    // The board's timeline: one power-on, then only the wakes its deep sleeps end in. A MAC read through the
+    // ROM loader would add a reset the firmware never chose (a `hard` wake, and a banner with it).
+    let wakes: Vec<&str> = timeline(&events, "board.wake", "twin-0")
+        .iter()
+        .map(|w| w["reset"].as_str().unwrap())
+        .collect();
+    assert!(wakes.len() >= 3, "{wakes:?}\n{all}");
+    assert_eq!(wakes[0], "power-on", "{wakes:?}");
+    assert!(
+        wakes[1..].iter().all(|r| *r == "deepsleep"),
+        "a wake the firmware did not choose: {wakes:?}\n{all}"
+    );
+    let console = timeline(&events, "console", "twin-0");
+    let banners = console
+        .iter()
+        .filter(|c| c["line"].as_str().unwrap().contains("ets Jan  8 2013"))
+        .count();
+    assert_eq!(banners, wakes.len(), "one ROM banner per wake\n{all}");
+
+    let lost = one(&events, "board.lost", "twin-0", &all);
+    assert_eq!(lost["by"], "usb", "{lost}");
+    let lost_at = lost["t"].as_f64().unwrap();
+    let ports = of_kind(&events, "board.port", "twin-0");
+    assert_eq!(ports.len(), 2, "provisioning's, then the re-find's\n{all}");
+    assert_eq!(
+        (&ports[0]["by"], &ports[0]["usb"]),
+        (&Value::from("mac"), &Value::from(by_id.as_str())),
+        "provisioning records the USB identity next to the MAC: {}",
+        ports[0]
+    );
+    let refound = ports[1];
+    assert_eq!(refound["by"], "usb", "{refound}");
+    assert_eq!(refound["usb"], by_id.as_str(), "{refound}");
+    assert_eq!(refound["mac"], "5c:cf:7f:00:00:00", "{refound}");
+    assert_ne!(refound["port"], hint.as_str(), "{refound}");
+    assert!(refound["t"].as_f64().unwrap() >= lost_at, "{refound}");
+    assert!(
+        timeline(&events, "board.wake", "twin-0")
+            .iter()
+            .any(|w| w["t"].as_f64().unwrap() > lost_at),
+        "the board's console is read on its new port\n{all}"
+    );
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    stop_bench(bench);
+}
+
+#[test]
+fn a_board_named_by_usb_serial_is_taken_only_on_that_adapter() {
+    let fx = Fixture::new();
+    let rig = fx.path("lab.toml");
+    let bench = start_bench_up(&rig, &["--boards", "2"]);
+    let text_of_rig = std::fs::read_to_string(&rig).unwrap();
+    let port_of = |board: &str| {
+        let table = text_of_rig
+            .split("[[board]]")
+            .find(|t| t.contains(&format!("name = \"{board}\"")))
+            .unwrap();
+        rig_field(table, "port")
+    };
+    let serial_of = |board: &str| {
+        let name = link_name_of(&rig, &port_of(board));
+        let id = name.strip_suffix("-if00-port0").unwrap().to_string();
+        id.rsplit_once('_').unwrap().1.to_string()
+    };
+    // twin-0 by its own serial number, twin-1 by one no adapter has.
+    let named = text_of_rig
+        .replacen(
+            "name = \"twin-0\"\n",
+            &format!(
+                "name = \"twin-0\"\nusb_serial = \"{}\"\n",
+                serial_of("twin-0")
+            ),
+            1,
+        )
+        .replacen(
+            "name = \"twin-1\"\n",
+            "name = \"twin-1\"\nusb_serial = \"0001\"\n",
+            1,
+        );
+    std::fs::write(&rig, named).unwrap();
+    let scenario = scenario(&fx, "named", 2);
+
+    let (code, events, all) = run_on_rig(&rig, &scenario, &fx.path("r"), &fx.path("state"));
+    assert_eq!(code, 1, "a failed check, not a set-up error\n{all}");
+    let port = one(&events, "board.port", "twin-0", &all);
+    assert!(
+        port["usb"].as_str().unwrap().contains(&serial_of("twin-0")),
+        "{port}"
+    );
+    assert!(!of_kind(&events, "reading", "twin-0").is_empty(), "{all}");
+    let error = one(&events, "board.error", "twin-1", &all);
+    assert_eq!(error["step"], "find", "{error}");
+    let message = error["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!("answered on {}", port_of("twin-1")))
+            && message.contains(&serial_of("twin-1"))
+            && message.contains("usb_serial = \"0001\""),
+        "{message}"
     );
     stop_bench(bench);
 }

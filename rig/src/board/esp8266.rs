@@ -1,7 +1,8 @@
 //! An ESP8266 running MicroPython, reached through a serial port: a real board on a USB-serial adapter (reset
 //! and GPIO0 through DTR/RTS) or a twin pty board (the same through its side channel). Identify and flash go
 //! through the ROM loader, deploy through the raw REPL, and the console is the port itself. A board known by
-//! its MAC is looked for again whenever its port goes away, between steps and while its console is read.
+//! its MAC is looked for again whenever its port goes away, between steps and while its console is read: by the
+//! USB identity of the adapter it was found on, which leaves the chip running, else by MAC, which resets it.
 
 use super::console::{self, RomBoot};
 use super::flasher::{self, FlashOutcome, FlashRecords, Flasher, Progress};
@@ -10,7 +11,8 @@ use super::raw_repl::{DeployReport, RawRepl};
 use super::reset_lines::{reset_into_loader, reset_to_run, ResetLines};
 use super::rom_loader::format_mac;
 use super::serial::Tty;
-use super::{AppFile, Board, ConsoleLine, PortNotice};
+use super::usb_id::UsbId;
+use super::{AppFile, Board, ConsoleLine, FoundBy, PortNotice};
 use anyhow::{Context, Result};
 use async_trait::async_trait;
 use std::path::{Path, PathBuf};
@@ -31,7 +33,7 @@ pub struct Esp8266Board {
     port: Arc<Mutex<PathBuf>>,
     /// None: the port's own DTR/RTS.
     side_lines: Option<Arc<dyn ResetLines>>,
-    /// The MAC it is known by and where to look for it; None: the port is taken as given.
+    /// The MAC (and USB identity) it is known by and where to look for it; None: the port is taken as given.
     identity: Option<Identity>,
     console_tx: Option<mpsc::Sender<ConsoleLine>>,
     console_rx: Option<mpsc::Receiver<ConsoleLine>>,
@@ -49,6 +51,10 @@ struct Identity {
     /// (a port that went away may come back as another device's; a hint is what the rig's owner vouched for).
     hint: PathBuf,
     finder: Arc<PortFinder>,
+    /// The serial number of the board's USB-serial adapter, when the rig names it: the board is taken only there.
+    usb_serial: Option<String>,
+    /// The USB identity of the adapter the board was last found on by MAC (shared with the console reader).
+    usb: Arc<Mutex<Option<UsbId>>>,
 }
 
 /// Everything that finds a board again, cloned into the console reader.
@@ -66,40 +72,127 @@ impl Locator {
         self.port.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    /// Looks for the board by MAC, its hint first; the chip is left in its loader.
+    fn set_port(&self, port: &Path) {
+        *self.port.lock().unwrap_or_else(|e| e.into_inner()) = port.to_path_buf();
+    }
+
+    fn known_usb(&self) -> Option<UsbId> {
+        self.identity
+            .usb
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Looks for the board by MAC, first on the port with its `usb_serial` if there is one, else on its hint; the
+    /// chip is left in its loader. Records the USB identity of the port it answered on.
     async fn locate(&self) -> Result<Found> {
-        self.identity.finder.release(&self.port());
-        let found = self
-            .identity
-            .finder
+        let finder = &self.identity.finder;
+        finder.release(&self.port());
+        let hint = (self.identity.usb_serial.as_deref())
+            .and_then(|serial| finder.with_usb_serial(serial))
+            .unwrap_or_else(|| self.identity.hint.clone());
+        let mut found = finder
             .find(
                 &self.name,
                 self.identity.mac,
-                &self.identity.hint,
+                &hint,
                 self.side_lines.as_ref(),
             )
             .await?;
-        *self.port.lock().unwrap_or_else(|e| e.into_inner()) = found.port.clone();
+        let usb = finder.usb_id(&found.port, &self.identity.hint);
+        if let Some(want) = &self.identity.usb_serial {
+            if !matches!(&usb, Ok(id) if id.serial_number() == want) {
+                finder.release(&found.port);
+                let shows = match &usb {
+                    Ok(id) => format!("whose adapter is {id}"),
+                    Err(why) => why.clone(),
+                };
+                anyhow::bail!(
+                    "{}: MAC {} answered on {}, {shows}; the rig file names its adapter usb_serial = {want:?} \
+                     (correct usb_serial, or put the board back on that adapter)",
+                    self.name,
+                    format_mac(self.identity.mac),
+                    found.port.display()
+                );
+            }
+        }
+        // Said again, as a warning, if the port does go away.
+        if let Err(why) = &usb {
+            tracing::info!(
+                "{}: {why}: if its port goes away mid-run, the board is found again by MAC, which resets it",
+                self.name
+            );
+        }
+        found.usb = usb.ok();
+        *self.identity.usb.lock().unwrap_or_else(|e| e.into_inner()) = found.usb.clone();
+        self.set_port(&found.port);
         Ok(found)
     }
 
+    /// How the board will be looked for now.
+    fn looked_for_by(&self) -> FoundBy {
+        if self.known_usb().is_some() {
+            FoundBy::Usb
+        } else {
+            FoundBy::Mac
+        }
+    }
+
     fn notify_lost(&self) {
+        let by = self.looked_for_by();
+        if by == FoundBy::Mac {
+            tracing::warn!(
+                "{}: its port {} went away and no USB identity is known for it: it is looked for by MAC, which \
+                 resets the chip",
+                self.name,
+                self.port().display()
+            );
+        }
         let _ = self.notices.send(PortNotice::Lost {
             board: self.name.clone(),
             port: self.port(),
+            by,
         });
     }
 
-    /// Looks for the board again after its port went away, saying where it was found.
-    async fn relocate(&self) -> Result<Found> {
-        let found = self.locate().await?;
+    /// Looks for the board again after its port went away and says where it was found: by its adapter's USB
+    /// identity when one is known (the chip is not touched), else by MAC (the chip is left in its loader).
+    async fn relocate(&self) -> Result<(Found, FoundBy)> {
+        let finder = &self.identity.finder;
+        let by_usb = match self.known_usb() {
+            Some(id) => {
+                finder.release(&self.port());
+                match finder.find_by_usb(&id) {
+                    Ok(Some(found)) => Some(found),
+                    Ok(None) => anyhow::bail!("{}: no port shows {id} yet", self.name),
+                    Err(why) => {
+                        tracing::warn!(
+                            "{}: {why}: looking for the board by MAC, which resets it",
+                            self.name
+                        );
+                        None
+                    }
+                }
+            }
+            None => None,
+        };
+        let (found, by) = match by_usb {
+            Some(found) => {
+                self.set_port(&found.port);
+                (found, FoundBy::Usb)
+            }
+            None => (self.locate().await?, FoundBy::Mac),
+        };
         let _ = self.notices.send(PortNotice::Found {
             board: self.name.clone(),
             mac: format_mac(self.identity.mac),
             port: found.port.clone(),
             scanned: found.scanned,
+            by,
+            usb: found.usb.as_ref().map(UsbId::to_string),
         });
-        Ok(found)
+        Ok((found, by))
     }
 }
 
@@ -130,12 +223,20 @@ impl Esp8266Board {
         }
     }
 
-    /// Knows the board by `mac`: `port` becomes a hint, and `finder` looks for the board wherever it went.
-    pub fn found_by_mac(mut self, mac: [u8; 6], finder: Arc<PortFinder>) -> Self {
+    /// Knows the board by `mac` (and, when given, by its adapter's USB serial number): `port` becomes a hint, and
+    /// `finder` looks for the board wherever it went.
+    pub fn found_by_mac(
+        mut self,
+        mac: [u8; 6],
+        usb_serial: Option<String>,
+        finder: Arc<PortFinder>,
+    ) -> Self {
         self.identity = Some(Identity {
             mac,
             hint: self.port(),
             finder,
+            usb_serial,
+            usb: Arc::default(),
         });
         self
     }
@@ -164,8 +265,8 @@ impl Esp8266Board {
         })
     }
 
-    /// Finds the board by its MAC (hint first, then a scan) and moves to that port; the chip is left in its
-    /// loader. Only for a board made with [`Esp8266Board::found_by_mac`].
+    /// Finds the board by its MAC (hint first, then a scan) and moves to that port, recording its adapter's USB
+    /// identity; the chip is left in its loader. Only for a board made with [`Esp8266Board::found_by_mac`].
     pub async fn locate(&mut self) -> Result<Found> {
         self.stop_reader().await;
         let locator = self
@@ -174,13 +275,14 @@ impl Esp8266Board {
         locator.locate().await
     }
 
-    /// Opens the board's port; a port that has gone away is looked for again by MAC first.
+    /// Opens the board's port; a port that has gone away is looked for again first (every step that opens it
+    /// resets the chip anyway).
     async fn open(&mut self) -> Result<Tty> {
         let port = self.port();
         match (Tty::open(&port, BAUD), self.locator()) {
             (Err(e), Some(locator)) if port_gone(&e) => {
                 locator.notify_lost();
-                let found = locator.relocate().await?;
+                let (found, _) = locator.relocate().await?;
                 Tty::open(&found.port, BAUD)
                     .with_context(|| format!("{}: opening {}", self.name, found.port.display()))
             }
@@ -309,8 +411,9 @@ impl Board for Esp8266Board {
 }
 
 /// Forwards the console's lines; when the port goes away (and the board has a MAC to be found by) it looks for
-/// the board until it is found again, resets it into its app there and goes on reading. Ends when the console's
-/// receiver does, or when the board is stopped (the task is aborted).
+/// the board until it is found again and goes on reading there, the chip undisturbed when found by USB identity
+/// and reset into its app when found by MAC. Ends when the console's receiver does, or when the board is stopped
+/// (the task is aborted).
 async fn follow_console(
     mut port: Tty,
     name: String,
@@ -333,11 +436,15 @@ async fn follow_console(
     }
 }
 
-/// Finds a board that went away and starts its app again on the port it was found on, open for reading.
+/// Finds a board that went away and opens the port it was found on for reading, its app running there.
 async fn reopen_running(locator: &Locator) -> Result<Tty> {
-    let found = locator.relocate().await?;
+    let (found, by) = locator.relocate().await?;
     let port = Tty::open(&found.port, BAUD)
         .with_context(|| format!("{}: opening {}", locator.name, found.port.display()))?;
+    if by == FoundBy::Usb {
+        return Ok(port);
+    }
+    // Reading the MAC left the chip in its ROM loader.
     let modem;
     let lines: &dyn ResetLines = match &locator.side_lines {
         Some(l) => l.as_ref(),

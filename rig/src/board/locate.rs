@@ -1,12 +1,14 @@
 //! Finding a board's port by its MAC: a USB-serial adapter enumerates wherever the kernel puts it (and again
 //! elsewhere after a replug), so a rig names each board by MAC and gives a port only as a hint. The hint is
 //! tried first; then every candidate port the scan patterns match, each asked for its MAC through the ROM
-//! loader. A port that answers another MAC is never taken.
+//! loader. A port that answers another MAC is never taken. Asking resets the chip, so a board found once is
+//! found again by its adapter's USB identity ([`UsbId`]), which nothing needs to ask the chip for.
 
 use super::flasher::Flasher;
 use super::reset_lines::{reset_into_loader, reset_to_run, ResetLines};
 use super::rom_loader::format_mac;
 use super::serial::Tty;
+use super::usb_id::UsbId;
 use anyhow::{bail, Context, Result};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -31,6 +33,14 @@ pub struct Found {
     pub port: PathBuf,
     /// False when the hint was right.
     pub scanned: bool,
+    /// The USB identity of the port's adapter, when known and no other port the scan matches shows it too.
+    pub usb: Option<UsbId>,
+}
+
+/// A port the scan patterns match: its device (links resolved) and the USB identity it shows, if any.
+struct ScannedPort {
+    device: PathBuf,
+    usb: Option<UsbId>,
 }
 
 /// The ports of one bench's boards: who holds which, and where to look for the others. Shared by the boards of
@@ -61,23 +71,112 @@ impl PortFinder {
         self.claimed().remove(&canonical(port));
     }
 
-    /// Every port the scan patterns match now, as device paths (links resolved), each once, none claimed.
-    pub fn candidates(&self) -> Vec<PathBuf> {
-        let claimed = self.claimed().clone();
-        let mut seen = BTreeSet::new();
-        let mut out = Vec::new();
+    /// Every port the scan patterns match now, each device once, with the identity any of its names shows.
+    fn scanned(&self) -> Vec<ScannedPort> {
+        let mut out: Vec<ScannedPort> = Vec::new();
         for pattern in &self.scan {
             let Ok(paths) = glob::glob(pattern) else {
                 continue;
             };
             for path in paths.flatten() {
                 let device = canonical(&path);
-                if !claimed.contains(&device) && seen.insert(device.clone()) {
-                    out.push(device);
+                let usb = UsbId::of_port(&path, &device);
+                match out.iter_mut().find(|p| p.device == device) {
+                    Some(seen) => seen.usb = seen.usb.take().or(usb),
+                    None => out.push(ScannedPort { device, usb }),
                 }
             }
         }
         out
+    }
+
+    /// Every port the scan patterns match now, as device paths (links resolved), each once, none claimed.
+    pub fn candidates(&self) -> Vec<PathBuf> {
+        let claimed = self.claimed().clone();
+        self.scanned()
+            .into_iter()
+            .map(|p| p.device)
+            .filter(|d| !claimed.contains(d))
+            .collect()
+    }
+
+    /// The one unclaimed port whose adapter has USB serial number `serial`, if exactly one has.
+    pub fn with_usb_serial(&self, serial: &str) -> Option<PathBuf> {
+        let claimed = self.claimed().clone();
+        let mut matching = self.scanned().into_iter().filter(|p| {
+            !claimed.contains(&p.device)
+                && p.usb.as_ref().is_some_and(|u| u.serial_number() == serial)
+        });
+        match (matching.next(), matching.next()) {
+            (Some(one), None) => Some(one.device),
+            _ => None,
+        }
+    }
+
+    /// The USB identity of the adapter behind `port` (a device a board was found on; `hint`: the path the board
+    /// was said to be on, which may be a by-id link outside the scan), when it tells `port` apart from every other
+    /// port the scan matches. Err: why it does not.
+    pub fn usb_id(&self, port: &Path, hint: &Path) -> Result<UsbId, String> {
+        let scanned = self.scanned();
+        let id = scanned
+            .iter()
+            .find(|p| p.device == port)
+            .and_then(|p| p.usb.clone())
+            .or_else(|| {
+                [port, hint]
+                    .into_iter()
+                    .filter(|p| canonical(p) == port)
+                    .find_map(|p| UsbId::of_port(p, port))
+            })
+            .ok_or_else(|| {
+                format!(
+                    "{} shows no USB identity (no USB device in sysfs, no by-id link to it among {:?})",
+                    port.display(),
+                    self.scan
+                )
+            })?;
+        let twins: Vec<String> = scanned
+            .iter()
+            .filter(|p| p.device != port && p.usb.as_ref() == Some(&id))
+            .map(|p| p.device.display().to_string())
+            .collect();
+        if twins.is_empty() {
+            Ok(id)
+        } else {
+            Err(format!(
+                "{} and {} show the same USB identity {id}: it does not tell them apart",
+                port.display(),
+                twins.join(", ")
+            ))
+        }
+    }
+
+    /// Claims the one unclaimed port whose adapter shows `id`, touching nothing on it. Ok(None): no port does
+    /// (yet); Err: several do, so the identity tells nothing.
+    pub fn find_by_usb(&self, id: &UsbId) -> Result<Option<Found>, String> {
+        let claimed = self.claimed().clone();
+        let matching: Vec<PathBuf> = self
+            .scanned()
+            .into_iter()
+            .filter(|p| p.usb.as_ref() == Some(id) && !claimed.contains(&p.device))
+            .map(|p| p.device)
+            .collect();
+        match &matching[..] {
+            [] => Ok(None),
+            [port] => Ok(Some(Found {
+                usb: Some(id.clone()),
+                ..self.claim(port.clone(), true)
+            })),
+            several => Err(format!(
+                "{id} is on {} ports ({})",
+                several.len(),
+                several
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        }
     }
 
     /// The port where the chip with `mac` answers: `hint` if it does, else the first candidate that does. The
@@ -128,7 +227,11 @@ impl PortFinder {
 
     fn claim(&self, port: PathBuf, scanned: bool) -> Found {
         self.claimed().insert(port.clone());
-        Found { port, scanned }
+        Found {
+            port,
+            scanned,
+            usb: None,
+        }
     }
 }
 

@@ -11,6 +11,7 @@ pub mod reset_lines;
 pub mod rom_loader;
 pub mod serial;
 pub mod slip;
+pub mod usb_id;
 
 use async_trait::async_trait;
 use tokio::sync::mpsc;
@@ -29,12 +30,31 @@ pub struct ConsoleLine {
     pub line: String,
 }
 
-/// A board's port went away or was found again (by MAC) while the rig held the board.
+/// How a board is found on a port: by its chip's MAC, read through the ROM loader (which resets the chip), or by
+/// its adapter's USB identity, which leaves the chip alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FoundBy {
+    Mac,
+    Usb,
+}
+
+impl FoundBy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FoundBy::Mac => "mac",
+            FoundBy::Usb => "usb",
+        }
+    }
+}
+
+/// A board's port went away or was found again while the rig held the board.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PortNotice {
     Lost {
         board: String,
         port: std::path::PathBuf,
+        /// How it is looked for: by USB identity when one is known.
+        by: FoundBy,
     },
     Found {
         board: String,
@@ -42,6 +62,9 @@ pub enum PortNotice {
         port: std::path::PathBuf,
         /// False when the board was on the port it was looked for first.
         scanned: bool,
+        by: FoundBy,
+        /// The port's USB identity (its by-id name), when known.
+        usb: Option<String>,
     },
 }
 

@@ -101,10 +101,12 @@ pub struct Bench {
     pub scan: Vec<String>,
 }
 
-/// A board's serial port and, where the port has no modem lines, its reset lines' side channel.
+/// A board's serial port, where the port has no modem lines its reset lines' side channel, and the serial number
+/// of its USB-serial adapter when the rig file names it.
 pub struct WirePort {
     pub port: PathBuf,
     pub lines: Option<Arc<dyn ResetLines>>,
+    pub usb_serial: Option<String>,
 }
 
 /// Puts every channel in its safe state; the first failure is returned after all were tried. (Over the
@@ -172,6 +174,7 @@ pub async fn pty_twin_bench(scenario: &Scenario, clock: DeviceClock) -> Result<B
         bench.ports.push(WirePort {
             port: pty.port().to_path_buf(),
             lines: Some(pty.lines()),
+            usb_serial: None,
         });
         bench.ptys.push(pty);
         bench.infos.push(info);
@@ -241,6 +244,7 @@ pub fn rig_bench(rig: &RigFile, scenario: &Scenario) -> Result<Bench> {
             ports.push(WirePort {
                 port: PathBuf::from(&b.port),
                 lines,
+                usb_serial: b.usb_serial.clone(),
             });
             infos.push(BoardInfo {
                 name: b.name.clone(),

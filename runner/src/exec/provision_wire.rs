@@ -1,8 +1,9 @@
 //! Provisioning over the wire (DESIGN §1), as for hardware: power the boards at the profile's first voltage,
-//! find each board by its MAC, flash the MicroPython image through the ROM loader unless it is already there,
-//! deploy the app files and config over the raw REPL, and switch the supply off again: the timeline starts from
-//! off, as on the process twin, so its first wake is a power-on with RTC memory clear. A board that fails a step
-//! is left out of the run with a `board.error` event; the others go on.
+//! find each board by its MAC (and record its adapter's USB identity, by which it is found again mid-run without
+//! a reset), flash the MicroPython image through the ROM loader unless it is already there, deploy the app files
+//! and config over the raw REPL, and switch the supply off again: the timeline starts from off, as on the process
+//! twin, so its first wake is a power-on with RTC memory clear. A board that fails a step is left out of the run
+//! with a `board.error` event; the others go on.
 
 use super::bench::Bench;
 use crate::events::{Body, EventLog};
@@ -12,7 +13,7 @@ use rig::board::esp8266::Esp8266Board;
 use rig::board::flasher::{FlashOutcome, FlashRecords};
 use rig::board::locate::PortFinder;
 use rig::board::rom_loader::parse_mac;
-use rig::board::{AppFile, Board};
+use rig::board::{AppFile, Board, FoundBy};
 use rig::clock::DeviceClock;
 use std::future::Future;
 use std::sync::Arc;
@@ -91,7 +92,7 @@ pub async fn provision(
             .map(|(wire, (info, files))| {
                 let mut board = Esp8266Board::new(&info.name, &wire.port, wire.lines.clone());
                 if let Some(mac) = parse_mac(&info.mac) {
-                    board = board.found_by_mac(mac, finder.clone());
+                    board = board.found_by_mac(mac, wire.usb_serial.clone(), finder.clone());
                 }
                 let wired = WiredBoard {
                     image: &image,
@@ -167,6 +168,8 @@ impl WiredBoard<'_> {
                 mac,
                 port: found.port.display().to_string(),
                 scanned: found.scanned,
+                by: FoundBy::Mac.as_str().into(),
+                usb: found.usb.as_ref().map(ToString::to_string),
             }));
         }
 

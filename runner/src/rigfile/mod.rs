@@ -60,6 +60,8 @@ pub struct BoardEntry {
     pub name: String,
     pub mac: String,
     pub port: String,
+    /// The serial number of the board's USB-serial adapter: the board is taken only on that adapter.
+    pub usb_serial: Option<String>,
     pub supply: String,
     pub channel: u8,
     /// Reset-lines side channel, for ports without modem lines.
@@ -166,6 +168,21 @@ impl Validator<'_> {
         }
     }
 
+    /// A serial number as it ends a by-id name: what udev keeps of it, and no `_`, which separates it there.
+    fn usb_serial(&self, serial: &toml::Spanned<String>) -> Result<(), Diagnostic> {
+        let s = serial.get_ref();
+        let fits = |c: char| c.is_ascii_alphanumeric() || "#+-.:=@".contains(c);
+        if !s.is_empty() && s.chars().all(fits) {
+            return Ok(());
+        }
+        Err(self
+            .error(
+                serial.span(),
+                format!("usb_serial {s:?} is not a serial number as a /dev/serial/by-id name ends"),
+            )
+            .with_help("the part after the last `_` of the adapter's by-id name: usb-Silicon_Labs_CP2102_USB_to_UART_Bridge_Controller_0001-if00-port0 is usb_serial = \"0001\""))
+    }
+
     fn validate(&self, raw: RigFileRaw) -> Result<RigFile, Diagnostic> {
         let mut supplies = BTreeMap::new();
         for (name, entry) in &raw.supply {
@@ -262,7 +279,8 @@ impl Validator<'_> {
             );
         }
         let mut boards = Vec::new();
-        let (mut names, mut macs) = (BTreeSet::new(), BTreeSet::new());
+        let (mut names, mut macs, mut serials) =
+            (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
         for entry in &raw.board {
             let b = entry.get_ref();
             if b.chip.get_ref() != "esp8266" {
@@ -284,6 +302,14 @@ impl Validator<'_> {
             }
             if !macs.insert(mac.clone()) {
                 return Err(self.error(b.mac.span(), "another board has this MAC"));
+            }
+            if let Some(serial) = &b.usb_serial {
+                self.usb_serial(serial)?;
+                if !serials.insert(serial.get_ref().clone()) {
+                    return Err(self
+                        .error(serial.span(), "another board has this usb_serial")
+                        .with_help("adapters that share a serial number (many CP2102s say 0001) cannot be told apart by it: leave usb_serial out, and the boards are found by MAC"));
+                }
             }
             let (supply, channel) = b
                 .supply
@@ -326,6 +352,7 @@ impl Validator<'_> {
                 name: b.name.get_ref().clone(),
                 mac,
                 port: b.port.get_ref().clone(),
+                usb_serial: b.usb_serial.as_ref().map(|s| s.get_ref().clone()),
                 supply,
                 channel,
                 lines: match &b.lines {

@@ -48,6 +48,8 @@ pub struct BoardRaw {
     pub mac: Spanned<String>,
     /// Where to look first; the board is found by MAC wherever it enumerated.
     pub port: Spanned<String>,
+    /// The serial number of the board's USB-serial adapter, as its /dev/serial/by-id name ends.
+    pub usb_serial: Option<Spanned<String>>,
     pub supply: Spanned<String>,
     /// Reset lines over a side channel (`tcp://HOST:PORT`) where the port has no DTR/RTS (a twin's pty).
     pub lines: Option<Spanned<String>>,

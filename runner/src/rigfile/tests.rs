@@ -259,3 +259,49 @@ fn ocp_amps_defaults_to_max_amps_and_must_be_within_it() {
         );
     }
 }
+
+#[test]
+fn a_board_may_name_its_adapter_by_usb_serial_and_a_bad_one_names_its_line() {
+    let named = |serial: &str| {
+        GOOD.replace(
+            "port = \"/dev/ttyUSB0\"",
+            &format!("port = \"/dev/ttyUSB0\"\nusb_serial = {serial}"),
+        )
+    };
+    assert_eq!(parse(GOOD).unwrap().boards[0].usb_serial, None);
+    assert_eq!(
+        parse(&named("\"A50285BI\"")).unwrap().boards[0]
+            .usb_serial
+            .as_deref(),
+        Some("A50285BI")
+    );
+    for bad in ["\"\"", "\"00 01\"", "\"ab_12\"", "\"0001/\""] {
+        let d = parse(&named(bad)).unwrap_err();
+        assert_eq!(
+            (line_of(&d), d.line_col().unwrap().1),
+            (12, 14),
+            "{bad}: {}",
+            d.message
+        );
+        assert!(d.message.contains("usb_serial"), "{bad}: {}", d.message);
+        assert!(
+            d.render().contains("usb_serial = \"0001\""),
+            "{bad}: {}",
+            d.render()
+        );
+    }
+    let d = parse(&named("1")).unwrap_err();
+    assert_eq!(line_of(&d), 12, "{}", d.message);
+
+    let two = format!(
+        "{}\n[[board]]\nname = \"esp-b\"\nmac = \"5c:cf:7f:12:34:57\"\nport = \"/dev/ttyUSB1\"\nusb_serial = \"0001\"\nsupply = \"psu1:1\"\n",
+        named("\"0001\"")
+    );
+    let d = parse(&two).unwrap_err();
+    assert_eq!(d.line_col(), Some((29, 14)), "{}", d.render());
+    assert!(
+        d.message.contains("another board has this usb_serial"),
+        "{}",
+        d.render()
+    );
+}

@@ -235,7 +235,11 @@ pub fn hil(args: &[&str], env: &[(&str, &str)]) -> Output {
         .into_iter()
         .chain(env.iter().copied())
         .collect();
-    let child = spawn_hil(args, &env);
+    finish(spawn_hil(args, &env), &format!("hil {args:?}"))
+}
+
+/// Waits, at most 90 s, for a `hil` the test started to end, and takes its output; `what` names it if it does not.
+pub fn finish(child: Child, what: &str) -> Output {
     let pid = child.id();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -245,7 +249,7 @@ pub fn hil(args: &[&str], env: &[(&str, &str)]) -> Output {
         Ok(out) => out.unwrap(),
         Err(_) => {
             let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
-            panic!("hil {args:?} did not finish within 90 s");
+            panic!("{what} did not finish within 90 s");
         }
     }
 }

@@ -4,7 +4,9 @@
 //! and, when the app ends without deep sleep, offers MicroPython's friendly, raw and raw-paste REPL.
 //! Reset and GPIO0 come through a side channel ([`TwinLines`]) because a pty has no modem lines.
 //! [`PtyBoard::reenumerate`] moves the board to a new pty, as a USB-serial adapter replugged elsewhere: the old
-//! port disappears (its clients read end of file) and the chip runs on undisturbed. The app's
+//! port disappears (its clients read end of file) and the chip runs on undisturbed. A pty has no USB device in
+//! sysfs, so the board's adapter identity ([`PtyBoard::usb_id`], a CP2102's with a serial number of its own) is
+//! given by the name of a by-id-like link to its port, which the bench keeps. The app's
 //! process is started while the chip sleeps, is held in reset or has no power, and its hello is answered at the
 //! boot (warm start, firmware/host/PROTOCOL.md), so CPython's start-up is not awake time.
 //!
@@ -25,6 +27,7 @@ use crate::board::image;
 use crate::board::reset_lines::{Pins, ResetLines};
 use crate::board::serial::{self, Tty};
 use crate::board::slip;
+use crate::board::usb_id::UsbId;
 use crate::clock::DeviceClock;
 use crate::twin::bench_state::{BenchState, LoadState};
 use crate::twin::physics::Physics;
@@ -77,6 +80,8 @@ pub struct PtyBoardSpec {
     pub python: PathBuf,
     /// firmware/host/run.py; its folder also holds the shims.
     pub run_py: PathBuf,
+    /// The serial number of the board's (imitated) USB-serial adapter.
+    pub usb_serial: String,
 }
 
 impl PtyBoardSpec {
@@ -93,9 +98,14 @@ impl PtyBoardSpec {
             flash: None,
             python: PathBuf::from("python3"),
             run_py: run_py.to_path_buf(),
+            // One of its own per board, where real CP2102s often share the factory's 0001.
+            usb_serial: mac.replace(':', "").to_ascii_uppercase(),
         }
     }
 }
+
+/// The USB strings of the adapter a twin board imitates, as udev spells them: a CP2102 on a NodeMCU.
+const TWIN_ADAPTER: &str = "Silicon_Labs_CP2102_USB_to_UART_Bridge_Controller";
 
 /// What the twin is doing, for tests and logs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,6 +147,7 @@ type Replug = (ReadHalf<Tty>, oneshot::Sender<()>);
 pub struct PtyBoard {
     name: String,
     port: PathBuf,
+    usb_serial: String,
     lines: Arc<TwinLines>,
     replug: mpsc::UnboundedSender<Replug>,
     out: mpsc::UnboundedSender<Out>,
@@ -250,6 +261,7 @@ impl PtyBoard {
         Ok(PtyBoard {
             name: spec.name.clone(),
             port,
+            usb_serial: spec.usb_serial.clone(),
             lines: Arc::new(TwinLines {
                 tx: lines_tx,
                 board: spec.name,
@@ -281,6 +293,15 @@ impl PtyBoard {
     /// The port clients open (`/dev/pts/N`).
     pub fn port(&self) -> &Path {
         &self.port
+    }
+
+    /// The USB identity of the board's adapter: what a by-id link to its port is named (it stays the same when
+    /// the board re-enumerates).
+    pub fn usb_id(&self) -> UsbId {
+        UsbId {
+            serial_id: format!("{TWIN_ADAPTER}_{}", self.usb_serial),
+            interface: "if00-port0".into(),
+        }
     }
 
     /// Moves the board to a new pty and closes the old one, as unplugging its USB-serial adapter and plugging it
