@@ -30,6 +30,7 @@ fn command(dir: &Path, script: &str, stdin_piped: bool) -> HostCommand {
         cwd: dir.to_path_buf(),
         env: vec![("HIL_FORK_TEST".into(), "hello from the rig".into())],
         stdin_piped,
+        preload: None,
     }
 }
 
@@ -63,7 +64,7 @@ async fn read_all(child: &mut Forked) -> (String, String) {
 
 #[tokio::test]
 async fn child_gets_argv_cwd_env_stdio_and_exit_status() {
-    let server = ForkServer::start(&python()).expect("starting the fork server");
+    let server = ForkServer::start(&python(), None).expect("starting the fork server");
     let dir = tempfile::tempdir().unwrap();
     let script = r#"
 import os, sys
@@ -111,7 +112,7 @@ sys.exit(7)
 #[tokio::test]
 async fn uncaught_exception_and_interrupt_end_as_cpython_would() {
     use std::os::unix::process::ExitStatusExt;
-    let server = ForkServer::start(&python()).expect("starting the fork server");
+    let server = ForkServer::start(&python(), None).expect("starting the fork server");
     let dir = tempfile::tempdir().unwrap();
     let mut child = server
         .spawn(&command(dir.path(), "raise ValueError('boom')\n", false))
@@ -137,7 +138,7 @@ async fn uncaught_exception_and_interrupt_end_as_cpython_would() {
 #[tokio::test]
 async fn kill_and_drop_end_the_child() {
     use std::os::unix::process::ExitStatusExt;
-    let server = ForkServer::start(&python()).expect("starting the fork server");
+    let server = ForkServer::start(&python(), None).expect("starting the fork server");
     let dir = tempfile::tempdir().unwrap();
     let (mut child, _stdout) = start_sleeper(&server, dir.path()).await;
     child.signaller().send(libc::SIGKILL).unwrap();
@@ -158,7 +159,7 @@ async fn kill_and_drop_end_the_child() {
 
 #[tokio::test]
 async fn children_die_with_the_server() {
-    let server = ForkServer::start(&python()).expect("starting the fork server");
+    let server = ForkServer::start(&python(), None).expect("starting the fork server");
     let dir = tempfile::tempdir().unwrap();
     let (mut child, mut lines) = start_sleeper(&server, dir.path()).await;
     // SAFETY: kill(2) on the server process this test started.

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 #[tokio::test]
 async fn identifies_flashes_deploys_and_runs_a_twin_over_its_pty() {
-    let run_py = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../firmware/host/run.py");
+    let run_py = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../firmware/host/cpython/run.py");
     let mut spec = PtyBoardSpec::new("twin-0", "5c:cf:7f:00:00:21", &run_py);
     spec.baud = Some(921_600);
     let twin = PtyBoard::spawn_standalone(spec).await.unwrap();

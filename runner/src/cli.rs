@@ -2,7 +2,7 @@
 
 use crate::checks::run_checks;
 use crate::events::read_log;
-use crate::exec::{app_files, RunContext, ScenarioOutcome, TwinTransport, TWIN_LIMITS};
+use crate::exec::{deployed_app, RunContext, ScenarioOutcome, TwinTransport, TWIN_LIMITS};
 use crate::paths;
 use crate::report::{summary_table, write_junit};
 use crate::scenario::{collect_files, Scenario};
@@ -146,6 +146,9 @@ pub enum BenchCommand {
         /// console over a pty per board), `process` the lighter default of `hil run`.
         #[arg(long, value_enum, default_value_t = TwinTransport::Pty)]
         transport: TwinTransport,
+        /// What the boards run the firmware on (as for `hil run`): compare `micropython` with `cpython`.
+        #[arg(long, value_enum, default_value_t = crate::exec::TwinRuntime::Micropython)]
+        twin_runtime: crate::exec::TwinRuntime,
     },
     /// All three peer comparisons in one run: `boards` (flasher vs esptool, deploy vs mpremote) and `tap`
     /// (publish round trip through the tap vs direct), with their ratios together at the end.
@@ -186,11 +189,12 @@ pub struct RunArgs {
     /// Where to write events.jsonl per scenario, junit.xml, summary.txt and index.html (plots, checks, consoles).
     #[arg(long, value_name = "DIR", default_value = "hil-report")]
     pub report: PathBuf,
-    /// `embedded` (rumqttd in-process, no install), `mosquitto` (the system's, started on a free loopback port
-    /// with a generated password file), `mqtt://USER@HOST:PORT` or, over TLS, `mqtts://USER@HOST:PORT` (an
-    /// existing broker; password from HIL_MQTT_PASSWORD). Boards always reach the tap in plain MQTT; the tap
-    /// and the monitor use TLS to an mqtts broker.
-    #[arg(long, default_value = "embedded", value_parser = parse_broker)]
+    /// `auto` (Mosquitto, the field's broker, where it is installed, else the embedded one), `embedded`
+    /// (rumqttd in-process, no install; it closes a refused connection without its CONNACK code), `mosquitto`
+    /// (the system's, started on a free loopback port with a generated password file), `mqtt://USER@HOST:PORT`
+    /// or, over TLS, `mqtts://USER@HOST:PORT` (an existing broker; password from HIL_MQTT_PASSWORD). Boards
+    /// always reach the tap in plain MQTT; the tap and the monitor use TLS to an mqtts broker.
+    #[arg(long, default_value = "auto", value_parser = parse_broker)]
     pub broker: BrokerSpec,
     /// PEM file of the CA that signed an mqtts broker's certificate, trusted instead of the system's CAs.
     #[arg(long, value_name = "FILE")]
@@ -208,6 +212,19 @@ pub struct RunArgs {
     /// board, flashed through the ROM loader, deployed over the raw REPL, console read from the port).
     #[arg(long, value_enum, default_value_t = crate::exec::TwinTransport::Process)]
     pub twin_transport: crate::exec::TwinTransport,
+    /// What twin boards run the firmware on: `micropython` (MicroPython's unix port with an ESP8266's heap,
+    /// frozen modules and API; installed once per machine by firmware/host/install.py) or `cpython` (CPython
+    /// with shims, deployed as source: a comparison only, blind to what MicroPython lacks).
+    #[arg(long, value_enum, default_value_t = crate::exec::TwinRuntime::Micropython)]
+    pub twin_runtime: crate::exec::TwinRuntime,
+    /// The MicroPython image twin boards stand for, and so which frozen modules import: `generic` (2 MiB+
+    /// flash: umqtt.simple, umqtt.robust…), `flash-1m` or `flash-512k` (no umqtt).
+    #[arg(long, value_enum, default_value_t = crate::exec::TwinImage::Generic)]
+    pub twin_image: crate::exec::TwinImage,
+    /// Deploy the app's modules as .py source instead of .mpy from mpy-cross (boot.py and main.py are source
+    /// either way). Importing source compiles it on the chip, which needs more heap than the app itself.
+    #[arg(long)]
+    pub deploy_source: bool,
     /// Run on the bench this rig file describes (a lab, or `hil bench up`'s twin) instead of a twin bench: its
     /// supply, boards (flashed, deployed over the raw REPL), broker and secrets; real time, one scenario at a
     /// time, holding the bench's lock.
@@ -262,12 +279,14 @@ pub async fn main(cli: Cli) -> u8 {
             minutes,
             broker,
             transport,
+            twin_runtime,
         }) => match crate::perf::scale(
             &boards,
             speed,
             minutes.clamp(1.0, 120.0),
             &broker,
             transport,
+            twin_runtime,
         )
         .await
         {
@@ -651,7 +670,14 @@ async fn run(args: RunArgs) -> u8 {
         .firmware
         .clone()
         .unwrap_or_else(paths::default_firmware);
-    let app = match app_files(&firmware) {
+    let runtime = match paths::firmware_runtime(args.twin_runtime, args.twin_image.variant()) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return EXIT_SETUP;
+        }
+    };
+    let app = match deployed_app(&firmware, &runtime, args.deploy_source, args.rig.is_some()) {
         Ok(files) => files,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -722,6 +748,7 @@ async fn run(args: RunArgs) -> u8 {
                 wifi_password: wifi_password.clone(),
                 progress: !args.quiet,
                 twin_transport: args.twin_transport,
+                runtime: runtime.clone(),
                 rig: rig_file.clone(),
             })
         })
@@ -730,10 +757,20 @@ async fn run(args: RunArgs) -> u8 {
         || "the twin bench".to_string(),
         |r| format!("the rig {}", r.path.display()),
     );
+    let boards_run = match &rig_file {
+        Some(_) => String::new(),
+        None => format!(", boards on the {}", runtime.describe()),
+    };
     eprintln!(
-        "hil: {} scenario(s) on {where_} at {speed}x, {jobs} at a time, broker: {broker_description}, firmware: {}",
+        "hil: {} scenario(s) on {where_} at {speed}x, {jobs} at a time, broker: {broker_description}, firmware: {} \
+         ({}){boards_run}",
         scenarios.len(),
-        firmware.display()
+        firmware.display(),
+        if args.deploy_source || matches!(runtime, rig::twin::FirmwareRuntime::CPython { .. }) {
+            "deployed as source"
+        } else {
+            "modules deployed as .mpy"
+        }
     );
     // On a rig, a second process makes the supplies safe should this one die without doing it (SIGKILL).
     let guard = match (&args.rig, &lock) {

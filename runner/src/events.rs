@@ -190,6 +190,14 @@ pub enum Body {
     /// measure how precisely the rig's own observations time things.
     #[serde(rename = "twin.load")]
     TwinLoad { board: String, state: String },
+    /// A twin board's heap during the wake that just ended, in the chip's bytes: free when boot.py started and
+    /// the least free seen (after a collection) at the firmware's calls into the chip. Twin on the VM only.
+    #[serde(rename = "board.heap")]
+    BoardHeap {
+        board: String,
+        free_at_boot: u64,
+        min_free: u64,
+    },
     #[serde(rename = "fault.start")]
     FaultStart { fault: String, until: f64 },
     #[serde(rename = "fault.end")]

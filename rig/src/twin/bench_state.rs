@@ -2,6 +2,7 @@
 //! over-current protection that switches a channel off when its boards draw too much.
 
 use super::physics::{LoadAmps, Physics};
+use super::runtime::HeapReport;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use tokio::sync::{mpsc, watch};
@@ -57,6 +58,8 @@ struct Inner {
     boards: Vec<BoardLoad>,
     /// Ground truth for timing checks: every change of a board's load, as it happens.
     load_watchers: Vec<mpsc::UnboundedSender<(usize, LoadState)>>,
+    /// Each wake's heap, as the boards' VMs report it.
+    heap_watchers: Vec<mpsc::UnboundedSender<(usize, HeapReport)>>,
 }
 
 impl Inner {
@@ -119,6 +122,7 @@ impl BenchState {
                 channels: vec![ChannelState::default(); channels],
                 boards: Vec::new(),
                 load_watchers: Vec::new(),
+                heap_watchers: Vec::new(),
             }),
             changed: watch::channel(0).0,
             wifi_up: AtomicBool::new(true),
@@ -225,6 +229,20 @@ impl BenchState {
     pub fn watch_loads(&self) -> mpsc::UnboundedReceiver<(usize, LoadState)> {
         let (tx, rx) = mpsc::unbounded_channel();
         self.lock().load_watchers.push(tx);
+        rx
+    }
+
+    /// A wake's heap on board `board` (its `add_board` index), passed on to every watcher.
+    pub fn report_heap(&self, board: usize, report: HeapReport) {
+        self.lock()
+            .heap_watchers
+            .retain(|w| w.send((board, report)).is_ok());
+    }
+
+    /// Every later wake's heap report, by board index.
+    pub fn watch_heaps(&self) -> mpsc::UnboundedReceiver<(usize, HeapReport)> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.lock().heap_watchers.push(tx);
         rx
     }
 

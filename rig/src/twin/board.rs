@@ -1,10 +1,12 @@
-//! A twin ESP8266 board: each wake runs the real firmware files under CPython through the host runtime
-//! (firmware/host), with ADC, WiFi, RTC memory and deep sleep served by the bench physics.
+//! A twin ESP8266 board: each wake runs the real firmware files through the host runtime (firmware/host: the
+//! MicroPython VM, or CPython for comparison), with ADC, WiFi, RTC memory and deep sleep served by the bench
+//! physics.
 
 use super::bench_state::{BenchState, LoadState};
-use super::control::Control;
+use super::control::{Control, End};
 use super::host_process::{board_env, HostCommand, HostProcess};
 use super::physics::Physics;
+use super::runtime::FirmwareRuntime;
 use crate::board::{AppFile, Board, ConsoleLine};
 use crate::clock::DeviceClock;
 use anyhow::{bail, Context, Result};
@@ -22,12 +24,11 @@ use tokio::task::JoinHandle;
 
 /// MicroPython's `machine.reset_cause()` values the twin produces.
 const PWRON_RESET: u8 = 0;
-const WDT_RESET: u8 = 1;
+const SOFT_RESET: u8 = 4;
 const DEEPSLEEP_RESET: u8 = 5;
 
-/// Real-time bounds on the host process; a wake that overruns them is a firmware hang, not a rig hang.
+/// Real-time bound on the host process's start; one that overruns it is a twin failure, not the firmware's.
 const CONTROL_ACCEPT_TIMEOUT: Duration = Duration::from_secs(20);
-const EXIT_AFTER_SLEEP_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Clone)]
 pub struct TwinBoardSpec {
@@ -52,28 +53,20 @@ pub struct TwinBoard {
 
 /// How to start the firmware's host runtime.
 struct HostRuntime {
-    python: PathBuf,
-    run_py: PathBuf,
+    runtime: FirmwareRuntime,
     bench: Arc<BenchState>,
     clock: DeviceClock,
     load_index: usize,
 }
 
 impl TwinBoard {
-    /// `run_py` is firmware/host/run.py; `python` the CPython to run it with.
     pub fn new(
         spec: TwinBoardSpec,
         bench: Arc<BenchState>,
         clock: DeviceClock,
-        python: &Path,
-        run_py: &Path,
+        runtime: &FirmwareRuntime,
     ) -> Result<Self> {
-        if !run_py.is_file() {
-            bail!(
-                "the firmware host runtime {} is missing (it comes with the project's firmware/ folder)",
-                run_py.display()
-            );
-        }
+        runtime.check()?;
         let fs = crate::scratch::tempdir(&format!("{}-fs-", spec.name))
             .context("creating the twin board's filesystem folder")?;
         let load_index = bench.add_board(spec.channel, spec.physics.clone());
@@ -82,8 +75,7 @@ impl TwinBoard {
             spec,
             fs,
             runtime: Arc::new(HostRuntime {
-                python: python.to_path_buf(),
-                run_py: run_py.to_path_buf(),
+                runtime: runtime.clone(),
                 bench,
                 clock,
                 load_index,
@@ -178,9 +170,19 @@ impl Board for TwinBoard {
 
 /// How one wake ended.
 enum WakeEnd {
-    Slept { ms: u64, rtc_hex: String },
+    Slept {
+        ms: u64,
+        rtc_hex: String,
+    },
+    /// The firmware stopped without sleeping: the board sits at its REPL, awake, until its power goes.
+    Repl,
+    /// `machine.reset()`: the board boots again at once.
+    Reset {
+        rtc_hex: String,
+    },
     PowerLost,
-    Crashed(String),
+    /// The host runtime failed (not the firmware: that ends at the REPL).
+    Failed(String),
     Shutdown,
 }
 
@@ -251,7 +253,7 @@ impl Life {
             };
             let end = match started {
                 Ok(w) => self.wake(cause, &rtc_hex, w).await,
-                Err(e) => WakeEnd::Crashed(format!("{e:#}")),
+                Err(e) => WakeEnd::Failed(format!("{e:#}")),
             };
             match end {
                 WakeEnd::Slept { ms, rtc_hex: kept } => {
@@ -274,16 +276,22 @@ impl Life {
                     rtc_hex.clear();
                     cause = PWRON_RESET;
                 }
-                WakeEnd::Crashed(why) => {
-                    // A real ESP8266 whose app dies without sleeping is reset by its watchdog.
-                    self.say(format!(
-                        "twin: firmware stopped without deep sleep ({why}); watchdog reset"
-                    ))
-                    .await;
+                WakeEnd::Reset { rtc_hex: kept } => {
+                    rtc_hex = kept;
+                    cause = SOFT_RESET;
+                }
+                WakeEnd::Repl | WakeEnd::Failed(_) => {
+                    if let WakeEnd::Failed(why) = end {
+                        self.say(format!(
+                            "twin: the host runtime failed ({why}); the board stops here"
+                        ))
+                        .await;
+                    }
+                    // Awake at the REPL, no further wakes, until the power goes (then a power-on boot).
                     self.set_load(LoadState::Awake);
-                    let clock = self.runtime.clock;
-                    clock.sleep(1.0).await;
-                    cause = WDT_RESET;
+                    if !self.wait_for(&mut power, false).await {
+                        return;
+                    }
                 }
                 WakeEnd::Shutdown => return,
             }
@@ -313,23 +321,27 @@ impl Life {
             .context("binding the control socket")?;
         let addr = listener.local_addr()?;
         let runtime = self.runtime.clone();
+        let (argv, extra) = runtime.runtime.boot_command();
+        let mut env = board_env(
+            &addr.to_string(),
+            &self.spec.name,
+            &self.spec.mac,
+            runtime.clock.epoch_unix(),
+            runtime.clock.speed(),
+        );
+        env.extend(extra);
         let command = HostCommand {
-            python: runtime.python.clone(),
-            argv: vec![runtime.run_py.clone().into()],
+            python: runtime.runtime.python().to_path_buf(),
+            argv,
             cwd: self.fs.clone(),
-            env: board_env(
-                &addr.to_string(),
-                &self.spec.name,
-                &self.spec.mac,
-                runtime.clock.epoch_unix(),
-                runtime.clock.speed(),
-            ),
+            env,
             stdin_piped: false,
+            preload: runtime.runtime.preload(),
         };
         let mut child = command.spawn().await.with_context(|| {
             format!(
                 "starting {} (install CPython 3: apt-get install -y python3)",
-                runtime.python.display()
+                runtime.runtime.python().display()
             )
         })?;
         let console = [
@@ -372,7 +384,6 @@ impl Life {
     async fn wake(&mut self, cause: u8, rtc_hex: &str, warm: Warm) -> WakeEnd {
         let rom_cause = match cause {
             PWRON_RESET => 1,
-            WDT_RESET => 4,
             _ => 2,
         };
         self.say(format!(
@@ -382,7 +393,7 @@ impl Life {
         self.set_load(LoadState::Awake);
         match self.run_firmware(cause, rtc_hex, warm).await {
             Ok(end) => end,
-            Err(e) => WakeEnd::Crashed(format!("{e:#}")),
+            Err(e) => WakeEnd::Failed(format!("{e:#}")),
         }
     }
 
@@ -408,7 +419,8 @@ impl Life {
             rng: &mut self.rng,
             wifi_on: false,
             rtc_hex: rtc_hex.to_string(),
-            sleep_ms: None,
+            end: None,
+            load_index: runtime.load_index,
         };
         let mut shutdown = self.shutdown.clone();
         let physics = self.spec.physics.clone();
@@ -424,22 +436,26 @@ impl Life {
                 }
             }
         };
-        // The control socket closes when the host process ends, however it ends, so serving it to its end sees
-        // every request (a deepsleep sent just before exit included).
+        // The wake ends when the firmware says how (deep sleep, REPL, reset): the chip stops there, so the process
+        // is ended by the board, not left to run on. A process that ends without saying so failed.
         let end = tokio::select! {
             served = serve_control(&mut lines, &mut write, &mut control) => {
                 served?;
-                if control.sleep_ms.is_some() {
-                    // The chip is asleep from its deepsleep call; the host process's teardown is not awake time.
-                    runtime.bench.set_load(runtime.load_index, LoadState::Asleep);
-                }
-                let status = tokio::time::timeout(EXIT_AFTER_SLEEP_TIMEOUT, child.wait()).await;
-                match control.sleep_ms {
-                    Some(ms) => WakeEnd::Slept { ms, rtc_hex: control.rtc_hex.clone() },
-                    None => WakeEnd::Crashed(match status {
-                        Ok(Ok(s)) => format!("host runtime exited with {s}"),
-                        _ => "control socket closed".into(),
-                    }),
+                match control.end {
+                    Some(End::Sleep { ms }) => {
+                        // The chip is asleep from its deepsleep call; the process's teardown is not awake time.
+                        runtime.bench.set_load(runtime.load_index, LoadState::Asleep);
+                        WakeEnd::Slept { ms, rtc_hex: control.rtc_hex.clone() }
+                    }
+                    Some(End::Repl) => WakeEnd::Repl,
+                    Some(End::Reset) => WakeEnd::Reset { rtc_hex: control.rtc_hex.clone() },
+                    None => {
+                        let status = tokio::time::timeout(Duration::from_secs(5), child.wait()).await;
+                        WakeEnd::Failed(match status {
+                            Ok(Ok(s)) => format!("it exited with {s} without sleeping"),
+                            _ => "its control socket closed".into(),
+                        })
+                    }
                 }
             }
             _ = power_lost => WakeEnd::PowerLost,
@@ -457,7 +473,7 @@ impl Life {
     }
 }
 
-/// Answers the host runtime's requests until it closes the socket.
+/// Answers the host runtime's requests until it says how the wake ends, or closes the socket.
 async fn serve_control(
     lines: &mut tokio::io::Lines<BufReader<OwnedReadHalf>>,
     write: &mut OwnedWriteHalf,
@@ -467,6 +483,9 @@ async fn serve_control(
         let mut reply = control.handle(&line).to_string();
         reply.push('\n');
         write.write_all(reply.as_bytes()).await?;
+        if control.end.is_some() {
+            break;
+        }
     }
     Ok(())
 }

@@ -3,6 +3,7 @@
 
 use super::bench_state::BenchState;
 use super::physics::Physics;
+use super::runtime::{chip_bytes, HeapReport};
 use rand::rngs::SmallRng;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -27,6 +28,23 @@ enum Request {
     Deepsleep {
         ms: u64,
     },
+    /// The VM's heap during this wake, in its own bytes (sent before the wake ends).
+    Heap {
+        boot_free: u64,
+        min_free: u64,
+    },
+    /// The firmware stopped without sleeping: the board sits at its REPL.
+    Repl,
+    /// `machine.reset()`.
+    Reset,
+}
+
+/// How the firmware ended its wake, as it told the board. The process may still run: it is the board's to end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum End {
+    Sleep { ms: u64 },
+    Repl,
+    Reset,
 }
 
 /// What one wake of the firmware has asked of its board so far.
@@ -39,7 +57,9 @@ pub struct Control<'a> {
     pub rng: &'a mut SmallRng,
     pub wifi_on: bool,
     pub rtc_hex: String,
-    pub sleep_ms: Option<u64>,
+    pub end: Option<End>,
+    /// The board's load on the bench, as `BenchState::add_board` numbered it: heap reports go there.
+    pub load_index: usize,
 }
 
 impl Control<'_> {
@@ -75,11 +95,30 @@ impl Control<'_> {
                 }
                 Err(e) => json!({"ok": false, "error": e}),
             },
-            Request::Deepsleep { ms } => {
-                self.sleep_ms = Some(ms);
+            Request::Deepsleep { ms } => self.ends(End::Sleep { ms }),
+            Request::Repl => self.ends(End::Repl),
+            Request::Reset => self.ends(End::Reset),
+            Request::Heap {
+                boot_free,
+                min_free,
+            } => {
+                self.bench.report_heap(
+                    self.load_index,
+                    HeapReport {
+                        free_at_boot: chip_bytes(boot_free),
+                        min_free: chip_bytes(min_free),
+                    },
+                );
                 json!({"ok": true})
             }
         }
+    }
+}
+
+impl Control<'_> {
+    fn ends(&mut self, end: End) -> Value {
+        self.end = Some(end);
+        json!({"ok": true})
     }
 }
 
@@ -118,7 +157,8 @@ mod tests {
             rng: &mut rng,
             wifi_on: false,
             rtc_hex: String::new(),
-            sleep_ms: None,
+            end: None,
+            load_index: 0,
         };
         f(&mut control);
     }
@@ -135,7 +175,24 @@ mod tests {
             assert_eq!(c.handle(r#"{"op":"rtc","hex":"00FF"}"#)["ok"], true);
             assert_eq!(c.rtc_hex, "00ff");
             c.handle(r#"{"op":"deepsleep","ms":60000}"#);
-            assert_eq!(c.sleep_ms, Some(60000));
+            assert_eq!(c.end, Some(End::Sleep { ms: 60000 }));
+        });
+    }
+
+    #[test]
+    fn heap_reports_reach_the_bench_in_chip_bytes_and_repl_ends_the_wake() {
+        with_control(|c| {
+            let mut heaps = c.bench.watch_heaps();
+            let reply =
+                c.handle(r#"{"op":"heap","boot_free":38093,"min_free":12000,"heap":131072}"#);
+            assert_eq!(reply["ok"], true);
+            let (board, report) = heaps.try_recv().unwrap();
+            assert_eq!(board, 0);
+            assert_eq!(report.free_at_boot, chip_bytes(38093));
+            assert_eq!(report.min_free, 10000);
+            assert_eq!(c.end, None);
+            c.handle(r#"{"op":"repl"}"#);
+            assert_eq!(c.end, Some(End::Repl));
         });
     }
 

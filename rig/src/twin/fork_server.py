@@ -28,6 +28,14 @@ import struct  # noqa: F401
 import time  # noqa: F401
 import traceback
 
+# The MicroPython VM (firmware/host/vm_launch.py): its shared library loaded once, not once per boot.
+if os.environ.get("HIL_VM_SITE"):
+    sys.path.insert(0, os.environ["HIL_VM_SITE"])
+    try:
+        import micropython_run  # noqa: F401
+    except ImportError:
+        pass
+
 PR_SET_PDEATHSIG = 1
 MAX_REQUEST = 1 << 16
 EXIT_SPAWN_FAILED = 127

@@ -30,7 +30,8 @@ const READY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Set to `0` to start every host process as a fresh interpreter (for comparisons and debugging).
 pub const DISABLE_ENV: &str = "HIL_FORK_SERVER";
 
-type Servers = Mutex<HashMap<PathBuf, Option<Arc<ForkServer>>>>;
+/// Servers by interpreter and the module folder each preloads.
+type Servers = Mutex<HashMap<(PathBuf, Option<PathBuf>), Option<Arc<ForkServer>>>>;
 
 /// The servers this process shares, one per interpreter path.
 static SERVERS: OnceLock<Servers> = OnceLock::new();
@@ -44,7 +45,8 @@ pub struct ForkServer {
 impl ForkServer {
     /// Starts a server on `python`. Its parent-death signal is bound to a thread that lives exactly as long as
     /// the server (it waits for it), so the server, and with it every child, dies with this process.
-    pub fn start(python: &Path) -> io::Result<ForkServer> {
+    /// `preload`: a folder whose `micropython_run` module (the VM) the server imports once for all its children.
+    pub fn start(python: &Path, preload: Option<&Path>) -> io::Result<ForkServer> {
         let mut script = crate::scratch::tempfile("fork-server-", ".py")?;
         script.write_all(SERVER_PY.as_bytes())?;
         let script = script.into_temp_path();
@@ -59,6 +61,7 @@ impl ForkServer {
             .arg("-u")
             .arg(&script)
             .env("PYTHONDONTWRITEBYTECODE", "1")
+            .env("HIL_VM_SITE", preload.unwrap_or(Path::new("")))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
@@ -109,7 +112,7 @@ impl ForkServer {
 
     /// The server for `python` this process shares, started on first use; None when it cannot start or is
     /// turned off (`HIL_FORK_SERVER=0`), and host processes then start as fresh interpreters.
-    pub fn shared(python: &Path) -> Option<Arc<ForkServer>> {
+    pub fn shared(python: &Path, preload: Option<&Path>) -> Option<Arc<ForkServer>> {
         if std::env::var(DISABLE_ENV).is_ok_and(|v| v == "0") {
             return None;
         }
@@ -118,8 +121,8 @@ impl ForkServer {
             .lock()
             .unwrap_or_else(|e| e.into_inner());
         servers
-            .entry(python.to_path_buf())
-            .or_insert_with(|| match ForkServer::start(python) {
+            .entry((python.to_path_buf(), preload.map(Path::to_path_buf)))
+            .or_insert_with(|| match ForkServer::start(python, preload) {
                 Ok(server) => Some(Arc::new(server)),
                 Err(e) => {
                     tracing::warn!(

@@ -18,6 +18,8 @@ pub struct HostCommand {
     /// Set on top of the rig's own environment.
     pub env: Vec<(String, String)>,
     pub stdin_piped: bool,
+    /// What a fork server should import once for every such process (the MicroPython VM's folder).
+    pub preload: Option<PathBuf>,
 }
 
 pub type Reader = Box<dyn AsyncRead + Send + Unpin>;
@@ -79,7 +81,7 @@ impl HostCommand {
     /// Through the fork server; None when there is none or it failed (said once), so the caller starts it.
     fn fork(&self) -> Option<HostProcess> {
         static FAILED: AtomicBool = AtomicBool::new(false);
-        let server = ForkServer::shared(&self.python)?;
+        let server = ForkServer::shared(&self.python, self.preload.as_deref())?;
         match server.spawn(self).map(HostProcess::forked) {
             Ok(p) => Some(p),
             Err(e) => {

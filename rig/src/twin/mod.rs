@@ -11,6 +11,7 @@ pub mod physics;
 pub mod pty_board;
 mod pty_instrument;
 mod riden_twin;
+pub mod runtime;
 mod scpi_server;
 
 pub use bench_state::{BenchState, ChannelState, LoadState, Ocp};
@@ -19,4 +20,5 @@ pub use korad_twin::korad_on_pty;
 pub use physics::Physics;
 pub use pty_instrument::PtyInstrument;
 pub use riden_twin::riden_on_pty;
+pub use runtime::{FirmwareRuntime, HeapReport, ImageVariant};
 pub use scpi_server::ScpiServer;

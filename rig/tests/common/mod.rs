@@ -76,7 +76,7 @@ pub async fn set_and_check(psu: &dyn PowerSupply, bench: &BenchState) {
 
 /// The host runtime twin boards run the firmware files with.
 pub fn run_py() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../firmware/host/run.py")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../firmware/host/cpython/run.py")
 }
 
 /// A standalone twin board from `spec`, once it is in `mode` (within `limit`).

@@ -28,6 +28,40 @@ pub enum TwinTransport {
     Pty,
 }
 
+/// What twin boards run the firmware on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum TwinRuntime {
+    /// MicroPython's unix port with an ESP8266's heap, frozen modules and API: what the chip would do.
+    #[default]
+    Micropython,
+    /// CPython with shims: a comparison only; it misses what MicroPython lacks.
+    Cpython,
+}
+
+/// Which MicroPython image twin boards stand for, and so which frozen modules import.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum TwinImage {
+    /// ESP8266_GENERIC for 2 MiB flash and more: umqtt.simple, umqtt.robust, asyncio… frozen in.
+    #[default]
+    Generic,
+    /// ESP8266_GENERIC-FLASH_1M: no umqtt, no asyncio.
+    #[value(name = "flash-1m")]
+    Flash1m,
+    /// ESP8266_GENERIC-FLASH_512K: almost nothing frozen.
+    #[value(name = "flash-512k")]
+    Flash512k,
+}
+
+impl TwinImage {
+    pub fn variant(self) -> rig::twin::ImageVariant {
+        match self {
+            TwinImage::Generic => rig::twin::ImageVariant::Generic,
+            TwinImage::Flash1m => rig::twin::ImageVariant::Flash1M,
+            TwinImage::Flash512k => rig::twin::ImageVariant::Flash512K,
+        }
+    }
+}
+
 /// A supply channel the bench drives, in the scenario's channel order.
 #[derive(Clone)]
 pub struct BenchChannel {
@@ -131,11 +165,13 @@ pub const TWIN_LIMITS: ChannelLimits = ChannelLimits {
 };
 
 /// The twin bench with process boards (`TwinTransport::Process`).
-pub fn twin_bench(scenario: &Scenario, clock: DeviceClock) -> Result<Bench> {
+pub fn twin_bench(
+    scenario: &Scenario,
+    clock: DeviceClock,
+    runtime: &rig::twin::FirmwareRuntime,
+) -> Result<Bench> {
     let mut bench = twin_supply(scenario, clock)?;
     let state = bench.twin.clone().context("the twin bench has no state")?;
-    let python = paths::python();
-    let run_py = paths::host_runtime();
     for i in 0..scenario.boards {
         let (info, seed) = twin_identity(scenario, i);
         let spec = TwinBoardSpec {
@@ -150,8 +186,7 @@ pub fn twin_bench(scenario: &Scenario, clock: DeviceClock) -> Result<Bench> {
             spec,
             state.clone(),
             clock,
-            &python,
-            &run_py,
+            runtime,
         )?));
         bench.infos.push(info);
     }

@@ -10,10 +10,10 @@ mod supply_tasks;
 mod tap_events;
 
 pub use bench::{
-    pty_twin_bench, rig_bench, twin_bench, Bench, BenchChannel, RigDrivers, TwinTransport,
-    TWIN_LIMITS,
+    pty_twin_bench, rig_bench, twin_bench, Bench, BenchChannel, RigDrivers, TwinImage, TwinRuntime,
+    TwinTransport, TWIN_LIMITS,
 };
-pub use provision::app_files;
+pub use provision::{app_files, deployed_app};
 
 use crate::checks::{run_checks, Verdict};
 use crate::events::{Body, Event, EventLog};
@@ -46,6 +46,8 @@ pub struct RunContext {
     pub wifi_password: rig::secret::Secret,
     pub progress: bool,
     pub twin_transport: TwinTransport,
+    /// What twin boards run the firmware on.
+    pub runtime: rig::twin::FirmwareRuntime,
     /// A real bench (or `hil bench up`'s), instead of a twin bench of the run's own.
     pub rig: Option<Arc<crate::rigfile::RigFile>>,
 }
@@ -157,7 +159,7 @@ async fn execute(
     let bench_clock = DeviceClock::start(ctx.speed);
     let mut bench = match (&ctx.rig, ctx.twin_transport) {
         (Some(rig), _) => rig_bench(rig, scenario)?,
-        (None, TwinTransport::Process) => twin_bench(scenario, bench_clock)?,
+        (None, TwinTransport::Process) => twin_bench(scenario, bench_clock, &ctx.runtime)?,
         (None, TwinTransport::Pty) => pty_twin_bench(scenario, bench_clock).await?,
     };
     let safe_channels = bench.channels.clone();
@@ -240,6 +242,23 @@ async fn execute(
                     log.record(Body::TwinLoad {
                         board,
                         state: state.into(),
+                    });
+                }
+            }));
+        }
+        if let Some(twin) = &bench.twin {
+            let mut heaps = twin.watch_heaps();
+            let names: Vec<String> = bench.infos.iter().map(|b| b.name.clone()).collect();
+            let log = log.clone();
+            tasks.push(tokio::spawn(async move {
+                while let Some((index, heap)) = heaps.recv().await {
+                    log.record(Body::BoardHeap {
+                        board: names
+                            .get(index)
+                            .cloned()
+                            .unwrap_or_else(|| format!("board-{index}")),
+                        free_at_boot: heap.free_at_boot,
+                        min_free: heap.min_free,
                     });
                 }
             }));

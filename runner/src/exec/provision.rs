@@ -59,6 +59,73 @@ fn collect(root: &Path, dir: &Path, files: &mut Vec<AppFile>) -> Result<()> {
     Ok(())
 }
 
+/// The files run as source on the board, as MicroPython's port runs them from its filesystem.
+const RUN_AS_SOURCE: [&str; 2] = ["boot.py", "main.py"];
+
+/// The app as ESP8266 projects deploy it to save the chip's RAM: every module but boot.py and main.py compiled
+/// by mpy-cross to .mpy (importing a .py compiles it on the chip, which takes more heap than the app itself),
+/// for `arch` (`xtensa` for a chip, `x64` for the twin's VM: only native code depends on it). Tracebacks keep
+/// the module's file name. A file mpy-cross refuses is an error carrying its message (file and line).
+pub fn compile(files: &[AppFile], mpy_cross: &Path, arch: &str) -> Result<Vec<AppFile>> {
+    let dir = rig::scratch::tempdir("mpy-")?;
+    let mut out = Vec::with_capacity(files.len());
+    for file in files {
+        let Some(stem) = file.path.strip_suffix(".py") else {
+            out.push(file.clone());
+            continue;
+        };
+        if RUN_AS_SOURCE.contains(&file.path.as_str()) {
+            out.push(file.clone());
+            continue;
+        }
+        let source = dir.path().join("in.py");
+        let target = dir.path().join("out.mpy");
+        std::fs::write(&source, &file.contents)?;
+        let done = std::process::Command::new(mpy_cross)
+            .arg(format!("-march={arch}"))
+            .arg("-s")
+            .arg(&file.path)
+            .arg("-o")
+            .arg(&target)
+            .arg(&source)
+            .output()
+            .with_context(|| format!("running {}", mpy_cross.display()))?;
+        if !done.status.success() {
+            bail!(
+                "mpy-cross cannot compile {}: {}",
+                file.path,
+                String::from_utf8_lossy(&done.stderr)
+                    .trim()
+                    .replace("in.py", &file.path)
+            );
+        }
+        out.push(AppFile {
+            path: format!("{stem}.mpy"),
+            contents: std::fs::read(&target)?,
+        });
+    }
+    Ok(out)
+}
+
+/// The app's files as they go on the boards: modules compiled to .mpy by the runtime's mpy-cross (for the chip on
+/// a rig, for the VM on the twin), or as source when asked or when the twin runs CPython.
+pub fn deployed_app(
+    firmware: &Path,
+    runtime: &rig::twin::FirmwareRuntime,
+    source: bool,
+    on_rig: bool,
+) -> Result<Vec<AppFile>> {
+    let files = app_files(firmware)?;
+    match runtime {
+        rig::twin::FirmwareRuntime::MicroPython { installed, .. } if !source => compile(
+            &files,
+            &rig::twin::FirmwareRuntime::mpy_cross(installed),
+            if on_rig { "xtensa" } else { "x64" },
+        ),
+        _ => Ok(files),
+    }
+}
+
 /// Where a board sends its readings and how it converts them.
 pub struct BoardConfig<'a> {
     pub device_id: &'a str,

@@ -3,7 +3,7 @@
 //! ground truth.
 
 use crate::events::{Body, Event};
-use crate::exec::{app_files, run_scenario, RunContext, TwinTransport};
+use crate::exec::{deployed_app, run_scenario, RunContext, TwinRuntime, TwinTransport};
 use crate::paths;
 use crate::scenario::Scenario;
 use anyhow::{Context, Result};
@@ -109,14 +109,17 @@ pub async fn scale(
     minutes: f64,
     spec: &BrokerSpec,
     transport: TwinTransport,
+    runtime: TwinRuntime,
 ) -> Result<()> {
     let broker = Arc::new(Broker::start(spec).await?);
-    let app = app_files(&paths::default_firmware())?;
+    let runtime = paths::firmware_runtime(runtime, rig::twin::ImageVariant::Generic)?;
+    let app = deployed_app(&paths::default_firmware(), &runtime, false, false)?;
     let report = rig::scratch::tempdir("bench-scale-")?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
-        "hil bench scale: {minutes} min device time per run, sleep {SLEEP_S}s, speed {speed}x, {:?} boards, {} ({cores} cores)",
+        "hil bench scale: {minutes} min device time per run, sleep {SLEEP_S}s, speed {speed}x, {:?} boards on the {}, {} ({cores} cores)",
         transport,
+        runtime.describe(),
         broker.description
     );
     println!(
@@ -160,6 +163,7 @@ pub async fn scale(
             wifi_password: Secret::generate(),
             progress: false,
             twin_transport: transport,
+            runtime: runtime.clone(),
             rig: None,
         };
         let (cpu_before, _, _) = usage();

@@ -19,7 +19,7 @@ const TOOL_TIMEOUT: Duration = Duration::from_secs(600);
 
 #[derive(Debug, Clone)]
 pub struct BoardsBenchOptions {
-    /// firmware/host/run.py (the twin's host runtime).
+    /// firmware/host/cpython/run.py (the twin's host runtime).
     pub run_py: PathBuf,
     /// The app folder whose files are deployed (firmware/app).
     pub app_dir: PathBuf,

@@ -1,8 +1,8 @@
-//! The CPython processes behind a pty board: the app (firmware/host/run.py, unchanged) and the REPL host
+//! The CPython processes behind a pty board: the app (firmware/host/cpython/run.py, unchanged) and the REPL host
 //! (repl_host.py), plus the control socket both talk to (firmware/host/PROTOCOL.md).
 
 use crate::twin::bench_state::{BenchState, LoadState};
-use crate::twin::control::Control;
+use crate::twin::control::{Control, End};
 use crate::twin::host_process::{board_env, HostCommand, HostProcess, ProcessSignals, Writer};
 use crate::twin::physics::Physics;
 use anyhow::{Context, Result};
@@ -127,6 +127,7 @@ impl Host {
                 self.speed,
             ),
             stdin_piped,
+            preload: None,
         }
     }
 
@@ -297,7 +298,8 @@ async fn serve_connection(
         rng: &mut rng,
         wifi_on: false,
         rtc_hex: String::new(),
-        sleep_ms: None,
+        end: None,
+        load_index: spec.load_index,
     };
     while let Ok(Some(line)) = lines.next_line().await {
         let said: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
@@ -314,8 +316,8 @@ async fn serve_connection(
             let reply = control.handle(&line);
             let mut p = persist.lock().unwrap_or_else(|e| e.into_inner());
             p.rtc_hex = control.rtc_hex.clone();
-            if control.sleep_ms.is_some() {
-                p.sleep_ms = control.sleep_ms;
+            if let Some(End::Sleep { ms }) = control.end {
+                p.sleep_ms = Some(ms);
                 // The chip sleeps from its deepsleep call; the process's teardown is not awake time.
                 spec.bench.set_load(spec.load_index, LoadState::Asleep);
             }

@@ -1,6 +1,6 @@
 //! A twin ESP8266 on a pty: the port a real board's USB-serial adapter would be. In its ROM loader it answers
 //! the serial loader protocol (and the stub's, once esptool uploads one) and keeps a 4 MiB flash; running, it
-//! prints the ROM banner, boots the image's app (the firmware files in its folder, under firmware/host/run.py)
+//! prints the ROM banner, boots the image's app (the firmware files in its folder, under firmware/host/cpython/run.py)
 //! and, when the app ends without deep sleep, offers MicroPython's friendly, raw and raw-paste REPL.
 //! Reset and GPIO0 come through a side channel ([`TwinLines`]) because a pty has no modem lines.
 //! [`PtyBoard::reenumerate`] moves the board to a new pty, as a USB-serial adapter replugged elsewhere: the old
@@ -78,7 +78,7 @@ pub struct PtyBoardSpec {
     /// Flash at power-on; None: a small valid image, so the board boots.
     pub flash: Option<Vec<u8>>,
     pub python: PathBuf,
-    /// firmware/host/run.py; its folder also holds the shims.
+    /// firmware/host/cpython/run.py; its folder also holds the shims.
     pub run_py: PathBuf,
     /// The serial number of the board's (imitated) USB-serial adapter.
     pub usb_serial: String,

@@ -1,7 +1,7 @@
 """Runs a twin board's REPL code under CPython with the firmware host shims (rig/src/twin/pty_board/host.rs).
 
 Started as `python3 -u repl_host.py FIRMWARE_HOST_DIR` in the board's filesystem folder, with the same HIL_*
-environment as firmware/host/run.py. One namespace lives as long as the process, as a MicroPython REPL's
+environment as firmware/host/cpython/run.py. One namespace lives as long as the process, as a MicroPython REPL's
 globals live until a soft reset. The device's "/" is the board folder.
 
 stdin, from the board: frames `kind(1) len(u32 LE) payload`; kind `x` raw-REPL code, `i` one friendly-REPL

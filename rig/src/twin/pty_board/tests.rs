@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deep_sleep_wakes_do_not_count_cpython_start_up_as_awake_time() {
-    let run_py = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../firmware/host/run.py");
+    let run_py = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../firmware/host/cpython/run.py");
     let mut spec = PtyBoardSpec::new("warm-0", "5c:cf:7f:00:00:31", &run_py);
     // Quiet in its loader until the app is in place.
     spec.start_in_loader = true;
@@ -72,7 +72,7 @@ async fn deep_sleep_wakes_do_not_count_cpython_start_up_as_awake_time() {
 
 #[tokio::test]
 async fn power_that_comes_while_en_is_held_low_starts_the_chip_at_its_release() {
-    let run_py = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../firmware/host/run.py");
+    let run_py = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../firmware/host/cpython/run.py");
     let spec = PtyBoardSpec::new("held-0", "5c:cf:7f:00:00:32", &run_py);
     let bench = Arc::new(BenchState::new(1));
     let board = PtyBoard::spawn(spec, bench.clone(), DeviceClock::start(1.0))
