@@ -85,9 +85,9 @@ def main():
         return e.code if isinstance(e.code, int) else EXIT_EXCEPTION
     except BaseException as e:
         print_exception(e)
-        _hil.flush_console()
-        return EXIT_EXCEPTION
+    # The firmware stopped without sleeping: the board sits at its REPL (PROTOCOL.md, `repl`).
     _hil.flush_console()
+    _hil.request({"op": "repl"})
     return 0
 
 
