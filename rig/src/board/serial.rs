@@ -68,6 +68,22 @@ pub struct Tty {
 const BUSY_TRIES: u32 = 10;
 const BUSY_PAUSE: std::time::Duration = std::time::Duration::from_millis(20);
 
+/// Why locking a port failed: held by another open file (EWOULDBLOCK) is busy, which `Tty::open` waits out;
+/// anything else is reported as itself.
+fn lock_failed(path: &Path, error: io::Error) -> io::Error {
+    if error.raw_os_error() == Some(libc::EWOULDBLOCK) {
+        io::Error::new(
+            io::ErrorKind::ResourceBusy,
+            format!("{} is in use by another program", path.display()),
+        )
+    } else {
+        io::Error::new(
+            error.kind(),
+            format!("cannot lock {}: {error}", path.display()),
+        )
+    }
+}
+
 impl Tty {
     /// Opens a serial port (or a twin's pty) raw at `baud`, exclusively: a second opener gets EBUSY/EWOULDBLOCK
     /// rather than half the bytes. A port busy for longer than a fork's instant is an error of kind
@@ -99,10 +115,7 @@ impl Tty {
         };
         // SAFETY: flock on the descriptor just opened.
         if unsafe { libc::flock(fd.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } < 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::ResourceBusy,
-                format!("{} is in use by another program", path.display()),
-            ));
+            return Err(lock_failed(path, io::Error::last_os_error()));
         }
         make_raw(fd.as_raw_fd())?;
         set_baud(fd.as_raw_fd(), baud)?;
@@ -289,6 +302,25 @@ mod tests {
             matches!(e.raw_os_error(), Some(libc::ENOTTY) | Some(libc::EINVAL)),
             "{e}"
         );
+    }
+
+    #[test]
+    fn only_a_lock_held_elsewhere_reads_as_busy() {
+        let port = Path::new("/dev/ttyUSB0");
+        let busy = lock_failed(port, io::Error::from_raw_os_error(libc::EWOULDBLOCK));
+        assert_eq!(busy.kind(), io::ErrorKind::ResourceBusy);
+        assert_eq!(
+            busy.to_string(),
+            "/dev/ttyUSB0 is in use by another program"
+        );
+        for errno in [libc::ENOLCK, libc::EINTR, libc::EBADF, libc::EINVAL] {
+            let cause = io::Error::from_raw_os_error(errno);
+            let e = lock_failed(port, io::Error::from_raw_os_error(errno));
+            // Not ResourceBusy: `open` retries only that kind.
+            assert_ne!(e.kind(), io::ErrorKind::ResourceBusy, "{e}");
+            assert_eq!(e.kind(), cause.kind(), "{e}");
+            assert_eq!(e.to_string(), format!("cannot lock /dev/ttyUSB0: {cause}"));
+        }
     }
 
     #[tokio::test]
