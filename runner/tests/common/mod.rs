@@ -342,6 +342,13 @@ pub fn rig_field(rig: &str, key: &str) -> String {
         .to_string()
 }
 
+/// A rig file's text with `edit` applied to its TOML (`rig["supply"]["twin"]...`); comments are not kept.
+pub fn edit_rig(text: &str, edit: impl FnOnce(&mut toml::Table)) -> String {
+    let mut rig: toml::Table = text.parse().unwrap_or_else(|e| panic!("{e}\n{text}"));
+    edit(&mut rig);
+    rig.to_string()
+}
+
 /// One line to an SCPI instrument at `tcp://HOST:PORT` (`hil bench up`'s supply) from a client of its own, and
 /// its one-line reply, as any lab tool would ask it.
 pub fn scpi(address: &str, command: &str) -> String {
