@@ -6,4 +6,6 @@ pub mod mqtt;
 pub mod process;
 pub mod secret;
 pub mod supply;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod twin;

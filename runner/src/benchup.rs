@@ -94,7 +94,7 @@ struct UpSupply {
     address: String,
 }
 
-fn start_supply(
+async fn start_supply(
     kind: TwinSupply,
     state: &Arc<BenchState>,
     channels: usize,
@@ -106,9 +106,9 @@ fn start_supply(
     Ok(match kind {
         TwinSupply::Scpi | TwinSupply::ScpiSerial => {
             let server = if kind == TwinSupply::Scpi {
-                ScpiServer::start(state.clone(), clock)?
+                ScpiServer::start(state.clone(), clock).await?
             } else {
-                ScpiServer::start_on_pty(state.clone(), clock)?
+                ScpiServer::start_on_pty(state.clone(), clock).await?
             };
             UpSupply {
                 driver: "scpi",
@@ -118,7 +118,7 @@ fn start_supply(
             }
         }
         TwinSupply::Korad => {
-            let unit = rig::twin::korad_on_pty(state.clone(), 0)?;
+            let unit = rig::twin::korad_on_pty(state.clone(), 0).await?;
             UpSupply {
                 driver: "korad",
                 model: "korad-ka3005p",
@@ -127,7 +127,7 @@ fn start_supply(
             }
         }
         TwinSupply::Riden => {
-            let unit = rig::twin::riden_on_pty(state.clone(), 0, RidenModel::Rd6006)?;
+            let unit = rig::twin::riden_on_pty(state.clone(), 0, RidenModel::Rd6006).await?;
             UpSupply {
                 driver: "riden",
                 model: "riden-rd6006",
@@ -260,14 +260,14 @@ pub async fn bench_up(
             c.output_on = true;
         });
     }
-    let supply = start_supply(options.supply, &state, channels, clock)?;
+    let supply = start_supply(options.supply, &state, channels, clock).await?;
     let physics = Physics::default();
     let mut boards = Vec::new();
     for i in 0..options.boards {
         let name = format!("twin-{i}");
         let mac = format!("5c:cf:7f:00:{:02x}:{:02x}", i / 256, i % 256);
         let mut spec = PtyBoardSpec::new(&name, &mac, &paths::host_runtime());
-        spec.python = paths::python();
+        spec.python = paths::python().await;
         spec.seed = u64::from(i);
         spec.start_in_loader = options.bootloader;
         spec.channel = i as usize % channels;

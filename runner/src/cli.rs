@@ -236,7 +236,7 @@ pub async fn main(cli: Cli) -> u8 {
         Command::Validate { paths, rig } => validate(&paths, rig.as_deref()),
         Command::List { paths, tag } => list(&paths, &tag),
         Command::SafetyGuard { rig } => {
-            match crate::safety_guard::watch(&rig, std::io::stdin().lock()).await {
+            match crate::safety_guard::watch(&rig, std::io::stdin()).await {
                 Ok(_) => EXIT_PASS,
                 Err(e) => {
                     eprintln!("hil safety guard: {e:#}");
@@ -740,7 +740,7 @@ async fn run(args: RunArgs) -> u8 {
     let started = std::time::Instant::now();
     let outcomes = suite::run_all(&scenarios, contexts).await;
     if let Some(guard) = guard {
-        guard.disarm();
+        guard.disarm().await;
     }
     let summary = summary_table(&outcomes, &skipped);
     print!("{summary}");

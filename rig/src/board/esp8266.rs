@@ -177,11 +177,12 @@ impl Esp8266Board {
     /// Opens the board's port; a port that has gone away is looked for again by MAC first.
     async fn open(&mut self) -> Result<Tty> {
         let port = self.port();
-        match (Tty::open(&port, BAUD), self.locator()) {
+        match (Tty::open(&port, BAUD).await, self.locator()) {
             (Err(e), Some(locator)) if port_gone(&e) => {
                 locator.notify_lost();
                 let found = locator.relocate().await?;
                 Tty::open(&found.port, BAUD)
+                    .await
                     .with_context(|| format!("{}: opening {}", self.name, found.port.display()))
             }
             (opened, _) => {
@@ -337,6 +338,7 @@ async fn follow_console(
 async fn reopen_running(locator: &Locator) -> Result<Tty> {
     let found = locator.relocate().await?;
     let port = Tty::open(&found.port, BAUD)
+        .await
         .with_context(|| format!("{}: opening {}", locator.name, found.port.display()))?;
     let modem;
     let lines: &dyn ResetLines = match &locator.side_lines {
