@@ -13,7 +13,7 @@ fn bench_up_writes_a_rig_file_that_real_tools_can_use() {
     let esptool = require("esptool", "pip install esptool");
     let fx = Fixture::new();
     let rig_path = fx.path("lab.toml");
-    let mut bench = start_bench_up(&rig_path, &["--bootloader"]);
+    let bench = start_bench_up(&rig_path, &["--bootloader"]);
     let rig = std::fs::read_to_string(&rig_path).unwrap();
 
     let ok = hil(
@@ -75,15 +75,7 @@ fn bench_up_writes_a_rig_file_that_real_tools_can_use() {
 
     let secret = fx.path("lab.broker-password");
     assert!(secret.exists());
-    Command::new("kill")
-        .args(["-TERM", &bench.id().to_string()])
-        .status()
-        .unwrap();
-    let status = bench.wait().unwrap();
-    assert!(
-        status.success(),
-        "bench up ends cleanly on SIGTERM: {status}"
-    );
+    stop_bench(bench);
     assert!(
         !secret.exists(),
         "the broker password file is removed when the bench goes down"
