@@ -19,7 +19,7 @@ async fn board_at_repl(name: &str) -> PtyBoard {
 #[tokio::test]
 async fn runs_code_and_reports_tracebacks() {
     let board = board_at_repl("twin-0").await;
-    let port = Tty::open(board.port(), 115_200).unwrap();
+    let port = Tty::open(board.port(), 115_200).await.unwrap();
     let mut repl = RawRepl::enter(port, "twin-0").await.unwrap();
     assert_eq!(repl.exec("print(6*7)", "sum").await.unwrap(), b"42\r\n");
     // Globals live across execs until a soft reset, as mpremote's file writes rely on.
@@ -57,7 +57,7 @@ async fn deploys_skips_unchanged_files_and_resets_into_the_app() {
             contents: b"VALUE = 'it\\'s here'\n".to_vec(),
         },
     ];
-    let port = Tty::open(board.port(), 115_200).unwrap();
+    let port = Tty::open(board.port(), 115_200).await.unwrap();
     let mut repl = RawRepl::enter(port, "twin-1").await.unwrap();
     let first = repl.deploy(&files).await.unwrap();
     assert_eq!(first.written.len(), 3);
@@ -90,7 +90,7 @@ async fn the_app_deep_sleeps_and_wakes_with_the_rom_banner_and_rtc_memory() {
     let board = board_at_repl("twin-2").await;
     let main = "import machine\nr = machine.RTC()\nn = len(r.memory())\nprint('wake', machine.reset_cause(), n)\n\
                 r.memory(b'x' * (n + 1))\nif n < 2:\n    machine.deepsleep(300)\n";
-    let port = Tty::open(board.port(), 115_200).unwrap();
+    let port = Tty::open(board.port(), 115_200).await.unwrap();
     let mut repl = RawRepl::enter(port, "twin-2").await.unwrap();
     let files = [AppFile {
         path: "main.py".into(),

@@ -257,7 +257,7 @@ pub async fn main(cli: Cli) -> u8 {
         Command::Validate { paths, rig } => validate(&paths, rig.as_deref()),
         Command::List { paths, tag } => list(&paths, &tag),
         Command::SafetyGuard { rig } => {
-            let guarded = crate::safety_guard::watch(&rig, std::io::stdin().lock()).await;
+            let guarded = crate::safety_guard::watch(&rig, std::io::stdin()).await;
             // The run is gone: what it left in its scratch folder goes too.
             rig::scratch::sweep_stale();
             match guarded {
@@ -670,7 +670,8 @@ async fn run(args: RunArgs) -> u8 {
         .firmware
         .clone()
         .unwrap_or_else(paths::default_firmware);
-    let runtime = match paths::firmware_runtime(args.twin_runtime, args.twin_image.variant()) {
+    let runtime = match paths::firmware_runtime(args.twin_runtime, args.twin_image.variant()).await
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -786,7 +787,7 @@ async fn run(args: RunArgs) -> u8 {
     let started = std::time::Instant::now();
     let outcomes = suite::run_all(&scenarios, contexts).await;
     if let Some(guard) = guard {
-        guard.disarm();
+        guard.disarm().await;
     }
     let summary = summary_table(&outcomes, &skipped);
     print!("{summary}");

@@ -14,7 +14,7 @@ fn output_on(address: &str) -> bool {
 }
 
 /// `hil bench up`, and `hil run --rig` on a 10-minute scenario, returned once a reading is in its log.
-fn start_rig_run(fx: &Fixture) -> (Child, Child, String) {
+fn start_rig_run(fx: &Fixture) -> (BenchUp, Child, String) {
     let rig = fx.path("lab.toml");
     let bench = start_bench_up(&rig, &[]);
     let address = rig_field(&std::fs::read_to_string(&rig).unwrap(), "address");

@@ -159,7 +159,7 @@ async fn execute(
     let bench_clock = DeviceClock::start(ctx.speed);
     let mut bench = match (&ctx.rig, ctx.twin_transport) {
         (Some(rig), _) => rig_bench(rig, scenario)?,
-        (None, TwinTransport::Process) => twin_bench(scenario, bench_clock, &ctx.runtime)?,
+        (None, TwinTransport::Process) => twin_bench(scenario, bench_clock, &ctx.runtime).await?,
         (None, TwinTransport::Pty) => pty_twin_bench(scenario, bench_clock).await?,
     };
     let safe_channels = bench.channels.clone();
