@@ -177,7 +177,7 @@ fn new_expectations_parse_and_bad_values_point_at_them() {
 #[test]
 fn heap_headroom_reads_bytes_and_kib_and_refuses_more_than_the_chip_has() {
     let with = |extra: &str| GOOD.replace("connack = 0", &format!("connack = 0\n{extra}"));
-    assert_eq!(parse(&GOOD).unwrap().expect.heap_min_free, None);
+    assert_eq!(parse(GOOD).unwrap().expect.heap_min_free, None);
     let s = parse(&with("heap = { min_free = \"6KB\" }")).unwrap();
     assert_eq!(s.expect.heap_min_free, Some(6144));
     let s = parse(&with("heap = { min_free = \"5000\" }")).unwrap();
