@@ -1,6 +1,7 @@
 //! Execution: provision the boards, run one timeline on one clock, record every event. Checks come after.
 
 mod bench;
+pub mod chip_api;
 mod console;
 mod ocp;
 mod provision;
