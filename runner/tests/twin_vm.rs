@@ -129,15 +129,20 @@ fn a_firmware_that_allocates_more_than_the_chip_has_meets_memory_error_and_stops
     );
 }
 
-#[test]
-fn a_cpython_only_api_fails_with_micropythons_own_error_where_cpython_passed_it() {
-    let fx = Fixture::new();
-    let firmware = broken_copy(
-        &fx,
+/// app.py printing its seq with `str.zfill`, which CPython has and MicroPython does not.
+fn zfill_copy(fx: &Fixture) -> String {
+    broken_copy(
+        fx,
         "app.py",
         "    print(\"boot reset=%s seq=%d\" % (reset_name(cause), state.seq))\n",
         "    print(\"boot reset=%s seq=%s\" % (reset_name(cause), str(state.seq).zfill(4)))\n",
-    );
+    )
+}
+
+#[test]
+fn a_cpython_only_api_fails_with_micropythons_own_error_where_cpython_passed_it() {
+    let fx = Fixture::new();
+    let firmware = zfill_copy(&fx);
     let on_vm = run(&fx, &firmware, &[]);
     assert_eq!(on_vm.code, Some(1), "{}", on_vm.all);
     let console = on_vm.console();
@@ -156,12 +161,7 @@ fn a_cpython_only_api_fails_with_micropythons_own_error_where_cpython_passed_it(
 
     // The comparison runtime runs the same copy happily: that is the gap the VM closes.
     let fx = Fixture::new();
-    let firmware = broken_copy(
-        &fx,
-        "app.py",
-        "    print(\"boot reset=%s seq=%d\" % (reset_name(cause), state.seq))\n",
-        "    print(\"boot reset=%s seq=%s\" % (reset_name(cause), str(state.seq).zfill(4)))\n",
-    );
+    let firmware = zfill_copy(&fx);
     let on_cpython = run(&fx, &firmware, &["--twin-runtime", "cpython"]);
     assert_eq!(on_cpython.code, Some(0), "{}", on_cpython.all);
 }
