@@ -154,7 +154,7 @@ pub fn read(format: &PayloadFormat, adc: Adc, payload: &[u8]) -> Result<ReadingF
         PayloadFormat::Plain { unit } => {
             let number = text.trim();
             let x = match number.parse::<f64>() {
-                Ok(x) if x.is_finite() && !number.starts_with('+') => x,
+                Ok(x) if x.is_finite() => x,
                 _ => {
                     return Err(format!(
                         "{} is not a number; {}",
@@ -290,17 +290,17 @@ pub struct FieldsSection {
     pub low: Option<Spanned<String>>,
 }
 
-/// Why a `[payload]` section is not valid: where, what, and what would be.
+/// Why a `[payload]` section is not valid: where, and what.
 #[derive(Debug, PartialEq)]
-pub struct SectionError {
-    pub span: Range<usize>,
-    pub message: String,
-    pub help: &'static str,
+struct SectionError {
+    span: Range<usize>,
+    message: String,
 }
 
+/// What would be valid, under every error.
 const HELP: &str =
-    "format = \"json\" (keys renamed with fields = { volts = \"voltage\", seq = \"n\" }), or \
-                    format = \"plain\" with unit = \"volts\", \"millivolts\" or \"counts\"";
+    "format = \"json\" (keys renamed with fields = { volts = \"voltage\", seq = \"n\" }), \
+                    or format = \"plain\" with unit = \"volts\", \"millivolts\" or \"counts\"";
 
 /// The format a file's `[payload]` declares, if it has one; errors point into the file (`path`, `source`).
 pub fn declared(
@@ -312,7 +312,7 @@ pub fn declared(
         .map(|s| {
             validate(s.get_ref(), s.span()).map_err(|e| {
                 crate::diagnostic::Diagnostic::new(path, source, Some(e.span), e.message)
-                    .with_help(e.help)
+                    .with_help(HELP)
             })
         })
         .transpose()
@@ -320,11 +320,7 @@ pub fn declared(
 
 /// Validates `[payload]` (its span: `whole`).
 fn validate(section: &PayloadSection, whole: Range<usize>) -> Result<PayloadFormat, SectionError> {
-    let error = |span: Range<usize>, message: String| SectionError {
-        span,
-        message,
-        help: HELP,
-    };
+    let error = |span: Range<usize>, message: String| SectionError { span, message };
     let format = section
         .format
         .as_ref()
@@ -423,7 +419,7 @@ mod tests {
 
     #[test]
     fn a_bad_plain_payload_is_quoted_with_the_format_it_should_have() {
-        for bad in ["12,6", "12.6V", "", "nan", "inf", "+12", "{\"v\": 12.6}"] {
+        for bad in ["12,6", "12.6V", "", "nan", "inf", "{\"v\": 12.6}"] {
             let e = read(&plain(Unit::Volts), ADC, bad.as_bytes()).unwrap_err();
             assert!(
                 e.contains(&format!("{bad:?} is not a number")),
