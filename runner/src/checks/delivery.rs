@@ -29,8 +29,8 @@ pub fn silence_during_faults(view: &RunView, board: &str) -> Verdict {
                 board,
                 false,
                 format!(
-                    "reading seq {} arrived at t={:.1}s during the {fault} fault ({start:.1}s..{end:.1}s)",
-                    r.seq, r.t
+                    "{} arrived during the {fault} fault ({start:.1}s..{end:.1}s)",
+                    r.label()
                 ),
             );
         }
@@ -45,9 +45,35 @@ pub fn silence_during_faults(view: &RunView, board: &str) -> Verdict {
 
 /// Every seq a wake announced reached the broker: as the monitor received it, or as the tap saw the board publish
 /// it (the monitor can miss messages while it reconnects to a restarted broker; the board did not lose them).
+/// Not judged where the payload carries no seq: which readings were lost cannot be told.
 pub fn no_lost_readings(view: &RunView, board: &str) -> Verdict {
+    const NAME: &str = "no-lost-readings";
+    let format = view.payload();
+    if format.seq_key().is_none() {
+        return Verdict::not_judged(
+            NAME,
+            board,
+            &format!(
+                "the payload format is {}, which carries no seq: lost readings cannot be told from the ones that arrived",
+                format.describe()
+            ),
+        );
+    }
     let readings = view.readings(board);
-    let monitored: BTreeSet<u64> = readings.iter().map(|r| r.seq).collect();
+    let without = readings.iter().filter(|r| r.seq.is_none()).count();
+    if without > 0 {
+        return Verdict::not_judged(
+            NAME,
+            board,
+            &format!(
+                "{without} of {} readings carried no seq (key {:?} of the {} payload)",
+                readings.len(),
+                format.seq_key().unwrap_or_default(),
+                format.describe()
+            ),
+        );
+    }
+    let monitored: BTreeSet<u64> = readings.iter().filter_map(|r| r.seq).collect();
     let tapped = view.published_seqs(board);
     let received: BTreeSet<u64> = monitored
         .iter()
@@ -68,7 +94,7 @@ pub fn no_lost_readings(view: &RunView, board: &str) -> Verdict {
         .collect();
     if expected.is_empty() {
         return Verdict::new(
-            "no-lost-readings",
+            NAME,
             board,
             false,
             "no wake announced a seq before a reading arrived".into(),
@@ -84,7 +110,7 @@ pub fn no_lost_readings(view: &RunView, board: &str) -> Verdict {
     };
     if lost.is_empty() {
         Verdict::new(
-            "no-lost-readings",
+            NAME,
             board,
             true,
             format!(
@@ -94,7 +120,7 @@ pub fn no_lost_readings(view: &RunView, board: &str) -> Verdict {
         )
     } else {
         Verdict::new(
-            "no-lost-readings",
+            NAME,
             board,
             false,
             format!(
@@ -194,7 +220,7 @@ mod tests {
         assert!(!v.pass);
         assert!(
             v.message
-                .contains("seq 3 arrived at t=150.0s during the broker-down fault"),
+                .contains("seq 3 at t=150.0s arrived during the broker-down fault"),
             "{}",
             v.message
         );
@@ -213,6 +239,40 @@ mod tests {
         let v = no_lost_readings(&RunView::new(&events).unwrap(), "b");
         assert!(!v.pass);
         assert!(v.message.contains("[1]"), "{}", v.message);
+    }
+
+    #[test]
+    fn lost_readings_are_not_judged_where_the_payload_has_no_seq() {
+        use crate::payload::{PayloadFormat, Unit};
+        let plain = PayloadFormat::Plain { unit: Unit::Volts };
+        let events = vec![
+            start_with_payload(&["b"], plain),
+            plain_reading(2.0, "b", 12.6),
+            plain_reading(32.0, "b", 12.6),
+        ];
+        let v = no_lost_readings(&RunView::new(&events).unwrap(), "b");
+        assert!(!v.pass && !v.judged, "{v:?}");
+        assert!(
+            v.message
+                .starts_with("not judged: the payload format is plain volts, which carries no seq"),
+            "{}",
+            v.message
+        );
+        // A JSON payload that left its seq out cannot be judged either, and says how many did.
+        let events = vec![
+            start(&["b"]),
+            wake_seq(1.0, 0),
+            reading(2.0, "b", 0, 12.0),
+            plain_reading(32.0, "b", 12.6),
+        ];
+        let v = no_lost_readings(&RunView::new(&events).unwrap(), "b");
+        assert!(!v.pass && !v.judged, "{v:?}");
+        assert!(
+            v.message
+                .contains("1 of 2 readings carried no seq (key \"seq\" of the json payload)"),
+            "{}",
+            v.message
+        );
     }
 
     #[test]

@@ -10,7 +10,8 @@ use crate::scenario::SleepDriftExpectation;
 /// The ROM's reset cause for a deep-sleep wake (GPIO16 wired to RST pulls the reset pin).
 const DEEPSLEEP_ROM_CAUSE: u32 = 2;
 
-fn rom_cause(line: &str) -> Option<u32> {
+/// The reset cause of the ROM's banner (`ets Jan  8 2013,rst cause:2, boot mode:(3,6)`), if the line is one.
+pub(super) fn rom_cause(line: &str) -> Option<u32> {
     let rest = &line[line.find("rst cause:")? + "rst cause:".len()..];
     let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
     digits.parse().ok()

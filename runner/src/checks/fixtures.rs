@@ -9,6 +9,7 @@ pub fn start(boards: &[&str]) -> Event {
             scenario: "test".into(),
             speed: 1.0,
             broker: "test".into(),
+            payload: None,
             boards: boards
                 .iter()
                 .map(|b| BoardInfo {
@@ -48,11 +49,45 @@ pub fn reading(t: f64, board: &str, seq: u64, v: f64) -> Event {
         t,
         body: Body::Reading {
             board: board.into(),
-            seq,
+            seq: Some(seq),
             v,
-            raw: 0,
+            raw: Some(0),
             late: false,
-            low: false,
+            low: Some(false),
+        },
+    }
+}
+
+/// A reading from a plain payload: volts only.
+pub fn plain_reading(t: f64, board: &str, v: f64) -> Event {
+    Event {
+        t,
+        body: Body::Reading {
+            board: board.into(),
+            seq: None,
+            v,
+            raw: None,
+            late: false,
+            low: None,
+        },
+    }
+}
+
+/// The start of a run whose boards send `format` payloads.
+pub fn start_with_payload(boards: &[&str], format: crate::payload::PayloadFormat) -> Event {
+    let mut event = start(boards);
+    if let Body::ScenarioStart { payload, .. } = &mut event.body {
+        *payload = Some(format);
+    }
+    event
+}
+
+pub fn console(t: f64, board: &str, line: &str) -> Event {
+    Event {
+        t,
+        body: Body::Console {
+            board: board.into(),
+            line: line.into(),
         },
     }
 }

@@ -58,11 +58,10 @@ pub fn check(asked: Option<u64>, view: &RunView, board: &str) -> Option<Verdict>
     let wakes = wakes(view, board);
     let Some(lowest) = wakes.iter().min_by_key(|w| w.min_free) else {
         return asked.map(|_| {
-            Verdict::new(
+            Verdict::not_judged(
                 "heap",
                 board,
-                false,
-                "not judged: the board reported no heap (only twin boards on the MicroPython VM do)".into(),
+                "the board reported no heap (only twin boards on the MicroPython VM do)",
             )
         });
     };
@@ -145,6 +144,9 @@ mod tests {
     fn without_reports_it_is_judged_only_when_asked_and_then_fails_saying_why() {
         assert!(verdict(None, &[]).is_none());
         let v = verdict(Some(4096), &[]).unwrap();
-        assert!(!v.pass && v.message.starts_with("not judged"), "{v:?}");
+        assert!(
+            !v.pass && !v.judged && v.message.starts_with("not judged"),
+            "{v:?}"
+        );
     }
 }

@@ -3,8 +3,32 @@
 use super::view::RunView;
 use super::Verdict;
 
+/// Not judged where the payload carries no flag.
 pub fn check(below: f64, view: &RunView, board: &str) -> Verdict {
+    let format = view.payload();
+    let Some(key) = format.low_key() else {
+        return Verdict::not_judged(
+            "low-battery",
+            board,
+            &format!(
+                "the payload format is {}, which carries no low-battery flag",
+                format.describe()
+            ),
+        );
+    };
     let readings = view.readings(board);
+    let unflagged = readings.iter().filter(|r| r.low.is_none()).count();
+    if unflagged > 0 {
+        return Verdict::not_judged(
+            "low-battery",
+            board,
+            &format!(
+                "{unflagged} of {} readings carried no low-battery flag (key {key:?} of the {} payload)",
+                readings.len(),
+                format.describe()
+            ),
+        );
+    }
     if readings.is_empty() {
         return Verdict::new(
             "low-battery",
@@ -14,7 +38,10 @@ pub fn check(below: f64, view: &RunView, board: &str) -> Verdict {
         );
     }
     // The flag belongs to the sample, so late readings are judged too.
-    let wrong: Vec<_> = readings.iter().filter(|r| (r.v < below) != r.low).collect();
+    let wrong: Vec<_> = readings
+        .iter()
+        .filter(|r| Some(r.v < below) != r.low)
+        .collect();
     let low = readings.iter().filter(|r| r.v < below).count();
     match wrong.first() {
         Some(r) => Verdict::new(
@@ -22,14 +49,13 @@ pub fn check(below: f64, view: &RunView, board: &str) -> Verdict {
             board,
             false,
             format!(
-                "{} of {} readings carry the wrong flag; first: seq {} at t={:.1}s reported {:.2} V with low: {}, expected low: {} (threshold {below} V)",
+                "{} of {} readings carry the wrong flag; first: {} reported {:.2} V with low: {}, expected low: {} (threshold {below} V)",
                 wrong.len(),
                 readings.len(),
-                r.seq,
-                r.t,
+                r.label(),
                 r.v,
-                r.low,
-                !r.low
+                r.v >= below,
+                r.v < below
             ),
         ),
         None => Verdict::new(
@@ -53,7 +79,7 @@ mod tests {
     fn flagged(t: f64, seq: u64, v: f64, low: bool) -> Event {
         let mut e = reading(t, "b", seq, v);
         if let Body::Reading { low: l, .. } = &mut e.body {
-            *l = low;
+            *l = Some(low);
         }
         e
     }
@@ -95,5 +121,25 @@ mod tests {
         assert!(!check(11.8, &RunView::new(&events).unwrap(), "b").pass);
         let events = vec![start(&["b"])];
         assert!(!check(11.8, &RunView::new(&events).unwrap(), "b").pass);
+    }
+
+    #[test]
+    fn a_payload_without_the_flag_is_not_judged() {
+        use crate::payload::{PayloadFormat, Unit};
+        let events = vec![
+            start_with_payload(
+                &["b"],
+                PayloadFormat::Plain {
+                    unit: Unit::Millivolts,
+                },
+            ),
+            plain_reading(1.0, "b", 11.2),
+        ];
+        let v = check(11.8, &RunView::new(&events).unwrap(), "b");
+        assert!(!v.pass && !v.judged, "{v:?}");
+        assert_eq!(
+            v.message,
+            "not judged: the payload format is plain millivolts, which carries no low-battery flag"
+        );
     }
 }

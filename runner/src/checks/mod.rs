@@ -2,6 +2,7 @@
 //! what was seen, and when. They run after a live run and offline (`hil check`) alike.
 
 mod connack;
+mod console;
 pub mod current;
 mod delivery;
 mod drift;
@@ -25,6 +26,9 @@ pub struct Verdict {
     pub name: &'static str,
     pub board: Option<String>,
     pub pass: bool,
+    /// False: the run gave nothing to judge by (the payload carries no seq, provisioning left the board out). Such
+    /// a verdict never passes, and its message starts with "not judged: " and says why.
+    pub judged: bool,
     pub message: String,
 }
 
@@ -34,7 +38,24 @@ impl Verdict {
             name,
             board: Some(board.to_string()),
             pass,
+            judged: true,
             message,
+        }
+    }
+
+    fn not_judged(name: &'static str, board: &str, why: &str) -> Self {
+        Verdict {
+            judged: false,
+            ..Verdict::new(name, board, false, format!("not judged: {why}"))
+        }
+    }
+
+    /// The result as reports show it: `ok`, `FAIL` or `NOT JUDGED`.
+    pub fn word(&self) -> &'static str {
+        match (self.pass, self.judged) {
+            (true, _) => "ok",
+            (false, true) => "FAIL",
+            (false, false) => "NOT JUDGED",
         }
     }
 }
@@ -48,6 +69,7 @@ pub fn run_checks(scenario: &Scenario, events: &[Event]) -> Vec<Verdict> {
                 name: "event-log",
                 board: None,
                 pass: false,
+                judged: true,
                 message,
             }];
         }
@@ -89,14 +111,16 @@ pub fn run_checks(scenario: &Scenario, events: &[Event]) -> Vec<Verdict> {
         if let Some(drift) = &expect.sleep_drift {
             verdicts.push(drift::sleep_drift(drift, &view, board));
         }
+        if let Some(text) = &expect.console {
+            verdicts.push(console::check(text, &view, board));
+        }
         verdicts.extend(heap::check(expect.heap_min_free, &view, board));
         verdicts.extend(over_current::check(&view, board));
         if let Some(error) = provisioning_error(&view, board) {
             // The board was left out of the run: none of its checks can pass, and one fails even when the
             // scenario expects nothing.
             for v in &mut verdicts[first..] {
-                v.pass = false;
-                v.message = format!("not judged: {error}");
+                *v = Verdict::not_judged(v.name, board, &error);
             }
             verdicts.push(Verdict::new("provisioned", board, false, error));
         }
@@ -162,5 +186,7 @@ mod tests {
             .iter()
             .all(|v| v.message.contains("find failed: mute: no answer")));
         assert_eq!(mute[1].name, "provisioned");
+        assert!(!mute[0].judged && mute[0].message.starts_with("not judged: "));
+        assert!(mute[1].judged, "provisioning was judged: it failed");
     }
 }

@@ -8,35 +8,23 @@ use std::collections::BTreeSet;
 
 pub fn check(expect: &ReadingsExpectation, view: &RunView, board: &str) -> Vec<Verdict> {
     let readings = view.readings(board);
-    let distinct: BTreeSet<u64> = readings.iter().map(|r| r.seq).collect();
-    let count = Verdict::new(
-        "readings.count",
-        board,
-        distinct.len() >= expect.min_count as usize,
-        format!(
-            "expected at least {} readings, received {} distinct (seq {}) by t={:.1}s",
-            expect.min_count,
-            distinct.len(),
-            seq_range(&distinct),
-            view.end()
-        ),
-    );
+    let count = count(expect, view, board);
     let Some(supply) = view.supply_of(board) else {
         return vec![count];
     };
-    let wakes = view.wakes(board);
+    let mut wakes: Vec<f64> = view.wakes(board).iter().map(|(t, _)| *t).collect();
+    if wakes.is_empty() {
+        // Firmware that announces no wake (not ours): each wake starts at the ROM's reset banner.
+        wakes = view.rom_banners(board);
+    }
     let mut checked = 0;
     let mut worst: Option<(f64, String)> = None;
     let mut failures = Vec::new();
     for r in readings.iter().filter(|r| !r.late) {
         // The board sampled its ADC between its last wake and the message's arrival; judge the reading against
         // what the supply measured over that window (a step inside it makes both values right).
-        let woke = wakes
-            .iter()
-            .rev()
-            .find(|(t, _)| *t <= r.t)
-            .map_or(r.t, |(t, _)| *t);
-        let Some((lo, hi)) = view.supply_volts_during(supply, woke, r.t) else {
+        let woke = wakes.iter().rev().find(|t| **t <= r.t).copied();
+        let Some((lo, hi)) = view.supply_volts_during(supply, woke.unwrap_or(r.t), r.t) else {
             continue;
         };
         checked += 1;
@@ -50,9 +38,15 @@ pub fn check(expect: &ReadingsExpectation, view: &RunView, board: &str) -> Vec<V
         } else {
             format!("{lo:.3}..{hi:.3} V")
         };
+        let when = match woke {
+            Some(t) => format!("between its wake (t={t:.1}s) and its arrival"),
+            None => "at its arrival (no wake seen before it)".into(),
+        };
         let detail = format!(
-            "seq {} at t={:.1}s reported {:.2} V, supply measured {measured} between its wake (t={woke:.1}s) and its arrival: off by {:.2} V",
-            r.seq, r.t, r.v, error
+            "{} reported {:.2} V, supply measured {measured} {when}: off by {:.2} V",
+            r.label(),
+            r.v,
+            error
         );
         if error > expect.within_volts {
             failures.push(detail.clone());
@@ -92,6 +86,49 @@ pub fn check(expect: &ReadingsExpectation, view: &RunView, board: &str) -> Vec<V
         ),
     };
     vec![count, accuracy]
+}
+
+/// Enough readings arrived: distinct seqs (a QoS 1 resend counts once), or every message where the payload has
+/// no seq. A payload that is no reading in the run's format fails it: the firmware and the format disagree.
+fn count(expect: &ReadingsExpectation, view: &RunView, board: &str) -> Verdict {
+    let readings = view.readings(board);
+    let distinct: BTreeSet<u64> = readings.iter().filter_map(|r| r.seq).collect();
+    let without_seq = readings.iter().filter(|r| r.seq.is_none()).count();
+    let (received, what) = match (without_seq, distinct.len()) {
+        (0, n) => (n, format!("{n} distinct (seq {})", seq_range(&distinct))),
+        (k, 0) => (
+            k,
+            format!(
+                "{k} (their {} payloads carry no seq: each message counted)",
+                view.payload().describe()
+            ),
+        ),
+        (k, n) => (
+            n + k,
+            format!(
+                "{n} distinct (seq {}) and {k} without a seq",
+                seq_range(&distinct)
+            ),
+        ),
+    };
+    let mut message = format!(
+        "expected at least {} readings, received {what} by t={:.1}s",
+        expect.min_count,
+        view.end()
+    );
+    let errors = view.reading_errors(board);
+    if let Some((t, first)) = errors.first() {
+        message.push_str(&format!(
+            "; {} payload(s) were no reading, first at t={t:.1}s: {first}",
+            errors.len()
+        ));
+    }
+    Verdict::new(
+        "readings.count",
+        board,
+        received >= expect.min_count as usize && errors.is_empty(),
+        message,
+    )
 }
 
 fn seq_range(seqs: &BTreeSet<u64>) -> String {
@@ -171,6 +208,85 @@ mod tests {
         assert!(
             v[1].message.contains("seq 6"),
             "seq 5 is fine, seq 6 is not: {}",
+            v[1].message
+        );
+    }
+
+    #[test]
+    fn plain_readings_count_each_message_and_a_payload_that_is_no_reading_fails_the_count() {
+        use crate::payload::{PayloadFormat, Unit};
+        let mut events = vec![
+            start_with_payload(&["b"], PayloadFormat::Plain { unit: Unit::Volts }),
+            sample(0.5, 12.60),
+            plain_reading(3.0, "b", 12.62),
+            plain_reading(33.0, "b", 12.58),
+        ];
+        let view = RunView::new(&events).unwrap();
+        let v = check(&expect(), &view, "b");
+        assert!(v.iter().all(|v| v.pass), "{v:?}");
+        assert!(
+            v[0].message.contains(
+                "received 2 (their plain volts payloads carry no seq: each message counted)"
+            ),
+            "{}",
+            v[0].message
+        );
+        assert!(
+            v[1].message
+                .contains("the reading at t=3.0s reported 12.62 V"),
+            "{}",
+            v[1].message
+        );
+        events.push(crate::events::Event {
+            t: 63.0,
+            body: crate::events::Body::ReadingError {
+                board: "b".into(),
+                topic: "hil/b/battery".into(),
+                message: "\"12,6\" is not a number".into(),
+            },
+        });
+        let view = RunView::new(&events).unwrap();
+        let count = &check(&expect(), &view, "b")[0];
+        assert!(!count.pass);
+        assert!(
+            count.message.contains(
+                "1 payload(s) were no reading, first at t=63.0s: \"12,6\" is not a number"
+            ),
+            "{}",
+            count.message
+        );
+    }
+
+    #[test]
+    fn without_boot_lines_a_wake_starts_at_the_roms_banner() {
+        let one = ReadingsExpectation {
+            within_volts: 0.15,
+            min_count: 1,
+        };
+        let mut events = vec![
+            start(&["b"]),
+            sample(0.5, 12.40),
+            sample(1.5, 14.40),
+            plain_reading(2.5, "b", 12.41),
+        ];
+        let v = check(&one, &RunView::new(&events).unwrap(), "b");
+        assert!(!v[1].pass, "{v:?}");
+        assert!(
+            v[1].message
+                .contains("supply measured 14.400 V at its arrival (no wake seen before it)"),
+            "{}",
+            v[1].message
+        );
+        events.insert(
+            2,
+            console(1.0, "b", "ets Jan  8 2013,rst cause:2, boot mode:(3,6)"),
+        );
+        let v = check(&one, &RunView::new(&events).unwrap(), "b");
+        assert!(v[1].pass, "{v:?}");
+        assert!(
+            v[1].message
+                .contains("supply measured 12.400..14.400 V between its wake (t=1.0s)"),
+            "{}",
             v[1].message
         );
     }

@@ -1,10 +1,12 @@
 //! Read-only queries over one run's event log, shared by the checks.
 
 use crate::events::{BoardInfo, Body, Event};
+use crate::payload::PayloadFormat;
 
 pub struct RunView<'a> {
     events: &'a [Event],
     boards: Vec<BoardInfo>,
+    payload: PayloadFormat,
 }
 
 /// One MQTT connection of a board, as the tap saw it.
@@ -20,22 +22,43 @@ pub struct Session {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ReadingAt {
     pub t: f64,
-    pub seq: u64,
+    pub seq: Option<u64>,
     pub v: f64,
     pub late: bool,
-    pub low: bool,
+    pub low: Option<bool>,
+}
+
+impl ReadingAt {
+    /// For messages: `seq 41 at t=3.0s`, or `the reading at t=3.0s` when it has no seq.
+    pub fn label(&self) -> String {
+        match self.seq {
+            Some(seq) => format!("seq {seq} at t={:.1}s", self.t),
+            None => format!("the reading at t={:.1}s", self.t),
+        }
+    }
 }
 
 impl<'a> RunView<'a> {
     pub fn new(events: &'a [Event]) -> Result<Self, String> {
-        let boards = events
+        let (boards, payload) = events
             .iter()
             .find_map(|e| match &e.body {
-                Body::ScenarioStart { boards, .. } => Some(boards.clone()),
+                Body::ScenarioStart {
+                    boards, payload, ..
+                } => Some((boards.clone(), payload.clone().unwrap_or_default())),
                 _ => None,
             })
             .ok_or("the event log has no scenario.start event: it is not a complete run's log")?;
-        Ok(RunView { events, boards })
+        Ok(RunView {
+            events,
+            boards,
+            payload,
+        })
+    }
+
+    /// How the run read the boards' payloads.
+    pub fn payload(&self) -> &PayloadFormat {
+        &self.payload
     }
 
     /// The whole log, for checks that need kinds no query here covers.
@@ -79,6 +102,39 @@ impl<'a> RunView<'a> {
                 }),
                 _ => None,
             })
+            .collect()
+    }
+
+    /// (t, message) of every payload on the board's topic that was no reading in the run's format.
+    pub fn reading_errors(&self, board: &str) -> Vec<(f64, &'a str)> {
+        self.events
+            .iter()
+            .filter_map(|e| match &e.body {
+                Body::ReadingError {
+                    board: b, message, ..
+                } if b == board => Some((e.t, message.as_str())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// (t, line) of every line on the board's console.
+    pub fn console(&self, board: &str) -> Vec<(f64, &'a str)> {
+        self.events
+            .iter()
+            .filter_map(|e| match &e.body {
+                Body::Console { board: b, line } if b == board => Some((e.t, line.as_str())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Times of the ROM's reset banners on the board's console: the start of every wake, whatever the app prints.
+    pub fn rom_banners(&self, board: &str) -> Vec<f64> {
+        self.console(board)
+            .into_iter()
+            .filter(|(_, line)| super::drift::rom_cause(line).is_some())
+            .map(|(t, _)| t)
             .collect()
     }
 
@@ -217,8 +273,11 @@ impl<'a> RunView<'a> {
             .collect()
     }
 
-    /// (t, seq) of every reading the tap saw the board publish.
+    /// (t, seq) of every reading the tap saw the board publish (none when the payload format has no seq).
     pub fn published_seqs(&self, board: &str) -> Vec<(f64, u64)> {
+        let Some(key) = self.payload.seq_key() else {
+            return Vec::new();
+        };
         self.events
             .iter()
             .filter_map(|e| match &e.body {
@@ -227,7 +286,7 @@ impl<'a> RunView<'a> {
                     payload,
                     source,
                     ..
-                } if b == board && source == "tap" => Some((e.t, payload.get("seq")?.as_u64()?)),
+                } if b == board && source == "tap" => Some((e.t, payload.get(key)?.as_u64()?)),
                 _ => None,
             })
             .collect()

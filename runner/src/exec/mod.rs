@@ -14,7 +14,7 @@ pub use bench::{
     pty_twin_bench, rig_bench, twin_bench, Bench, BenchChannel, RigDrivers, TwinImage, TwinRuntime,
     TwinTransport, TWIN_LIMITS,
 };
-pub use provision::{app_files, deployed_app};
+pub use provision::{app_files, deployed_app, Apps};
 
 use crate::checks::{run_checks, Verdict};
 use crate::events::{Body, Event, EventLog};
@@ -37,7 +37,8 @@ use tokio::task::JoinHandle;
 /// What every scenario of one `hil run` shares.
 pub struct RunContext {
     pub broker: Arc<Broker>,
-    pub app: Vec<AppFile>,
+    /// The run's apps: `--firmware`'s and those scenarios name.
+    pub app: Arc<Apps>,
     pub speed: f64,
     pub report_dir: PathBuf,
     /// Distinguishes this run's topics from any other run's on a shared broker.
@@ -86,7 +87,14 @@ impl ScenarioOutcome {
             .verdicts
             .iter()
             .filter(|v| !v.pass)
-            .map(|v| format!("{}[{}]", v.name, v.board.as_deref().unwrap_or("-")))
+            .map(|v| {
+                let unjudged = if v.judged { "" } else { " (not judged)" };
+                format!(
+                    "{}[{}]{unjudged}",
+                    v.name,
+                    v.board.as_deref().unwrap_or("-")
+                )
+            })
             .collect();
         failed.dedup();
         failed
@@ -125,6 +133,7 @@ pub async fn run_scenario(scenario: &Scenario, ctx: &RunContext) -> ScenarioOutc
                         name: v.name.into(),
                         board: v.board.clone(),
                         pass: v.pass,
+                        judged: v.judged,
                         message: v.message.clone(),
                     },
                 });
@@ -145,6 +154,12 @@ async fn execute(
     events_path: &Path,
 ) -> Result<(EventLog, Vec<String>, bool)> {
     let prefix = format!("hil/{}/{}", ctx.run_id, scenario.name);
+    let app = ctx.app.of(scenario)?;
+    let payload = scenario
+        .payload
+        .clone()
+        .or_else(|| ctx.rig.as_ref().and_then(|r| r.payload.clone()))
+        .unwrap_or_default();
     let (monitor, mut received) = Monitor::start(
         &ctx.broker,
         &format!("hil-monitor-{}-{}", ctx.run_id, scenario.name),
@@ -180,7 +195,7 @@ async fn execute(
                     physics: &bench.physics,
                     firmware: &scenario.firmware,
                 };
-                let mut files = ctx.app.clone();
+                let mut files = app.to_vec();
                 files.push(config.to_file());
                 files
             })
@@ -222,6 +237,7 @@ async fn execute(
             speed: ctx.speed,
             boards: bench.infos.clone(),
             broker: ctx.broker.description.clone(),
+            payload: Some(payload.clone()),
         });
 
         let mut tasks = Recorders::default();
@@ -295,9 +311,17 @@ async fn execute(
             let log = log.clone();
             let prefix = prefix.clone();
             let progress = ctx.progress.then(|| scenario.name.clone());
+            let reader = publish::Reader {
+                prefix,
+                format: payload,
+                adc: crate::payload::Adc {
+                    divider: bench.physics.divider,
+                    full_scale_volts: bench.physics.full_scale_volts,
+                },
+            };
             tasks.push(tokio::spawn(async move {
                 while let Some(msg) = received.recv().await {
-                    for body in publish::interpret(&prefix, &msg.topic, &msg.payload, msg.retain) {
+                    for body in reader.interpret(&msg.topic, &msg.payload, msg.retain) {
                         let event = log.record(body);
                         if let (
                             Some(name),
@@ -311,10 +335,8 @@ async fn execute(
                         ) = (&progress, &event.body)
                         {
                             let late = if *late { " (late)" } else { "" };
-                            eprintln!(
-                                "  {name} t={:>7.1}s {board} seq={seq} v={v:.2} V{late}",
-                                event.t
-                            );
+                            let seq = seq.map_or_else(String::new, |s| format!(" seq={s}"));
+                            eprintln!("  {name} t={:>7.1}s {board}{seq} v={v:.2} V{late}", event.t);
                         }
                     }
                 }

@@ -6,11 +6,13 @@ use rig::board::AppFile;
 use rig::mqtt::Broker;
 use rig::twin::Physics;
 use serde_json::json;
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 /// Files that belong to the firmware's development, not to the board.
 fn deployable(name: &str) -> bool {
     !name.starts_with('.')
+        && !name.ends_with(".md")
         && name != "__pycache__"
         && name != "config.json"
         && name != "config.example.json"
@@ -132,6 +134,74 @@ pub fn deployed_app(
     }
 }
 
+/// The apps of one run, each built once: `--firmware`'s, and each folder a scenario's `[firmware] app` names.
+pub struct Apps {
+    default: Vec<AppFile>,
+    by_folder: BTreeMap<PathBuf, Vec<AppFile>>,
+}
+
+impl Apps {
+    /// Builds (as `deployed_app` does) the default app and every other folder the scenarios name.
+    pub fn build(
+        default: &Path,
+        scenarios: &[crate::scenario::Scenario],
+        runtime: &rig::twin::FirmwareRuntime,
+        source: bool,
+        on_rig: bool,
+    ) -> Result<Apps> {
+        let mut by_folder = BTreeMap::new();
+        for folder in scenarios.iter().filter_map(|s| s.firmware.app.as_ref()) {
+            if !by_folder.contains_key(folder) {
+                let files = deployed_app(folder, runtime, source, on_rig)
+                    .with_context(|| format!("building {}", folder.display()))?;
+                by_folder.insert(folder.clone(), files);
+            }
+        }
+        Ok(Apps {
+            default: deployed_app(default, runtime, source, on_rig)?,
+            by_folder,
+        })
+    }
+
+    /// Only the one app, for every scenario (benchmarks of the project's firmware).
+    pub fn only(files: Vec<AppFile>) -> Apps {
+        Apps {
+            default: files,
+            by_folder: BTreeMap::new(),
+        }
+    }
+
+    /// For the run's banner: ` + FOLDER, … where scenarios name them`, or nothing.
+    pub fn named(&self) -> String {
+        if self.by_folder.is_empty() {
+            return String::new();
+        }
+        let folders: Vec<String> = self
+            .by_folder
+            .keys()
+            .map(|f| f.display().to_string())
+            .collect();
+        format!(" + {} where scenarios name them", folders.join(", "))
+    }
+
+    /// The files of the app the scenario runs.
+    pub fn of(&self, scenario: &crate::scenario::Scenario) -> Result<&[AppFile]> {
+        match &scenario.firmware.app {
+            None => Ok(&self.default),
+            Some(folder) => self
+                .by_folder
+                .get(folder)
+                .map(Vec::as_slice)
+                .with_context(|| {
+                    format!(
+                        "{} was not built for this run (a scenario loaded after the run started?)",
+                        folder.display()
+                    )
+                }),
+        }
+    }
+}
+
 /// Where a board sends its readings and how it converts them.
 pub struct BoardConfig<'a> {
     pub device_id: &'a str,
@@ -190,6 +260,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("main.py"), "print(1)").unwrap();
         std::fs::write(dir.path().join("config.json"), "{}").unwrap();
+        std::fs::write(dir.path().join("README.md"), "# the app").unwrap();
         std::fs::create_dir(dir.path().join("__pycache__")).unwrap();
         std::fs::write(dir.path().join("__pycache__/x.pyc"), "").unwrap();
         std::fs::create_dir(dir.path().join("lib")).unwrap();

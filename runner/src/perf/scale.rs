@@ -3,7 +3,7 @@
 //! ground truth.
 
 use crate::events::{Body, Event};
-use crate::exec::{deployed_app, run_scenario, RunContext, TwinRuntime, TwinTransport};
+use crate::exec::{deployed_app, run_scenario, Apps, RunContext, TwinRuntime, TwinTransport};
 use crate::paths;
 use crate::scenario::Scenario;
 use anyhow::{Context, Result};
@@ -113,7 +113,12 @@ pub async fn scale(
 ) -> Result<()> {
     let broker = Arc::new(Broker::start(spec).await?);
     let runtime = paths::firmware_runtime(runtime, rig::twin::ImageVariant::Generic).await?;
-    let app = deployed_app(&paths::default_firmware(), &runtime, false, false)?;
+    let app = Arc::new(Apps::only(deployed_app(
+        &paths::default_firmware(),
+        &runtime,
+        false,
+        false,
+    )?));
     let report = rig::scratch::tempdir("bench-scale-")?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
@@ -179,7 +184,11 @@ pub async fn scale(
         let received: std::collections::BTreeSet<(String, u64)> = events
             .iter()
             .filter_map(|e| match &e.body {
-                Body::Reading { board, seq, .. } => Some((board.clone(), *seq)),
+                Body::Reading {
+                    board,
+                    seq: Some(seq),
+                    ..
+                } => Some((board.clone(), *seq)),
                 _ => None,
             })
             .collect();

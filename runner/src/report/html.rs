@@ -80,6 +80,8 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .pass { color: #17692c; }
 .fail { color: #b3161b; font-weight: 600; }
 tr.fail td { background: #fdecea; }
+tr.unjudged td { background: #fff4d6; }
+.unjudged { color: #8a5a00; }
 .result { font-weight: 700; }
 figure { margin: 1em 0; }
 figure svg { display: block; max-width: 100%; height: auto; border: 1px solid #ddd; }
@@ -254,10 +256,10 @@ fn scenario(page: &mut String, record: &ScenarioRecord) {
 fn checks(page: &mut String, verdicts: &[&crate::checks::Verdict]) {
     page.push_str("<table>\n<tr><th>check</th><th>result</th><th>message</th></tr>\n");
     for v in verdicts {
-        let (word, class) = if v.pass {
-            ("pass", "pass")
-        } else {
-            ("FAIL", "fail")
+        let (word, class) = match (v.pass, v.judged) {
+            (true, _) => ("pass", "pass"),
+            (false, true) => ("FAIL", "fail"),
+            (false, false) => ("not judged", "fail unjudged"),
         };
         let _ = writeln!(
             page,
@@ -478,6 +480,7 @@ mod tests {
             name,
             board: Some(board.into()),
             pass,
+            judged: true,
             message: message.into(),
         }
     }

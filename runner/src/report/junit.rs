@@ -55,14 +55,7 @@ pub fn write_junit(
             case.set_assertions(verdicts.len());
             let passed: Vec<String> = verdicts
                 .iter()
-                .map(|v| {
-                    format!(
-                        "{} {}: {}",
-                        if v.pass { "ok  " } else { "FAIL" },
-                        v.name,
-                        v.message
-                    )
-                })
+                .map(|v| format!("{:<4} {}: {}", v.word(), v.name, v.message))
                 .collect();
             case.set_system_out(passed.join("\n"));
             suite.add_test_case(case);

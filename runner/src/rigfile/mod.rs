@@ -27,6 +27,8 @@ pub struct RigFile {
     pub tap_advertise: Option<String>,
     pub wifi: Option<WifiEntry>,
     pub image: Option<PathBuf>,
+    /// `[payload]`: the format of scenarios that declare none.
+    pub payload: Option<crate::payload::PayloadFormat>,
 }
 
 #[derive(Debug, Clone)]
@@ -451,6 +453,7 @@ impl Validator<'_> {
             None => None,
         };
         Ok(RigFile {
+            payload: crate::payload::declared(self.path, self.source, raw.payload.as_ref())?,
             path: self.path.to_path_buf(),
             supplies,
             boards,

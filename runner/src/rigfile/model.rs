@@ -17,6 +17,8 @@ pub struct RigFileRaw {
     pub tap: Option<TapRaw>,
     pub wifi: Option<Spanned<WifiRaw>>,
     pub micropython: Option<MicropythonRaw>,
+    /// How the bench's firmware sends its readings, for scenarios that do not say.
+    pub payload: Option<Spanned<crate::payload::PayloadSection>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -305,3 +305,32 @@ fn a_board_may_name_its_adapter_by_usb_serial_and_a_bad_one_names_its_line() {
         d.render()
     );
 }
+
+#[test]
+fn a_payload_section_sets_the_bench_firmwares_format_and_a_bad_one_names_its_line() {
+    use crate::payload::{JsonFields, PayloadFormat};
+    assert_eq!(parse(GOOD).unwrap().payload, None);
+    let rig = parse(&format!(
+        "{GOOD}\n[payload]\nfields = {{ volts = \"voltage\" }}\n"
+    ))
+    .unwrap();
+    assert_eq!(
+        rig.payload,
+        Some(PayloadFormat::Json {
+            fields: JsonFields {
+                volts: "voltage".into(),
+                ..JsonFields::default()
+            }
+        })
+    );
+    let d = parse(&format!(
+        "{GOOD}\n[payload]\nformat = \"json\"\nunit = \"volts\"\n"
+    ))
+    .unwrap_err();
+    assert_eq!(line_of(&d), 26, "{}", d.render());
+    assert!(
+        d.message.contains("unit is for format = \"plain\""),
+        "{}",
+        d.message
+    );
+}

@@ -13,6 +13,7 @@ pub use profile::{Action, Profile, Step};
 pub use trace_csv::HEADER as TRACE_CSV_HEADER;
 
 use crate::diagnostic::Diagnostic;
+use crate::payload::PayloadFormat;
 use model::ScenarioFile;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -29,6 +30,8 @@ pub struct Scenario {
     pub boards: u32,
     pub duration: f64,
     pub firmware: FirmwareSettings,
+    /// The `[payload]` format; None: the rig file's, else JSON.
+    pub payload: Option<PayloadFormat>,
     pub supply: SupplyPlan,
     pub expect: Expectations,
     pub faults: Vec<FaultWindow>,
@@ -60,6 +63,8 @@ impl Requirement {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct FirmwareSettings {
+    /// The app folder the scenario names (`app`, canonical); None: the run's `--firmware`.
+    pub app: Option<PathBuf>,
     pub sleep_ms: u64,
     pub keepalive_s: u16,
     pub low_battery_volts: f64,
@@ -116,6 +121,14 @@ pub struct Expectations {
     /// Least free heap (the chip's bytes) every wake must leave; None: the default headroom, judged where a
     /// board reports its heap (checks::heap).
     pub heap_min_free: Option<u64>,
+    pub console: Option<ConsoleExpectation>,
+}
+
+/// Texts some line of each board's console must contain, and texts none may.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConsoleExpectation {
+    pub contains: Vec<String>,
+    pub not_contains: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -240,6 +253,7 @@ impl Validator<'_> {
             return Err(self.error(file.duration.span(), "duration must be longer than 0s"));
         }
         let firmware = self.firmware(&file.firmware)?;
+        let payload = crate::payload::declared(self.path, self.source, file.payload.as_ref())?;
         let supply = self.supply(&file.supply, file.boards.as_ref(), duration)?;
         let boards = supply.channels.last().map_or(1, |c| c.boards.end);
         let expect = self.expect(&file.expect)?;
@@ -254,6 +268,7 @@ impl Validator<'_> {
             boards,
             duration,
             firmware,
+            payload,
             supply,
             expect,
             faults,
@@ -329,6 +344,7 @@ impl Validator<'_> {
             None => 0,
         };
         Ok(FirmwareSettings {
+            app: f.app.as_ref().map(|a| self.app(a)).transpose()?,
             sleep_ms,
             keepalive_s: if legacy { 0 } else { keepalive_s },
             low_battery_volts: f.low_battery_volts.unwrap_or(11.8),
@@ -337,6 +353,39 @@ impl Validator<'_> {
             credentials: f.credentials.unwrap_or(Credentials::Valid),
             legacy_keepalive_zero: legacy,
         })
+    }
+
+    /// The app folder `app` names, relative to the scenario file: a folder with a main.py, as `--firmware` takes.
+    fn app(&self, app: &Spanned<String>) -> Result<PathBuf, Diagnostic> {
+        let folder = self
+            .path
+            .parent()
+            .unwrap_or(Path::new(""))
+            .join(app.get_ref());
+        let help = "the path is relative to the scenario file, e.g. app = \"../firmware/examples/umqtt-simple\"";
+        if !folder.is_dir() {
+            return Err(self
+                .error(
+                    app.span(),
+                    format!("no firmware folder at {}", folder.display()),
+                )
+                .with_help(help));
+        }
+        if !folder.join("main.py").is_file() {
+            return Err(self
+                .error(
+                    app.span(),
+                    format!(
+                        "{} has no main.py: app must name a MicroPython app folder",
+                        folder.display()
+                    ),
+                )
+                .with_help(help));
+        }
+        // Canonical, so scenarios naming one folder by different paths share its build.
+        folder
+            .canonicalize()
+            .map_err(|e| self.error(app.span(), format!("{}: {e}", folder.display())))
     }
 
     /// The supply's channels, each with its boards; `boards` (when written) must match their sum.
@@ -682,6 +731,50 @@ impl Validator<'_> {
                 Some(h) => Some(self.bytes(&h.min_free)?),
                 None => None,
             },
+            console: e.console.as_ref().map(|c| self.console(c)).transpose()?,
+        })
+    }
+
+    /// `console = { contains = …, not_contains = … }`: non-empty one-line texts, at least one, none in both.
+    fn console(&self, c: &Spanned<model::ConsoleExpect>) -> Result<ConsoleExpectation, Diagnostic> {
+        let texts = |field: &Option<Spanned<model::Texts>>, key: &str| {
+            let Some(field) = field else {
+                return Ok(Vec::new());
+            };
+            let texts = &field.get_ref().0;
+            if texts.is_empty() {
+                return Err(self.error(field.span(), format!("{key} is an empty list")));
+            }
+            if let Some(bad) = texts
+                .iter()
+                .find(|t| t.is_empty() || t.contains(['\n', '\r']))
+            {
+                return Err(self
+                    .error(
+                        field.span(),
+                        format!("{key} text {bad:?} must be non-empty and on one line"),
+                    )
+                    .with_help("console lines are matched one at a time"));
+            }
+            Ok(texts.clone())
+        };
+        let expect = c.get_ref();
+        let contains = texts(&expect.contains, "contains")?;
+        let not_contains = texts(&expect.not_contains, "not_contains")?;
+        if contains.is_empty() && not_contains.is_empty() {
+            return Err(self
+                .error(c.span(), "console needs contains or not_contains")
+                .with_help("console = { contains = \"MQTTException: 2\" }"));
+        }
+        if let Some(both) = contains.iter().find(|t| not_contains.contains(t)) {
+            return Err(self.error(
+                c.span(),
+                format!("{both:?} is both in contains and in not_contains"),
+            ));
+        }
+        Ok(ConsoleExpectation {
+            contains,
+            not_contains,
         })
     }
 

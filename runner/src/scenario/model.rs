@@ -21,6 +21,8 @@ pub struct ScenarioFile {
     pub requires: Vec<Spanned<String>>,
     #[serde(default)]
     pub firmware: FirmwareOverrides,
+    /// How the firmware's payloads look (default: the rig file's, else the project firmware's JSON).
+    pub payload: Option<Spanned<crate::payload::PayloadSection>>,
     pub supply: Spanned<SupplySection>,
     #[serde(default)]
     pub expect: Expect,
@@ -46,6 +48,8 @@ pub struct FaultEntry {
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FirmwareOverrides {
+    /// The app folder to deploy instead of `--firmware`'s, relative to the scenario file.
+    pub app: Option<Spanned<String>>,
     pub sleep: Option<Spanned<Dur>>,
     pub keepalive: Option<Spanned<Dur>>,
     pub low_battery_volts: Option<f64>,
@@ -163,6 +167,39 @@ pub struct Expect {
     pub reset: Option<ResetExpect>,
     pub sleep_drift: Option<SleepDriftExpect>,
     pub heap: Option<HeapExpect>,
+    pub console: Option<Spanned<ConsoleExpect>>,
+}
+
+/// `console = { contains = "MQTTException: 2", not_contains = ["MemoryError"] }`: texts some console line must
+/// show, and texts none may show; each a string or a list of them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleExpect {
+    pub contains: Option<Spanned<Texts>>,
+    pub not_contains: Option<Spanned<Texts>>,
+}
+
+/// One text, or a list of them.
+#[derive(Debug, Clone)]
+pub struct Texts(pub Vec<String>);
+
+impl<'de> Deserialize<'de> for Texts {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> de::Visitor<'de> for Visitor {
+            type Value = Texts;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a text like \"MQTTException: 2\" or a list of them")
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<Texts, E> {
+                Ok(Texts(vec![text.to_string()]))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<Texts, A::Error> {
+                Vec::deserialize(de::value::SeqAccessDeserializer::new(seq)).map(Texts)
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }
 
 /// `heap = { min_free = "4KB" }`: every wake leaves at least this much of the chip's heap free.

@@ -339,3 +339,102 @@ fn supply_channel_errors_point_at_the_channel() {
         d.message
     );
 }
+
+/// A scenario file in a folder of its own, with an app folder beside it.
+fn scenario_beside_app(
+    firmware: &str,
+    rest: &str,
+) -> (tempfile::TempDir, Result<Scenario, Diagnostic>) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("apps/good")).unwrap();
+    std::fs::write(dir.path().join("apps/good/main.py"), "print(1)\n").unwrap();
+    std::fs::create_dir_all(dir.path().join("apps/empty")).unwrap();
+    std::fs::create_dir_all(dir.path().join("scenarios")).unwrap();
+    let path = dir.path().join("scenarios/s.toml");
+    let src = format!(
+        "name = \"s\"\nduration = \"1m\"\n[firmware]\n{firmware}\n[supply]\nprofile = [{{ at = \"0s\", volts = 12.6 }}]\n{rest}"
+    );
+    let parsed = Scenario::parse(&path, &src);
+    (dir, parsed)
+}
+
+#[test]
+fn the_firmware_app_is_a_folder_with_main_py_relative_to_the_scenario_file() {
+    let (dir, s) = scenario_beside_app("app = \"../apps/good\"", "");
+    let app = s.unwrap().firmware.app.unwrap();
+    assert_eq!(app, dir.path().join("apps/good").canonicalize().unwrap());
+    assert_eq!(parse(GOOD).unwrap().firmware.app, None);
+    for (app, says) in [
+        ("../apps/missing", "no firmware folder at"),
+        ("../apps/empty", "has no main.py"),
+    ] {
+        let (_dir, s) = scenario_beside_app(&format!("app = \"{app}\""), "");
+        let d = s.unwrap_err();
+        assert_eq!(d.line_col(), Some((4, 7)), "{}", d.render());
+        assert!(d.message.contains(says), "{}", d.message);
+        assert!(
+            d.render().contains("relative to the scenario file"),
+            "{}",
+            d.render()
+        );
+    }
+}
+
+#[test]
+fn a_payload_section_is_validated_where_it_is_written() {
+    let (_dir, s) = scenario_beside_app("", "[payload]\nformat = \"plain\"\nunit = \"counts\"\n");
+    assert_eq!(
+        s.unwrap().payload,
+        Some(crate::payload::PayloadFormat::Plain {
+            unit: crate::payload::Unit::Counts
+        })
+    );
+    assert_eq!(parse(GOOD).unwrap().payload, None);
+    let d = error_of(&format!("{GOOD}[payload]\nformat = \"xml\"\n"));
+    assert!(d.message.contains("unknown variant `xml`"), "{}", d.message);
+    assert_eq!(d.line_col().map(|l| l.0), Some(23));
+    let d = error_of(&format!(
+        "{GOOD}[payload]\nformat = \"plain\"\nunit = \"amps\"\n"
+    ));
+    assert_eq!(d.line_col().map(|l| l.0), Some(24));
+    let d = error_of(&format!("{GOOD}[payload]\nformat = \"plain\"\n"));
+    assert!(d.message.contains("needs its unit"), "{}", d.message);
+    assert_eq!(d.line_col().map(|l| l.0), Some(22));
+}
+
+#[test]
+fn console_expectations_take_one_text_or_a_list_and_refuse_what_cannot_match() {
+    let s = parse(&format!(
+        "{GOOD}console = {{ contains = \"MQTTException: 2\", not_contains = [\"MemoryError\", \"Traceback\"] }}\n"
+    ))
+    .unwrap();
+    assert_eq!(
+        s.expect.console,
+        Some(ConsoleExpectation {
+            contains: vec!["MQTTException: 2".into()],
+            not_contains: vec!["MemoryError".into(), "Traceback".into()],
+        })
+    );
+    for (console, says) in [
+        ("{ }", "console needs contains or not_contains"),
+        ("{ contains = [] }", "contains is an empty list"),
+        ("{ contains = \"\" }", "must be non-empty and on one line"),
+        (
+            "{ contains = \"a\\nb\" }",
+            "must be non-empty and on one line",
+        ),
+        (
+            "{ contains = \"x\", not_contains = [\"x\"] }",
+            "\"x\" is both in contains and in not_contains",
+        ),
+        (
+            "{ contains = 2 }",
+            "a text like \"MQTTException: 2\" or a list of them",
+        ),
+        ("{ contain = \"x\" }", "unknown field `contain`"),
+    ] {
+        let d = error_of(&format!("{GOOD}console = {console}\n"));
+        assert!(d.message.contains(says), "{console}: {}", d.message);
+        assert_eq!(d.line_col().map(|l| l.0), Some(22), "{console}");
+    }
+}
