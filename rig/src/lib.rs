@@ -7,4 +7,6 @@ pub mod process;
 pub mod scratch;
 pub mod secret;
 pub mod supply;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod twin;

@@ -177,12 +177,29 @@ async fn children_die_with_the_server() {
 
 #[tokio::test]
 async fn host_command_falls_back_to_a_fresh_interpreter_when_turned_off() {
-    // HostCommand::spawn_here with the server turned off must still run the script.
-    std::env::set_var(rig::twin::fork_server::DISABLE_ENV, "0");
+    const NAME: &str = "host_command_falls_back_to_a_fresh_interpreter_when_turned_off";
+    let off = std::env::var(rig::twin::fork_server::DISABLE_ENV).is_ok_and(|v| v == "0");
+    if !off {
+        // The switch is read from the environment: this test runs again in a process of its own with it set,
+        // rather than setting it in this one, whose environment other tests' threads read.
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([NAME, "--exact", "--nocapture", "--test-threads", "1"])
+            .env(rig::twin::fork_server::DISABLE_ENV, "0")
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && said.contains("1 passed"),
+            "{said}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        return;
+    }
+    // HostCommand::spawn_here with the server turned off must still run the script, as a child of this process.
     let dir = tempfile::tempdir().unwrap();
     let mut process = command(
         dir.path(),
-        "import sys\nprint('fresh')\nsys.exit(3)\n",
+        "import os, sys\nprint('fresh', os.getppid())\nsys.exit(3)\n",
         false,
     )
     .spawn_here()
@@ -199,6 +216,6 @@ async fn host_command_falls_back_to_a_fresh_interpreter_when_turned_off() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(out.trim(), "fresh");
+    assert_eq!(out.trim(), format!("fresh {}", std::process::id()));
     assert_eq!(status.code(), Some(3));
 }

@@ -25,7 +25,7 @@ fn korad(name: &str, address: &str) -> Arc<dyn PowerSupply> {
 async fn driver_sets_verifies_and_measures_the_twin_korad_on_a_pty() {
     let bench = Arc::new(BenchState::new(1));
     let board = bench.add_board(0, Physics::default());
-    let twin = korad_on_pty(bench.clone(), 0).unwrap();
+    let twin = korad_on_pty(bench.clone(), 0).await.unwrap();
     assert!(twin.address().starts_with("serial:///dev/"));
     let psu = korad("psu-k", &twin.address());
 
@@ -59,7 +59,7 @@ fn obliging(_: usize, request: &[u8]) -> Vec<u8> {
 
 #[tokio::test]
 async fn limits_are_enforced_before_anything_is_sent() {
-    let unit = scripted(9600, GAP, obliging);
+    let unit = scripted(9600, GAP, obliging).await;
     let psu = korad("psu-l", &unit.address);
     for (result, words) in [
         (psu.set_volts(1, 16.5).await, "voltage 16.5 V on channel 1"),
@@ -97,7 +97,7 @@ async fn limits_are_enforced_before_anything_is_sent() {
 
 #[tokio::test]
 async fn commands_are_paced_unterminated_and_sets_read_back() {
-    let unit = scripted(9600, GAP, obliging);
+    let unit = scripted(9600, GAP, obliging).await;
     let psu = korad("psu-p", &unit.address);
     assert_eq!(
         psu.identify().await.unwrap(),
@@ -134,7 +134,8 @@ async fn garbage_silence_and_ignored_settings_are_errors_naming_instrument_and_c
     let unit = scripted(9600, GAP, |n, request| match (n, request) {
         (0, b"VOUT1?") => b"ab.cd".to_vec(),
         _ => obliging(n, request),
-    });
+    })
+    .await;
     let psu = korad("psu-g", &unit.address);
     let message = format!("{:#}", psu.measure_volts(1).await.unwrap_err());
     assert!(message.starts_with("psu-g: "), "{message}");
@@ -149,7 +150,8 @@ async fn garbage_silence_and_ignored_settings_are_errors_naming_instrument_and_c
         b"VSET1?" => b"00.00".to_vec(),
         b"STATUS?" => vec![0x01],
         _ => Vec::new(),
-    });
+    })
+    .await;
     let psu = korad("psu-i", &unit.address);
     let message = format!("{:#}", psu.set_volts(1, 12.6).await.unwrap_err());
     assert!(
@@ -164,7 +166,8 @@ async fn garbage_silence_and_ignored_settings_are_errors_naming_instrument_and_c
         b"*IDN?" => vec![0xff, 0x00, 0x1b],
         b"IOUT1?" => b"0.".to_vec(),
         _ => Vec::new(),
-    });
+    })
+    .await;
     let psu = korad("psu-s", &unit.address);
     let message = format!("{:#}", psu.identify().await.unwrap_err());
     assert!(message.contains("psu-s: `*IDN?` answered"), "{message}");

@@ -57,7 +57,9 @@ async fn powered(psu: &dyn PowerSupply, bench: &BenchState) -> usize {
 #[tokio::test]
 async fn rigol_arms_its_level_trips_reports_and_is_cleared_by_arming_again() {
     let bench = Arc::new(BenchState::new(2));
-    let server = ScpiServer::start(bench.clone(), DeviceClock::start(100.0)).unwrap();
+    let server = ScpiServer::start(bench.clone(), DeviceClock::start(100.0))
+        .await
+        .unwrap();
     let address = server.address();
     let psu = open("psu-o", Driver::Scpi(Dialect::RigolDp800), &address, LIMITS);
     let board = powered(psu.as_ref(), &bench).await;
@@ -91,7 +93,9 @@ async fn rigol_arms_its_level_trips_reports_and_is_cleared_by_arming_again() {
 #[tokio::test]
 async fn trip_levels_beyond_the_channel_are_refused_before_sending_and_refusals_name_the_command() {
     let bench = Arc::new(BenchState::new(1));
-    let server = ScpiServer::start(bench.clone(), DeviceClock::start(100.0)).unwrap();
+    let server = ScpiServer::start(bench.clone(), DeviceClock::start(100.0))
+        .await
+        .unwrap();
     let psu = open(
         "psu-l",
         Driver::Scpi(Dialect::RigolDp800),
@@ -154,7 +158,7 @@ async fn families_without_protection_say_so_without_a_word_to_the_instrument() {
 #[tokio::test]
 async fn korad_trips_at_its_current_setting_and_cannot_report_it() {
     let bench = Arc::new(BenchState::new(1));
-    let twin = korad_on_pty(bench.clone(), 0).unwrap();
+    let twin = korad_on_pty(bench.clone(), 0).await.unwrap();
     let psu = open("psu-k", Driver::Korad, &twin.address(), LIMITS);
     let board = powered(psu.as_ref(), &bench).await;
     psu.set_current_limit(1, TRIP).await.unwrap();
@@ -179,7 +183,9 @@ async fn korad_trips_at_its_current_setting_and_cannot_report_it() {
 #[tokio::test]
 async fn riden_arms_its_level_and_reports_the_trip() {
     let bench = Arc::new(BenchState::new(1));
-    let twin = riden_on_pty(bench.clone(), 0, RidenModel::Rd6006).unwrap();
+    let twin = riden_on_pty(bench.clone(), 0, RidenModel::Rd6006)
+        .await
+        .unwrap();
     let psu = open(
         "psu-r",
         Driver::Riden(RidenModel::Rd6006),

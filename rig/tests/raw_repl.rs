@@ -35,7 +35,7 @@ async fn runs_code_and_reports_tracebacks_on_cpython() {
 
 async fn runs_code_and_reports_tracebacks_on(runtime: &FirmwareRuntime) {
     let board = board_on("twin-0", runtime).await;
-    let port = Tty::open(board.port(), 115_200).unwrap();
+    let port = Tty::open(board.port(), 115_200).await.unwrap();
     let mut repl = RawRepl::enter(port, "twin-0").await.unwrap();
     assert_eq!(repl.exec("print(6*7)", "sum").await.unwrap(), b"42\r\n");
     // Globals live across execs until a soft reset, as mpremote's file writes rely on.
@@ -73,7 +73,7 @@ async fn deploys_skips_unchanged_files_and_resets_into_the_app() {
             contents: b"VALUE = 'it\\'s here'\n".to_vec(),
         },
     ];
-    let port = Tty::open(board.port(), 115_200).unwrap();
+    let port = Tty::open(board.port(), 115_200).await.unwrap();
     let mut repl = RawRepl::enter(port, "twin-1").await.unwrap();
     let first = repl.deploy(&files).await.unwrap();
     assert_eq!(first.written.len(), 3);
@@ -115,7 +115,7 @@ async fn deep_sleeps_and_wakes_on(runtime: &FirmwareRuntime) {
     let board = board_on("twin-2", runtime).await;
     let main = "import machine\nr = machine.RTC()\nn = len(r.memory())\nprint('wake', machine.reset_cause(), n)\n\
                 r.memory(b'x' * (n + 1))\nif n < 2:\n    machine.deepsleep(300)\n";
-    let port = Tty::open(board.port(), 115_200).unwrap();
+    let port = Tty::open(board.port(), 115_200).await.unwrap();
     let mut repl = RawRepl::enter(port, "twin-2").await.unwrap();
     let files = [AppFile {
         path: "main.py".into(),
@@ -147,7 +147,7 @@ async fn deep_sleeps_and_wakes_on(runtime: &FirmwareRuntime) {
 #[tokio::test]
 async fn an_uncaught_exception_prints_its_traceback_and_leaves_the_board_at_its_repl() {
     let board = board_at_repl("twin-3").await;
-    let port = Tty::open(board.port(), 115_200).unwrap();
+    let port = Tty::open(board.port(), 115_200).await.unwrap();
     let mut repl = RawRepl::enter(port, "twin-3").await.unwrap();
     let main = "print('app up')\ndef check():\n    raise ValueError('battery unknown')\ncheck()\n";
     repl.deploy(&[AppFile {

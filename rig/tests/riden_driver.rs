@@ -45,7 +45,7 @@ async fn driver_sets_and_measures_the_twin_riden_with_each_model_s_scale() {
     for model in [RidenModel::Rd6006, RidenModel::Rd6006p, RidenModel::Rd6018] {
         let bench = Arc::new(BenchState::new(1));
         let board = bench.add_board(0, Physics::default());
-        let twin = riden_on_pty(bench.clone(), 0, model).unwrap();
+        let twin = riden_on_pty(bench.clone(), 0, model).await.unwrap();
         let psu = riden("psu-r", model, &twin.address());
 
         let idn = psu.identify().await.unwrap();
@@ -68,7 +68,9 @@ async fn driver_sets_and_measures_the_twin_riden_with_each_model_s_scale() {
 #[tokio::test]
 async fn a_unit_of_another_model_is_refused_before_any_write() {
     let bench = Arc::new(BenchState::new(1));
-    let twin = riden_on_pty(bench.clone(), 0, RidenModel::Rd6006p).unwrap();
+    let twin = riden_on_pty(bench.clone(), 0, RidenModel::Rd6006p)
+        .await
+        .unwrap();
     let psu = riden("psu-m", RidenModel::Rd6006, &twin.address());
     let message = format!("{:#}", psu.set_volts(1, 12.6).await.unwrap_err());
     assert!(
@@ -87,7 +89,8 @@ async fn requests_are_paced_and_limits_checked_before_sending() {
         Some(_) => one_register(1260),
         // Writes are echoed.
         None => request.to_vec(),
-    });
+    })
+    .await;
     let psu = riden("psu-p", RidenModel::Rd6006, &unit.address);
     let message = format!("{:#}", psu.set_volts(1, 16.5).await.unwrap_err());
     assert!(
@@ -122,11 +125,12 @@ async fn requests_are_paced_and_limits_checked_before_sending() {
 }
 
 /// A unit that identifies as an RD6006 and then answers every other request with `bad`.
-fn misbehaving(bad: Vec<u8>) -> common::Scripted {
+async fn misbehaving(bad: Vec<u8>) -> common::Scripted {
     scripted(115_200, GAP, move |_, request| match read_of(request) {
         Some(register::MODEL_ID) => one_register(RidenModel::Rd6006.id()),
         _ => bad.clone(),
     })
+    .await
 }
 
 #[tokio::test]
@@ -144,7 +148,7 @@ async fn garbage_replies_are_errors_naming_instrument_and_request() {
         // Another function's reply.
         (frame(&[1, 0x06, 0, 10, 0, 1]), "`read register 10`"),
     ] {
-        let unit = misbehaving(bad.clone());
+        let unit = misbehaving(bad.clone()).await;
         let psu = riden("psu-g", RidenModel::Rd6006, &unit.address);
         let message = format!("{:#}", psu.measure_volts(1).await.unwrap_err());
         assert!(message.starts_with("psu-g: "), "{bad:02x?}: {message}");
@@ -155,7 +159,8 @@ async fn garbage_replies_are_errors_naming_instrument_and_request() {
     let unit = scripted(115_200, GAP, |_, request| match read_of(request) {
         Some(_) => one_register(RidenModel::Rd6006.id()),
         None => frame(&[1, 0x06, 0, 8, 0, 0]),
-    });
+    })
+    .await;
     let psu = riden("psu-e", RidenModel::Rd6006, &unit.address);
     let message = format!("{:#}", psu.set_volts(1, 12.6).await.unwrap_err());
     assert!(
@@ -168,7 +173,7 @@ async fn garbage_replies_are_errors_naming_instrument_and_request() {
         (vec![0x55; 300], "psu-n: `read register 11` on serial://"),
         (Vec::new(), "psu-n: no answer to `read register 11`"),
     ] {
-        let unit = misbehaving(bad);
+        let unit = misbehaving(bad).await;
         let psu = riden("psu-n", RidenModel::Rd6006, &unit.address);
         let started = Instant::now();
         let message = format!("{:#}", psu.measure_amps(1).await.unwrap_err());
@@ -177,7 +182,7 @@ async fn garbage_replies_are_errors_naming_instrument_and_request() {
     }
 
     // A model register naming no Riden this driver knows.
-    let unit = scripted(115_200, GAP, |_, _| one_register(12345));
+    let unit = scripted(115_200, GAP, |_, _| one_register(12345)).await;
     let psu = riden("psu-u", RidenModel::Rd6006, &unit.address);
     let message = format!("{:#}", psu.identify().await.unwrap_err());
     assert!(

@@ -25,7 +25,7 @@ async fn flashes_an_image_over_the_pty_then_skips_it() {
     let records_dir = tempfile::tempdir().unwrap();
     let records = FlashRecords::new(records_dir.path());
 
-    let port = Tty::open(board.port(), 115_200).unwrap();
+    let port = Tty::open(board.port(), 115_200).await.unwrap();
     let mut seen = Vec::new();
     let mut progress = |p: Progress| seen.push(p);
     let (mut f, mac, outcome) =
@@ -45,7 +45,7 @@ async fn flashes_an_image_over_the_pty_then_skips_it() {
     // Same image again: known from the per-MAC record, nothing written.
     let port = f.into_port();
     drop(port);
-    let port = Tty::open(board.port(), 115_200).unwrap();
+    let port = Tty::open(board.port(), 115_200).await.unwrap();
     let (flasher_again, _, outcome) =
         flasher::flash_image(port, "twin-0", &firmware, Some(&records), &mut |_| {})
             .await
@@ -70,7 +70,7 @@ async fn refuses_a_bad_image_before_touching_the_board() {
     let board = board_in_loader(None).await;
     let mut firmware = image::synthetic(8_000, 1);
     firmware[0] = 0xEA;
-    let port = Tty::open(board.port(), 115_200).unwrap();
+    let port = Tty::open(board.port(), 115_200).await.unwrap();
     let err = flasher::flash_image(port, "twin-0", &firmware, None, &mut |_| {})
         .await
         .err()
@@ -88,7 +88,7 @@ async fn reset_lines_move_the_board_between_loader_and_app() {
     reset_into_loader(board.lines().as_ref()).await.unwrap();
     assert_eq!(board.mode(), BoardMode::RomLoader);
 
-    let port = Tty::open(board.port(), 115_200).unwrap();
+    let port = Tty::open(board.port(), 115_200).await.unwrap();
     let mut f = Flasher::connect(port, "twin-1").await.unwrap();
     f.check_chip().await.unwrap();
     assert_eq!(
@@ -110,7 +110,7 @@ async fn reset_lines_move_the_board_between_loader_and_app() {
 async fn a_board_that_is_not_in_its_loader_is_a_named_error() {
     let spec = PtyBoardSpec::new("twin-2", MAC, &vm_runtime());
     let board = standalone_board(spec, BoardMode::Repl, Duration::from_secs(10)).await;
-    let port = Tty::open(board.port(), 115_200).unwrap();
+    let port = Tty::open(board.port(), 115_200).await.unwrap();
     let err = Flasher::connect(port, "twin-2").await.err().unwrap();
     let text = format!("{err:#}");
     assert!(text.contains("twin-2") && text.contains("SYNC"), "{text}");

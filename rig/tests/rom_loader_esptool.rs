@@ -83,7 +83,7 @@ async fn esptool_identifies_and_flashes_the_twin() {
     // esptool leaves its stub behind with no-reset-stub: our flasher sees the image by the stub's MD5.
     reset_into_loader(board.lines().as_ref()).await.unwrap();
     esptool(board.port(), "no-reset-stub", &["write-flash", "0x0", file]).await;
-    let port = Tty::open(board.port(), 115_200).unwrap();
+    let port = Tty::open(board.port(), 115_200).await.unwrap();
     let (f, _, outcome) = flasher::flash_image(port, "twin-0", &firmware, None, &mut |_| {})
         .await
         .unwrap();

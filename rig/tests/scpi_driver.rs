@@ -15,10 +15,12 @@ const LIMITS: ChannelLimits = ChannelLimits {
     max_amps: 1.0,
 };
 
-fn twin(channels: usize) -> (Arc<BenchState>, ScpiServer) {
+async fn twin(channels: usize) -> (Arc<BenchState>, ScpiServer) {
     let bench = Arc::new(BenchState::new(channels));
     // Fast device time, so held readings refresh within a few wall milliseconds.
-    let server = ScpiServer::start(bench.clone(), DeviceClock::start(100.0)).unwrap();
+    let server = ScpiServer::start(bench.clone(), DeviceClock::start(100.0))
+        .await
+        .unwrap();
     (bench, server)
 }
 
@@ -40,7 +42,7 @@ async fn measured(supply: &ScpiSupply, amps: bool, want: impl Fn(f64) -> bool) -
 
 #[tokio::test]
 async fn driver_sets_and_measures_the_twin_over_tcp() {
-    let (bench, server) = twin(1);
+    let (bench, server) = twin(1).await;
     let board = bench.add_board(0, Physics::default());
     let supply = ScpiSupply::new(
         "psu-t",
@@ -85,7 +87,7 @@ async fn driver_sets_and_measures_the_twin_over_tcp() {
 
 #[tokio::test]
 async fn limits_are_enforced_before_anything_is_sent() {
-    let (bench, server) = twin(2);
+    let (bench, server) = twin(2).await;
     let supply = ScpiSupply::new(
         "psu-l",
         &server.address(),
@@ -117,7 +119,7 @@ async fn limits_are_enforced_before_anything_is_sent() {
 
 #[tokio::test]
 async fn an_instrument_refusal_names_the_command_and_its_error() {
-    let (bench, server) = twin(1);
+    let (bench, server) = twin(1).await;
     // Wider than the twin's 32 V range, so the instrument is the one to refuse.
     let wide = ChannelLimits {
         max_volts: 40.0,
@@ -140,7 +142,7 @@ async fn an_instrument_refusal_names_the_command_and_its_error() {
 
 #[tokio::test]
 async fn several_clients_at_once_and_the_server_stops_when_dropped() {
-    let (bench, server) = twin(2);
+    let (bench, server) = twin(2).await;
     let a = ScpiSupply::new("a", &server.address(), Dialect::RigolDp800, [(1, LIMITS)]).unwrap();
     let b = ScpiSupply::new("b", &server.address(), Dialect::RigolDp800, [(2, LIMITS)]).unwrap();
     let (ra, rb) = tokio::join!(a.set_volts(1, 5.0), b.set_volts(2, 7.0));

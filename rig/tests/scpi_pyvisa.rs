@@ -65,7 +65,9 @@ async fn pyvisa_sets_and_measures_the_twin_supply() {
     let bench = Arc::new(BenchState::new(1));
     let board = bench.add_board(0, Physics::default());
     bench.set_load(board, LoadState::Awake);
-    let server = ScpiServer::start(bench.clone(), DeviceClock::start(1.0)).unwrap();
+    let server = ScpiServer::start(bench.clone(), DeviceClock::start(1.0))
+        .await
+        .unwrap();
     let port = server
         .local_addr()
         .expect("a TCP server")

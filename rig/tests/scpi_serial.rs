@@ -20,7 +20,9 @@ async fn driver_sets_and_measures_the_twin_over_a_pty() {
     let bench = Arc::new(BenchState::new(1));
     let board = bench.add_board(0, Physics::default());
     // Fast device time, so held readings refresh within a few wall milliseconds.
-    let server = ScpiServer::start_on_pty(bench.clone(), DeviceClock::start(100.0)).unwrap();
+    let server = ScpiServer::start_on_pty(bench.clone(), DeviceClock::start(100.0))
+        .await
+        .unwrap();
     assert!(server.local_addr().is_none());
     let address = format!("{}?baud=115200", server.address());
     assert!(address.starts_with("serial:///dev/"), "{address}");
@@ -52,7 +54,9 @@ async fn driver_sets_and_measures_the_twin_over_a_pty() {
 #[tokio::test]
 async fn refusals_and_a_busy_port_name_the_instrument() {
     let bench = Arc::new(BenchState::new(1));
-    let server = ScpiServer::start_on_pty(bench.clone(), DeviceClock::start(1.0)).unwrap();
+    let server = ScpiServer::start_on_pty(bench.clone(), DeviceClock::start(1.0))
+        .await
+        .unwrap();
     let wide = ChannelLimits {
         max_volts: 40.0,
         max_amps: 5.0,

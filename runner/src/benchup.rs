@@ -13,15 +13,18 @@ use rig::secret::Secret;
 use rig::supply::RidenModel;
 use rig::twin::pty_board::{PtyBoard, PtyBoardSpec};
 use rig::twin::{BenchState, Physics, ScpiServer};
-use std::fmt::Write as _;
-use std::os::unix::fs::OpenOptionsExt;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::signal::unix::{signal, SignalKind};
 
 /// A twin bench's supply channel limits, as its rig file states them.
-const MAX_VOLTS: f64 = 16.0;
-const MAX_AMPS: f64 = 1.0;
+const TWIN_LIMITS: LimitsOut = LimitsOut {
+    max_volts: 16.0,
+    max_amps: 1.0,
+};
 
 pub struct BenchUpOptions {
     pub rig_file: PathBuf,
@@ -87,7 +90,7 @@ struct UpSupply {
     address: String,
 }
 
-fn start_supply(
+async fn start_supply(
     kind: TwinSupply,
     state: &Arc<BenchState>,
     channels: usize,
@@ -99,9 +102,9 @@ fn start_supply(
     Ok(match kind {
         TwinSupply::Scpi | TwinSupply::ScpiSerial => {
             let server = if kind == TwinSupply::Scpi {
-                ScpiServer::start(state.clone(), clock)?
+                ScpiServer::start(state.clone(), clock).await?
             } else {
-                ScpiServer::start_on_pty(state.clone(), clock)?
+                ScpiServer::start_on_pty(state.clone(), clock).await?
             };
             UpSupply {
                 driver: "scpi",
@@ -111,7 +114,7 @@ fn start_supply(
             }
         }
         TwinSupply::Korad => {
-            let unit = rig::twin::korad_on_pty(state.clone(), 0)?;
+            let unit = rig::twin::korad_on_pty(state.clone(), 0).await?;
             UpSupply {
                 driver: "korad",
                 model: "korad-ka3005p",
@@ -120,7 +123,7 @@ fn start_supply(
             }
         }
         TwinSupply::Riden => {
-            let unit = rig::twin::riden_on_pty(state.clone(), 0, RidenModel::Rd6006)?;
+            let unit = rig::twin::riden_on_pty(state.clone(), 0, RidenModel::Rd6006).await?;
             UpSupply {
                 driver: "riden",
                 model: "riden-rd6006",
@@ -153,6 +156,91 @@ fn write_secret(path: &Path, secret: &Secret) -> Result<()> {
     Ok(())
 }
 
+/// The rig file `hil bench up` writes, in the rig-file format (`rigfile/model.rs`); serialised by `toml`, so
+/// that paths and addresses are quoted and escaped whatever they hold.
+#[derive(Serialize)]
+struct RigOut {
+    supply: BTreeMap<&'static str, SupplyOut>,
+    boards: BoardsOut,
+    board: Vec<BoardOut>,
+    broker: BrokerOut,
+    wifi: WifiOut,
+}
+
+#[derive(Serialize)]
+struct SupplyOut {
+    driver: &'static str,
+    model: &'static str,
+    address: String,
+    channels: BTreeMap<String, LimitsOut>,
+}
+
+#[derive(Clone, Copy, Serialize)]
+struct LimitsOut {
+    max_volts: f64,
+    max_amps: f64,
+}
+
+#[derive(Serialize)]
+struct BoardsOut {
+    scan: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct BoardOut {
+    name: String,
+    chip: &'static str,
+    mac: String,
+    port: String,
+    supply: String,
+    lines: String,
+    adc: AdcOut,
+}
+
+#[derive(Serialize)]
+struct AdcOut {
+    divider: f64,
+    full_scale_volts: f64,
+}
+
+#[derive(Serialize)]
+struct BrokerOut {
+    url: String,
+    username: String,
+    password_file: String,
+}
+
+#[derive(Serialize)]
+struct WifiOut {
+    ssid: &'static str,
+    password_file: String,
+}
+
+/// The folder a file is in, `.` for a bare file name.
+fn folder_of(path: &Path) -> &Path {
+    path.parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
+/// Writes `text` to a new file in `path`'s folder and renames it to `path`: a reader polling for the rig file
+/// finds nothing or all of it, never half.
+fn write_atomically(path: &Path, text: &str) -> Result<()> {
+    use std::io::Write;
+    let dir = folder_of(path);
+    let mut file = tempfile::Builder::new()
+        .prefix(".hil-rig-")
+        .permissions(std::fs::Permissions::from_mode(0o644))
+        .tempfile_in(dir)
+        .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
+    file.write_all(text.as_bytes())
+        .with_context(|| format!("writing {}", file.path().display()))?;
+    file.persist(path)
+        .map_err(|e| e.error)
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
 pub async fn bench_up(
     options: &BenchUpOptions,
     stop: impl std::future::Future<Output = &'static str>,
@@ -173,7 +261,7 @@ pub async fn bench_up(
             c.output_on = true;
         });
     }
-    let supply = start_supply(options.supply, &state, channels, clock)?;
+    let supply = start_supply(options.supply, &state, channels, clock).await?;
     let physics = Physics::default();
     let mut boards = Vec::new();
     for i in 0..options.boards {
@@ -194,11 +282,7 @@ pub async fn bench_up(
         });
     }
     let broker = Broker::start(&options.broker).await?;
-    let dir = options
-        .rig_file
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    let dir = folder_of(&options.rig_file);
     let stem = options
         .rig_file
         .file_stem()
@@ -217,53 +301,54 @@ pub async fn bench_up(
         link_port(&ports, board)?;
     }
 
-    let limits: Vec<String> = (1..=channels)
-        .map(|n| format!("{n} = {{ max_volts = {MAX_VOLTS:.1}, max_amps = {MAX_AMPS:.1} }}"))
-        .collect();
-    let mut rig = format!(
-        "# The twin bench of `hil bench up` (pid {}): valid while it runs.\n\n\
-         [supply.twin]\ndriver = \"{}\"\nmodel = \"{}\"\naddress = \"{}\"\n\
-         channels = {{ {} }}\n\n\
-         [boards]\nscan = [\"{}/*\"]\n",
+    let rig = RigOut {
+        supply: BTreeMap::from([(
+            "twin",
+            SupplyOut {
+                driver: supply.driver,
+                model: supply.model,
+                address: supply.address.clone(),
+                channels: (1..=channels)
+                    .map(|n| (n.to_string(), TWIN_LIMITS))
+                    .collect(),
+            },
+        )]),
+        boards: BoardsOut {
+            scan: vec![format!("{}/*", ports.display())],
+        },
+        board: boards
+            .iter()
+            .map(|up| BoardOut {
+                name: up.board.name().to_string(),
+                chip: "esp8266",
+                mac: up.mac.clone(),
+                port: up.board.port().display().to_string(),
+                supply: format!("twin:{}", up.channel),
+                lines: up.lines.address.clone(),
+                adc: AdcOut {
+                    divider: physics.divider,
+                    full_scale_volts: physics.full_scale_volts,
+                },
+            })
+            .collect(),
+        broker: BrokerOut {
+            url: format!("mqtt://{}:{}", broker.host, broker.port),
+            username: broker.username.clone(),
+            password_file: broker_secret.display().to_string(),
+        },
+        wifi: WifiOut {
+            ssid: "hil-bench",
+            password_file: wifi_secret.display().to_string(),
+        },
+    };
+    let rig = format!(
+        "# The twin bench of `hil bench up` (pid {}): valid while it runs.\n\n{}",
         std::process::id(),
-        supply.driver,
-        supply.model,
-        supply.address,
-        limits.join(", "),
-        ports.display()
-    );
-    for UpBoard {
-        board,
-        lines,
-        mac,
-        channel,
-    } in &boards
-    {
-        let _ = write!(
-            rig,
-            "\n[[board]]\nname = \"{}\"\nchip = \"esp8266\"\nmac = \"{mac}\"\nport = \"{}\"\nsupply = \"twin:{channel}\"\n\
-             lines = \"{}\"\nadc = {{ divider = {:?}, full_scale_volts = {:?} }}\n",
-            board.name(),
-            board.port().display(),
-            lines.address,
-            physics.divider,
-            physics.full_scale_volts
-        );
-    }
-    let _ = write!(
-        rig,
-        "\n[broker]\nurl = \"mqtt://{}:{}\"\nusername = \"{}\"\npassword_file = \"{}\"\n\n\
-         [wifi]\nssid = \"hil-bench\"\npassword_file = \"{}\"\n",
-        broker.host,
-        broker.port,
-        broker.username,
-        broker_secret.display(),
-        wifi_secret.display()
+        toml::to_string(&rig).context("writing the rig file's TOML")?
     );
     // Listening before the rig file tells anyone the bench is up: SIGUSR1's default action would end it.
     let mut replug = signal(SignalKind::user_defined1()).context("listening for SIGUSR1")?;
-    std::fs::write(&options.rig_file, &rig)
-        .with_context(|| format!("writing {}", options.rig_file.display()))?;
+    write_atomically(&options.rig_file, &rig)?;
 
     eprintln!(
         "hil bench up: twin supply ({} {}) at {}",
@@ -309,4 +394,48 @@ pub async fn bench_up(
     }
     let _ = std::fs::remove_dir_all(&ports);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rig_file_appears_whole_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lab.toml");
+        // Large enough that a write in place is seen half done by a reader polling for the file.
+        let whole: Vec<String> = (0..20)
+            .map(|i| format!("# version {i}\n{}", "x = 1\n".repeat(400_000)))
+            .collect();
+        let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let reader = {
+            let (path, whole, done) = (path.clone(), whole.clone(), done.clone());
+            std::thread::spawn(move || {
+                let mut seen = 0;
+                while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                    if let Ok(text) = std::fs::read_to_string(&path) {
+                        assert!(
+                            whole.contains(&text),
+                            "a reader saw {} of a rig file's bytes",
+                            text.len()
+                        );
+                        seen += 1;
+                    }
+                }
+                seen
+            })
+        };
+        for text in &whole {
+            write_atomically(&path, text).unwrap();
+        }
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        assert!(reader.join().unwrap() > 0, "the reader read the file");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), whole[19]);
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, ["lab.toml"], "no temporary file is left behind");
+    }
 }

@@ -266,7 +266,7 @@ pub async fn main(cli: Cli) -> u8 {
         Command::Validate { paths, rig } => validate(&paths, rig.as_deref()),
         Command::List { paths, tag } => list(&paths, &tag),
         Command::SafetyGuard { rig } => {
-            let guarded = crate::safety_guard::watch(&rig, std::io::stdin().lock()).await;
+            let guarded = crate::safety_guard::watch(&rig, std::io::stdin()).await;
             // The run is gone: what it left in its scratch folder goes too.
             rig::scratch::sweep_stale();
             match guarded {
@@ -355,7 +355,8 @@ pub async fn main(cli: Cli) -> u8 {
             twin_runtime,
         }) => {
             let runtime =
-                match paths::firmware_runtime(twin_runtime, rig::twin::ImageVariant::Generic) {
+                match paths::firmware_runtime(twin_runtime, rig::twin::ImageVariant::Generic).await
+                {
                     Ok(runtime) => runtime,
                     Err(e) => {
                         eprintln!("error: {e:#}");
@@ -692,7 +693,8 @@ async fn run(args: RunArgs) -> u8 {
         .firmware
         .clone()
         .unwrap_or_else(paths::default_firmware);
-    let runtime = match paths::firmware_runtime(args.twin_runtime, args.twin_image.variant()) {
+    let runtime = match paths::firmware_runtime(args.twin_runtime, args.twin_image.variant()).await
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -808,7 +810,7 @@ async fn run(args: RunArgs) -> u8 {
     let started = std::time::Instant::now();
     let outcomes = suite::run_all(&scenarios, contexts).await;
     if let Some(guard) = guard {
-        guard.disarm();
+        guard.disarm().await;
     }
     let summary = summary_table(&outcomes, &skipped);
     print!("{summary}");
@@ -848,7 +850,7 @@ async fn boards_bench(
     twin_runtime: crate::exec::TwinRuntime,
 ) -> anyhow::Result<Vec<String>> {
     let options = rig::twin::pty_board::BoardsBenchOptions {
-        runtime: paths::firmware_runtime(twin_runtime, rig::twin::ImageVariant::Generic)?,
+        runtime: paths::firmware_runtime(twin_runtime, rig::twin::ImageVariant::Generic).await?,
         app_dir: paths::default_firmware(),
         baud,
         image_bytes: image_kib.clamp(4, 4096) * 1024,

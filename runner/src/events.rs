@@ -334,9 +334,8 @@ impl EventLog {
 impl LogInner {
     fn append(&mut self, event: &Event) {
         if let Some(file) = &mut self.file {
-            let mut line = serde_json::to_string(event).unwrap_or_else(|e| {
-                format!(r#"{{"t":{},"kind":"log.error","message":"{e}"}}"#, event.t)
-            });
+            let mut line = serde_json::to_string(event)
+                .unwrap_or_else(|e| error_line(event.t, &e.to_string()));
             line.push('\n');
             // One write per line, straight to the file: a crash loses nothing already recorded.
             if let Err(e) = file.write_all(line.as_bytes()).and_then(|_| file.flush()) {
@@ -345,6 +344,11 @@ impl LogInner {
         }
         self.events.push(event.clone());
     }
+}
+
+/// The line that stands in for an event that could not be serialised: JSON too, whatever the message holds.
+fn error_line(t: f64, message: &str) -> String {
+    serde_json::json!({ "t": t, "kind": "log.error", "message": message }).to_string()
 }
 
 /// Reads an event log. A torn last line (the writer was killed mid-write) is skipped; any other bad line is an
@@ -415,6 +419,21 @@ mod tests {
         )
         .unwrap();
         assert!(read_log(&path).unwrap_err().contains(":1:"));
+    }
+
+    #[test]
+    fn the_stand_in_for_an_unserialisable_event_is_valid_json_whatever_its_message() {
+        let message = "key \"v\" is not a number\\n\tline two\n";
+        let line = error_line(2.5, message);
+        let parsed: Value = serde_json::from_str(&line).expect("the stand-in line is JSON");
+        assert_eq!(parsed["kind"], "log.error");
+        assert_eq!(parsed["t"], 2.5);
+        assert_eq!(parsed["message"], message);
+        assert!(!line.contains('\n'), "one event, one line: {line:?}");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("events.jsonl");
+        std::fs::write(&path, format!("{line}\n{line}\n")).unwrap();
+        assert_eq!(read_log(&path).unwrap().len(), 2, "hil check reads it");
     }
 
     #[test]

@@ -61,9 +61,11 @@ impl SafetyGuard {
         Ok(SafetyGuard { child, pipe })
     }
 
-    /// The run made the bench safe itself: the guard exits without touching it.
-    pub fn disarm(mut self) {
+    /// The run made the bench safe itself: the guard exits without touching it. Its exit is awaited, not
+    /// waited for on the runtime's thread.
+    pub async fn disarm(mut self) {
         if let Some(mut pipe) = self.pipe.take() {
+            // Seven bytes into a pipe nobody else writes: the write cannot block.
             if let Err(e) = pipe.write_all(DISARM) {
                 tracing::warn!("disarming the safety guard: {e}");
             }
@@ -72,7 +74,7 @@ impl SafetyGuard {
         while Instant::now() < deadline {
             match self.child.try_wait() {
                 Ok(Some(_)) | Err(_) => return,
-                Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+                Ok(None) => tokio::time::sleep(Duration::from_millis(20)).await,
             }
         }
         tracing::warn!("the safety guard did not exit within {EXIT_WAIT:?}");
@@ -80,14 +82,17 @@ impl SafetyGuard {
 }
 
 /// The guard's side: waits for the run's pipe to close; unless it was disarmed, makes the rig safe. Returns
-/// whether it acted.
-pub async fn watch(rig_path: &Path, pipe: impl Read) -> Result<bool> {
+/// whether it acted. The pipe is read on a blocking thread: the wait lasts as long as the run.
+pub async fn watch(rig_path: &Path, pipe: impl Read + Send + 'static) -> Result<bool> {
     // Loaded now, while the run is alive, so a rig file edited later cannot change what is made safe.
     let rig = RigFile::load(rig_path).map_err(|d| anyhow::anyhow!("{}", d.render()))?;
-    let mut received = Vec::new();
-    pipe.take(64)
-        .read_to_end(&mut received)
-        .context("reading the run's pipe")?;
+    let received = tokio::task::spawn_blocking(move || {
+        let mut received = Vec::new();
+        pipe.take(64).read_to_end(&mut received).map(|_| received)
+    })
+    .await
+    .context("the thread reading the run's pipe")?
+    .context("reading the run's pipe")?;
     if received == DISARM {
         return Ok(false);
     }
@@ -131,4 +136,53 @@ async fn make_rig_safe(rig: &RigFile) -> Result<()> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rig::testing::ticks_during;
+    use std::os::unix::net::UnixStream;
+
+    #[tokio::test]
+    async fn disarming_awaits_the_guards_exit_without_stalling_other_tasks() {
+        // A guard that reads its pipe to the end, then takes a while to exit.
+        let mut child = Command::new("sh")
+            .args(["-c", "cat >/dev/null; sleep 0.2"])
+            .stdin(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let pipe = child.stdin.take();
+        let ((), ticks) = ticks_during(SafetyGuard { child, pipe }.disarm()).await;
+        assert!(ticks >= 10, "other tasks ran {ticks} times in the wait");
+        assert!(
+            !Path::new(&format!("/proc/{pid}")).exists(),
+            "disarm returned before the guard exited"
+        );
+    }
+
+    #[tokio::test]
+    async fn watching_the_pipe_leaves_the_runtimes_thread_to_other_tasks() {
+        let dir = tempfile::tempdir().unwrap();
+        let rig = dir.path().join("rig.toml");
+        std::fs::write(
+            &rig,
+            "[supply.psu]\ndriver = \"scpi\"\nmodel = \"rigol-dp832\"\naddress = \"tcp://127.0.0.1:5555\"\n\
+             channels = { 1 = { max_volts = 15.0, max_amps = 1.0 } }\n",
+        )
+        .unwrap();
+        let (guard_end, mut run_end) = UnixStream::pair().unwrap();
+        let run = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(200));
+            run_end.write_all(DISARM).unwrap();
+        });
+        let (acted, ticks) = ticks_during(watch(&rig, guard_end)).await;
+        assert!(
+            !acted.unwrap(),
+            "disarmed: the guard leaves the bench alone"
+        );
+        assert!(ticks >= 10, "other tasks ran {ticks} times in the wait");
+        run.join().unwrap();
+    }
 }

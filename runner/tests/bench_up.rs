@@ -13,7 +13,7 @@ fn bench_up_writes_a_rig_file_that_real_tools_can_use() {
     let esptool = require("esptool", "pip install esptool");
     let fx = Fixture::new();
     let rig_path = fx.path("lab.toml");
-    let mut bench = start_bench_up(&rig_path, &["--bootloader"]);
+    let bench = start_bench_up(&rig_path, &["--bootloader"]);
     let rig = std::fs::read_to_string(&rig_path).unwrap();
 
     let ok = hil(
@@ -75,17 +75,32 @@ fn bench_up_writes_a_rig_file_that_real_tools_can_use() {
 
     let secret = fx.path("lab.broker-password");
     assert!(secret.exists());
-    Command::new("kill")
-        .args(["-TERM", &bench.id().to_string()])
-        .status()
-        .unwrap();
-    let status = bench.wait().unwrap();
-    assert!(
-        status.success(),
-        "bench up ends cleanly on SIGTERM: {status}"
-    );
+    stop_bench(bench);
     assert!(
         !secret.exists(),
         "the broker password file is removed when the bench goes down"
     );
+}
+
+/// The rig file's strings are TOML strings, escaped: a folder with quotes in its name gives a rig file that
+/// loads and names the same files.
+#[test]
+fn a_rig_file_in_a_folder_named_with_quotes_loads_and_names_its_files() {
+    let fx = Fixture::new();
+    let dir = fx.path("the \"lab\" o'clock");
+    std::fs::create_dir_all(&dir).unwrap();
+    let rig_path = dir.join("lab.toml");
+    let bench = start_bench_up(&rig_path, &[]);
+    let rig =
+        runner::rigfile::RigFile::load(&rig_path).unwrap_or_else(|d| panic!("{}", d.render()));
+    assert_eq!(rig.scan, [format!("{}/*", dir.join("lab.ports").display())]);
+    let password = std::fs::read_to_string(dir.join("lab.broker-password")).unwrap();
+    let broker = rig.broker.as_ref().expect("a [broker]");
+    assert_eq!(broker.password.resolve().unwrap().expose(), password);
+    assert!(
+        std::path::Path::new(&rig.boards[0].port).exists(),
+        "{}",
+        rig.boards[0].port
+    );
+    stop_bench(bench);
 }

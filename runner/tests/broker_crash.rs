@@ -3,7 +3,7 @@
 
 mod common;
 use common::*;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 #[test]
@@ -17,7 +17,7 @@ fn a_killed_and_restarted_broker_loses_no_reading() {
             .replace("connack = 0", "connack = 0\nno_lost_readings = true"),
     );
     let report = fx.path("report");
-    let run = Command::new(env!("CARGO_BIN_EXE_hil"))
+    let run = hil_command()
         .args([
             "run",
             scenario.to_str().unwrap(),

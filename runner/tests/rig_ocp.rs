@@ -17,22 +17,23 @@ fn a_rig_run_arms_each_channel_s_protection_at_its_ocp_amps() {
         "OFF",
         "disarmed before the run"
     );
-    let limits = "max_amps = 1.0 }";
-    assert!(up_text.contains(limits), "{up_text}");
-    let rig = fx.write(
-        "lab.toml",
-        &up_text.replacen(limits, "max_amps = 1.0, ocp_amps = 0.8 }", 1),
-    );
+    let with_ocp = |amps: f64| {
+        edit_rig(&up_text, |rig| {
+            let channel = rig["supply"]["twin"]["channels"]["1"]
+                .as_table_mut()
+                .unwrap();
+            assert_eq!(channel["max_amps"].as_float(), Some(1.0), "{up_text}");
+            channel.insert("ocp_amps".into(), amps.into());
+        })
+    };
+    let rig = fx.write("lab.toml", &with_ocp(0.8));
     let scenario = fx.write(
         "ocp.toml",
         "name = \"ocp\"\nduration = \"12s\"\n[firmware]\nsleep = \"4s\"\n[supply]\ncurrent_limit = 0.4\n\
          profile = [{ at = \"0s\", volts = 12.6 }]\n[expect]\nconnack = 0\n",
     );
 
-    let bad = fx.write(
-        "bad.toml",
-        &up_text.replacen(limits, "max_amps = 1.0, ocp_amps = 1.5 }", 1),
-    );
+    let bad = fx.write("bad.toml", &with_ocp(1.5));
     let refused = hil(
         &[
             "validate",

@@ -76,7 +76,10 @@ fn a_two_channel_scenario_drives_each_rig_channel_and_leaves_them_at_safe_volts(
     assert!(up_text.contains("supply = \"twin:2\""), "{up_text}");
     let rig = fx.write(
         "lab.toml",
-        &up_text.replacen("\nchannels = ", "\nsafe_volts = 12.0\nchannels = ", 1),
+        &edit_rig(&up_text, |rig| {
+            let twin = rig["supply"]["twin"].as_table_mut().unwrap();
+            twin.insert("safe_volts".into(), 12.0.into());
+        }),
     );
 
     let scenario = fx.write(

@@ -5,6 +5,7 @@
 mod common;
 use common::*;
 use std::io::BufReader;
+use std::path::PathBuf;
 use std::process::Child;
 use std::time::{Duration, Instant};
 
@@ -14,7 +15,7 @@ fn output_on(address: &str) -> bool {
 }
 
 /// `hil bench up`, and `hil run --rig` on a 10-minute scenario, returned once a reading is in its log.
-fn start_rig_run(fx: &Fixture) -> (Child, Child, String) {
+fn start_rig_run(fx: &Fixture) -> (BenchUp, Child, String) {
     let rig = fx.path("lab.toml");
     let bench = start_bench_up(&rig, &[]);
     let address = rig_field(&std::fs::read_to_string(&rig).unwrap(), "address");
@@ -114,13 +115,19 @@ fn assert_left_off(address: &str, journal: &std::path::Path, all: &str) {
     );
 }
 
-#[test]
-fn a_supply_off_fault_ending_at_the_scenarios_end_leaves_the_output_off() {
-    let fx = Fixture::new();
+/// `hil bench up` keeping a supply journal: the bench, its rig file, journal and supply address.
+fn journaled_bench(fx: &Fixture) -> (BenchUp, PathBuf, PathBuf, String) {
     let rig = fx.path("lab.toml");
     let journal = fx.path("supply.journal");
     let bench = start_bench_up(&rig, &["--supply-journal", journal.to_str().unwrap()]);
     let address = rig_field(&std::fs::read_to_string(&rig).unwrap(), "address");
+    (bench, rig, journal, address)
+}
+
+#[test]
+fn a_supply_off_fault_ending_at_the_scenarios_end_leaves_the_output_off() {
+    let fx = Fixture::new();
+    let (bench, rig, journal, address) = journaled_bench(&fx);
     // Validation allows a fault to end exactly at the scenario's end: its end must not switch the output on.
     let scenario = fx.write(
         "fault-to-end.toml",
@@ -144,10 +151,7 @@ fn a_supply_off_fault_ending_at_the_scenarios_end_leaves_the_output_off() {
 #[test]
 fn sigint_just_before_a_supply_off_fault_ends_leaves_the_output_off() {
     let fx = Fixture::new();
-    let rig = fx.path("lab.toml");
-    let journal = fx.path("supply.journal");
-    let bench = start_bench_up(&rig, &["--supply-journal", journal.to_str().unwrap()]);
-    let address = rig_field(&std::fs::read_to_string(&rig).unwrap(), "address");
+    let (bench, rig, journal, address) = journaled_bench(&fx);
     let scenario = fx.write(
         "fault-interrupted.toml",
         "name = \"fault-interrupted\"\nduration = \"10m\"\n[firmware]\nsleep = \"4s\"\n\

@@ -25,9 +25,13 @@ async fn the_rig_bench_drives_korad_riden_and_serial_scpi_supplies() {
     let scenario = Scenario::load(&path).unwrap_or_else(|e| panic!("{e:?}"));
     let bench = Arc::new(BenchState::new(1));
 
-    let korad = korad_on_pty(bench.clone(), 0).unwrap();
-    let riden = riden_on_pty(bench.clone(), 0, RidenModel::Rd6018).unwrap();
-    let scpi = ScpiServer::start_on_pty(bench.clone(), DeviceClock::start(1.0)).unwrap();
+    let korad = korad_on_pty(bench.clone(), 0).await.unwrap();
+    let riden = riden_on_pty(bench.clone(), 0, RidenModel::Rd6018)
+        .await
+        .unwrap();
+    let scpi = ScpiServer::start_on_pty(bench.clone(), DeviceClock::start(1.0))
+        .await
+        .unwrap();
     for (driver, model, address, identity, volts) in [
         (
             "korad",

@@ -13,9 +13,12 @@ use tokio::net::TcpStream;
 async fn the_twin_supply_is_an_scpi_server_that_lives_as_long_as_the_bench() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/step-change.toml");
     let scenario = Scenario::load(&path).unwrap_or_else(|e| panic!("{e:?}"));
-    let runtime =
-        runner::paths::firmware_runtime(TwinRuntime::Micropython, Default::default()).unwrap();
-    let bench = twin_bench(&scenario, DeviceClock::start(20.0), &runtime).unwrap();
+    let runtime = runner::paths::firmware_runtime(TwinRuntime::Micropython, Default::default())
+        .await
+        .unwrap();
+    let bench = twin_bench(&scenario, DeviceClock::start(20.0), &runtime)
+        .await
+        .unwrap();
     let idn = bench.channels[0].supply.identify().await.unwrap();
     assert!(idn.starts_with("HIL-TWIN,DP800-TWIN,"), "{idn}");
     bench.channels[0].supply.set_volts(1, 12.5).await.unwrap();

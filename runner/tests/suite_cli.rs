@@ -88,6 +88,9 @@ fn run_takes_the_tagged_scenarios_several_at_a_time_and_skips_what_needs_mosquit
         all.contains("(one per job)"),
         "each job has its own broker:\n{all}"
     );
+    // `--broker auto`, the default: Mosquitto, the field's broker, where it is installed; the header says so.
+    require("mosquitto", "apt-get install -y mosquitto");
+    assert!(all.contains("broker: mosquitto ("), "{all}");
     assert!(all.contains("2 of 2 scenarios passed"), "{all}");
     assert!(all.contains("wall time: "), "{all}");
     assert!(!all.contains("quick-c"), "c is not tagged fast:\n{all}");
@@ -99,6 +102,8 @@ fn run_takes_the_tagged_scenarios_several_at_a_time_and_skips_what_needs_mosquit
             dir.to_str().unwrap(),
             "--tag",
             "refusal",
+            "--broker",
+            "embedded",
             "--report",
             report.to_str().unwrap(),
         ],

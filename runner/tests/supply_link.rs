@@ -77,7 +77,7 @@ impl Relay {
 }
 
 /// `hil bench up`, and a rig file whose supply is reached through a relay.
-fn bench_through_relay(fx: &Fixture) -> (Child, Relay, std::path::PathBuf) {
+fn bench_through_relay(fx: &Fixture) -> (BenchUp, Relay, std::path::PathBuf) {
     let up = fx.path("up.toml");
     let bench = start_bench_up(&up, &[]);
     let text = std::fs::read_to_string(&up).unwrap();

@@ -279,11 +279,12 @@ impl Esp8266Board {
     /// resets the chip anyway).
     async fn open(&mut self) -> Result<Tty> {
         let port = self.port();
-        match (Tty::open(&port, BAUD), self.locator()) {
+        match (Tty::open(&port, BAUD).await, self.locator()) {
             (Err(e), Some(locator)) if port_gone(&e) => {
                 locator.notify_lost();
                 let (found, _) = locator.relocate().await?;
                 Tty::open(&found.port, BAUD)
+                    .await
                     .with_context(|| format!("{}: opening {}", self.name, found.port.display()))
             }
             (opened, _) => {
@@ -440,6 +441,7 @@ async fn follow_console(
 async fn reopen_running(locator: &Locator) -> Result<Tty> {
     let (found, by) = locator.relocate().await?;
     let port = Tty::open(&found.port, BAUD)
+        .await
         .with_context(|| format!("{}: opening {}", locator.name, found.port.display()))?;
     if by == FoundBy::Usb {
         return Ok(port);

@@ -256,6 +256,7 @@ async fn probe(
     want: [u8; 6],
 ) -> Result<[u8; 6]> {
     let tty = Tty::open(port, PROBE_BAUD)
+        .await
         .with_context(|| format!("{board}: opening {}", port.display()))?;
     let own_lines;
     let lines: &dyn ResetLines = match lines {

@@ -68,18 +68,33 @@ pub struct Tty {
 const BUSY_TRIES: u32 = 10;
 const BUSY_PAUSE: std::time::Duration = std::time::Duration::from_millis(20);
 
+/// Why locking a port failed: held by another open file (EWOULDBLOCK) is busy, which `Tty::open` waits out;
+/// anything else is reported as itself.
+fn lock_failed(path: &Path, error: io::Error) -> io::Error {
+    if error.raw_os_error() == Some(libc::EWOULDBLOCK) {
+        io::Error::new(
+            io::ErrorKind::ResourceBusy,
+            format!("{} is in use by another program", path.display()),
+        )
+    } else {
+        io::Error::new(
+            error.kind(),
+            format!("cannot lock {}: {error}", path.display()),
+        )
+    }
+}
+
 impl Tty {
     /// Opens a serial port (or a twin's pty) raw at `baud`, exclusively: a second opener gets EBUSY/EWOULDBLOCK
     /// rather than half the bytes. A port busy for longer than a fork's instant is an error of kind
-    /// `ResourceBusy`.
-    pub fn open(path: &Path, baud: u32) -> io::Result<Tty> {
+    /// `ResourceBusy`; the pauses between tries leave the runtime's thread to other tasks.
+    pub async fn open(path: &Path, baud: u32) -> io::Result<Tty> {
         let mut tries = 1;
         loop {
             match Tty::open_once(path, baud) {
                 Err(e) if e.kind() == io::ErrorKind::ResourceBusy && tries < BUSY_TRIES => {
                     tries += 1;
-                    // A blocking pause, bounded to a fifth of a second in all: opening is synchronous.
-                    std::thread::sleep(BUSY_PAUSE);
+                    tokio::time::sleep(BUSY_PAUSE).await;
                 }
                 done => return done,
             }
@@ -99,10 +114,7 @@ impl Tty {
         };
         // SAFETY: flock on the descriptor just opened.
         if unsafe { libc::flock(fd.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } < 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::ResourceBusy,
-                format!("{} is in use by another program", path.display()),
-            ));
+            return Err(lock_failed(path, io::Error::last_os_error()));
         }
         make_raw(fd.as_raw_fd())?;
         set_baud(fd.as_raw_fd(), baud)?;
@@ -272,8 +284,8 @@ mod tests {
     async fn bytes_cross_a_pty_untouched_and_the_port_is_exclusive() {
         let pair = open_pty().unwrap();
         let mut master = pair.master;
-        let mut port = Tty::open(&pair.slave_path, 74_880).unwrap();
-        let busy = Tty::open(&pair.slave_path, 115_200).err().unwrap();
+        let mut port = Tty::open(&pair.slave_path, 74_880).await.unwrap();
+        let busy = Tty::open(&pair.slave_path, 115_200).await.err().unwrap();
         assert_eq!(busy.kind(), io::ErrorKind::ResourceBusy, "{busy}");
         let all: Vec<u8> = (0..=255).collect();
         port.write_all(&all).await.unwrap();
@@ -291,17 +303,41 @@ mod tests {
         );
     }
 
+    #[test]
+    fn only_a_lock_held_elsewhere_reads_as_busy() {
+        let port = Path::new("/dev/ttyUSB0");
+        let busy = lock_failed(port, io::Error::from_raw_os_error(libc::EWOULDBLOCK));
+        assert_eq!(busy.kind(), io::ErrorKind::ResourceBusy);
+        assert_eq!(
+            busy.to_string(),
+            "/dev/ttyUSB0 is in use by another program"
+        );
+        for errno in [libc::ENOLCK, libc::EINTR, libc::EBADF, libc::EINVAL] {
+            let cause = io::Error::from_raw_os_error(errno);
+            let e = lock_failed(port, io::Error::from_raw_os_error(errno));
+            // Not ResourceBusy: `open` retries only that kind.
+            assert_ne!(e.kind(), io::ErrorKind::ResourceBusy, "{e}");
+            assert_eq!(e.kind(), cause.kind(), "{e}");
+            assert_eq!(e.to_string(), format!("cannot lock /dev/ttyUSB0: {cause}"));
+        }
+    }
+
+    /// On a current-thread runtime (`tokio::test`'s), as on any worker: waiting for a busy port must leave the
+    /// thread to other tasks.
     #[tokio::test]
-    async fn a_port_held_for_an_instant_opens_once_it_is_released() {
+    async fn a_port_held_for_an_instant_opens_once_released_without_stalling_other_tasks() {
         let pair = open_pty().unwrap();
-        let held = Tty::open(&pair.slave_path, 115_200).unwrap();
+        let held = Tty::open(&pair.slave_path, 115_200).await.unwrap();
         let release = std::thread::spawn(move || {
-            std::thread::sleep(std::time::Duration::from_millis(60));
+            std::thread::sleep(std::time::Duration::from_millis(100));
             drop(held);
         });
         let started = std::time::Instant::now();
-        Tty::open(&pair.slave_path, 115_200).expect("opened after the holder let go");
-        assert!(started.elapsed() >= std::time::Duration::from_millis(40));
+        let (opened, ticks) =
+            crate::testing::ticks_during(Tty::open(&pair.slave_path, 115_200)).await;
+        opened.expect("opened after the holder let go");
+        assert!(started.elapsed() >= std::time::Duration::from_millis(60));
+        assert!(ticks >= 5, "other tasks ran {ticks} times in the wait");
         release.join().unwrap();
     }
 }

@@ -289,15 +289,22 @@ fn find_program(name: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// Ports a spawned mosquitto is tried on before giving up: a port found free is released before mosquitto binds
+/// it, so another process can take it in between.
+const PORT_TRIES: u32 = 5;
+
 async fn start_mosquitto() -> Result<Broker> {
+    start_mosquitto_on(free_loopback_port).await
+}
+
+/// Starts mosquitto on the port `pick` gives, and on a new one each time another process took it first.
+async fn start_mosquitto_on(mut pick: impl FnMut() -> Result<u16>) -> Result<Broker> {
     let install = "install it with: apt-get install -y mosquitto";
     let mosquitto =
         find_program("mosquitto").with_context(|| format!("mosquitto not found; {install}"))?;
     let passwd = find_program("mosquitto_passwd")
         .with_context(|| format!("mosquitto_passwd not found; {install}"))?;
-    let dir = tempfile::Builder::new()
-        .prefix("hil-mosquitto-")
-        .tempdir()?;
+    let dir = crate::scratch::tempdir("mosquitto-")?;
     let password = Secret::generate();
     let password_file = dir.path().join("passwd");
     // Written in clear, then hashed in place by mosquitto_passwd -U, so the password is never on a command line.
@@ -305,24 +312,69 @@ async fn start_mosquitto() -> Result<Broker> {
         &password_file,
         format!("{RIG_USER}:{}\n", password.expose()),
     )?;
-    let status = Command::new(&passwd)
-        .arg("-U")
+    let mut hash = Command::new(&passwd);
+    hash.arg("-U")
         .arg(&password_file)
+        .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
-        .status()
+        .kill_on_drop(true);
+    let hashed = crate::process::spawn(hash)
         .await
         .with_context(|| format!("running {}", passwd.display()))?;
-    if !status.success() {
+    let out = tokio::time::timeout(START_TIMEOUT, hashed.wait_with_output())
+        .await
+        .with_context(|| format!("{} ran past {START_TIMEOUT:?}", passwd.display()))??;
+    if !out.status.success() {
         bail!(
-            "mosquitto_passwd -U failed ({status}) on {}",
-            password_file.display()
+            "mosquitto_passwd -U failed ({}) on {}: {}",
+            out.status,
+            password_file.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
         );
     }
-    let port = free_loopback_port()?;
     let log = dir.path().join("mosquitto.log");
+    for attempt in 1..=PORT_TRIES {
+        let port = pick()?;
+        let Some(child) = spawn_mosquitto(&mosquitto, dir.path(), &password_file, port).await?
+        else {
+            tracing::warn!(
+                "mosquitto could not bind 127.0.0.1:{port}: another process took it after it was found free; \
+                 trying another port ({attempt} of {PORT_TRIES})"
+            );
+            continue;
+        };
+        return Ok(Broker {
+            host: "127.0.0.1".into(),
+            port,
+            username: RIG_USER.into(),
+            password,
+            description: format!("mosquitto ({}) on 127.0.0.1:{port}", mosquitto.display()),
+            tls: None,
+            _keep: Keep::Mosquitto(Box::new(SpawnedMosquitto {
+                _child: child,
+                _dir: dir,
+                log,
+            })),
+        });
+    }
+    bail!(
+        "mosquitto found each of {PORT_TRIES} free loopback ports taken by the time it bound it; see its log {}",
+        log.display()
+    )
+}
+
+/// Mosquitto on `port` with the config and password file in `dir`, once it says it is running; None when the
+/// port was taken and it exited.
+async fn spawn_mosquitto(
+    mosquitto: &Path,
+    dir: &Path,
+    password_file: &Path,
+    port: u16,
+) -> Result<Option<Child>> {
+    let log = dir.join("mosquitto.log");
     let log_file = std::fs::File::create(&log)?;
-    let config = dir.path().join("mosquitto.conf");
+    let config = dir.join("mosquitto.conf");
     std::fs::write(
         &config,
         format!(
@@ -335,37 +387,79 @@ async fn start_mosquitto() -> Result<Broker> {
             if unsafe { libc::geteuid() } == 0 { "user root\n" } else { "" },
         ),
     )?;
-    let child = crate::process::die_with_parent(&mut Command::new(&mosquitto))
+    let mut command = Command::new(mosquitto);
+    crate::process::die_with_parent(&mut command)
         .arg("-c")
         .arg(&config)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         // Run as root, mosquitto drops to its own user and could not open a log file in our folder itself.
         .stderr(log_file)
-        .kill_on_drop(true)
-        .spawn()
-        .with_context(|| format!("starting {}", mosquitto.display()))?;
-    wait_until_listening(port, "mosquitto")
+        .kill_on_drop(true);
+    let mut child = crate::process::spawn(command)
         .await
-        .with_context(|| format!("see its log {}", log.display()))?;
-    Ok(Broker {
-        host: "127.0.0.1".into(),
-        port,
-        username: RIG_USER.into(),
-        password,
-        description: format!("mosquitto ({}) on 127.0.0.1:{port}", mosquitto.display()),
-        tls: None,
-        _keep: Keep::Mosquitto(Box::new(SpawnedMosquitto {
-            _child: child,
-            _dir: dir,
-            log,
-        })),
-    })
+        .with_context(|| format!("starting {}", mosquitto.display()))?;
+    // Its log, not a connection, says it is up: a connection could reach whoever took the port instead.
+    let deadline = Instant::now() + START_TIMEOUT;
+    loop {
+        let said = std::fs::read_to_string(&log).unwrap_or_default();
+        if let Some(status) = child.try_wait()? {
+            if said.contains("Address already in use") {
+                return Ok(None);
+            }
+            bail!(
+                "mosquitto exited ({status}) before listening on 127.0.0.1:{port}; see its log {}",
+                log.display()
+            );
+        }
+        if said.lines().any(|line| line.ends_with(" running")) {
+            return Ok(Some(child));
+        }
+        if Instant::now() >= deadline {
+            bail!(
+                "mosquitto did not start on 127.0.0.1:{port} within {START_TIMEOUT:?}; see its log {}",
+                log.display()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn mosquitto_moves_to_another_port_when_its_port_is_taken() {
+        // Another process's listener on the port the broker picks first, as if it took the port in between.
+        let thief = TcpListener::bind("127.0.0.1:0").unwrap();
+        let taken = thief.local_addr().unwrap().port();
+        let mut picked = Vec::new();
+        let broker = start_mosquitto_on(|| {
+            let port = if picked.is_empty() {
+                taken
+            } else {
+                free_loopback_port()?
+            };
+            picked.push(port);
+            Ok(port)
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!(
+            picked.len(),
+            2,
+            "one more try after the taken port: {picked:?}"
+        );
+        assert_eq!(broker.port, picked[1]);
+        assert_ne!(broker.port, taken);
+        // It is mosquitto that listens there, with the generated password.
+        let (_monitor, _rx) = crate::mqtt::Monitor::start(&broker, "port-retry", "x/#")
+            .await
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        let log = std::fs::read_to_string(broker.log_file().unwrap()).unwrap();
+        assert!(log.contains(&format!("port {}", broker.port)), "{log}");
+    }
 
     #[test]
     fn parses_broker_choices() {

@@ -32,7 +32,7 @@ impl Port {
                 Ok(Port::Tcp(stream))
             }
             Address::Serial { path, baud } => {
-                let mut port = Port::Serial(Tty::open(path, *baud)?);
+                let mut port = Port::Serial(Tty::open(path, *baud).await?);
                 port.discard_pending().await?;
                 Ok(port)
             }

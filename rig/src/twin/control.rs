@@ -189,7 +189,7 @@ mod tests {
             let (board, report) = heaps.try_recv().unwrap();
             assert_eq!(board, 0);
             assert_eq!(report.free_at_boot, chip_bytes(38093));
-            assert_eq!(report.min_free, 10000);
+            assert_eq!(report.min_free, chip_bytes(12000));
             assert_eq!(c.end, None);
             c.handle(r#"{"op":"repl"}"#);
             assert_eq!(c.end, Some(End::Repl));

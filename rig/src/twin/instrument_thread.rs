@@ -17,15 +17,16 @@ pub(crate) struct InstrumentThread {
 
 impl InstrumentThread {
     /// Runs `setup` on a new thread inside that thread's runtime (so sockets and ptys register with it), hands
-    /// back the value it returns and drives its future until the handle is dropped.
-    pub fn spawn<T, F, S>(name: &str, setup: S) -> Result<(InstrumentThread, T)>
+    /// back the value it returns and drives its future until the handle is dropped. The caller awaits the set-up,
+    /// leaving its runtime's thread to other tasks meanwhile.
+    pub async fn spawn<T, F, S>(name: &str, setup: S) -> Result<(InstrumentThread, T)>
     where
         T: Send + 'static,
         F: Future<Output = ()> + 'static,
         S: FnOnce() -> Result<(T, F)> + Send + 'static,
     {
         let (stop, stopped) = oneshot::channel::<()>();
-        let (ready, set_up) = std::sync::mpsc::channel();
+        let (ready, set_up) = oneshot::channel();
         std::thread::Builder::new()
             .name(name.into())
             .spawn(move || {
@@ -61,14 +62,15 @@ impl InstrumentThread {
                 });
             })
             .with_context(|| format!("starting the thread {name}"))?;
-        let value = set_up
-            .recv_timeout(SETUP_TIMEOUT)
-            .map_err(|_| anyhow!("{name} did not start within {SETUP_TIMEOUT:?}"))??;
+        let value = tokio::time::timeout(SETUP_TIMEOUT, set_up)
+            .await
+            .map_err(|_| anyhow!("{name} did not start within {SETUP_TIMEOUT:?}"))?
+            .map_err(|_| anyhow!("{name}'s thread ended before it was set up"))??;
         Ok((InstrumentThread { stop: Some(stop) }, value))
     }
 
     /// An instrument on a new pty: `serve` gets the twin's end; the returned path is the port a driver opens.
-    pub fn spawn_on_pty<F>(
+    pub async fn spawn_on_pty<F>(
         name: &str,
         serve: impl FnOnce(Tty) -> F + Send + 'static,
     ) -> Result<(InstrumentThread, PathBuf)>
@@ -87,6 +89,7 @@ impl InstrumentThread {
                 serving.await
             }))
         })
+        .await
     }
 }
 
@@ -96,5 +99,22 @@ impl Drop for InstrumentThread {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn waiting_for_the_set_up_leaves_the_callers_thread_to_other_tasks() {
+        let spawning = InstrumentThread::spawn("slow-setup", || {
+            std::thread::sleep(Duration::from_millis(150));
+            Ok(("set up", std::future::pending::<()>()))
+        });
+        let (spawned, ticks) = crate::testing::ticks_during(spawning).await;
+        let (_thread, value) = spawned.unwrap();
+        assert_eq!(value, "set up");
+        assert!(ticks >= 5, "other tasks ran {ticks} times in the wait");
     }
 }

@@ -21,11 +21,12 @@ const MAX_AMPS: f64 = 5.1;
 const STATUS_CV: u8 = 0x01;
 
 /// A KA3005P driving the bench's `channel` (0-based), on a new pty, from a thread of its own.
-pub fn korad_on_pty(bench: Arc<BenchState>, channel: usize) -> Result<PtyInstrument> {
+pub async fn korad_on_pty(bench: Arc<BenchState>, channel: usize) -> Result<PtyInstrument> {
     let unit = Korad { bench, channel };
     PtyInstrument::start("twin-korad", GAP, MAX_COMMAND, move |command| {
         unit.execute(command)
     })
+    .await
 }
 
 struct Korad {

@@ -20,14 +20,15 @@ pub struct PtyInstrument {
 impl PtyInstrument {
     /// Serves `respond` on a new pty from a thread named `name`: each request (bytes until `gap` of quiet) is
     /// handed to it, and what it returns is written back. Requests longer than `max_request` are noise, dropped.
-    pub fn start(
+    pub async fn start(
         name: &str,
         gap: Duration,
         max_request: usize,
         respond: impl FnMut(&[u8]) -> Option<Vec<u8>> + Send + 'static,
     ) -> Result<PtyInstrument> {
         let (thread, port) =
-            InstrumentThread::spawn_on_pty(name, move |pty| serve(pty, gap, max_request, respond))?;
+            InstrumentThread::spawn_on_pty(name, move |pty| serve(pty, gap, max_request, respond))
+                .await?;
         Ok(PtyInstrument {
             port,
             _thread: thread,

@@ -27,7 +27,7 @@ const ILLEGAL_ADDRESS: u8 = 0x02;
 const ILLEGAL_VALUE: u8 = 0x03;
 
 /// A Riden `model` driving the bench's `channel` (0-based), on a new pty, from a thread of its own.
-pub fn riden_on_pty(
+pub async fn riden_on_pty(
     bench: Arc<BenchState>,
     channel: usize,
     model: RidenModel,
@@ -40,6 +40,7 @@ pub fn riden_on_pty(
     PtyInstrument::start("twin-riden", GAP, MAX_FRAME, move |frame| {
         respond(frame, &unit)
     })
+    .await
 }
 
 /// The registers of one unit.

@@ -11,11 +11,13 @@ pub const CHIP_HEAP_BYTES: u64 = 38 * 1024;
 /// 4 KiB sector buffer) and imports its modules. Users report 30192 free (v1.12) to about 35 000 (v1.20); the
 /// twin takes the lower part of that range, so a firmware that fits the twin fits the chip.
 pub const CHIP_FREE_AT_BOOT: u64 = 31 * 1024;
-/// Heap bytes on the VM (64-bit unix port) per heap byte on the chip (32-bit), for the same firmware: measured
-/// by runner/tests/heap_calibration.rs against the 32-bit WebAssembly port on module imports (code: 1.22 to
-/// 1.32) and on objects (data: about 2.0). The lowest is taken, so the twin never counts a firmware's heap as
-/// smaller than the chip would; data-heavy firmware is counted up to ~1.7x too large (a false alarm, never a miss).
-pub const VM_BYTES_PER_CHIP_BYTE: f64 = 1.2;
+/// Heap bytes on the VM (64-bit unix port) per heap byte on the chip (32-bit), for the same firmware. Measured by
+/// runner/tests/heap_calibration.rs against the 32-bit WebAssembly port: raw buffers (bytes, bytearray, str
+/// payloads) about 1.0, imported code 1.2 to 1.3, objects (lists, dicts, instances) about 2.0. The lowest is
+/// taken, so the firmware gets the chip's free heap byte for byte and nothing it allocates costs less than on
+/// the chip: the twin is never more lenient than the chip (code-heavy firmware is counted ~25 % larger, object-
+/// heavy up to 2x: a false alarm, never a miss).
+pub const VM_BYTES_PER_CHIP_BYTE: f64 = 1.0;
 /// The VM's whole heap: room for the shims and the host's link plus the firmware's share (a ballast takes the
 /// rest, so the firmware sees `CHIP_FREE_AT_BOOT` scaled).
 pub const VM_HEAP_BYTES: u64 = 128 * 1024;

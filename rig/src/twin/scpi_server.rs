@@ -53,7 +53,7 @@ pub struct ScpiServer {
 
 impl ScpiServer {
     /// Serves `bench` on a free port of 127.0.0.1, from a thread of its own.
-    pub fn start(bench: Arc<BenchState>, clock: DeviceClock) -> Result<ScpiServer> {
+    pub async fn start(bench: Arc<BenchState>, clock: DeviceClock) -> Result<ScpiServer> {
         let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
             .and_then(|l| l.set_nonblocking(true).map(|()| l))
             .context("binding the twin supply's SCPI server to a loopback port")?;
@@ -62,7 +62,8 @@ impl ScpiServer {
         let (thread, ()) = InstrumentThread::spawn("twin-scpi", move || {
             let listener = TcpListener::from_std(listener)?;
             Ok(((), serve(listener, instrument)))
-        })?;
+        })
+        .await?;
         Ok(ScpiServer {
             socket: Some(socket),
             address: format!("tcp://{socket}"),
@@ -71,11 +72,12 @@ impl ScpiServer {
     }
 
     /// Serves `bench` on a new pty, as a supply on an RS-232 port: one client at a time, lines ending in `\n`.
-    pub fn start_on_pty(bench: Arc<BenchState>, clock: DeviceClock) -> Result<ScpiServer> {
+    pub async fn start_on_pty(bench: Arc<BenchState>, clock: DeviceClock) -> Result<ScpiServer> {
         let instrument = Arc::new(Mutex::new(Instrument::new(bench, clock)));
         let (thread, path) = InstrumentThread::spawn_on_pty("twin-scpi-pty", move |port| {
             serve_port(port, instrument)
-        })?;
+        })
+        .await?;
         Ok(ScpiServer {
             socket: None,
             address: format!("serial://{}", path.display()),

@@ -21,7 +21,7 @@ pub struct Scripted {
 
 /// Serves `script(request number, request) -> reply bytes` (empty: no reply) on a new pty at `baud`, a request
 /// ending when the line has been quiet for `gap`.
-pub fn scripted(
+pub async fn scripted(
     baud: u32,
     gap: Duration,
     script: impl Fn(usize, &[u8]) -> Vec<u8> + Send + 'static,
@@ -36,6 +36,7 @@ pub fn scripted(
         };
         Some(script(number, request)).filter(|reply| !reply.is_empty())
     })
+    .await
     .expect("a pty");
     Scripted {
         address: format!("{}?baud={baud}", instrument.address()),

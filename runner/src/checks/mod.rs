@@ -5,6 +5,7 @@ mod connack;
 pub mod current;
 mod delivery;
 mod drift;
+pub mod heap;
 mod low_battery;
 mod over_current;
 mod period;
@@ -88,6 +89,7 @@ pub fn run_checks(scenario: &Scenario, events: &[Event]) -> Vec<Verdict> {
         if let Some(drift) = &expect.sleep_drift {
             verdicts.push(drift::sleep_drift(drift, &view, board));
         }
+        verdicts.extend(heap::check(expect.heap_min_free, &view, board));
         verdicts.extend(over_current::check(&view, board));
         if let Some(error) = provisioning_error(&view, board) {
             // The board was left out of the run: none of its checks can pass, and one fails even when the

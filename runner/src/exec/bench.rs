@@ -164,12 +164,12 @@ pub const TWIN_LIMITS: ChannelLimits = ChannelLimits {
 };
 
 /// The twin bench with process boards (`TwinTransport::Process`).
-pub fn twin_bench(
+pub async fn twin_bench(
     scenario: &Scenario,
     clock: DeviceClock,
     runtime: &rig::twin::FirmwareRuntime,
 ) -> Result<Bench> {
-    let mut bench = twin_supply(scenario, clock)?;
+    let mut bench = twin_supply(scenario, clock).await?;
     let state = bench.twin.clone().context("the twin bench has no state")?;
     for i in 0..scenario.boards {
         let (info, seed) = twin_identity(scenario, i);
@@ -199,7 +199,7 @@ pub async fn pty_twin_bench(
     clock: DeviceClock,
     runtime: &rig::twin::FirmwareRuntime,
 ) -> Result<Bench> {
-    let mut bench = twin_supply(scenario, clock)?;
+    let mut bench = twin_supply(scenario, clock).await?;
     let state = bench.twin.clone().context("the twin bench has no state")?;
     for i in 0..scenario.boards {
         let (info, seed) = twin_identity(scenario, i);
@@ -309,10 +309,10 @@ pub fn rig_bench(rig: &RigFile, scenario: &Scenario) -> Result<Bench> {
 }
 
 /// The twin supply on its SCPI server, a channel per scenario channel, no boards yet.
-fn twin_supply(scenario: &Scenario, clock: DeviceClock) -> Result<Bench> {
+async fn twin_supply(scenario: &Scenario, clock: DeviceClock) -> Result<Bench> {
     let count = scenario.supply.channels.len();
     let state = Arc::new(BenchState::new(count));
-    let server = ScpiServer::start(state.clone(), clock)?;
+    let server = ScpiServer::start(state.clone(), clock).await?;
     let numbers = 1..=u8::try_from(count).context("the twin supply has at most 255 channels")?;
     let supply: Arc<dyn PowerSupply> = Arc::new(
         ScpiSupply::new(

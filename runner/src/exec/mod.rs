@@ -1,6 +1,7 @@
 //! Execution: provision the boards, run one timeline on one clock, record every event. Checks come after.
 
 mod bench;
+pub mod chip_api;
 mod console;
 mod ocp;
 mod provision;
@@ -159,7 +160,7 @@ async fn execute(
     let bench_clock = DeviceClock::start(ctx.speed);
     let mut bench = match (&ctx.rig, ctx.twin_transport) {
         (Some(rig), _) => rig_bench(rig, scenario)?,
-        (None, TwinTransport::Process) => twin_bench(scenario, bench_clock, &ctx.runtime)?,
+        (None, TwinTransport::Process) => twin_bench(scenario, bench_clock, &ctx.runtime).await?,
         (None, TwinTransport::Pty) => pty_twin_bench(scenario, bench_clock, &ctx.runtime).await?,
     };
     let safe_channels = bench.channels.clone();
@@ -225,41 +226,35 @@ async fn execute(
 
         let mut tasks = Recorders::default();
         if let Some(twin) = &bench.twin {
-            let mut loads = twin.watch_loads();
             let names: Vec<String> = bench.infos.iter().map(|b| b.name.clone()).collect();
+            let board = move |index: usize| {
+                names
+                    .get(index)
+                    .cloned()
+                    .unwrap_or_else(|| format!("board-{index}"))
+            };
+            let (mut loads, mut heaps) = (twin.watch_loads(), twin.watch_heaps());
             let log = log.clone();
             tasks.push(tokio::spawn(async move {
-                while let Some((index, state)) = loads.recv().await {
-                    let state = match state {
-                        rig::twin::LoadState::Awake => "awake",
-                        rig::twin::LoadState::Asleep => "asleep",
-                        rig::twin::LoadState::Off => "off",
+                loop {
+                    let body = tokio::select! {
+                        Some((index, state)) = loads.recv() => Body::TwinLoad {
+                            board: board(index),
+                            state: match state {
+                                rig::twin::LoadState::Awake => "awake",
+                                rig::twin::LoadState::Asleep => "asleep",
+                                rig::twin::LoadState::Off => "off",
+                            }
+                            .into(),
+                        },
+                        Some((index, heap)) = heaps.recv() => Body::BoardHeap {
+                            board: board(index),
+                            free_at_boot: heap.free_at_boot,
+                            min_free: heap.min_free,
+                        },
+                        else => return,
                     };
-                    let board = names
-                        .get(index)
-                        .cloned()
-                        .unwrap_or_else(|| format!("board-{index}"));
-                    log.record(Body::TwinLoad {
-                        board,
-                        state: state.into(),
-                    });
-                }
-            }));
-        }
-        if let Some(twin) = &bench.twin {
-            let mut heaps = twin.watch_heaps();
-            let names: Vec<String> = bench.infos.iter().map(|b| b.name.clone()).collect();
-            let log = log.clone();
-            tasks.push(tokio::spawn(async move {
-                while let Some((index, heap)) = heaps.recv().await {
-                    log.record(Body::BoardHeap {
-                        board: names
-                            .get(index)
-                            .cloned()
-                            .unwrap_or_else(|| format!("board-{index}")),
-                        free_at_boot: heap.free_at_boot,
-                        min_free: heap.min_free,
-                    });
+                    log.record(body);
                 }
             }));
         }

@@ -67,7 +67,9 @@ mod tests {
     #[tokio::test]
     async fn a_trip_on_the_twin_is_recorded_once_after_the_arming() {
         let bench = Arc::new(BenchState::new(1));
-        let server = ScpiServer::start(bench.clone(), DeviceClock::start(1.0)).unwrap();
+        let server = ScpiServer::start(bench.clone(), DeviceClock::start(1.0))
+            .await
+            .unwrap();
         let limits = ChannelLimits {
             max_volts: 16.0,
             max_amps: 1.0,

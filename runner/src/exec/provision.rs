@@ -116,6 +116,12 @@ pub fn deployed_app(
     on_rig: bool,
 ) -> Result<Vec<AppFile>> {
     let files = app_files(firmware)?;
+    for finding in super::chip_api::scan(&files) {
+        eprintln!(
+            "warning: {}: {finding} (the twin's VM has it: the run cannot show this)",
+            firmware.display()
+        );
+    }
     match runtime {
         rig::twin::FirmwareRuntime::MicroPython { installed, .. } if !source => compile(
             &files,

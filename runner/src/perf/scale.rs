@@ -112,7 +112,7 @@ pub async fn scale(
     runtime: TwinRuntime,
 ) -> Result<()> {
     let broker = Arc::new(Broker::start(spec).await?);
-    let runtime = paths::firmware_runtime(runtime, rig::twin::ImageVariant::Generic)?;
+    let runtime = paths::firmware_runtime(runtime, rig::twin::ImageVariant::Generic).await?;
     let app = deployed_app(&paths::default_firmware(), &runtime, false, false)?;
     let report = rig::scratch::tempdir("bench-scale-")?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());

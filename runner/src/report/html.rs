@@ -235,6 +235,7 @@ fn scenario(page: &mut String, record: &ScenarioRecord) {
             &trace.current_ma,
             supply.unwrap_or("(unknown)"),
         ));
+        heap(page, &trace.heap);
         let verdicts: Vec<_> = o
             .verdicts
             .iter()
@@ -268,6 +269,30 @@ fn checks(page: &mut String, verdicts: &[&crate::checks::Verdict]) {
     page.push_str("</table>\n");
 }
 
+/// Each wake's lowest free heap (`board.heap`, the chip's bytes), where the board reported it.
+fn heap(page: &mut String, wakes: &[(f64, u64, u64)]) {
+    let Some(lowest) = wakes.iter().min_by_key(|w| w.2) else {
+        return;
+    };
+    let _ = write!(
+        page,
+        "<details><summary>lowest free heap per wake: least {} B at t={:.1}s of {} B free at boot ({} wake{})</summary>\
+         <table>\n<tr><th>t (s)</th><th>free at boot (B)</th><th>lowest free (B)</th></tr>\n",
+        lowest.2,
+        lowest.0,
+        lowest.1,
+        wakes.len(),
+        if wakes.len() == 1 { "" } else { "s" }
+    );
+    for (t, boot, min) in wakes {
+        let _ = writeln!(
+            page,
+            "<tr><td>{t:.1}</td><td>{boot}</td><td>{min}</td></tr>"
+        );
+    }
+    page.push_str("</table></details>\n");
+}
+
 fn console(page: &mut String, lines: &[(f64, &str)]) {
     let _ = write!(
         page,
@@ -296,6 +321,8 @@ struct BoardTrace<'a> {
     awake: Vec<(f64, f64)>,
     asleep: Vec<(f64, f64)>,
     console: Vec<(f64, &'a str)>,
+    /// Per wake: when it ended, free heap at boot, lowest free.
+    heap: Vec<(f64, u64, u64)>,
 }
 
 impl<'a> BoardTrace<'a> {
@@ -309,6 +336,7 @@ impl<'a> BoardTrace<'a> {
             awake: Vec::new(),
             asleep: Vec::new(),
             console: Vec::new(),
+            heap: Vec::new(),
         };
         // Awake from a wake to the next sleep, asleep from a sleep to the next wake; before the first wake
         // (powering up) and with the output off the state is unknown, so nothing is drawn there.
@@ -375,6 +403,11 @@ impl<'a> BoardTrace<'a> {
                 Body::Console { board: b, line } if b == board => {
                     trace.console.push((e.t, line.as_str()))
                 }
+                Body::BoardHeap {
+                    board: b,
+                    free_at_boot,
+                    min_free,
+                } if b == board => trace.heap.push((e.t, *free_at_boot, *min_free)),
                 _ => {}
             }
         }

@@ -113,6 +113,9 @@ pub struct Expectations {
     pub low_battery_below: Option<f64>,
     pub reset: Option<ResetExpectation>,
     pub sleep_drift: Option<SleepDriftExpectation>,
+    /// Least free heap (the chip's bytes) every wake must leave; None: the default headroom, judged where a
+    /// board reports its heap (checks::heap).
+    pub heap_min_free: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -675,7 +678,34 @@ impl Validator<'_> {
                 }
                 None => None,
             },
+            heap_min_free: match &e.heap {
+                Some(h) => Some(self.bytes(&h.min_free)?),
+                None => None,
+            },
         })
+    }
+
+    /// "4096", "4KB", "4 KiB", "4k": bytes of the chip's heap, at most its 38 KiB.
+    fn bytes(&self, text: &Spanned<String>) -> Result<u64, Diagnostic> {
+        let t = text.get_ref().trim().to_ascii_lowercase();
+        let (number, unit) = match t.find(|c: char| !c.is_ascii_digit() && c != '.') {
+            Some(i) => (t[..i].trim(), t[i..].trim()),
+            None => (t.as_str(), ""),
+        };
+        let scale = match unit {
+            "" | "b" => Some(1.0),
+            "k" | "kb" | "kib" => Some(1024.0),
+            _ => None,
+        };
+        match (number.parse::<f64>(), scale) {
+            (Ok(n), Some(scale)) if n >= 0.0 && n * scale <= 38.0 * 1024.0 => {
+                Ok((n * scale).round() as u64)
+            }
+            _ => Err(self.error(
+                text.span(),
+                "min_free must be bytes of the chip's 38 KiB heap, like \"4096\" or \"4KB\"",
+            )),
+        }
     }
 
     fn reset(&self, r: &model::ResetExpect) -> Result<ResetExpectation, Diagnostic> {

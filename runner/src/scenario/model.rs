@@ -162,6 +162,14 @@ pub struct Expect {
     pub low_battery: Option<LowBatteryExpect>,
     pub reset: Option<ResetExpect>,
     pub sleep_drift: Option<SleepDriftExpect>,
+    pub heap: Option<HeapExpect>,
+}
+
+/// `heap = { min_free = "4KB" }`: every wake leaves at least this much of the chip's heap free.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeapExpect {
+    pub min_free: Spanned<String>,
 }
 
 /// `low_battery = { below_volts = 11.8 }`: readings below carry `low: true`, the others `low: false`.

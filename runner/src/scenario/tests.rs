@@ -175,6 +175,19 @@ fn new_expectations_parse_and_bad_values_point_at_them() {
 }
 
 #[test]
+fn heap_headroom_reads_bytes_and_kib_and_refuses_more_than_the_chip_has() {
+    let with = |extra: &str| GOOD.replace("connack = 0", &format!("connack = 0\n{extra}"));
+    assert_eq!(parse(GOOD).unwrap().expect.heap_min_free, None);
+    let s = parse(&with("heap = { min_free = \"6KB\" }")).unwrap();
+    assert_eq!(s.expect.heap_min_free, Some(6144));
+    let s = parse(&with("heap = { min_free = \"5000\" }")).unwrap();
+    assert_eq!(s.expect.heap_min_free, Some(5000));
+    let d = error_of(&with("heap = { min_free = \"64KB\" }"));
+    assert_eq!(d.line_col().map(|l| l.0), Some(22));
+    assert!(d.message.contains("38 KiB"), "{}", d.message);
+}
+
+#[test]
 fn a_profile_of_the_wrong_shape_says_what_is_valid() {
     let (_dir, s) = with_trace(TRACE, "profile = 5");
     let d = s.expect_err("a number is no profile");

@@ -59,11 +59,7 @@ impl Mosquitto {
         let passwd = require("mosquitto_passwd", install);
         let dir = tempfile::tempdir().unwrap();
         let user = "bench".to_string();
-        let password = format!(
-            "pw-{}-{}",
-            std::process::id(),
-            Instant::now().elapsed().as_nanos()
-        );
+        let password = fresh_password();
         let pwfile = dir.path().join("passwd");
         let status = Command::new(passwd)
             .args(["-c", "-b"])
@@ -125,6 +121,11 @@ impl Mosquitto {
     }
 }
 
+/// A password no other test's broker has: from the OS's random source.
+pub fn fresh_password() -> String {
+    format!("pw-{}", rig::secret::Secret::generate().expose())
+}
+
 fn spawn_mosquitto(mosquitto: &Path, conf: &Path, log: &Path, port: u16) -> Child {
     let child = Command::new(mosquitto)
         .arg("-c")
@@ -178,12 +179,18 @@ pub struct Fixture {
     pub dir: tempfile::TempDir,
 }
 
+thread_local! {
+    /// The state folders of the fixtures alive on this thread, newest last: see `hil_command`.
+    static STATE_DIRS: std::cell::RefCell<Vec<PathBuf>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 impl Fixture {
+    /// A test's folder. Every `hil` the test starts from this thread while it lives keeps its flash records in
+    /// the fixture's `state` folder, not in the user's: passed in the child's environment, never set in this
+    /// process's, which other tests' threads share.
     pub fn new() -> Fixture {
         let dir = tempfile::tempdir().unwrap();
-        // Every `hil` this test starts keeps its flash records in the fixture, not in the user's state folder
-        // (nextest runs each test in a process of its own, so this reaches no other test).
-        std::env::set_var("HIL_STATE_DIR", dir.path().join("state"));
+        STATE_DIRS.with(|dirs| dirs.borrow_mut().push(dir.path().join("state")));
         Fixture { dir }
     }
 
@@ -215,10 +222,26 @@ impl Fixture {
     }
 }
 
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        let state = self.dir.path().join("state");
+        STATE_DIRS.with(|dirs| dirs.borrow_mut().retain(|d| *d != state));
+    }
+}
+
+/// The `hil` binary, with HIL_STATE_DIR set to the state folder of this thread's newest fixture, if any.
+pub fn hil_command() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hil"));
+    if let Some(state) = STATE_DIRS.with(|dirs| dirs.borrow().last().cloned()) {
+        cmd.env("HIL_STATE_DIR", state);
+    }
+    cmd
+}
+
 /// Starts `hil` with the arguments and environment given and its output piped, for a test that acts on it while
 /// it runs.
 pub fn spawn_hil<S: AsRef<std::ffi::OsStr>>(args: &[S], env: &[(&str, &str)]) -> Child {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hil"));
+    let mut cmd = hil_command();
     cmd.args(args);
     for (k, v) in env {
         cmd.env(k, v);
@@ -319,16 +342,39 @@ pub fn rig_run_args<'a>(rig: &'a Path, scenario: &'a Path, report: &'a Path) -> 
     ]
 }
 
+/// A `hil bench up` a test started. Dropping it kills and reaps the bench, so a test that fails before it stops
+/// the bench leaves none running (its boards die with it).
+pub struct BenchUp {
+    child: Child,
+}
+
+impl std::ops::Deref for BenchUp {
+    type Target = Child;
+
+    fn deref(&self) -> &Child {
+        &self.child
+    }
+}
+
+impl Drop for BenchUp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// Starts `hil bench up --write-rig RIG EXTRA...` and waits (bounded) until it has written the rig file.
-pub fn start_bench_up(rig: &Path, extra: &[&str]) -> Child {
-    let bench = Command::new(env!("CARGO_BIN_EXE_hil"))
-        .args(["bench", "up", "--write-rig"])
-        .arg(rig)
-        .args(extra)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+pub fn start_bench_up(rig: &Path, extra: &[&str]) -> BenchUp {
+    let bench = BenchUp {
+        child: hil_command()
+            .args(["bench", "up", "--write-rig"])
+            .arg(rig)
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    };
     let deadline = Instant::now() + Duration::from_secs(20);
     while !rig.exists() {
         assert!(Instant::now() < deadline, "no rig file within 20 s");
@@ -344,6 +390,13 @@ pub fn rig_field(rig: &str, key: &str) -> String {
         .and_then(|v| v.strip_suffix('"'))
         .unwrap_or_else(|| panic!("no {key} in the rig file:\n{rig}"))
         .to_string()
+}
+
+/// A rig file's text with `edit` applied to its TOML (`rig["supply"]["twin"]...`); comments are not kept.
+pub fn edit_rig(text: &str, edit: impl FnOnce(&mut toml::Table)) -> String {
+    let mut rig: toml::Table = text.parse().unwrap_or_else(|e| panic!("{e}\n{text}"));
+    edit(&mut rig);
+    rig.to_string()
 }
 
 /// One line to an SCPI instrument at `tcp://HOST:PORT` (`hil bench up`'s supply) from a client of its own, and
@@ -368,9 +421,9 @@ pub fn signal(child: &Child, signal: &str) {
 }
 
 /// Stops `hil bench up` with SIGTERM; it must exit cleanly.
-pub fn stop_bench(mut bench: Child) {
+pub fn stop_bench(mut bench: BenchUp) {
     signal(&bench, "-TERM");
-    let status = bench.wait().unwrap();
+    let status = bench.child.wait().unwrap();
     assert!(status.success(), "hil bench up ended with {status}");
 }
 

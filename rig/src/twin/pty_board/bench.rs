@@ -68,7 +68,7 @@ pub async fn bench_boards(
     // Flash: each run starts from a reset into the loader, with the flash erased so no run can skip.
     let lines = board.lines();
     let ours = async {
-        let port = Tty::open(board.port(), 115_200)?;
+        let port = Tty::open(board.port(), 115_200).await?;
         let started = Instant::now();
         let (_, _, outcome) =
             flasher::flash_image(port, "bench-0", &firmware, None, &mut |_| {}).await?;
@@ -120,7 +120,7 @@ pub async fn bench_boards(
         rows.push(
             measure(&what, app_bytes, async {
                 let started = Instant::now();
-                let port = Tty::open(board.port(), 115_200)?;
+                let port = Tty::open(board.port(), 115_200).await?;
                 let mut repl = RawRepl::enter(port, "bench-0").await?;
                 repl.deploy(&files).await?;
                 Ok(started.elapsed().as_secs_f64())
@@ -182,7 +182,7 @@ async fn measure(
 
 /// Erases the twin's flash through its loader (so the next write cannot be skipped), leaving the stub behind.
 async fn erase(board: &PtyBoard) -> Result<()> {
-    let port = Tty::open(board.port(), 115_200)?;
+    let port = Tty::open(board.port(), 115_200).await?;
     let mut f = flasher::Flasher::connect(port, board.name()).await?;
     let blank = vec![0xFF; 0x1000];
     f.write_flash(0, &blank, &mut |_| {}).await
