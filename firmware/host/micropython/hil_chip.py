@@ -191,10 +191,8 @@ def mount_board():
     sys.path[:] = CHIP_PATH
 
 
-def leave_heap(free):
-    """Takes all but `free` bytes of the heap for a ballast the firmware cannot reach (kept for the whole boot).
-    The bytes left are one block, as the chip's boot leaves its heap (a few objects low, the rest free): a
-    placeholder holds them while the ballast fills the holes the set-up left, in pieces that shrink to fit."""
+def _fill_holes(free):
+    """A ballast filling the heap's holes and every block but the `free` bytes a placeholder holds."""
     gc.collect()
     # Room for every piece up front: a list that grew would leave its old storage free among the ballast.
     ballast = [None] * BALLAST_PIECES
@@ -210,8 +208,16 @@ def leave_heap(free):
                 size //= 2
         else:
             break
-    del placeholder
-    # Holes too small for a piece, and the loop's garbage, are free too: the block gives that much back.
+    return ballast
+
+
+def leave_heap(free):
+    """Takes all but `free` bytes of the heap for a ballast the firmware cannot reach (kept for the whole boot).
+    The bytes left are one block, as the chip's boot leaves its heap (a few objects low, the rest free): a
+    placeholder holds them while the ballast fills the holes the set-up left, in pieces that shrink to fit."""
+    # Filled in a call of its own: the placeholder and what the filling raised are garbage once it returns.
+    ballast = _fill_holes(free)
+    # Holes too small for a piece are free too: the block gives that much back.
     for i in range(BALLAST_PIECES - TOP_UPS, BALLAST_PIECES):
         gc.collect()
         spare = gc.mem_free() - free
