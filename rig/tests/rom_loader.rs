@@ -1,7 +1,7 @@
 //! Our flasher against the twin pty board's ROM loader: chip detect, MAC, flash write, skip, reset lines.
 
 mod common;
-use common::{run_py, standalone_board};
+use common::{standalone_board, vm_runtime};
 use rig::board::flasher::{self, FlashOutcome, FlashRecords, Flasher, Progress};
 use rig::board::image;
 use rig::board::reset_lines::{reset_into_loader, reset_to_run};
@@ -12,7 +12,7 @@ use std::time::Duration;
 const MAC: &str = "5c:cf:7f:aa:bb:cc";
 
 async fn board_in_loader(baud: Option<u32>) -> PtyBoard {
-    let mut spec = PtyBoardSpec::new("twin-0", MAC, &run_py());
+    let mut spec = PtyBoardSpec::new("twin-0", MAC, &vm_runtime());
     spec.start_in_loader = true;
     spec.baud = baud;
     standalone_board(spec, BoardMode::RomLoader, Duration::from_secs(5)).await
@@ -82,7 +82,7 @@ async fn refuses_a_bad_image_before_touching_the_board() {
 
 #[tokio::test]
 async fn reset_lines_move_the_board_between_loader_and_app() {
-    let mut spec = PtyBoardSpec::new("twin-1", MAC, &run_py());
+    let mut spec = PtyBoardSpec::new("twin-1", MAC, &vm_runtime());
     spec.baud = Some(921_600);
     let board = standalone_board(spec, BoardMode::Repl, Duration::from_secs(10)).await;
     reset_into_loader(board.lines().as_ref()).await.unwrap();
@@ -108,7 +108,7 @@ async fn reset_lines_move_the_board_between_loader_and_app() {
 
 #[tokio::test]
 async fn a_board_that_is_not_in_its_loader_is_a_named_error() {
-    let spec = PtyBoardSpec::new("twin-2", MAC, &run_py());
+    let spec = PtyBoardSpec::new("twin-2", MAC, &vm_runtime());
     let board = standalone_board(spec, BoardMode::Repl, Duration::from_secs(10)).await;
     let port = Tty::open(board.port(), 115_200).await.unwrap();
     let err = Flasher::connect(port, "twin-2").await.err().unwrap();

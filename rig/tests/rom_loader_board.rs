@@ -1,20 +1,20 @@
 //! The ESP8266-over-serial `Board` against a twin pty board: identify through the ROM loader, flash, deploy
 //! through the raw REPL, start, and the console read from the port, reset pins through the side channel.
 
+mod common;
+use common::vm_runtime;
 use rig::board::esp8266::Esp8266Board;
 use rig::board::flasher::FlashOutcome;
 use rig::board::image;
 use rig::board::reset_lines::ResetLines;
 use rig::board::{AppFile, Board};
 use rig::twin::pty_board::{BoardMode, PtyBoard, PtyBoardSpec};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 #[tokio::test]
 async fn identifies_flashes_deploys_and_runs_a_twin_over_its_pty() {
-    let run_py = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../firmware/host/cpython/run.py");
-    let mut spec = PtyBoardSpec::new("twin-0", "5c:cf:7f:00:00:21", &run_py);
+    let mut spec = PtyBoardSpec::new("twin-0", "5c:cf:7f:00:00:21", &vm_runtime());
     spec.baud = Some(921_600);
     let twin = PtyBoard::spawn_standalone(spec).await.unwrap();
     let lines: Arc<dyn ResetLines> = twin.lines();

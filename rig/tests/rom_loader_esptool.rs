@@ -2,7 +2,7 @@
 //! our flasher finding the image esptool wrote through the stub's MD5.
 
 mod common;
-use common::{run_py, standalone_board};
+use common::{standalone_board, vm_runtime};
 use rig::board::flasher::{self, FlashOutcome};
 use rig::board::image;
 use rig::board::reset_lines::reset_into_loader;
@@ -45,7 +45,7 @@ fn stdout(out: &Output) -> String {
 
 #[tokio::test]
 async fn esptool_identifies_and_flashes_the_twin() {
-    let mut spec = PtyBoardSpec::new("twin-0", MAC, &run_py());
+    let mut spec = PtyBoardSpec::new("twin-0", MAC, &vm_runtime());
     spec.start_in_loader = true;
     spec.baud = Some(921_600);
     let board = standalone_board(spec, BoardMode::RomLoader, Duration::from_secs(5)).await;

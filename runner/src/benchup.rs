@@ -5,7 +5,6 @@
 //! SIGUSR1 moves every board to a new pty, as replugging the USB cables would, and the links follow while the
 //! rig file's port hints go stale.
 
-use crate::paths;
 use anyhow::{Context, Result};
 use rig::board::remote_lines::LinesServer;
 use rig::clock::DeviceClock;
@@ -36,6 +35,8 @@ pub struct BenchUpOptions {
     pub bootloader: bool,
     pub broker: BrokerSpec,
     pub supply_journal: Option<PathBuf>,
+    /// What the boards run their app and REPL code on.
+    pub runtime: rig::twin::FirmwareRuntime,
 }
 
 /// Points the board's link in the ports folder, named after its adapter's USB identity as udev names it, at its
@@ -266,8 +267,7 @@ pub async fn bench_up(
     for i in 0..options.boards {
         let name = format!("twin-{i}");
         let mac = format!("5c:cf:7f:00:{:02x}:{:02x}", i / 256, i % 256);
-        let mut spec = PtyBoardSpec::new(&name, &mac, &paths::host_runtime());
-        spec.python = paths::python().await;
+        let mut spec = PtyBoardSpec::new(&name, &mac, &options.runtime);
         spec.seed = u64::from(i);
         spec.start_in_loader = options.bootloader;
         spec.channel = i as usize % channels;

@@ -121,6 +121,9 @@ pub enum BenchCommand {
         /// current limit, output, over-current protection): what a run left the bench in, and in which order.
         #[arg(long, value_name = "FILE")]
         supply_journal: Option<PathBuf>,
+        /// What the boards run their app and REPL code on (as for `hil run`).
+        #[arg(long, value_enum, default_value_t = crate::exec::TwinRuntime::Micropython)]
+        twin_runtime: crate::exec::TwinRuntime,
     },
     /// Our flasher vs esptool and our deploy vs mpremote, on the same twin board over a pty at one baud.
     Boards {
@@ -129,6 +132,9 @@ pub enum BenchCommand {
         /// Size of the generated firmware image to flash, in KiB.
         #[arg(long, default_value_t = 200)]
         image_kib: usize,
+        /// What the board runs its REPL code on (as for `hil run`).
+        #[arg(long, value_enum, default_value_t = crate::exec::TwinRuntime::Micropython)]
+        twin_runtime: crate::exec::TwinRuntime,
     },
     /// K twin boards at once through the full path: wall time, CPU, memory, readings, timing precision.
     Scale {
@@ -163,6 +169,9 @@ pub enum BenchCommand {
         messages: usize,
         #[arg(long, default_value = "embedded", value_parser = parse_broker)]
         broker: BrokerSpec,
+        /// What the board runs its REPL code on (as for `hil run`).
+        #[arg(long, value_enum, default_value_t = crate::exec::TwinRuntime::Micropython)]
+        twin_runtime: crate::exec::TwinRuntime,
     },
     /// Publish round-trip latency (p50/p99) through the MQTT tap versus straight to the broker.
     Tap {
@@ -296,25 +305,28 @@ pub async fn main(cli: Cli) -> u8 {
                 EXIT_SETUP
             }
         },
-        Command::Bench(BenchCommand::Boards { baud, image_kib }) => {
-            match boards_bench(baud, image_kib).await {
-                Ok(ratios) => {
-                    ratios.iter().for_each(|r| println!("{r}"));
-                    EXIT_PASS
-                }
-                Err(e) => {
-                    eprintln!("error: {e:#}");
-                    EXIT_SETUP
-                }
+        Command::Bench(BenchCommand::Boards {
+            baud,
+            image_kib,
+            twin_runtime,
+        }) => match boards_bench(baud, image_kib, twin_runtime).await {
+            Ok(ratios) => {
+                ratios.iter().for_each(|r| println!("{r}"));
+                EXIT_PASS
             }
-        }
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                EXIT_SETUP
+            }
+        },
         Command::Bench(BenchCommand::Peers {
             baud,
             image_kib,
             messages,
             broker,
+            twin_runtime,
         }) => {
-            let boards = boards_bench(baud, image_kib).await;
+            let boards = boards_bench(baud, image_kib, twin_runtime).await;
             println!();
             let tap = crate::perf::tap_latency(&broker, messages.max(1)).await;
             match (boards, tap) {
@@ -340,7 +352,17 @@ pub async fn main(cli: Cli) -> u8 {
             bootloader,
             broker,
             supply_journal,
+            twin_runtime,
         }) => {
+            let runtime =
+                match paths::firmware_runtime(twin_runtime, rig::twin::ImageVariant::Generic).await
+                {
+                    Ok(runtime) => runtime,
+                    Err(e) => {
+                        eprintln!("error: {e:#}");
+                        return EXIT_SETUP;
+                    }
+                };
             let options = crate::benchup::BenchUpOptions {
                 rig_file: write_rig,
                 boards: boards.clamp(1, 64),
@@ -349,6 +371,7 @@ pub async fn main(cli: Cli) -> u8 {
                 bootloader,
                 broker,
                 supply_journal,
+                runtime,
             };
             match crate::benchup::bench_up(&options, stop_signal()).await {
                 Ok(()) => EXIT_PASS,
@@ -828,9 +851,13 @@ async fn run(args: RunArgs) -> u8 {
 }
 
 /// `hil bench boards`: prints its table and returns the time ratios against esptool and mpremote.
-async fn boards_bench(baud: u32, image_kib: usize) -> anyhow::Result<Vec<String>> {
+async fn boards_bench(
+    baud: u32,
+    image_kib: usize,
+    twin_runtime: crate::exec::TwinRuntime,
+) -> anyhow::Result<Vec<String>> {
     let options = rig::twin::pty_board::BoardsBenchOptions {
-        run_py: paths::host_runtime(),
+        runtime: paths::firmware_runtime(twin_runtime, rig::twin::ImageVariant::Generic).await?,
         app_dir: paths::default_firmware(),
         baud,
         image_bytes: image_kib.clamp(4, 4096) * 1024,

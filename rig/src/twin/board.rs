@@ -4,7 +4,7 @@
 
 use super::bench_state::{BenchState, LoadState};
 use super::control::{Control, End};
-use super::host_process::{board_env, HostCommand, HostProcess};
+use super::host_process::{BoardProcess, HostCommand, HostProcess};
 use super::physics::Physics;
 use super::runtime::FirmwareRuntime;
 use crate::board::{AppFile, Board, ConsoleLine};
@@ -321,23 +321,19 @@ impl Life {
             .context("binding the control socket")?;
         let addr = listener.local_addr()?;
         let runtime = self.runtime.clone();
-        let (argv, extra) = runtime.runtime.boot_command();
-        let mut env = board_env(
-            &addr.to_string(),
-            &self.spec.name,
-            &self.spec.mac,
-            runtime.clock.epoch_unix(),
-            runtime.clock.speed(),
-        );
-        env.extend(extra);
-        let command = HostCommand {
-            python: runtime.runtime.python().to_path_buf(),
-            argv,
-            cwd: self.fs.clone(),
-            env,
-            stdin_piped: false,
-            preload: runtime.runtime.preload(),
+        let who = BoardProcess {
+            control_addr: &addr.to_string(),
+            board: &self.spec.name,
+            mac: &self.spec.mac,
+            clock: runtime.clock,
+            folder: &self.fs,
         };
+        let command = HostCommand::for_board(
+            &runtime.runtime,
+            runtime.runtime.boot_command(),
+            &who,
+            false,
+        );
         let mut child = command.spawn().await.with_context(|| {
             format!(
                 "starting {} (install CPython 3: apt-get install -y python3)",

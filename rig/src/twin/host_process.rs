@@ -1,10 +1,12 @@
 //! A twin board's host process (`python3 -u SCRIPT ARGS...`): forked by the fork server when it runs, else
 //! started as a fresh interpreter. Callers see one type either way.
 
+use crate::clock::DeviceClock;
 use crate::twin::fork_server::{ForkServer, Forked, Signaller};
+use crate::twin::runtime::FirmwareRuntime;
 use std::ffi::OsString;
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -39,25 +41,45 @@ enum Inner {
     Forked(Forked),
 }
 
-/// The environment of firmware/host/PROTOCOL.md a board's host process runs in.
-pub fn board_env(
-    control_addr: &str,
-    board: &str,
-    mac: &str,
-    epoch_unix: f64,
-    speed: f64,
-) -> Vec<(String, String)> {
-    vec![
-        ("HIL_TWIN_ADDR".into(), control_addr.into()),
-        ("HIL_BOARD".into(), board.into()),
-        ("HIL_MAC".into(), mac.into()),
-        ("HIL_EPOCH".into(), format!("{epoch_unix:.6}")),
-        ("HIL_SPEED".into(), speed.to_string()),
-        ("PYTHONDONTWRITEBYTECODE".into(), "1".into()),
-    ]
+/// Which board a host process is for, as the environment of firmware/host/PROTOCOL.md tells it.
+pub struct BoardProcess<'a> {
+    /// `127.0.0.1:PORT` of the process's control socket.
+    pub control_addr: &'a str,
+    pub board: &'a str,
+    pub mac: &'a str,
+    pub clock: DeviceClock,
+    /// The board's filesystem folder, the process's working directory.
+    pub folder: &'a Path,
 }
 
 impl HostCommand {
+    /// `command` (a runtime's boot or REPL command: arguments and extra environment) as `who`'s process on
+    /// `runtime`, with the environment of firmware/host/PROTOCOL.md and the command's own on top.
+    pub fn for_board(
+        runtime: &FirmwareRuntime,
+        (argv, extra_env): (Vec<OsString>, Vec<(String, String)>),
+        who: &BoardProcess,
+        stdin_piped: bool,
+    ) -> HostCommand {
+        let mut env: Vec<(String, String)> = vec![
+            ("HIL_TWIN_ADDR".into(), who.control_addr.into()),
+            ("HIL_BOARD".into(), who.board.into()),
+            ("HIL_MAC".into(), who.mac.into()),
+            ("HIL_EPOCH".into(), format!("{:.6}", who.clock.epoch_unix())),
+            ("HIL_SPEED".into(), who.clock.speed().to_string()),
+            ("PYTHONDONTWRITEBYTECODE".into(), "1".into()),
+        ];
+        env.extend(extra_env);
+        HostCommand {
+            python: runtime.python().to_path_buf(),
+            argv,
+            cwd: who.folder.to_path_buf(),
+            env,
+            stdin_piped,
+            preload: runtime.preload(),
+        }
+    }
+
     /// Starts the process off the async workers and bound to the rig's life (crate::process::spawn).
     pub async fn spawn(&self) -> io::Result<HostProcess> {
         if let Some(forked) = self.fork() {

@@ -92,6 +92,37 @@ impl FirmwareRuntime {
         }
     }
 
+    /// The VM as `python3 firmware/host/install.py` left it under `host_dir` (firmware/host/), found without
+    /// installing anything: an error naming the install command when it has not run.
+    pub fn installed_vm(
+        python: &Path,
+        host_dir: &Path,
+        variant: ImageVariant,
+    ) -> anyhow::Result<FirmwareRuntime> {
+        let installer = host_dir.join("install.py");
+        let out = std::process::Command::new(python)
+            .arg(&installer)
+            .arg("--check")
+            .output()
+            .map_err(|e| anyhow::anyhow!("running {}: {e}", python.display()))?;
+        if !out.status.success() {
+            anyhow::bail!(
+                "{} (install it with: {} {})",
+                String::from_utf8_lossy(&out.stderr).trim(),
+                python.display(),
+                installer.display()
+            );
+        }
+        let runtime = FirmwareRuntime::MicroPython {
+            python: python.to_path_buf(),
+            host_dir: host_dir.to_path_buf(),
+            installed: PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()),
+            variant,
+        };
+        runtime.check()?;
+        Ok(runtime)
+    }
+
     /// The VM's site folder (the `micropython_run` module), which the fork server imports once for every boot.
     pub fn preload(&self) -> Option<PathBuf> {
         match self {
@@ -113,37 +144,33 @@ impl FirmwareRuntime {
                 installed,
                 variant,
                 ..
-            } => {
-                let argv = vec![
-                    host_dir.join("vm_launch.py").into(),
-                    installed.join("site").into(),
-                    VM_HEAP_BYTES.to_string().into(),
-                    host_dir.join("micropython").join("hil_main.py").into(),
-                ];
-                let env = vec![
-                    (
-                        "HIL_HEAP_FREE".into(),
-                        vm_bytes(CHIP_FREE_AT_BOOT).to_string(),
-                    ),
-                    // `_boot.py` on the chip: a collection each quarter of the heap allocated.
-                    (
-                        "HIL_GC_THRESHOLD".into(),
-                        vm_bytes(CHIP_HEAP_BYTES / 4).to_string(),
-                    ),
-                    (
-                        "HIL_FROZEN".into(),
-                        installed
-                            .join("frozen")
-                            .join(variant.name())
-                            .to_string_lossy()
-                            .into_owned(),
-                    ),
-                    ("HIL_VARIANT".into(), variant.name().into()),
-                ];
-                (argv, env)
-            }
+            } => vm_command(host_dir, installed, *variant, "hil_main.py", false),
             FirmwareRuntime::CPython { run_py, .. } => (vec![run_py.clone().into()], Vec::new()),
         }
+    }
+
+    /// `python3 -u` arguments and extra environment of a pty board's REPL host, which runs the code typed at the
+    /// board's REPL on the same runtime, set up as for a boot. Either speaks the framed stdin/stdout protocol of
+    /// rig/src/twin/pty_board/host.rs.
+    pub fn repl_command(&self) -> (Vec<OsString>, Vec<(String, String)>) {
+        match self {
+            FirmwareRuntime::MicroPython {
+                host_dir,
+                installed,
+                variant,
+                ..
+            } => vm_command(host_dir, installed, *variant, "repl_host.py", true),
+            FirmwareRuntime::CPython { run_py, .. } => (
+                vec![run_py.with_file_name("repl_host.py").into()],
+                Vec::new(),
+            ),
+        }
+    }
+
+    /// Whether a boot that stops without sleeping prints MicroPython's REPL banner and prompt itself (the VM does,
+    /// as the chip; CPython's run.py leaves them to the board).
+    pub fn prints_repl_banner(&self) -> bool {
+        matches!(self, FirmwareRuntime::MicroPython { .. })
     }
 
     /// Checks the files it runs from are there, naming what to do when they are not.
@@ -156,9 +183,12 @@ impl FirmwareRuntime {
             } => vec![
                 host_dir.join("vm_launch.py"),
                 host_dir.join("micropython").join("hil_main.py"),
+                host_dir.join("micropython").join("repl_host.py"),
                 installed.join("ready"),
             ],
-            FirmwareRuntime::CPython { run_py, .. } => vec![run_py.clone()],
+            FirmwareRuntime::CPython { run_py, .. } => {
+                vec![run_py.clone(), run_py.with_file_name("repl_host.py")]
+            }
         };
         match needed.iter().find(|p| !p.exists()) {
             None => Ok(()),
@@ -169,6 +199,47 @@ impl FirmwareRuntime {
             ),
         }
     }
+}
+
+/// firmware/host/vm_launch.py running `entry` (in firmware/host/micropython/) on the VM with the chip's heap
+/// and frozen modules; `framed`: its output as REPL-host frames.
+fn vm_command(
+    host_dir: &Path,
+    installed: &Path,
+    variant: ImageVariant,
+    entry: &str,
+    framed: bool,
+) -> (Vec<OsString>, Vec<(String, String)>) {
+    let mut argv = vec![
+        host_dir.join("vm_launch.py").into(),
+        installed.join("site").into(),
+        VM_HEAP_BYTES.to_string().into(),
+        host_dir.join("micropython").join(entry).into(),
+    ];
+    if framed {
+        argv.push("--framed".into());
+    }
+    let env = vec![
+        (
+            "HIL_HEAP_FREE".into(),
+            vm_bytes(CHIP_FREE_AT_BOOT).to_string(),
+        ),
+        // `_boot.py` on the chip: a collection each quarter of the heap allocated.
+        (
+            "HIL_GC_THRESHOLD".into(),
+            vm_bytes(CHIP_HEAP_BYTES / 4).to_string(),
+        ),
+        (
+            "HIL_FROZEN".into(),
+            installed
+                .join("frozen")
+                .join(variant.name())
+                .to_string_lossy()
+                .into_owned(),
+        ),
+        ("HIL_VARIANT".into(), variant.name().into()),
+    ];
+    (argv, env)
 }
 
 /// A wake's heap as the firmware saw it, in the chip's bytes.

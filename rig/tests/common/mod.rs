@@ -4,8 +4,8 @@
 
 use rig::supply::PowerSupply;
 use rig::twin::pty_board::{BoardMode, PtyBoard, PtyBoardSpec};
-use rig::twin::{BenchState, PtyInstrument};
-use std::path::PathBuf;
+use rig::twin::{BenchState, FirmwareRuntime, ImageVariant, PtyInstrument};
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -75,9 +75,20 @@ pub async fn set_and_check(psu: &dyn PowerSupply, bench: &BenchState) {
     );
 }
 
-/// The host runtime twin boards run the firmware files with.
-pub fn run_py() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../firmware/host/cpython/run.py")
+/// What twin boards run the firmware files and REPL code on: the MicroPython VM that
+/// `python3 firmware/host/install.py` installs (the test fails naming that command when it has not run).
+pub fn vm_runtime() -> FirmwareRuntime {
+    let host_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../firmware/host");
+    FirmwareRuntime::installed_vm(Path::new("python3"), &host_dir, ImageVariant::Generic)
+        .unwrap_or_else(|e| panic!("{e:#}"))
+}
+
+/// The CPython comparison runtime (firmware/host/cpython/).
+pub fn cpython_runtime() -> FirmwareRuntime {
+    FirmwareRuntime::CPython {
+        python: PathBuf::from("python3"),
+        run_py: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../firmware/host/cpython/run.py"),
+    }
 }
 
 /// A standalone twin board from `spec`, once it is in `mode` (within `limit`).

@@ -3,7 +3,6 @@
 //! feeding the scenario's boards.
 
 use crate::events::{BoardInfo, Body, EventLog};
-use crate::paths;
 use crate::rigfile::{RigFile, SupplyEntry};
 use crate::scenario::Scenario;
 use anyhow::{Context, Result};
@@ -193,18 +192,21 @@ pub async fn twin_bench(
     Ok(bench)
 }
 
-/// The twin bench with pty boards (`TwinTransport::Pty`); they are provisioned over their ports before they
-/// join `boards`.
-pub async fn pty_twin_bench(scenario: &Scenario, clock: DeviceClock) -> Result<Bench> {
+/// The twin bench with pty boards (`TwinTransport::Pty`) running their app and REPL code on `runtime`; they are
+/// provisioned over their ports before they join `boards`.
+pub async fn pty_twin_bench(
+    scenario: &Scenario,
+    clock: DeviceClock,
+    runtime: &rig::twin::FirmwareRuntime,
+) -> Result<Bench> {
     let mut bench = twin_supply(scenario, clock).await?;
     let state = bench.twin.clone().context("the twin bench has no state")?;
     for i in 0..scenario.boards {
         let (info, seed) = twin_identity(scenario, i);
-        let mut spec = PtyBoardSpec::new(&info.name, &info.mac, &paths::host_runtime());
+        let mut spec = PtyBoardSpec::new(&info.name, &info.mac, runtime);
         spec.channel = scenario.supply.channel_of(i);
         spec.physics = bench.physics.clone();
         spec.seed = seed;
-        spec.python = paths::python().await;
         let pty = PtyBoard::spawn(spec, state.clone(), clock).await?;
         bench.ports.push(WirePort {
             port: pty.port().to_path_buf(),

@@ -176,7 +176,7 @@ async fn execute(
     let mut bench = match (&ctx.rig, ctx.twin_transport) {
         (Some(rig), _) => rig_bench(rig, scenario)?,
         (None, TwinTransport::Process) => twin_bench(scenario, bench_clock, &ctx.runtime).await?,
-        (None, TwinTransport::Pty) => pty_twin_bench(scenario, bench_clock).await?,
+        (None, TwinTransport::Pty) => pty_twin_bench(scenario, bench_clock, &ctx.runtime).await?,
     };
     let safe_channels = bench.channels.clone();
     let supply_tasks = SupplyTasks::new();

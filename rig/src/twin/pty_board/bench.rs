@@ -8,6 +8,7 @@ use crate::board::raw_repl::RawRepl;
 use crate::board::reset_lines::{reset_into_loader, reset_to_run};
 use crate::board::serial::Tty;
 use crate::board::AppFile;
+use crate::twin::runtime::FirmwareRuntime;
 use anyhow::{bail, Context, Result};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -19,8 +20,8 @@ const TOOL_TIMEOUT: Duration = Duration::from_secs(600);
 
 #[derive(Debug, Clone)]
 pub struct BoardsBenchOptions {
-    /// firmware/host/cpython/run.py (the twin's host runtime).
-    pub run_py: PathBuf,
+    /// What the twin board runs its app and REPL code on.
+    pub runtime: FirmwareRuntime,
     /// The app folder whose files are deployed (firmware/app).
     pub app_dir: PathBuf,
     pub baud: u32,
@@ -41,7 +42,7 @@ pub async fn bench_boards(
     opts: &BoardsBenchOptions,
     out: &mut (dyn Write + Send),
 ) -> Result<Vec<BenchRow>> {
-    let mut spec = PtyBoardSpec::new("bench-0", "5c:cf:7f:00:be:01", &opts.run_py);
+    let mut spec = PtyBoardSpec::new("bench-0", "5c:cf:7f:00:be:01", &opts.runtime);
     spec.baud = Some(opts.baud);
     spec.start_in_loader = true;
     let board = PtyBoard::spawn_standalone(spec).await?;

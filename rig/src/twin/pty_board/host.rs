@@ -1,24 +1,33 @@
-//! The CPython processes behind a pty board: the app (firmware/host/cpython/run.py, unchanged) and the REPL host
-//! (repl_host.py), plus the control socket both talk to (firmware/host/PROTOCOL.md).
+//! The processes behind a pty board, on the board's firmware runtime (the MicroPython VM, or CPython for
+//! comparison): the app (one boot of the firmware) and the REPL host (the code typed at the board's REPL), each
+//! with a control connection of its own (firmware/host/PROTOCOL.md) that tells how the firmware ended its wake.
+//!
+//! REPL host protocol, both runtimes (firmware/host/{micropython,cpython}/repl_host.py): stdin carries frames
+//! `kind(1) len(u32 LE) payload` from the board: `x` raw-REPL code, `i` one friendly-REPL line, `b` run boot.py;
+//! stdout carries frames back: `o` output, `e` the uncaught exception in MicroPython's format, `d` done, `r`
+//! machine.reset() asked, `s` a soft reset asked.
 
+use crate::clock::DeviceClock;
 use crate::twin::bench_state::{BenchState, LoadState};
 use crate::twin::control::{Control, End};
-use crate::twin::host_process::{board_env, HostCommand, HostProcess, ProcessSignals, Writer};
+use crate::twin::host_process::{BoardProcess, HostCommand, HostProcess, ProcessSignals, Writer};
 use crate::twin::physics::Physics;
+use crate::twin::runtime::FirmwareRuntime;
 use anyhow::{Context, Result};
 use rand::{rngs::SmallRng, SeedableRng};
 use serde_json::json;
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot, watch};
 
-const REPL_HOST: &str = include_str!("repl_host.py");
 /// Output still in the pipes when a process ends is forwarded for at most this long.
 const DRAIN: Duration = Duration::from_secs(2);
+/// A frame longer than this is not a REPL host's: its stream is dropped rather than its length allocated.
+const MAX_FRAME: usize = 16 << 20;
 
 #[derive(Debug)]
 pub enum Event {
@@ -33,18 +42,22 @@ pub enum Event {
         kind: u8,
         payload: Vec<u8>,
     },
+    /// The firmware said how its wake ends; its process idles (the VM) or exits (CPython) and is the board's to end.
+    End {
+        gen: u64,
+        end: End,
+    },
     Exit {
         gen: u64,
         status: String,
     },
 }
 
-/// What a board keeps across boots and what its firmware last asked for, shared with the control socket.
+/// What a board keeps across boots, shared with its processes' control connections.
 #[derive(Debug, Default)]
 pub struct Persist {
     pub reset_cause: u8,
     pub rtc_hex: String,
-    pub sleep_ms: Option<u64>,
 }
 
 /// A running process; dropping it kills the process.
@@ -52,13 +65,20 @@ pub struct Proc {
     pub gen: u64,
     signals: ProcessSignals,
     stdin: Option<Writer>,
-    _kill: oneshot::Sender<()>,
+    kill: Option<oneshot::Sender<()>>,
 }
 
 impl Proc {
     /// Ctrl-C on the console: KeyboardInterrupt in the running code.
     pub fn interrupt(&self) {
         self.signals.send(libc::SIGINT);
+    }
+
+    /// Ends the process, keeping it current: what it printed before still arrives, then its `Exit`.
+    pub fn kill(&mut self) {
+        if let Some(kill) = self.kill.take() {
+            let _ = kill.send(());
+        }
     }
 
     pub async fn send(&mut self, kind: u8, payload: &[u8]) -> Result<()> {
@@ -72,91 +92,73 @@ impl Proc {
 }
 
 pub struct Host {
-    pub python: PathBuf,
-    pub run_py: PathBuf,
+    pub runtime: FirmwareRuntime,
     pub board: String,
     pub mac: String,
     pub folder: PathBuf,
-    pub speed: f64,
-    pub epoch_unix: f64,
-    pub control_addr: String,
+    pub clock: DeviceClock,
+    /// What each process's control connection is served with.
+    pub control: ControlSpec,
+    pub persist: Arc<Mutex<Persist>>,
     pub events: mpsc::UnboundedSender<Event>,
-    script: tempfile::NamedTempFile,
 }
 
 impl Host {
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        python: PathBuf,
-        run_py: PathBuf,
-        board: String,
-        mac: String,
-        folder: PathBuf,
-        speed: f64,
-        epoch_unix: f64,
-        control_addr: String,
-        events: mpsc::UnboundedSender<Event>,
-    ) -> Result<Host> {
-        let mut script = crate::scratch::tempfile("repl-host-", ".py")
-            .context("writing the REPL host script")?;
-        std::io::Write::write_all(&mut script, REPL_HOST.as_bytes())?;
-        Ok(Host {
-            python,
-            run_py,
-            board,
-            mac,
-            folder,
-            speed,
-            epoch_unix,
-            control_addr,
-            events,
-            script,
-        })
-    }
-
-    fn command(&self, argv: Vec<OsString>, stdin_piped: bool) -> HostCommand {
-        HostCommand {
-            python: self.python.clone(),
-            argv,
-            cwd: self.folder.clone(),
-            env: board_env(
-                &self.control_addr,
-                &self.board,
-                &self.mac,
-                self.epoch_unix,
-                self.speed,
-            ),
-            stdin_piped,
-            preload: None,
-        }
-    }
-
-    /// One boot of the app: boot.py then main.py, as run.py does for the process-per-wake twin.
+    /// One boot of the app: boot.py then main.py, as the process twin's boots run.
     pub fn spawn_app(&self, gen: u64) -> Result<Proc> {
-        let child = self
-            .command(vec![self.run_py.clone().into()], false)
-            .spawn_here()
-            .with_context(|| {
-                format!(
-                    "{}: starting {} (install CPython 3)",
-                    self.board,
-                    self.python.display()
-                )
-            })?;
-        Ok(self.watch(child, gen, false))
+        self.spawn(gen, self.runtime.boot_command(), false)
+            .with_context(|| format!("{}: starting the app", self.board))
     }
 
     pub fn spawn_repl(&self, gen: u64) -> Result<Proc> {
-        let host_dir = self.run_py.parent().unwrap_or(Path::new("."));
-        let argv = vec![self.script.path().into(), host_dir.into()];
-        let child = self
-            .command(argv, true)
-            .spawn_here()
-            .with_context(|| format!("{}: starting the REPL host", self.board))?;
-        Ok(self.watch(child, gen, true))
+        self.spawn(gen, self.runtime.repl_command(), true)
+            .with_context(|| format!("{}: starting the REPL host", self.board))
     }
 
-    fn watch(&self, mut child: HostProcess, gen: u64, framed: bool) -> Proc {
+    /// Starts the process with a control socket of its own, so what its connection reports is known to be its.
+    fn spawn(
+        &self,
+        gen: u64,
+        command: (Vec<OsString>, Vec<(String, String)>),
+        framed: bool,
+    ) -> Result<Proc> {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.set_nonblocking(true).map(|()| l))
+            .context("binding a control socket")?;
+        let addr = listener.local_addr()?.to_string();
+        let listener = TcpListener::from_std(listener)?;
+        let who = BoardProcess {
+            control_addr: &addr,
+            board: &self.board,
+            mac: &self.mac,
+            clock: self.clock,
+            folder: &self.folder,
+        };
+        let child = HostCommand::for_board(&self.runtime, command, &who, framed)
+            .spawn_here()
+            .with_context(|| {
+                format!(
+                    "running {} (install CPython 3: apt-get install -y python3)",
+                    self.runtime.python().display()
+                )
+            })?;
+        let control = tokio::spawn(serve_process(
+            listener,
+            self.control.clone(),
+            self.persist.clone(),
+            gen,
+            self.events.clone(),
+        ));
+        Ok(self.watch(child, gen, framed, control))
+    }
+
+    fn watch(
+        &self,
+        mut child: HostProcess,
+        gen: u64,
+        framed: bool,
+        control: tokio::task::JoinHandle<()>,
+    ) -> Proc {
         let (kill, mut killed) = oneshot::channel::<()>();
         let signals = child.signals();
         let stdin = child.stdin.take();
@@ -170,6 +172,7 @@ impl Host {
                 forward(stdout, gen, events.clone())
             });
             let err = tokio::spawn(forward(stderr, gen, events.clone()));
+            // Sent or dropped, the process is to end.
             let status = tokio::select! {
                 s = child.wait() => s,
                 _ = &mut killed => {
@@ -182,6 +185,8 @@ impl Host {
                 let _ = err.await;
             })
             .await;
+            // The process is gone: its control socket has nothing more to say (or waits for no connection).
+            control.abort();
             let status = match status {
                 Ok(s) => s.to_string(),
                 Err(e) => format!("wait failed: {e}"),
@@ -192,7 +197,7 @@ impl Host {
             gen,
             signals,
             stdin,
-            _kill: kill,
+            kill: Some(kill),
         }
     }
 }
@@ -235,6 +240,9 @@ fn read_frames(
                 return;
             }
             let len = u32::from_le_bytes([head[1], head[2], head[3], head[4]]) as usize;
+            if len > MAX_FRAME {
+                return;
+            }
             let mut payload = vec![0u8; len];
             if stream.read_exact(&mut payload).await.is_err() {
                 return;
@@ -266,18 +274,23 @@ pub struct ControlSpec {
     pub gate: watch::Receiver<bool>,
 }
 
-/// Accepts the board's processes' control connections for as long as the listener lives.
-pub async fn serve_control(listener: TcpListener, spec: ControlSpec, persist: Arc<Mutex<Persist>>) {
-    let mut n = 0u64;
-    while let Ok((stream, _)) = listener.accept().await {
-        n += 1;
-        tokio::spawn(serve_connection(
-            stream,
-            spec.clone(),
-            persist.clone(),
-            spec.seed.wrapping_add(n),
-        ));
-    }
+/// Serves the one connection of process `gen` (it lives as long as the process: the watcher aborts it).
+async fn serve_process(
+    listener: TcpListener,
+    spec: ControlSpec,
+    persist: Arc<Mutex<Persist>>,
+    gen: u64,
+    events: mpsc::UnboundedSender<Event>,
+) {
+    let Ok((stream, _)) = listener.accept().await else {
+        return;
+    };
+    drop(listener);
+    let seed = spec.seed.wrapping_add(gen);
+    serve_connection(stream, spec, persist, seed, |end| {
+        let _ = events.send(Event::End { gen, end });
+    })
+    .await;
 }
 
 async fn serve_connection(
@@ -285,6 +298,7 @@ async fn serve_connection(
     mut spec: ControlSpec,
     persist: Arc<Mutex<Persist>>,
     seed: u64,
+    ended: impl Fn(End),
 ) {
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read).lines();
@@ -313,13 +327,16 @@ async fn serve_connection(
             control.rtc_hex = p.rtc_hex.clone();
             json!({"ok": true, "reset_cause": p.reset_cause, "rtc_hex": p.rtc_hex})
         } else {
+            let before = control.end;
             let reply = control.handle(&line);
-            let mut p = persist.lock().unwrap_or_else(|e| e.into_inner());
-            p.rtc_hex = control.rtc_hex.clone();
-            if let Some(End::Sleep { ms }) = control.end {
-                p.sleep_ms = Some(ms);
-                // The chip sleeps from its deepsleep call; the process's teardown is not awake time.
-                spec.bench.set_load(spec.load_index, LoadState::Asleep);
+            persist.lock().unwrap_or_else(|e| e.into_inner()).rtc_hex = control.rtc_hex.clone();
+            if let Some(end) = control.end.filter(|_| before.is_none()) {
+                if let End::Sleep { .. } = end {
+                    // The chip sleeps from its deepsleep call; the process's teardown is not awake time.
+                    spec.bench.set_load(spec.load_index, LoadState::Asleep);
+                }
+                // Told before the reply, so a process that exits on the reply (CPython) has said it first.
+                ended(end);
             }
             reply
         };

@@ -1,18 +1,20 @@
 //! A twin ESP8266 on a pty: the port a real board's USB-serial adapter would be. In its ROM loader it answers
 //! the serial loader protocol (and the stub's, once esptool uploads one) and keeps a 4 MiB flash; running, it
-//! prints the ROM banner, boots the image's app (the firmware files in its folder, under firmware/host/cpython/run.py)
-//! and, when the app ends without deep sleep, offers MicroPython's friendly, raw and raw-paste REPL.
+//! prints the ROM banner, boots the image's app (the firmware files in its folder, on the board's firmware runtime:
+//! the MicroPython VM, or CPython for comparison) and, when the app ends without deep sleep, offers MicroPython's
+//! friendly, raw and raw-paste REPL.
 //! Reset and GPIO0 come through a side channel ([`TwinLines`]) because a pty has no modem lines.
 //! [`PtyBoard::reenumerate`] moves the board to a new pty, as a USB-serial adapter replugged elsewhere: the old
 //! port disappears (its clients read end of file) and the chip runs on undisturbed. A pty has no USB device in
 //! sysfs, so the board's adapter identity ([`PtyBoard::usb_id`], a CP2102's with a serial number of its own) is
 //! given by the name of a by-id-like link to its port, which the bench keeps. The app's
 //! process is started while the chip sleeps, is held in reset or has no power, and its hello is answered at the
-//! boot (warm start, firmware/host/PROTOCOL.md), so CPython's start-up is not awake time.
+//! boot (warm start, firmware/host/PROTOCOL.md), so the process's start-up is not awake time. The firmware ends its
+//! wake by telling the control socket (deep sleep, REPL, reset); the board then ends the process itself.
 //!
-//! REPL code runs in a CPython process (repl_host.py) with the host shims and the board folder as the device's
-//! "/": whatever mpremote or our client sends (file writes, `os.ilistdir`, `hashlib`, `machine.reset()`) works
-//! without a Python interpreter of our own, at the cost of CPython semantics where MicroPython's differ.
+//! REPL code runs in a REPL host process on the same runtime (host.rs), set up as for a boot: on the VM it sees
+//! the chip's modules and heap and the board folder as the device's "/", so what mpremote or our client sends
+//! (file writes, `os.ilistdir`, `hashlib`, `machine.reset()`) runs as on the chip.
 
 mod bench;
 mod host;
@@ -30,10 +32,12 @@ use crate::board::slip;
 use crate::board::usb_id::UsbId;
 use crate::clock::DeviceClock;
 use crate::twin::bench_state::{BenchState, LoadState};
+use crate::twin::control::End;
 use crate::twin::physics::Physics;
+use crate::twin::runtime::FirmwareRuntime;
 use anyhow::{Context, Result};
 use async_trait::async_trait;
-use host::{Event, Host, Persist, Proc};
+use host::{ControlSpec, Event, Host, Persist, Proc};
 use loader::{Action, Loader};
 use rand::{rngs::SmallRng, SeedableRng};
 use repl::{ExecKind, Repl, Step};
@@ -77,15 +81,14 @@ pub struct PtyBoardSpec {
     pub start_in_loader: bool,
     /// Flash at power-on; None: a small valid image, so the board boots.
     pub flash: Option<Vec<u8>>,
-    pub python: PathBuf,
-    /// firmware/host/cpython/run.py; its folder also holds the shims.
-    pub run_py: PathBuf,
+    /// What the app and the REPL code run on.
+    pub runtime: FirmwareRuntime,
     /// The serial number of the board's (imitated) USB-serial adapter.
     pub usb_serial: String,
 }
 
 impl PtyBoardSpec {
-    pub fn new(name: &str, mac: &str, run_py: &Path) -> Self {
+    pub fn new(name: &str, mac: &str, runtime: &FirmwareRuntime) -> Self {
         PtyBoardSpec {
             name: name.to_string(),
             mac: mac.to_string(),
@@ -96,8 +99,7 @@ impl PtyBoardSpec {
             baud: None,
             start_in_loader: false,
             flash: None,
-            python: PathBuf::from("python3"),
-            run_py: run_py.to_path_buf(),
+            runtime: runtime.clone(),
             // One of its own per board, where real CP2102s often share the factory's 0001.
             usb_serial: mac.replace(':', "").to_ascii_uppercase(),
         }
@@ -167,13 +169,9 @@ impl PtyBoard {
         let mac = crate::board::rom_loader::parse_mac(&spec.mac).with_context(|| {
             format!("{}: MAC {:?} is not aa:bb:cc:dd:ee:ff", spec.name, spec.mac)
         })?;
-        if !spec.run_py.is_file() {
-            anyhow::bail!(
-                "{}: the firmware host runtime {} is missing",
-                spec.name,
-                spec.run_py.display()
-            );
-        }
+        spec.runtime
+            .check()
+            .with_context(|| format!("{}: starting the twin board", spec.name))?;
         let fs = crate::scratch::tempdir(&format!("{}-fs-", spec.name))
             .context("creating the board's filesystem folder")?;
         let pty = serial::open_pty().context("opening a pty for the twin board")?;
@@ -191,16 +189,16 @@ impl PtyBoard {
         let (replug, replug_rx) = mpsc::unbounded_channel();
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         let persist = Arc::new(Mutex::new(Persist::default()));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .context("binding the board's control socket")?;
-        let control_addr = listener.local_addr()?.to_string();
         let (shutdown, shutdown_rx) = watch::channel(false);
         let (gate, gate_rx) = watch::channel(true);
         let load_index = bench.add_board(spec.channel, spec.physics.clone());
-        let control = tokio::spawn(host::serve_control(
-            listener,
-            host::ControlSpec {
+        let host = Host {
+            runtime: spec.runtime.clone(),
+            board: spec.name.clone(),
+            mac: spec.mac.clone(),
+            folder: fs.path().to_path_buf(),
+            clock,
+            control: ControlSpec {
                 board: spec.name.clone(),
                 physics: spec.physics.clone(),
                 bench: bench.clone(),
@@ -210,19 +208,9 @@ impl PtyBoard {
                 seed: spec.seed,
                 gate: gate_rx,
             },
-            persist.clone(),
-        ));
-        let host = Host::new(
-            spec.python.clone(),
-            spec.run_py.clone(),
-            spec.name.clone(),
-            spec.mac.clone(),
-            fs.path().to_path_buf(),
-            clock.speed(),
-            clock.epoch_unix(),
-            control_addr,
-            events_tx,
-        )?;
+            persist: persist.clone(),
+            events: events_tx,
+        };
         let (read, write) = tokio::io::split(pty.master);
         let (out_tx, out_rx) = mpsc::unbounded_channel();
         let guard = Arc::new(pty.slave_guard);
@@ -240,6 +228,7 @@ impl PtyBoard {
             host,
             persist,
             proc: None,
+            ended: None,
             warm: None,
             gate,
             gen: 0,
@@ -255,7 +244,6 @@ impl PtyBoard {
         };
         let task = tokio::spawn(async move {
             twin.run(lines_rx, replug_rx, events_rx, shutdown_rx).await;
-            control.abort();
             writer.abort();
         });
         Ok(PtyBoard {
@@ -475,10 +463,12 @@ struct Twin {
     host: Host,
     persist: Arc<Mutex<Persist>>,
     proc: Option<Proc>,
+    /// How `proc`'s firmware said its wake ends; acted on once the process, ended by the board, is gone.
+    ended: Option<End>,
     /// The next boot's app, started while the chip is not running and waiting for its hello reply.
     warm: Option<Proc>,
     /// Open: hellos are answered at once. Closed while `warm` waits, so its hello is answered at the wake
-    /// instant and CPython's start-up is not awake time (firmware/host/PROTOCOL.md, warm start).
+    /// instant and the process's start-up is not awake time (firmware/host/PROTOCOL.md, warm start).
     gate: watch::Sender<bool>,
     gen: u64,
     exec: Option<Exec>,
@@ -589,6 +579,7 @@ impl Twin {
 
     fn stop_everything(&mut self) {
         self.proc = None;
+        self.ended = None;
         if self.warm.take().is_some() {
             self.gate.send_replace(true);
         }
@@ -702,7 +693,6 @@ impl Twin {
     /// Runs the app: in `warm` when one was started ahead, else in a process started now.
     fn start_app(&mut self, warm: Option<Proc>) {
         self.stop_everything();
-        self.persist().sleep_ms = None;
         let started = match warm {
             Some(p) => Ok(p),
             None => {
@@ -717,7 +707,7 @@ impl Twin {
             }
             Err(e) => {
                 self.send_cooked(format!("twin: {e:#}\n").as_bytes());
-                self.enter_repl();
+                self.enter_repl(true);
             }
         }
         // The wake instant: a warm app's hello is answered now, with this boot's reset cause and RTC memory.
@@ -737,10 +727,14 @@ impl Twin {
         }
     }
 
-    fn enter_repl(&mut self) {
+    /// The friendly REPL takes the console; `greet`: print its banner and prompt (unless the firmware's runtime
+    /// already did, as the VM does when main.py ends).
+    fn enter_repl(&mut self, greet: bool) {
         self.proc = None;
         self.repl.enter_friendly();
-        self.send(Repl::greeting());
+        if greet {
+            self.send(Repl::greeting());
+        }
         self.set_mode(BoardMode::Repl);
     }
 
@@ -764,7 +758,9 @@ impl Twin {
             }
             BoardMode::App | BoardMode::Repl => {
                 for &b in bytes {
-                    let busy = self.state == BoardMode::App || self.exec.is_some();
+                    // Code that has ended its wake is no longer interrupted: the board is ending its process.
+                    let busy = (self.state == BoardMode::App || self.exec.is_some())
+                        && self.ended.is_none();
                     if b == 0x03 && busy {
                         if let Some(p) = &self.proc {
                             p.interrupt();
@@ -908,6 +904,14 @@ impl Twin {
                 }
                 b'r' => self.boot(ROM_RESET_PIN, SOFT_RESET, Strap::Latched),
                 b's' => {
+                    // Raw-REPL code that soft-resets still ends its output and error sections, as on the chip.
+                    if let Some(Exec {
+                        running: Running::Code(ExecKind::Raw | ExecKind::Paste),
+                        ..
+                    }) = self.exec
+                    {
+                        self.send(&b"\x04\x04"[..]);
+                    }
                     self.send(&b"MPY: soft reboot\r\n"[..]);
                     self.proc = None;
                     self.exec = None;
@@ -919,6 +923,12 @@ impl Twin {
                 }
                 _ => {}
             },
+            Event::End { gen, end } if Some(gen) == current => {
+                self.ended = Some(end);
+                if let Some(p) = self.proc.as_mut() {
+                    p.kill();
+                }
+            }
             Event::Exit { gen, status } if Some(gen) == current => self.exited(status).await,
             // A warm app that died before its wake: the wake starts a fresh one (and shows why it fails).
             Event::Exit { gen, .. } if self.warm.as_ref().is_some_and(|w| w.gen == gen) => {
@@ -929,27 +939,33 @@ impl Twin {
         }
     }
 
+    /// The current process is gone: the board goes where its firmware said (its output has all arrived).
     async fn exited(&mut self, status: String) {
         self.proc = None;
-        let slept = self.persist().sleep_ms.take();
-        if let Some(ms) = slept {
-            // Deep sleep: the RTC timer resets the chip (GPIO16 → RST) when it runs out.
-            self.stop_everything();
-            self.persist().reset_cause = DEEPSLEEP_RESET;
-            let secs = self.spec.physics.sleep_secs(ms, &mut self.rng);
-            self.wake_at = Some(self.clock.now() + secs);
-            self.set_mode(BoardMode::Asleep);
-            return self.start_warm();
-        }
-        if self.state == BoardMode::App {
-            // main.py ended (maintenance stop, an exception, or nothing to run): the REPL takes the console.
-            self.enter_repl();
-            return self.pump().await;
-        }
-        if let Some(x) = self.exec.take() {
-            let msg = format!("twin: the REPL host ended ({status})\r\n").into_bytes();
-            self.finish(x.running, &msg);
-            self.pump().await;
+        match self.ended.take() {
+            Some(End::Sleep { ms }) => {
+                // Deep sleep: the RTC timer resets the chip (GPIO16 → RST) when it runs out.
+                self.stop_everything();
+                self.persist().reset_cause = DEEPSLEEP_RESET;
+                let secs = self.spec.physics.sleep_secs(ms, &mut self.rng);
+                self.wake_at = Some(self.clock.now() + secs);
+                self.set_mode(BoardMode::Asleep);
+                self.start_warm();
+            }
+            Some(End::Reset) => self.boot(ROM_RESET_PIN, SOFT_RESET, Strap::Latched),
+            said if self.state == BoardMode::App => {
+                // main.py ended (maintenance stop, an exception, or nothing to run): the REPL takes the console.
+                let greeted = said == Some(End::Repl) && self.spec.runtime.prints_repl_banner();
+                self.enter_repl(!greeted);
+                self.pump().await;
+            }
+            _ => {
+                if let Some(x) = self.exec.take() {
+                    let msg = format!("twin: the REPL host ended ({status})\r\n").into_bytes();
+                    self.finish(x.running, &msg);
+                    self.pump().await;
+                }
+            }
         }
     }
 }

@@ -7,7 +7,8 @@ pub const PASTE_WINDOW: u16 = 256;
 /// Code beyond this is refused, as a board would run out of heap.
 const MAX_CODE: usize = 1 << 20;
 
-pub const BANNER: &str = "MicroPython v1.24.1 on 2024-11-29; ESP module with ESP8266\r\nType \"help()\" for more information.\r\n";
+/// As the VM's boot prints it when main.py ends (firmware/host/micropython/hil_main.py): one banner on one port.
+pub const BANNER: &str = "MicroPython v1.22.2 on 2024-02-22; ESP module with ESP8266\r\nType \"help()\" for more information.\r\n";
 pub const RAW_BANNER: &str = "raw REPL; CTRL-B to exit\r\n>";
 pub const PROMPT: &str = ">>> ";
 
@@ -214,6 +215,15 @@ mod tests {
 
     fn feed_all(r: &mut Repl, bytes: &[u8]) -> Vec<Step> {
         bytes.iter().filter_map(|&b| r.feed(b)).collect()
+    }
+
+    #[test]
+    fn the_banner_is_the_vms() {
+        let vm = include_str!("../../../../firmware/host/micropython/hil_main.py");
+        // As the Python source spells it: `\n` line ends, in single quotes.
+        let greeting = String::from_utf8(Repl::greeting()).unwrap();
+        let source = format!("BANNER = '{}'", greeting.replace("\r\n", "\\n"));
+        assert!(vm.contains(&source), "hil_main.py has no {source}");
     }
 
     #[test]

@@ -1,17 +1,25 @@
-//! Warm start: a wake runs an app process started while the chip slept.
+//! Warm start: a wake runs an app process started while the chip slept; the board's power and reset lines.
 
 use super::{BoardMode, PtyBoard, PtyBoardSpec};
 use crate::board::reset_lines::{reset_to_run, ResetLines};
 use crate::clock::DeviceClock;
 use crate::twin::bench_state::{BenchState, LoadState};
-use std::path::PathBuf;
+use crate::twin::runtime::{FirmwareRuntime, ImageVariant};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// The MicroPython VM twin boards run on, as firmware/host/install.py installed it.
+fn vm() -> FirmwareRuntime {
+    let host_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../firmware/host");
+    FirmwareRuntime::installed_vm(Path::new("python3"), &host_dir, ImageVariant::Generic)
+        .unwrap_or_else(|e| panic!("{e:#}"))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn deep_sleep_wakes_do_not_count_cpython_start_up_as_awake_time() {
-    let run_py = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../firmware/host/cpython/run.py");
-    let mut spec = PtyBoardSpec::new("warm-0", "5c:cf:7f:00:00:31", &run_py);
+async fn deep_sleep_wakes_do_not_count_the_vms_start_up_as_awake_time() {
+    let runtime = vm();
+    let mut spec = PtyBoardSpec::new("warm-0", "5c:cf:7f:00:00:31", &runtime);
     // Quiet in its loader until the app is in place.
     spec.start_in_loader = true;
     let bench = Arc::new(BenchState::new(1));
@@ -50,13 +58,16 @@ async fn deep_sleep_wakes_do_not_count_cpython_start_up_as_awake_time() {
     .await
     .unwrap_or_else(|_| panic!("4 wakes within 20 s; awake so far: {awake:?}"));
     board.stop().await;
-    // What the wakes would add if CPython started at the wake: run.py's own start-up, ending at once without
-    // its control socket.
+    // What the wakes would add if the VM started at the wake: a boot's own start-up (the interpreter, the VM and
+    // the chip's modules), ending at once without its control socket.
+    let (argv, env) = runtime.boot_command();
     let started = Instant::now();
     let status = std::process::Command::new("python3")
         .arg("-u")
-        .arg(&run_py)
+        .args(argv)
+        .envs(env)
         .env_remove("HIL_TWIN_ADDR")
+        .stderr(std::process::Stdio::null())
         .status()
         .unwrap();
     assert_eq!(status.code(), Some(2));
@@ -66,14 +77,13 @@ async fn deep_sleep_wakes_do_not_count_cpython_start_up_as_awake_time() {
     warm.sort();
     assert!(
         warm[1] * 2 < start_up,
-        "deep-sleep wakes awake {warm:?} (real time) vs CPython start-up {start_up:?}"
+        "deep-sleep wakes awake {warm:?} (real time) vs the VM's start-up {start_up:?}"
     );
 }
 
 #[tokio::test]
 async fn power_that_comes_while_en_is_held_low_starts_the_chip_at_its_release() {
-    let run_py = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../firmware/host/cpython/run.py");
-    let spec = PtyBoardSpec::new("held-0", "5c:cf:7f:00:00:32", &run_py);
+    let spec = PtyBoardSpec::new("held-0", "5c:cf:7f:00:00:32", &vm());
     let bench = Arc::new(BenchState::new(1));
     let board = PtyBoard::spawn(spec, bench.clone(), DeviceClock::start(1.0))
         .await

@@ -1,7 +1,8 @@
-"""Runs a twin board's REPL code under CPython with the firmware host shims (rig/src/twin/pty_board/host.rs).
+"""Runs a twin board's REPL code under CPython with the firmware host shims (rig/src/twin/pty_board/host.rs), for
+the CPython comparison runtime (the MicroPython VM has its own: ../micropython/repl_host.py).
 
-Started as `python3 -u repl_host.py FIRMWARE_HOST_DIR` in the board's filesystem folder, with the same HIL_*
-environment as firmware/host/cpython/run.py. One namespace lives as long as the process, as a MicroPython REPL's
+Started as `python3 -u repl_host.py` in the board's filesystem folder, with the same HIL_* environment as run.py
+beside it. One namespace lives as long as the process, as a MicroPython REPL's
 globals live until a soft reset. The device's "/" is the board folder.
 
 stdin, from the board: frames `kind(1) len(u32 LE) payload`; kind `x` raw-REPL code, `i` one friendly-REPL
@@ -18,7 +19,7 @@ import struct
 import sys
 import traceback
 
-HOST_DIR = os.path.abspath(sys.argv[1])
+HOST_DIR = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.getcwd()
 _out = os.fdopen(1, "wb", buffering=0)
 _in = os.fdopen(0, "rb", buffering=0)
@@ -120,9 +121,7 @@ def main():
     spec = importlib.util.spec_from_file_location("hil_run", os.path.join(HOST_DIR, "run.py"))
     host = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(host)
-    sys.path[:] = [os.path.join(HOST_DIR, "shims"), ROOT] + [
-        p for p in sys.path if p not in ("", HOST_DIR, os.path.dirname(os.path.abspath(__file__)))
-    ]
+    sys.path[:] = [os.path.join(HOST_DIR, "shims"), ROOT] + [p for p in sys.path if p not in ("", HOST_DIR)]
     import _hil
     import machine
 
