@@ -135,14 +135,12 @@ pub async fn firmware_runtime(
                     out.status
                 );
             }
-            let runtime = rig::twin::FirmwareRuntime::MicroPython {
+            rig::twin::FirmwareRuntime::micropython(
                 python,
-                host_dir: host_dir(),
-                installed: PathBuf::from(installed),
+                host_dir(),
+                PathBuf::from(installed),
                 variant,
-            };
-            runtime.check()?;
-            runtime
+            )?
         }
     })
 }

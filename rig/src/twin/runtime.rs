@@ -80,7 +80,7 @@ impl FirmwareRuntime {
         }
     }
 
-    /// "MicroPython 1.28 VM (ESP8266 heap, generic image)" or "CPython": for run headers and reports.
+    /// What the boards run on, in a few words, for run headers and reports.
     pub fn describe(&self) -> String {
         match self {
             FirmwareRuntime::MicroPython { variant, .. } => format!(
@@ -113,10 +113,25 @@ impl FirmwareRuntime {
                 installer.display()
             );
         }
+        FirmwareRuntime::micropython(
+            python.to_path_buf(),
+            host_dir.to_path_buf(),
+            PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()),
+            variant,
+        )
+    }
+
+    /// The VM installed in `installed` (firmware/host/install.py's folder), its files checked.
+    pub fn micropython(
+        python: PathBuf,
+        host_dir: PathBuf,
+        installed: PathBuf,
+        variant: ImageVariant,
+    ) -> anyhow::Result<FirmwareRuntime> {
         let runtime = FirmwareRuntime::MicroPython {
-            python: python.to_path_buf(),
-            host_dir: host_dir.to_path_buf(),
-            installed: PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()),
+            python,
+            host_dir,
+            installed,
             variant,
         };
         runtime.check()?;
