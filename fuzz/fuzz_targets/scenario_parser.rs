@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use runner::scenario::Scenario;
+use model::scenario::Scenario;
 use std::path::Path;
 
 fuzz_target!(|data: &[u8]| {

@@ -1,7 +1,7 @@
-//! Everything on the bench, real or twin: supplies, boards, the MQTT broker and monitor, and the twin bench.
+//! The real bench: supply drivers, ESP8266 boards over serial, the MQTT broker, monitor and tap, and the
+//! process plumbing they share (children that die with the run, one scratch folder per process).
 
 pub mod board;
-pub mod clock;
 pub mod mqtt;
 pub mod process;
 pub mod scratch;
@@ -9,4 +9,3 @@ pub mod secret;
 pub mod supply;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
-pub mod twin;

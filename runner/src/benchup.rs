@@ -6,19 +6,19 @@
 //! rig file's port hints go stale.
 
 use anyhow::{Context, Result};
+use model::clock::DeviceClock;
 use rig::board::remote_lines::LinesServer;
-use rig::clock::DeviceClock;
 use rig::mqtt::{Broker, BrokerSpec};
 use rig::secret::Secret;
 use rig::supply::RidenModel;
-use rig::twin::pty_board::{PtyBoard, PtyBoardSpec};
-use rig::twin::{BenchState, Physics, ScpiServer};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::signal::unix::{signal, SignalKind};
+use twin::pty_board::{PtyBoard, PtyBoardSpec};
+use twin::{BenchState, Physics, ScpiServer};
 
 /// A twin bench's supply channel limits, as its rig file states them.
 const TWIN_LIMITS: LimitsOut = LimitsOut {
@@ -36,7 +36,7 @@ pub struct BenchUpOptions {
     pub broker: BrokerSpec,
     pub supply_journal: Option<PathBuf>,
     /// What the boards run their app and REPL code on.
-    pub runtime: rig::twin::FirmwareRuntime,
+    pub runtime: twin::FirmwareRuntime,
 }
 
 /// Points the board's link in the ports folder, named after its adapter's USB identity as udev names it, at its
@@ -114,7 +114,7 @@ async fn start_supply(
             }
         }
         TwinSupply::Korad => {
-            let unit = rig::twin::korad_on_pty(state.clone(), 0).await?;
+            let unit = twin::korad_on_pty(state.clone(), 0).await?;
             UpSupply {
                 driver: "korad",
                 model: "korad-ka3005p",
@@ -123,7 +123,7 @@ async fn start_supply(
             }
         }
         TwinSupply::Riden => {
-            let unit = rig::twin::riden_on_pty(state.clone(), 0, RidenModel::Rd6006).await?;
+            let unit = twin::riden_on_pty(state.clone(), 0, RidenModel::Rd6006).await?;
             UpSupply {
                 driver: "riden",
                 model: "riden-rd6006",

@@ -1,13 +1,13 @@
 //! The `hil` command line. Exit codes: 0 all passed, 1 a check failed, 2 bad input or set-up error.
 
-use crate::checks::run_checks;
-use crate::events::read_log;
 use crate::exec::{Apps, RunContext, ScenarioOutcome, TwinTransport, TWIN_LIMITS};
 use crate::paths;
 use crate::report::{summary_table, write_junit};
-use crate::scenario::{collect_files, Scenario};
 use crate::suite;
 use clap::{Parser, Subcommand};
+use model::checks::run_checks;
+use model::events::read_log;
+use model::scenario::{collect_files, Scenario};
 use rig::mqtt::{Broker, BrokerSpec};
 use rig::supply::ChannelLimits;
 use std::path::{Path, PathBuf};
@@ -355,8 +355,7 @@ pub async fn main(cli: Cli) -> u8 {
             twin_runtime,
         }) => {
             let runtime =
-                match paths::firmware_runtime(twin_runtime, rig::twin::ImageVariant::Generic).await
-                {
+                match paths::firmware_runtime(twin_runtime, twin::ImageVariant::Generic).await {
                     Ok(runtime) => runtime,
                     Err(e) => {
                         eprintln!("error: {e:#}");
@@ -495,7 +494,7 @@ fn import_trace(capture: &Path, out: &Path, device: Option<&str>) -> u8 {
         || capture.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     );
-    let imported = match crate::trace::import(&name, &text, device) {
+    let imported = match model::trace::import(&name, &text, device) {
         Ok(i) => i,
         Err(e) => {
             eprintln!("error: {e}");
@@ -608,10 +607,10 @@ fn open_rig(path: &Path) -> Result<(OpenRig, crate::rigfile::BenchLock), u8> {
 fn check_limits(
     scenario: &Scenario,
     rig: Option<&crate::rigfile::RigFile>,
-) -> Result<(), crate::diagnostic::Diagnostic> {
+) -> Result<(), model::diagnostic::Diagnostic> {
     let limits: Vec<(ChannelLimits, String)> = match rig {
         Some(rig) => crate::plan::place(rig, scenario)
-            .map_err(|e| crate::diagnostic::Diagnostic::new(&scenario.path, "", None, e))?
+            .map_err(|e| model::diagnostic::Diagnostic::new(&scenario.path, "", None, e))?
             .iter()
             .map(|p| (p.limits, p.label()))
             .collect(),
@@ -797,7 +796,7 @@ async fn run(args: RunArgs) -> u8 {
         scenarios.len(),
         firmware.display(),
         app.named(),
-        if args.deploy_source || matches!(runtime, rig::twin::FirmwareRuntime::CPython { .. }) {
+        if args.deploy_source || matches!(runtime, twin::FirmwareRuntime::CPython { .. }) {
             "deployed as source"
         } else {
             "modules deployed as .mpy"
@@ -856,18 +855,18 @@ async fn boards_bench(
     image_kib: usize,
     twin_runtime: crate::exec::TwinRuntime,
 ) -> anyhow::Result<Vec<String>> {
-    let options = rig::twin::pty_board::BoardsBenchOptions {
-        runtime: paths::firmware_runtime(twin_runtime, rig::twin::ImageVariant::Generic).await?,
+    let options = crate::perf::BoardsBenchOptions {
+        runtime: paths::firmware_runtime(twin_runtime, twin::ImageVariant::Generic).await?,
         app_dir: paths::default_firmware(),
         baud,
         image_bytes: image_kib.clamp(4, 4096) * 1024,
     };
-    let rows = rig::twin::pty_board::bench_boards(&options, &mut std::io::stdout()).await?;
+    let rows = crate::perf::bench_boards(&options, &mut std::io::stdout()).await?;
     Ok(board_ratios(&rows))
 }
 
 /// Time ratios of our flasher and deployer against esptool and mpremote (below 1: ours is faster).
-fn board_ratios(rows: &[rig::twin::pty_board::BenchRow]) -> Vec<String> {
+fn board_ratios(rows: &[crate::perf::BenchRow]) -> Vec<String> {
     let time = |prefix: &str| {
         rows.iter()
             .find(|r| r.what.starts_with(prefix))

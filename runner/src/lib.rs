@@ -1,18 +1,13 @@
-//! The runner: scenarios, execution, checks, reports and the `hil` command line.
+//! The `hil` command: plans scenarios onto a bench (real or twin), runs one timeline per scenario that records
+//! events, judges them with `model`'s checks, and writes the reports.
 
 pub mod benchup;
-pub mod checks;
 pub mod cli;
-pub mod diagnostic;
-pub mod events;
 pub mod exec;
 pub mod paths;
-pub mod payload;
 pub mod perf;
 pub mod plan;
 pub mod report;
 pub mod rigfile;
 pub mod safety_guard;
-pub mod scenario;
 pub mod suite;
-pub mod trace;

@@ -105,12 +105,12 @@ pub fn host_dir() -> PathBuf {
 /// mpy-cross and the frozen modules once per machine (it says so on stderr) and this returns where.
 pub async fn firmware_runtime(
     kind: crate::exec::TwinRuntime,
-    variant: rig::twin::ImageVariant,
-) -> anyhow::Result<rig::twin::FirmwareRuntime> {
+    variant: twin::ImageVariant,
+) -> anyhow::Result<twin::FirmwareRuntime> {
     use anyhow::Context;
     let python = python().await;
     Ok(match kind {
-        crate::exec::TwinRuntime::Cpython => rig::twin::FirmwareRuntime::CPython {
+        crate::exec::TwinRuntime::Cpython => twin::FirmwareRuntime::CPython {
             python,
             run_py: host_runtime(),
         },
@@ -135,7 +135,7 @@ pub async fn firmware_runtime(
                     out.status
                 );
             }
-            rig::twin::FirmwareRuntime::micropython(
+            twin::FirmwareRuntime::micropython(
                 python,
                 host_dir(),
                 PathBuf::from(installed),

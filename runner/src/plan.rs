@@ -6,7 +6,7 @@
 //! rig channel (in rig-file order) that holds them.
 
 use crate::rigfile::{BoardEntry, RigFile, SupplyEntry};
-use crate::scenario::Scenario;
+use model::scenario::Scenario;
 use rig::supply::ChannelLimits;
 
 /// A scenario channel placed on a rig channel.

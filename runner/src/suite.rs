@@ -3,8 +3,8 @@
 
 use crate::exec::{run_scenario, RunContext, ScenarioOutcome};
 use crate::report::Skipped;
-use crate::scenario::{Requirement, Scenario};
 use futures_util::FutureExt;
+use model::scenario::{Requirement, Scenario};
 use rig::mqtt::BrokerSpec;
 use std::collections::{BTreeSet, VecDeque};
 use std::fmt::Write;

@@ -3,7 +3,7 @@
 
 mod common;
 use common::*;
-use runner::checks::current::awake_windows;
+use model::checks::current::awake_windows;
 use serde_json::Value;
 
 /// The twin supply refreshes its readings every 0.4 s of device time (as a DP832 does, ~2.5 Hz), the rig samples

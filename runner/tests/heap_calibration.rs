@@ -85,7 +85,7 @@ fn no_kind_of_allocation_costs_less_on_the_twin_than_its_heap_scale_says() {
     let (unix, wasm) = (measurements(&unix.stdout), measurements(&wasm.stdout));
     assert_eq!(unix.len(), 3, "{unix:?}");
     assert_eq!(wasm.len(), 3, "{wasm:?}");
-    let scale = rig::twin::runtime::VM_BYTES_PER_CHIP_BYTE;
+    let scale = twin::runtime::VM_BYTES_PER_CHIP_BYTE;
     for ((kind, on_twin), (_, on_32bit)) in unix.iter().zip(&wasm) {
         let ratio = on_twin / on_32bit;
         println!(

@@ -1,14 +1,14 @@
 //! A rig file's `[supply.NAME]` chooses the driver: `hil run --rig`'s bench reaches a Korad, a Riden and an RS-232
 //! SCPI supply (twins on real ptys) through the driver and address the rig file gives.
 
-use rig::clock::DeviceClock;
+use model::clock::DeviceClock;
+use model::scenario::Scenario;
 use rig::supply::RidenModel;
-use rig::twin::{korad_on_pty, riden_on_pty, BenchState, ScpiServer};
 use runner::exec::rig_bench;
 use runner::rigfile::RigFile;
-use runner::scenario::Scenario;
 use std::path::Path;
 use std::sync::Arc;
+use twin::{korad_on_pty, riden_on_pty, BenchState, ScpiServer};
 
 fn rig_file(driver: &str, model: &str, address: &str) -> RigFile {
     let text = format!(

@@ -1,9 +1,9 @@
 //! The twin bench's supply is reached only over SCPI: the runner's driver and any other client talk to the same
 //! server, which goes away with the bench.
 
-use rig::clock::DeviceClock;
+use model::clock::DeviceClock;
+use model::scenario::Scenario;
 use runner::exec::{twin_bench, TwinRuntime};
-use runner::scenario::Scenario;
 use std::path::Path;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};

@@ -5,7 +5,7 @@
 
 mod common;
 use common::*;
-use runner::events::{read_log, Body, Event};
+use model::events::{read_log, Body, Event};
 use std::path::{Path, PathBuf};
 
 fn library(name: &str) -> PathBuf {

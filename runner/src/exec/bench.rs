@@ -2,20 +2,20 @@
 //! scenario channel, an SCPI server on a loopback port driven through the same SCPI driver as a lab supply,
 //! feeding the scenario's boards.
 
-use crate::events::{BoardInfo, Body, EventLog};
 use crate::rigfile::{RigFile, SupplyEntry};
-use crate::scenario::Scenario;
 use anyhow::{Context, Result};
+use model::clock::DeviceClock;
+use model::events::{BoardInfo, Body, EventLog};
+use model::scenario::Scenario;
 use rig::board::remote_lines::RemoteLines;
 use rig::board::reset_lines::ResetLines;
 use rig::board::Board;
-use rig::clock::DeviceClock;
 use rig::supply::{ChannelLimits, Dialect, PowerSupply, ScpiSupply};
-use rig::twin::pty_board::{PtyBoard, PtyBoardSpec};
-use rig::twin::{BenchState, Physics, ScpiServer, TwinBoard, TwinBoardSpec};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
+use twin::pty_board::{PtyBoard, PtyBoardSpec};
+use twin::{BenchState, Physics, ScpiServer, TwinBoard, TwinBoardSpec};
 
 /// How the runner reaches twin boards.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -52,11 +52,11 @@ pub enum TwinImage {
 }
 
 impl TwinImage {
-    pub fn variant(self) -> rig::twin::ImageVariant {
+    pub fn variant(self) -> twin::ImageVariant {
         match self {
-            TwinImage::Generic => rig::twin::ImageVariant::Generic,
-            TwinImage::Flash1m => rig::twin::ImageVariant::Flash1M,
-            TwinImage::Flash512k => rig::twin::ImageVariant::Flash512K,
+            TwinImage::Generic => twin::ImageVariant::Generic,
+            TwinImage::Flash1m => twin::ImageVariant::Flash1M,
+            TwinImage::Flash512k => twin::ImageVariant::Flash512K,
         }
     }
 }
@@ -167,7 +167,7 @@ pub const TWIN_LIMITS: ChannelLimits = ChannelLimits {
 pub async fn twin_bench(
     scenario: &Scenario,
     clock: DeviceClock,
-    runtime: &rig::twin::FirmwareRuntime,
+    runtime: &twin::FirmwareRuntime,
 ) -> Result<Bench> {
     let mut bench = twin_supply(scenario, clock).await?;
     let state = bench.twin.clone().context("the twin bench has no state")?;
@@ -197,7 +197,7 @@ pub async fn twin_bench(
 pub async fn pty_twin_bench(
     scenario: &Scenario,
     clock: DeviceClock,
-    runtime: &rig::twin::FirmwareRuntime,
+    runtime: &twin::FirmwareRuntime,
 ) -> Result<Bench> {
     let mut bench = twin_supply(scenario, clock).await?;
     let state = bench.twin.clone().context("the twin bench has no state")?;

@@ -1,7 +1,7 @@
 //! What a board's console lines mean to the rig: the firmware's greppable lines (DESIGN §4) become events.
 
-use crate::events::Body;
-use rig::mqtt::connack_name;
+use model::connack::connack_name;
+use model::events::Body;
 
 /// The event a console line announces, if any (`boot …`, `sleep …ms`, `mqtt connack=…`).
 pub fn interpret(board: &str, line: &str) -> Option<Body> {

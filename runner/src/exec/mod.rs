@@ -4,6 +4,7 @@ mod bench;
 pub mod chip_api;
 mod console;
 mod ocp;
+mod port_events;
 mod provision;
 mod provision_wire;
 mod publish;
@@ -16,15 +17,15 @@ pub use bench::{
 };
 pub use provision::{app_files, deployed_app, Apps};
 
-use crate::checks::{run_checks, Verdict};
-use crate::events::{Body, Event, EventLog};
-use crate::scenario::FaultKind;
-use crate::scenario::Scenario;
 use anyhow::{Context, Result};
 use futures_util::FutureExt;
+use model::checks::{run_checks, Verdict};
+use model::clock::DeviceClock;
+use model::events::{Body, Event, EventLog};
+use model::scenario::FaultKind;
+use model::scenario::Scenario;
 use provision::BoardConfig;
 use rig::board::AppFile;
-use rig::clock::DeviceClock;
 use rig::mqtt::{Broker, Monitor, Tap, TapFault};
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
@@ -49,7 +50,7 @@ pub struct RunContext {
     pub progress: bool,
     pub twin_transport: TwinTransport,
     /// What twin boards run the firmware on.
-    pub runtime: rig::twin::FirmwareRuntime,
+    pub runtime: twin::FirmwareRuntime,
     /// A real bench (or `hil bench up`'s), instead of a twin bench of the run's own.
     pub rig: Option<Arc<crate::rigfile::RigFile>>,
 }
@@ -257,9 +258,9 @@ async fn execute(
                         Some((index, state)) = loads.recv() => Body::TwinLoad {
                             board: board(index),
                             state: match state {
-                                rig::twin::LoadState::Awake => "awake",
-                                rig::twin::LoadState::Asleep => "asleep",
-                                rig::twin::LoadState::Off => "off",
+                                twin::LoadState::Awake => "awake",
+                                twin::LoadState::Asleep => "asleep",
+                                twin::LoadState::Off => "off",
                             }
                             .into(),
                         },
@@ -294,7 +295,7 @@ async fn execute(
                 let log = log.clone();
                 tasks.push(tokio::spawn(async move {
                     while let Some(notice) = notices.recv().await {
-                        log.record(notice.into());
+                        log.record(port_events::port_event(notice));
                     }
                 }));
             }
@@ -314,7 +315,7 @@ async fn execute(
             let reader = publish::Reader {
                 prefix,
                 format: payload,
-                adc: crate::payload::Adc {
+                adc: model::payload::Adc {
                     divider: bench.physics.divider,
                     full_scale_volts: bench.physics.full_scale_volts,
                 },
@@ -517,7 +518,7 @@ async fn sample(channel: BenchChannel, log: EventLog, clock: DeviceClock, mut st
 struct ProfileFollower {
     supply: Arc<dyn rig::supply::PowerSupply>,
     channel: u8,
-    profile: crate::scenario::Profile,
+    profile: model::scenario::Profile,
     volts: f64,
     duration: f64,
     log: EventLog,
@@ -563,7 +564,7 @@ impl ProfileFollower {
             let mut interrupt = self.interrupt.clone();
             let slept = stop.unless_stopped(async {
                 tokio::select! {
-                    _ = clock.sleep_until(wake_at.min(self.duration)) => true,
+                    _ = tokio::time::sleep(clock.real_until(wake_at.min(self.duration))) => true,
                     _ = interrupt.wait_for(|stop| *stop) => false,
                 }
             });
@@ -597,12 +598,12 @@ struct FaultTargets {
     /// Every channel of the bench: `supply-off` switches them all.
     channels: Vec<(Arc<dyn rig::supply::PowerSupply>, u8)>,
     /// The twin bench, for faults only a twin can stage.
-    twin: Option<Arc<rig::twin::BenchState>>,
+    twin: Option<Arc<twin::BenchState>>,
 }
 
 /// Switches each fault on at its start and off at its end, recording both.
 async fn schedule_faults(
-    faults: Vec<crate::scenario::FaultWindow>,
+    faults: Vec<model::scenario::FaultWindow>,
     targets: FaultTargets,
     log: EventLog,
     clock: DeviceClock,
@@ -613,13 +614,17 @@ async fn schedule_faults(
         channels,
         twin,
     } = targets;
-    let mut edges: Vec<(f64, bool, crate::scenario::FaultWindow)> = faults
+    let mut edges: Vec<(f64, bool, model::scenario::FaultWindow)> = faults
         .iter()
         .flat_map(|f| [(f.start, true, f.clone()), (f.end, false, f.clone())])
         .collect();
     edges.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
     for (at, on, fault) in edges {
-        if stop.unless_stopped(clock.sleep_until(at)).await.is_none() {
+        if stop
+            .unless_stopped(tokio::time::sleep(clock.real_until(at)))
+            .await
+            .is_none()
+        {
             return;
         }
         let tap_fault = match fault.kind {

@@ -3,8 +3,8 @@
 
 use super::bench::BenchChannel;
 use super::supply_tasks::Stop;
-use crate::events::{Body, EventLog};
 use anyhow::{Context, Result};
+use model::events::{Body, EventLog};
 use rig::supply::OverCurrentProtection;
 use std::time::Duration;
 
@@ -59,10 +59,10 @@ pub async fn watch(channel: BenchChannel, log: EventLog, mut stop: Stop) {
 mod tests {
     use super::*;
     use crate::exec::supply_tasks::SupplyTasks;
-    use rig::clock::DeviceClock;
+    use model::clock::DeviceClock;
     use rig::supply::{ChannelLimits, Dialect, ScpiSupply};
-    use rig::twin::{BenchState, LoadState, Physics, ScpiServer};
     use std::sync::Arc;
+    use twin::{BenchState, LoadState, Physics, ScpiServer};
 
     #[tokio::test]
     async fn a_trip_on_the_twin_is_recorded_once_after_the_arming() {

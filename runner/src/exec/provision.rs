@@ -1,13 +1,13 @@
 //! What goes on a board: the app files of a firmware folder and a per-board `config.json`.
 
-use crate::scenario::{Credentials, FirmwareSettings};
 use anyhow::{bail, Context, Result};
+use model::scenario::{Credentials, FirmwareSettings};
 use rig::board::AppFile;
 use rig::mqtt::Broker;
-use rig::twin::Physics;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use twin::Physics;
 
 /// Files that belong to the firmware's development, not to the board.
 fn deployable(name: &str) -> bool {
@@ -113,7 +113,7 @@ pub fn compile(files: &[AppFile], mpy_cross: &Path, arch: &str) -> Result<Vec<Ap
 /// a rig, for the VM on the twin), or as source when asked or when the twin runs CPython.
 pub fn deployed_app(
     firmware: &Path,
-    runtime: &rig::twin::FirmwareRuntime,
+    runtime: &twin::FirmwareRuntime,
     source: bool,
     on_rig: bool,
 ) -> Result<Vec<AppFile>> {
@@ -125,9 +125,9 @@ pub fn deployed_app(
         );
     }
     match runtime {
-        rig::twin::FirmwareRuntime::MicroPython { installed, .. } if !source => compile(
+        twin::FirmwareRuntime::MicroPython { installed, .. } if !source => compile(
             &files,
-            &rig::twin::FirmwareRuntime::mpy_cross(installed),
+            &twin::FirmwareRuntime::mpy_cross(installed),
             if on_rig { "xtensa" } else { "x64" },
         ),
         _ => Ok(files),
@@ -144,8 +144,8 @@ impl Apps {
     /// Builds (as `deployed_app` does) the default app and every other folder the scenarios name.
     pub fn build(
         default: &Path,
-        scenarios: &[crate::scenario::Scenario],
-        runtime: &rig::twin::FirmwareRuntime,
+        scenarios: &[model::scenario::Scenario],
+        runtime: &twin::FirmwareRuntime,
         source: bool,
         on_rig: bool,
     ) -> Result<Apps> {
@@ -185,7 +185,7 @@ impl Apps {
     }
 
     /// The files of the app the scenario runs.
-    pub fn of(&self, scenario: &crate::scenario::Scenario) -> Result<&[AppFile]> {
+    pub fn of(&self, scenario: &model::scenario::Scenario) -> Result<&[AppFile]> {
         match &scenario.firmware.app {
             None => Ok(&self.default),
             Some(folder) => self

@@ -6,15 +6,15 @@
 //! with a `board.error` event; the others go on.
 
 use super::bench::Bench;
-use crate::events::{Body, EventLog};
-use crate::scenario::Scenario;
 use anyhow::{Context, Result};
+use model::clock::DeviceClock;
+use model::events::{Body, EventLog};
+use model::scenario::Scenario;
 use rig::board::esp8266::Esp8266Board;
 use rig::board::flasher::{FlashOutcome, FlashRecords};
 use rig::board::locate::PortFinder;
 use rig::board::rom_loader::parse_mac;
 use rig::board::{AppFile, Board, FoundBy};
-use rig::clock::DeviceClock;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -48,7 +48,7 @@ impl Step {
     /// Records the step at its own time, before the scenario's start (negative device seconds).
     pub fn record(self, log: &EventLog, clock: DeviceClock) {
         let t = clock.now() - self.at.elapsed().as_secs_f64() * clock.speed();
-        log.record_at(crate::events::Event {
+        log.record_at(model::events::Event {
             // `+ 0.0` writes a step that rounds to zero as 0, not -0.
             t: (t * 1000.0).round() / 1000.0 + 0.0,
             body: self.body,

@@ -1,8 +1,8 @@
 //! What a message on the firmware's topic means: the raw publish, and the reading it carries in the run's payload
 //! format (or why it carries none).
 
-use crate::events::Body;
-use crate::payload::{read, Adc, PayloadFormat};
+use model::events::Body;
+use model::payload::{read, Adc, PayloadFormat};
 use serde_json::Value;
 
 /// Reads the messages of one scenario's boards.
@@ -56,7 +56,7 @@ impl Reader {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::payload::Unit;
+    use model::payload::Unit;
 
     fn reader(format: PayloadFormat) -> Reader {
         Reader {

@@ -1,7 +1,8 @@
 //! What the tap saw, as events of the run's log.
 
-use crate::events::Body;
-use rig::mqtt::{connack_name, Side, TapEvent};
+use model::connack::connack_name;
+use model::events::Body;
+use rig::mqtt::{Side, TapEvent};
 use serde_json::Value;
 
 pub fn body_of(event: TapEvent) -> Body {

@@ -2,11 +2,11 @@
 //! ports, or warm-started host processes; SCPI supply, tap, real broker), with the cost and the timing precision of what the rig measures against the twin's
 //! ground truth.
 
-use crate::events::{Body, Event};
 use crate::exec::{deployed_app, run_scenario, Apps, RunContext, TwinRuntime, TwinTransport};
 use crate::paths;
-use crate::scenario::Scenario;
 use anyhow::{Context, Result};
+use model::events::{Body, Event};
+use model::scenario::Scenario;
 use rig::mqtt::{Broker, BrokerSpec};
 use rig::secret::Secret;
 use std::collections::BTreeMap;
@@ -32,7 +32,7 @@ fn usage() -> (f64, i64, i64) {
     };
     let (own_cpu, own_rss) = get(libc::RUSAGE_SELF);
     let (child_cpu, child_rss) = get(libc::RUSAGE_CHILDREN);
-    let forked_cpu = rig::twin::fork_server::ForkServer::shared_cpu_seconds();
+    let forked_cpu = twin::fork_server::ForkServer::shared_cpu_seconds();
     (own_cpu + child_cpu + forked_cpu, own_rss, child_rss)
 }
 
@@ -112,7 +112,7 @@ pub async fn scale(
     runtime: TwinRuntime,
 ) -> Result<()> {
     let broker = Arc::new(Broker::start(spec).await?);
-    let runtime = paths::firmware_runtime(runtime, rig::twin::ImageVariant::Generic).await?;
+    let runtime = paths::firmware_runtime(runtime, twin::ImageVariant::Generic).await?;
     let app = Arc::new(Apps::only(deployed_app(
         &paths::default_firmware(),
         &runtime,
@@ -180,7 +180,7 @@ pub async fn scale(
             anyhow::bail!("{k} boards: {e}");
         }
         let events =
-            crate::events::read_log(&outcome.events_path).map_err(|e| anyhow::anyhow!(e))?;
+            model::events::read_log(&outcome.events_path).map_err(|e| anyhow::anyhow!(e))?;
         let received: std::collections::BTreeSet<(String, u64)> = events
             .iter()
             .filter_map(|e| match &e.body {

@@ -3,8 +3,8 @@
 
 mod plot;
 
-use crate::events::{read_log, Body, Event};
 use crate::exec::ScenarioOutcome;
+use model::events::{read_log, Body, Event};
 use plot::{activity_figure, volts_figure, Reported};
 use std::fmt::{self, Display, Write};
 use std::path::Path;
@@ -253,7 +253,7 @@ fn scenario(page: &mut String, record: &ScenarioRecord) {
     page.push_str("</section>\n");
 }
 
-fn checks(page: &mut String, verdicts: &[&crate::checks::Verdict]) {
+fn checks(page: &mut String, verdicts: &[&model::checks::Verdict]) {
     page.push_str("<table>\n<tr><th>check</th><th>result</th><th>message</th></tr>\n");
     for v in verdicts {
         let (word, class) = match (v.pass, v.judged) {
@@ -430,7 +430,7 @@ impl<'a> BoardTrace<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::Verdict;
+    use model::checks::Verdict;
     use std::path::PathBuf;
     use std::time::Duration;
 

@@ -2,12 +2,12 @@
 //! errors that name file:line:column.
 
 mod lock;
-mod model;
+mod raw;
 
 pub use lock::BenchLock;
 
-use crate::diagnostic::Diagnostic;
-use model::RigFileRaw;
+use model::diagnostic::Diagnostic;
+use raw::RigFileRaw;
 use rig::mqtt::TlsTrust;
 use rig::secret::Secret;
 use rig::supply::{Address, ChannelLimits, Driver, DriverError};
@@ -28,7 +28,7 @@ pub struct RigFile {
     pub wifi: Option<WifiEntry>,
     pub image: Option<PathBuf>,
     /// `[payload]`: the format of scenarios that declare none.
-    pub payload: Option<crate::payload::PayloadFormat>,
+    pub payload: Option<model::payload::PayloadFormat>,
 }
 
 #[derive(Debug, Clone)]
@@ -110,13 +110,13 @@ impl SecretRef {
 
 impl RigFile {
     pub fn load(path: &Path) -> Result<RigFile, Diagnostic> {
-        let source = crate::diagnostic::read_user_file(path, "rig file")?;
+        let source = model::diagnostic::read_user_file(path, "rig file")?;
         RigFile::parse(path, &source)
     }
 
     pub fn parse(path: &Path, source: &str) -> Result<RigFile, Diagnostic> {
         let raw: RigFileRaw =
-            crate::diagnostic::parse_toml(path, source, "see the rig file format in README.md")?;
+            model::diagnostic::parse_toml(path, source, "see the rig file format in README.md")?;
         Validator { path, source }.validate(raw)
     }
 
@@ -453,7 +453,7 @@ impl Validator<'_> {
             None => None,
         };
         Ok(RigFile {
-            payload: crate::payload::declared(self.path, self.source, raw.payload.as_ref())?,
+            payload: model::payload::declared(self.path, self.source, raw.payload.as_ref())?,
             path: self.path.to_path_buf(),
             supplies,
             boards,

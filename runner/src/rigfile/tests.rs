@@ -308,7 +308,7 @@ fn a_board_may_name_its_adapter_by_usb_serial_and_a_bad_one_names_its_line() {
 
 #[test]
 fn a_payload_section_sets_the_bench_firmwares_format_and_a_bad_one_names_its_line() {
-    use crate::payload::{JsonFields, PayloadFormat};
+    use model::payload::{JsonFields, PayloadFormat};
     assert_eq!(parse(GOOD).unwrap().payload, None);
     let rig = parse(&format!(
         "{GOOD}\n[payload]\nfields = {{ volts = \"voltage\" }}\n"
