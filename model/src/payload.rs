@@ -126,6 +126,16 @@ pub struct Adc {
     pub full_scale_volts: f64,
 }
 
+impl Default for Adc {
+    /// The battery-monitor boards' divider (1/16.2, firmware/README.md's 0.0617) on the ESP8266's 1 V ADC.
+    fn default() -> Adc {
+        Adc {
+            divider: 1.0 / 16.2,
+            full_scale_volts: 1.0,
+        }
+    }
+}
+
 impl Adc {
     /// As the firmware converts: volts = counts × full_scale / (1023 × divider).
     fn volts(self, counts: f64) -> f64 {

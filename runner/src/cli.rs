@@ -1,6 +1,9 @@
 //! The `hil` command line. Exit codes: 0 all passed, 1 a check failed, 2 bad input or set-up error.
 
-use crate::exec::{Apps, RunContext, ScenarioOutcome, TwinTransport, TWIN_LIMITS};
+use crate::exec::{
+    Apps, BenchSource, Capabilities, RigSource, RunContext, ScenarioOutcome, TwinSource,
+    TwinTransport, TWIN_LIMITS,
+};
 use crate::paths;
 use crate::report::{summary_table, write_junit};
 use crate::suite;
@@ -608,6 +611,18 @@ fn check_limits(
     scenario: &Scenario,
     rig: Option<&crate::rigfile::RigFile>,
 ) -> Result<(), model::diagnostic::Diagnostic> {
+    let capabilities = match rig {
+        Some(_) => Capabilities::RIG,
+        None => Capabilities::TWIN,
+    };
+    if let Some(refusal) = capabilities.refusal(scenario) {
+        return Err(model::diagnostic::Diagnostic::new(
+            &scenario.path,
+            "",
+            None,
+            refusal,
+        ));
+    }
     let limits: Vec<(ChannelLimits, String)> = match rig {
         Some(rig) => crate::plan::place(rig, scenario)
             .map_err(|e| model::diagnostic::Diagnostic::new(&scenario.path, "", None, e))?
@@ -764,6 +779,13 @@ async fn run(args: RunArgs) -> u8 {
     };
     // Real boards sleep in real time.
     let speed = if bench.is_some() { 1.0 } else { args.speed };
+    let bench_source: Arc<dyn BenchSource> = match &rig_file {
+        Some(rig) => Arc::new(RigSource(rig.clone())),
+        None => Arc::new(TwinSource {
+            transport: args.twin_transport,
+            runtime: runtime.clone(),
+        }),
+    };
     let contexts: Vec<Arc<RunContext>> = brokers
         .into_iter()
         .map(|broker| {
@@ -776,9 +798,7 @@ async fn run(args: RunArgs) -> u8 {
                 interrupt: stop_rx.clone(),
                 wifi_password: wifi_password.clone(),
                 progress: !args.quiet,
-                twin_transport: args.twin_transport,
-                runtime: runtime.clone(),
-                rig: rig_file.clone(),
+                bench: bench_source.clone(),
             })
         })
         .collect();

@@ -175,3 +175,40 @@ fn sigint_just_before_a_supply_off_fault_ends_leaves_the_output_off() {
     assert_left_off(&address, &journal, &all);
     stop_bench(bench);
 }
+
+/// A rig cannot switch its WiFi access point: a scenario with `wifi-off` is refused at validation with the reason,
+/// before the run sends anything to the bench (the supply's journal is unchanged), by `hil run` and `hil validate`.
+#[test]
+fn a_wifi_off_scenario_is_refused_on_a_rig_before_anything_is_sent() {
+    let fx = Fixture::new();
+    let (bench, rig, journal, _) = journaled_bench(&fx);
+    let before = std::fs::read_to_string(&journal).unwrap_or_default();
+    let scenario =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/wifi-outage.toml");
+    let out = hil_on_rig(&rig, &scenario, &fx.path("report"), &fx.path("state"));
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{all}");
+    assert!(
+        all.contains("wifi-off")
+            && all.contains("switch its WiFi access point, which a rig cannot"),
+        "the refusal names the fault and why:\n{all}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&journal).unwrap_or_default(),
+        before,
+        "nothing was sent to the supply\n{all}"
+    );
+    let validate = hil(
+        &[
+            "validate",
+            "--rig",
+            rig.to_str().unwrap(),
+            scenario.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let said = text(&validate);
+    assert_eq!(validate.status.code(), Some(2), "{said}");
+    assert!(said.contains("which a rig cannot"), "{said}");
+    stop_bench(bench);
+}

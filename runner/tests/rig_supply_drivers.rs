@@ -4,7 +4,7 @@
 use model::clock::DeviceClock;
 use model::scenario::Scenario;
 use rig::supply::RidenModel;
-use runner::exec::rig_bench;
+use runner::exec::{Bench, RigBench};
 use runner::rigfile::RigFile;
 use std::path::Path;
 use std::sync::Arc;
@@ -56,8 +56,8 @@ async fn the_rig_bench_drives_korad_riden_and_serial_scpi_supplies() {
         ),
     ] {
         let rig = rig_file(driver, model, &address);
-        let on = rig_bench(&rig, &scenario).unwrap();
-        let on = &on.channels[0];
+        let on = RigBench::new(&rig, &scenario).unwrap();
+        let on = &on.channels()[0];
         assert_eq!(on.label(), "psu:1");
         let idn = on.supply.identify().await.unwrap();
         assert!(idn.starts_with(identity), "{driver}: {idn}");

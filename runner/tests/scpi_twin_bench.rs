@@ -3,7 +3,7 @@
 
 use model::clock::DeviceClock;
 use model::scenario::Scenario;
-use runner::exec::{twin_bench, TwinRuntime};
+use runner::exec::{Bench, TwinBench, TwinRuntime};
 use std::path::Path;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -16,14 +16,14 @@ async fn the_twin_supply_is_an_scpi_server_that_lives_as_long_as_the_bench() {
     let runtime = runner::paths::firmware_runtime(TwinRuntime::Micropython, Default::default())
         .await
         .unwrap();
-    let bench = twin_bench(&scenario, DeviceClock::start(20.0), &runtime)
+    let bench = TwinBench::process(&scenario, DeviceClock::start(20.0), &runtime)
         .await
         .unwrap();
-    let idn = bench.channels[0].supply.identify().await.unwrap();
+    let idn = bench.channels()[0].supply.identify().await.unwrap();
     assert!(idn.starts_with("HIL-TWIN,DP800-TWIN,"), "{idn}");
-    bench.channels[0].supply.set_volts(1, 12.5).await.unwrap();
+    bench.channels()[0].supply.set_volts(1, 12.5).await.unwrap();
 
-    let addr = bench.supply_server.as_ref().unwrap().local_addr().unwrap();
+    let addr = bench.supply_server().local_addr().unwrap();
     assert!(addr.ip().is_loopback());
     let mut other = BufReader::new(TcpStream::connect(addr).await.unwrap());
     other.write_all(b":SOUR1:VOLT?\n").await.unwrap();

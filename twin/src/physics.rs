@@ -1,4 +1,4 @@
-//! The bench physics of the twin (DESIGN §5, REFERENCE "Electrical numbers"), as pure functions.
+//! The bench physics of the twin as pure functions; each field says which part of a real bench it stands for.
 
 use rand::Rng;
 

@@ -1,4 +1,4 @@
-//! What a board's console lines mean to the rig: the firmware's greppable lines (DESIGN §4) become events.
+//! What a board's console lines mean to the rig: the firmware's greppable lines (firmware/README.md) become events.
 
 use model::connack::connack_name;
 use model::events::Body;

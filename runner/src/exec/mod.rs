@@ -6,14 +6,15 @@ mod console;
 mod ocp;
 mod port_events;
 mod provision;
+mod provision_step;
 mod provision_wire;
 mod publish;
 mod supply_tasks;
 mod tap_events;
 
 pub use bench::{
-    pty_twin_bench, rig_bench, twin_bench, Bench, BenchChannel, RigDrivers, TwinImage, TwinRuntime,
-    TwinTransport, TWIN_LIMITS,
+    AccessPoint, Bench, BenchChannel, BenchSource, Capabilities, RigBench, RigDrivers, RigSource,
+    TwinBench, TwinImage, TwinRuntime, TwinSource, TwinTransport, TWIN_LIMITS,
 };
 pub use provision::{app_files, deployed_app, Apps};
 
@@ -48,11 +49,8 @@ pub struct RunContext {
     /// The WiFi password deployed to the boards (HIL_WIFI_PASSWORD, or generated for the twin's access point).
     pub wifi_password: rig::secret::Secret,
     pub progress: bool,
-    pub twin_transport: TwinTransport,
-    /// What twin boards run the firmware on.
-    pub runtime: twin::FirmwareRuntime,
-    /// A real bench (or `hil bench up`'s), instead of a twin bench of the run's own.
-    pub rig: Option<Arc<crate::rigfile::RigFile>>,
+    /// Where each scenario's bench comes from: a rig file's bench, or a twin bench of the scenario's own.
+    pub bench: Arc<dyn BenchSource>,
 }
 
 pub struct ScenarioOutcome {
@@ -154,215 +152,102 @@ async fn execute(
     ctx: &RunContext,
     events_path: &Path,
 ) -> Result<(EventLog, Vec<String>, bool)> {
+    if let Some(refusal) = ctx.bench.capabilities().refusal(scenario) {
+        anyhow::bail!(refusal);
+    }
+    // The bench and its boards keep a clock of their own (only durations matter to them): the scenario's clock,
+    // and so `t`, starts once the boards are provisioned.
+    let mut bench = ctx
+        .bench
+        .open(scenario, DeviceClock::start(ctx.speed))
+        .await?;
     let prefix = format!("hil/{}/{}", ctx.run_id, scenario.name);
     let app = ctx.app.of(scenario)?;
     let payload = scenario
         .payload
         .clone()
-        .or_else(|| ctx.rig.as_ref().and_then(|r| r.payload.clone()))
+        .or_else(|| bench.payload())
         .unwrap_or_default();
-    let (monitor, mut received) = Monitor::start(
+    let (monitor, received) = Monitor::start(
         &ctx.broker,
         &format!("hil-monitor-{}-{}", ctx.run_id, scenario.name),
         &format!("{prefix}/+/battery"),
     )
     .await?;
-
-    let (tap_tx, mut tap_rx) = tokio::sync::mpsc::unbounded_channel();
+    let (tap_tx, tap_rx) = tokio::sync::mpsc::unbounded_channel();
     let tap = Tap::start("127.0.0.1:0".parse()?, ctx.broker.upstream(), tap_tx).await?;
 
-    // The bench and its boards keep a clock of their own (only durations matter to them): the scenario's clock,
-    // and so `t`, starts once the boards are provisioned.
-    let bench_clock = DeviceClock::start(ctx.speed);
-    let mut bench = match (&ctx.rig, ctx.twin_transport) {
-        (Some(rig), _) => rig_bench(rig, scenario)?,
-        (None, TwinTransport::Process) => twin_bench(scenario, bench_clock, &ctx.runtime).await?,
-        (None, TwinTransport::Pty) => pty_twin_bench(scenario, bench_clock, &ctx.runtime).await?,
-    };
-    let safe_channels = bench.channels.clone();
+    let safe_channels = bench.channels().to_vec();
     let supply_tasks = SupplyTasks::new();
     let on_bench = async {
-        let files: Vec<Vec<AppFile>> = bench
-            .infos
-            .iter()
-            .map(|info| {
-                let config = BoardConfig {
-                    device_id: &info.name,
-                    topic_prefix: &prefix,
-                    broker: &ctx.broker,
-                    mqtt_addr: tap.addr,
-                    wifi_ssid: &bench.wifi_ssid,
-                    wifi_password: &ctx.wifi_password,
-                    physics: &bench.physics,
-                    firmware: &scenario.firmware,
-                };
-                let mut files = app.to_vec();
-                files.push(config.to_file());
-                files
-            })
-            .collect();
+        let files = board_files(bench.as_ref(), scenario, ctx, app, &prefix, tap.addr);
         let provisioned = async {
-            let steps = match ctx.twin_transport {
-                _ if !bench.ports.is_empty() => {
-                    provision_wire::provision(&mut bench, scenario, &files).await?
-                }
-                TwinTransport::Process => {
-                    for (board, files) in bench.boards.iter_mut().zip(&files) {
-                        board.deploy(files).await?;
-                    }
-                    Vec::new()
-                }
-                TwinTransport::Pty => {
-                    provision_wire::provision(&mut bench, scenario, &files).await?
-                }
-            };
+            let provisioned = bench.provision(scenario, &files).await?;
             let clock = DeviceClock::start(ctx.speed);
             let log = EventLog::create(Some(events_path), clock)
                 .with_context(|| format!("creating {}", events_path.display()))?;
-            anyhow::Ok((steps, clock, log))
+            anyhow::Ok((provisioned, clock, log))
         }
         .await;
-        let (steps, clock, log) = match provisioned {
+        let (provisioned, clock, log) = match provisioned {
             Ok(p) => p,
             Err(e) => {
                 // Provisioning over the wire powers the supply: it ends safe on this path too (failures are logged).
-                let _ = bench::make_safe(&bench.channels, None).await;
+                let _ = bench::make_safe(bench.channels(), None).await;
                 return Err(e);
             }
         };
-        for step in steps {
+        for step in provisioned.steps {
             step.record(&log, clock);
         }
+        let mut boards = provisioned.boards;
         log.record(Body::ScenarioStart {
             scenario: scenario.name.clone(),
             speed: ctx.speed,
-            boards: bench.infos.clone(),
+            boards: bench.boards().to_vec(),
             broker: ctx.broker.description.clone(),
             payload: Some(payload.clone()),
         });
-
-        let mut tasks = Recorders::default();
-        if let Some(twin) = &bench.twin {
-            let names: Vec<String> = bench.infos.iter().map(|b| b.name.clone()).collect();
-            let board = move |index: usize| {
-                names
-                    .get(index)
-                    .cloned()
-                    .unwrap_or_else(|| format!("board-{index}"))
-            };
-            let (mut loads, mut heaps) = (twin.watch_loads(), twin.watch_heaps());
-            let log = log.clone();
-            tasks.push(tokio::spawn(async move {
-                loop {
-                    let body = tokio::select! {
-                        Some((index, state)) = loads.recv() => Body::TwinLoad {
-                            board: board(index),
-                            state: match state {
-                                twin::LoadState::Awake => "awake",
-                                twin::LoadState::Asleep => "asleep",
-                                twin::LoadState::Off => "off",
-                            }
-                            .into(),
-                        },
-                        Some((index, heap)) = heaps.recv() => Body::BoardHeap {
-                            board: board(index),
-                            free_at_boot: heap.free_at_boot,
-                            min_free: heap.min_free,
-                        },
-                        else => return,
-                    };
-                    log.record(body);
-                }
-            }));
-        }
-        for board in bench.boards.iter_mut() {
-            if let Some(mut console) = board.take_console() {
-                let log = log.clone();
-                tasks.push(tokio::spawn(async move {
-                    while let Some(line) = console.recv().await {
-                        let derived = console::interpret(&line.board, &line.line);
-                        log.record(Body::Console {
-                            board: line.board,
-                            line: line.line,
-                        });
-                        if let Some(body) = derived {
-                            log.record(body);
-                        }
-                    }
-                }));
-            }
-            if let Some(mut notices) = board.take_port_notices() {
-                let log = log.clone();
-                tasks.push(tokio::spawn(async move {
-                    while let Some(notice) = notices.recv().await {
-                        log.record(port_events::port_event(notice));
-                    }
-                }));
-            }
-        }
-        {
-            let log = log.clone();
-            tasks.push(tokio::spawn(async move {
-                while let Some(event) = tap_rx.recv().await {
-                    log.record(tap_events::body_of(event));
-                }
-            }));
-        }
-        {
-            let log = log.clone();
-            let prefix = prefix.clone();
-            let progress = ctx.progress.then(|| scenario.name.clone());
-            let reader = publish::Reader {
-                prefix,
-                format: payload,
-                adc: model::payload::Adc {
-                    divider: bench.physics.divider,
-                    full_scale_volts: bench.physics.full_scale_volts,
-                },
-            };
-            tasks.push(tokio::spawn(async move {
-                while let Some(msg) = received.recv().await {
-                    for body in reader.interpret(&msg.topic, &msg.payload, msg.retain) {
-                        let event = log.record(body);
-                        if let (
-                            Some(name),
-                            Body::Reading {
-                                board,
-                                seq,
-                                v,
-                                late,
-                                ..
-                            },
-                        ) = (&progress, &event.body)
-                        {
-                            let late = if *late { " (late)" } else { "" };
-                            let seq = seq.map_or_else(String::new, |s| format!(" seq={s}"));
-                            eprintln!("  {name} t={:>7.1}s {board}{seq} v={v:.2} V{late}", event.t);
-                        }
-                    }
-                }
-            }));
-        }
+        let reader = publish::Reader {
+            prefix: prefix.clone(),
+            format: payload,
+            adc: bench.adc(),
+        };
+        let progress = ctx.progress.then(|| scenario.name.clone());
+        let tasks = start_recorders(
+            bench.as_ref(),
+            &mut boards,
+            &log,
+            tap_rx,
+            received,
+            reader,
+            progress,
+        );
 
         let targets = FaultTargets {
             tap: tap.faults.clone(),
-            channels: bench
-                .channels
-                .iter()
-                .map(|c| (c.supply.clone(), c.channel))
-                .collect(),
-            twin: bench.twin.clone(),
+            channels: bench.channels().to_vec(),
+            access_point: bench.access_point(),
         };
         {
             let (faults, log) = (scenario.faults.clone(), log.clone());
             supply_tasks.spawn(move |stop| schedule_faults(faults, targets, log, clock, stop));
         }
-        let result = drive(scenario, ctx, &mut bench, &log, clock, &supply_tasks).await;
+        let result = drive(
+            scenario,
+            ctx,
+            bench.channels(),
+            &mut boards,
+            &log,
+            clock,
+            &supply_tasks,
+        )
+        .await;
 
         // Whatever happened, the supply ends in the rig's safe state, and nothing commands it afterwards.
         supply_tasks.halt().await;
-        let safe = bench::make_safe(&bench.channels, Some(&log)).await;
-        for board in bench.boards.iter_mut() {
+        let safe = bench::make_safe(bench.channels(), Some(&log)).await;
+        for board in boards.iter_mut() {
             if let Err(e) = board.stop().await {
                 tracing::warn!("{e:#}");
             }
@@ -379,7 +264,7 @@ async fn execute(
         safe?;
         Ok((
             log,
-            bench.infos.iter().map(|b| b.name.clone()).collect(),
+            bench.boards().iter().map(|b| b.name.clone()).collect(),
             interrupted,
         ))
     };
@@ -396,35 +281,134 @@ async fn execute(
     }
 }
 
+/// Each board's files: the app, and its own config.json (in `bench.boards()` order).
+fn board_files(
+    bench: &dyn Bench,
+    scenario: &Scenario,
+    ctx: &RunContext,
+    app: &[AppFile],
+    prefix: &str,
+    mqtt_addr: std::net::SocketAddr,
+) -> Vec<Vec<AppFile>> {
+    let adc = bench.adc();
+    bench
+        .boards()
+        .iter()
+        .map(|info| {
+            let config = BoardConfig {
+                device_id: &info.name,
+                topic_prefix: prefix,
+                broker: &ctx.broker,
+                mqtt_addr,
+                wifi_ssid: bench.wifi_ssid(),
+                wifi_password: &ctx.wifi_password,
+                adc,
+                firmware: &scenario.firmware,
+            };
+            let mut files = app.to_vec();
+            files.push(config.to_file());
+            files
+        })
+        .collect()
+}
+
+/// Starts the tasks that only record: the bench's ground truth, each board's console and port changes, the tap's
+/// view of each MQTT session, and the readings the monitor receives (printed as they come with `progress`).
+fn start_recorders(
+    bench: &dyn Bench,
+    boards: &mut [Box<dyn rig::board::Board>],
+    log: &EventLog,
+    mut tap_rx: mpsc::UnboundedReceiver<rig::mqtt::TapEvent>,
+    mut received: mpsc::Receiver<rig::mqtt::Received>,
+    reader: publish::Reader,
+    progress: Option<String>,
+) -> Recorders {
+    let mut tasks = Recorders::default();
+    if let Some(task) = bench.record_ground_truth(log) {
+        tasks.push(task);
+    }
+    for board in boards.iter_mut() {
+        if let Some(mut console) = board.take_console() {
+            let log = log.clone();
+            tasks.push(tokio::spawn(async move {
+                while let Some(line) = console.recv().await {
+                    let derived = console::interpret(&line.board, &line.line);
+                    log.record(Body::Console {
+                        board: line.board,
+                        line: line.line,
+                    });
+                    if let Some(body) = derived {
+                        log.record(body);
+                    }
+                }
+            }));
+        }
+        if let Some(mut notices) = board.take_port_notices() {
+            let log = log.clone();
+            tasks.push(tokio::spawn(async move {
+                while let Some(notice) = notices.recv().await {
+                    log.record(port_events::port_event(notice));
+                }
+            }));
+        }
+    }
+    {
+        let log = log.clone();
+        tasks.push(tokio::spawn(async move {
+            while let Some(event) = tap_rx.recv().await {
+                log.record(tap_events::body_of(event));
+            }
+        }));
+    }
+    let log = log.clone();
+    tasks.push(tokio::spawn(async move {
+        while let Some(msg) = received.recv().await {
+            for body in reader.interpret(&msg.topic, &msg.payload, msg.retain) {
+                let event = log.record(body);
+                if let (
+                    Some(name),
+                    Body::Reading {
+                        board,
+                        seq,
+                        v,
+                        late,
+                        ..
+                    },
+                ) = (&progress, &event.body)
+                {
+                    let late = if *late { " (late)" } else { "" };
+                    let seq = seq.map_or_else(String::new, |s| format!(" seq={s}"));
+                    eprintln!("  {name} t={:>7.1}s {board}{seq} v={v:.2} V{late}", event.t);
+                }
+            }
+        }
+    }));
+    tasks
+}
+
 /// Powers the boards and follows each channel's voltage profile until the scenario's duration; returns whether
 /// it was interrupted.
 async fn drive(
     scenario: &Scenario,
     ctx: &RunContext,
-    bench: &mut Bench,
+    channels: &[BenchChannel],
+    boards: &mut Vec<Box<dyn rig::board::Board>>,
     log: &EventLog,
     clock: DeviceClock,
     tasks: &SupplyTasks,
 ) -> Result<bool> {
-    for (channel, plan) in bench.channels.iter().zip(&scenario.supply.channels) {
-        let volts = plan.profile.volts_at(0.0);
+    for (channel, plan) in channels.iter().zip(&scenario.supply.channels) {
         channel
-            .prepare(plan.current_limit, volts, Some(log))
+            .prepare(plan.current_limit, plan.profile.volts_at(0.0), Some(log))
             .await?;
-        log.record(Body::SupplySet {
-            supply: channel.label(),
-            volts: Some(volts),
-            amps: Some(plan.current_limit),
-            output: None,
-        });
     }
     // A board that cannot start is left out, as one that fails provisioning: its checks fail with the reason
     // and the other boards run.
     // All at once: started one after another, a hundred boards would power up seconds into the timeline.
-    let results = futures_util::future::join_all(bench.boards.iter_mut().map(|b| b.start())).await;
-    let mut started = Vec::with_capacity(bench.boards.len());
+    let results = futures_util::future::join_all(boards.iter_mut().map(|b| b.start())).await;
+    let mut started = Vec::with_capacity(boards.len());
     let mut failures = Vec::new();
-    for (board, result) in bench.boards.drain(..).zip(results) {
+    for (board, result) in boards.drain(..).zip(results) {
         match result {
             Ok(()) => started.push(board),
             Err(e) => {
@@ -440,15 +424,9 @@ async fn drive(
     if started.is_empty() && !failures.is_empty() {
         anyhow::bail!("no board started: {}", failures.join("; "));
     }
-    bench.boards = started;
-    for channel in &bench.channels {
-        channel.supply.set_output(channel.channel, true).await?;
-        log.record(Body::SupplySet {
-            supply: channel.label(),
-            volts: None,
-            amps: None,
-            output: Some(true),
-        });
+    *boards = started;
+    for channel in channels {
+        channel.set_output(true, Some(log)).await?;
         let (c, l) = (channel.clone(), log.clone());
         tasks.spawn(move |stop| sample(c, l, clock, stop));
         let (c, l) = (channel.clone(), log.clone());
@@ -458,16 +436,14 @@ async fn drive(
     // Each profile is followed in a task of its own so that a panic in it is caught here, and the caller still
     // makes the supply safe; a follower that panics drops its sender without a result.
     let (results_tx, mut results) = mpsc::unbounded_channel();
-    for (channel, plan) in bench.channels.iter().zip(&scenario.supply.channels) {
+    for (channel, plan) in channels.iter().zip(&scenario.supply.channels) {
         let follower = ProfileFollower {
-            supply: channel.supply.clone(),
-            channel: channel.channel,
+            channel: channel.clone(),
             profile: plan.profile.clone(),
             volts: plan.profile.volts_at(0.0),
             duration: scenario.duration,
             log: log.clone(),
             clock,
-            label: channel.label(),
             interrupt: ctx.interrupt.clone(),
         };
         let results_tx = results_tx.clone();
@@ -477,7 +453,7 @@ async fn drive(
     }
     drop(results_tx);
     let mut interrupted = false;
-    for _ in &bench.channels {
+    for _ in channels {
         match results.recv().await {
             Some(Ok(stopped)) => interrupted |= stopped,
             // The caller halts the other channels' followers before it makes the bench safe.
@@ -516,14 +492,12 @@ async fn sample(channel: BenchChannel, log: EventLog, clock: DeviceClock, mut st
 
 /// Sets the supply to the scenario's profile as device time passes.
 struct ProfileFollower {
-    supply: Arc<dyn rig::supply::PowerSupply>,
-    channel: u8,
+    channel: BenchChannel,
     profile: model::scenario::Profile,
     volts: f64,
     duration: f64,
     log: EventLog,
     clock: DeviceClock,
-    label: String,
     interrupt: watch::Receiver<bool>,
 }
 
@@ -539,13 +513,7 @@ impl ProfileFollower {
             }
             let target = (self.profile.volts_at(now) * 1000.0).round() / 1000.0;
             if (target - self.volts).abs() >= 0.001 {
-                self.supply.set_volts(self.channel, target).await?;
-                self.log.record(Body::SupplySet {
-                    supply: self.label.clone(),
-                    volts: Some(target),
-                    amps: None,
-                    output: None,
-                });
+                self.channel.set_volts(target, Some(&self.log)).await?;
                 self.volts = target;
             }
             let next_step = self
@@ -596,9 +564,9 @@ impl Drop for Recorders {
 struct FaultTargets {
     tap: Arc<rig::mqtt::TapFaults>,
     /// Every channel of the bench: `supply-off` switches them all.
-    channels: Vec<(Arc<dyn rig::supply::PowerSupply>, u8)>,
-    /// The twin bench, for faults only a twin can stage.
-    twin: Option<Arc<twin::BenchState>>,
+    channels: Vec<BenchChannel>,
+    /// The bench's access point, which `wifi-off` switches (a bench without one refuses such a scenario).
+    access_point: Option<Arc<dyn AccessPoint>>,
 }
 
 /// Switches each fault on at its start and off at its end, recording both.
@@ -612,7 +580,7 @@ async fn schedule_faults(
     let FaultTargets {
         tap,
         channels,
-        twin,
+        access_point,
     } = targets;
     let mut edges: Vec<(f64, bool, model::scenario::FaultWindow)> = faults
         .iter()
@@ -637,31 +605,15 @@ async fn schedule_faults(
         };
         match tap_fault {
             Some(f) => tap.set(f, on),
-            None if fault.kind == FaultKind::WifiOff => match &twin {
-                Some(bench) => bench.set_wifi(!on),
-                None => {
-                    log.record(Body::SupplyError {
-                        supply: "-".into(),
-                        message: "wifi-off needs the twin bench's access point".into(),
-                    });
+            None if fault.kind == FaultKind::WifiOff => {
+                if let Some(access_point) = &access_point {
+                    access_point.set_up(!on);
                 }
-            },
+            }
             None => {
-                for (supply, channel) in &channels {
-                    let label = format!("{}:{channel}", supply.name());
-                    let result = supply.set_output(*channel, !on).await;
-                    log.record(Body::SupplySet {
-                        supply: label.clone(),
-                        volts: None,
-                        amps: None,
-                        output: Some(!on),
-                    });
-                    if let Err(e) = result {
-                        log.record(Body::SupplyError {
-                            supply: label,
-                            message: format!("{e:#}"),
-                        });
-                    }
+                // A failure is recorded with the setting; the other channels still switch.
+                for channel in &channels {
+                    let _ = channel.set_output(!on, Some(&log)).await;
                 }
             }
         }

@@ -1,39 +1,13 @@
-//! Over-current protection on the bench's channels: armed at each channel's trip level before its output goes on
-//! (`supply.ocp`), then watched while the timeline runs, a trip becoming `supply.ocp_trip`.
+//! Over-current protection on the bench's channels, watched while the timeline runs (it is armed as each channel
+//! is prepared, `BenchChannel::prepare`): a trip becomes `supply.ocp_trip`.
 
 use super::bench::BenchChannel;
 use super::supply_tasks::Stop;
-use anyhow::{Context, Result};
 use model::events::{Body, EventLog};
-use rig::supply::OverCurrentProtection;
 use std::time::Duration;
 
 /// How often (wall time) a channel's supply is asked whether its protection tripped.
 const POLL: Duration = Duration::from_millis(250);
-
-/// Arms the channel's protection at its trip level and, given a log, records how it trips: at that level, at the
-/// channel's `current_limit` (an instrument without a level of its own), or not at all (one without protection).
-pub async fn arm(channel: &BenchChannel, current_limit: f64, log: Option<&EventLog>) -> Result<()> {
-    let label = channel.label();
-    let protection = channel
-        .supply
-        .set_over_current_protection(channel.channel, Some(channel.trip_amps))
-        .await
-        .with_context(|| format!("arming {label}'s over-current protection"))?;
-    if let Some(log) = log {
-        let (trip, amps) = match protection {
-            OverCurrentProtection::TripsAt(amps) => ("level", Some(amps)),
-            OverCurrentProtection::TripsAtCurrentLimit => ("current-limit", Some(current_limit)),
-            OverCurrentProtection::Off | OverCurrentProtection::Unsupported => ("none", None),
-        };
-        log.record(Body::SupplyOcp {
-            supply: label,
-            trip: trip.into(),
-            amps,
-        });
-    }
-    Ok(())
-}
 
 /// Asks the channel's supply whether its protection tripped until it has (recorded once), the supply cannot
 /// tell, or the run stops it. Failed queries are left to the sampler, which records the link's failures.
@@ -91,7 +65,7 @@ mod tests {
         let board = bench.add_board(0, Physics::default());
         channel.supply.set_volts(1, 12.0).await.unwrap();
         channel.supply.set_current_limit(1, 0.5).await.unwrap();
-        arm(&channel, 0.5, Some(&log)).await.unwrap();
+        channel.arm_over_current(0.5, Some(&log)).await.unwrap();
         channel.supply.set_output(1, true).await.unwrap();
         let tasks = SupplyTasks::new();
         let (c, l) = (channel.clone(), log.clone());

@@ -1,13 +1,13 @@
 //! What goes on a board: the app files of a firmware folder and a per-board `config.json`.
 
 use anyhow::{bail, Context, Result};
+use model::payload::Adc;
 use model::scenario::{Credentials, FirmwareSettings};
 use rig::board::AppFile;
 use rig::mqtt::Broker;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use twin::Physics;
 
 /// Files that belong to the firmware's development, not to the board.
 fn deployable(name: &str) -> bool {
@@ -211,7 +211,7 @@ pub struct BoardConfig<'a> {
     pub mqtt_addr: std::net::SocketAddr,
     pub wifi_ssid: &'a str,
     pub wifi_password: &'a rig::secret::Secret,
-    pub physics: &'a Physics,
+    pub adc: Adc,
     pub firmware: &'a FirmwareSettings,
 }
 
@@ -238,7 +238,7 @@ impl BoardConfig<'_> {
             "topic_prefix": self.topic_prefix,
             "sleep_ms": f.sleep_ms,
             "keepalive_s": f.keepalive_s,
-            "adc": {"divider": self.physics.divider, "full_scale_volts": self.physics.full_scale_volts},
+            "adc": {"divider": self.adc.divider, "full_scale_volts": self.adc.full_scale_volts},
             "samples": f.samples,
             "low_battery_volts": f.low_battery_volts,
             "qos": f.qos,

@@ -1,21 +1,23 @@
-//! Provisioning over the wire (DESIGN §1), as for hardware: power the boards at the profile's first voltage,
+//! Provisioning over the wire, as for hardware (a rig's boards and the twin's pty boards): power the boards at the profile's first voltage,
 //! find each board by its MAC (and record its adapter's USB identity, by which it is found again mid-run without
 //! a reset), flash the MicroPython image through the ROM loader unless it is already there, deploy the app files
 //! and config over the raw REPL, and switch the supply off again: the timeline starts from off, as on the process
 //! twin, so its first wake is a power-on with RTC memory clear. A board that fails a step is left out of the run
 //! with a `board.error` event; the others go on.
 
-use super::bench::Bench;
+use super::bench::{BenchChannel, Provisioned};
+use super::provision_step::Step;
 use anyhow::{Context, Result};
-use model::clock::DeviceClock;
-use model::events::{Body, EventLog};
+use model::events::{BoardInfo, Body};
 use model::scenario::Scenario;
 use rig::board::esp8266::Esp8266Board;
 use rig::board::flasher::{FlashOutcome, FlashRecords};
 use rig::board::locate::PortFinder;
+use rig::board::reset_lines::ResetLines;
 use rig::board::rom_loader::parse_mac;
 use rig::board::{AppFile, Board, FoundBy};
 use std::future::Future;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -31,90 +33,86 @@ const PROVISION_JOBS: usize = 8;
 /// this keeps each run's flash under a second on a pty).
 const TWIN_IMAGE_BYTES: usize = 64 * 1024;
 
-/// A provisioning step, recorded once the timeline has started.
-pub struct Step {
-    at: Instant,
-    body: Body,
+/// What provisioning over the wire reaches: the bench's channels (powered during provisioning), each board's
+/// port and identity (in the same order), and what to flash.
+pub struct Wire<'a> {
+    pub channels: &'a [BenchChannel],
+    pub ports: &'a [WirePort],
+    pub infos: &'a [BoardInfo],
+    /// The MicroPython image to flash (the rig's `[micropython] image`); None: a generated one, for twins.
+    pub image: Option<&'a Path>,
+    /// Where a board that is not on its port is looked for (the rig's `[boards] scan`).
+    pub scan: &'a [String],
+    /// Whether what was flashed is remembered across runs: a rig's boards keep it, a twin's are new each run.
+    pub keep_flash_records: bool,
 }
 
-impl Step {
-    fn now(body: Body) -> Step {
-        Step {
-            at: Instant::now(),
-            body,
-        }
-    }
-
-    /// Records the step at its own time, before the scenario's start (negative device seconds).
-    pub fn record(self, log: &EventLog, clock: DeviceClock) {
-        let t = clock.now() - self.at.elapsed().as_secs_f64() * clock.speed();
-        log.record_at(model::events::Event {
-            // `+ 0.0` writes a step that rounds to zero as 0, not -0.
-            t: (t * 1000.0).round() / 1000.0 + 0.0,
-            body: self.body,
-        });
-    }
+/// A board's serial port, where the port has no modem lines its reset lines' side channel, and the serial number
+/// of its USB-serial adapter when the rig file names it.
+pub struct WirePort {
+    pub port: PathBuf,
+    pub lines: Option<Arc<dyn ResetLines>>,
+    pub usb_serial: Option<String>,
 }
 
-/// Flashes and deploys each pty board (`files` in `bench.infos` order) with the supply on, and moves it into
-/// `bench.boards`. The caller makes the supply safe if this fails. The supply commands are not recorded: the log's
-/// supply starts off at t = 0.
+/// Flashes and deploys each board (`files` in `wire.infos` order) with the supply on, and returns those that
+/// are ready, in that order. The caller makes the supply safe if this fails. The supply commands are not
+/// recorded: the log's supply starts off at t = 0.
 pub async fn provision(
-    bench: &mut Bench,
+    wire: Wire<'_>,
     scenario: &Scenario,
     files: &[Vec<AppFile>],
-) -> Result<Vec<Step>> {
+) -> Result<Provisioned> {
     let mut steps = Vec::new();
-    for (channel, plan) in bench.channels.iter().zip(&scenario.supply.channels) {
+    for (channel, plan) in wire.channels.iter().zip(&scenario.supply.channels) {
         channel
             .prepare(plan.current_limit, plan.profile.volts_at(0.0), None)
             .await?;
-        channel.supply.set_output(channel.channel, true).await?;
+        channel.set_output(true, None).await?;
     }
 
-    let image = match &bench.image {
+    let image = match wire.image {
         Some(path) => std::fs::read(path)
             .with_context(|| format!("reading the MicroPython image {}", path.display()))?,
         None => rig::board::image::synthetic(TWIN_IMAGE_BYTES, 1),
     };
     // A twin bench's boards are new each run: only a rig's boards keep what was flashed onto them.
-    let records = bench
-        .twin
-        .is_none()
+    let records = wire
+        .keep_flash_records
         .then(|| FlashRecords::new(&crate::paths::flash_records()));
-    let finder = Arc::new(PortFinder::new(bench.scan.clone()));
+    let finder = Arc::new(PortFinder::new(wire.scan.to_vec()));
     let slots = tokio::sync::Semaphore::new(PROVISION_JOBS);
-    let jobs =
-        bench
-            .ports
-            .iter()
-            .zip(bench.infos.iter().zip(files))
-            .map(|(wire, (info, files))| {
-                let mut board = Esp8266Board::new(&info.name, &wire.port, wire.lines.clone());
-                if let Some(mac) = parse_mac(&info.mac) {
-                    board = board.found_by_mac(mac, wire.usb_serial.clone(), finder.clone());
-                }
-                let wired = WiredBoard {
-                    image: &image,
-                    records: records.as_ref(),
-                    files,
-                };
-                let slots = &slots;
-                async move {
-                    // The semaphore is never closed: acquiring only waits for a free slot.
-                    let _slot = slots.acquire().await;
-                    let mut steps = Vec::new();
-                    let result = wired.provision(&mut board, &mut steps).await;
-                    (board, info, result, steps)
-                }
-            });
+    let jobs = wire
+        .ports
+        .iter()
+        .zip(wire.infos.iter().zip(files))
+        .map(|(wire, (info, files))| {
+            let mut board = Esp8266Board::new(&info.name, &wire.port, wire.lines.clone());
+            if let Some(mac) = parse_mac(&info.mac) {
+                board = board.found_by_mac(mac, wire.usb_serial.clone(), finder.clone());
+            }
+            let wired = WiredBoard {
+                image: &image,
+                records: records.as_ref(),
+                files,
+            };
+            let slots = &slots;
+            async move {
+                // The semaphore is never closed: acquiring only waits for a free slot.
+                let _slot = slots.acquire().await;
+                let mut steps = Vec::new();
+                let result = wired.provision(&mut board, &mut steps).await;
+                (board, info, result, steps)
+            }
+        });
     // Boards on their own ports are provisioned side by side, as a lab flashes its USB-serial adapters; in the
     // boards' order, so they join the run in it.
     let done = futures_util::future::join_all(jobs).await;
+    let mut boards: Vec<Box<dyn Board>> = Vec::new();
     for (board, info, result, board_steps) in done {
         steps.extend(board_steps);
         match result {
-            Ok(()) => bench.boards.push(Box::new(board)),
+            Ok(()) => boards.push(Box::new(board)),
             Err((step, e)) => steps.push(Step::now(Body::BoardError {
                 board: info.name.clone(),
                 step: step.into(),
@@ -122,11 +120,11 @@ pub async fn provision(
             })),
         }
     }
-    steps.sort_by_key(|s| s.at);
-    for channel in &bench.channels {
-        channel.supply.set_output(channel.channel, false).await?;
+    steps.sort_by_key(Step::at);
+    for channel in wire.channels {
+        channel.set_output(false, None).await?;
     }
-    Ok(steps)
+    Ok(Provisioned { boards, steps })
 }
 
 /// What one board is provisioned with.

@@ -2,7 +2,9 @@
 //! ports, or warm-started host processes; SCPI supply, tap, real broker), with the cost and the timing precision of what the rig measures against the twin's
 //! ground truth.
 
-use crate::exec::{deployed_app, run_scenario, Apps, RunContext, TwinRuntime, TwinTransport};
+use crate::exec::{
+    deployed_app, run_scenario, Apps, RunContext, TwinRuntime, TwinSource, TwinTransport,
+};
 use crate::paths;
 use anyhow::{Context, Result};
 use model::events::{Body, Event};
@@ -167,9 +169,10 @@ pub async fn scale(
             interrupt: stop_rx,
             wifi_password: Secret::generate(),
             progress: false,
-            twin_transport: transport,
-            runtime: runtime.clone(),
-            rig: None,
+            bench: Arc::new(TwinSource {
+                transport,
+                runtime: runtime.clone(),
+            }),
         };
         let (cpu_before, _, _) = usage();
         let started = Instant::now();

@@ -1,5 +1,5 @@
 //! The MQTT tap: a TCP proxy between the boards and the broker that decodes MQTT 3.1.1 both ways (rumqttc's codec),
-//! reports every packet as an event, and injects broker-side faults (DESIGN §2, §5).
+//! reports every packet as an event, and injects broker-side faults (the scenario faults README.md lists).
 
 mod connection;
 mod faults;
