@@ -18,6 +18,8 @@ pub use bench::{
 };
 pub use provision::{app_files, deployed_app, Apps};
 
+use bench::Provisioned;
+
 use anyhow::{Context, Result};
 use futures_util::FutureExt;
 use model::checks::{run_checks, Verdict};
@@ -181,22 +183,8 @@ async fn execute(
     let supply_tasks = SupplyTasks::new();
     let on_bench = async {
         let files = board_files(bench.as_ref(), scenario, ctx, app, &prefix, tap.addr);
-        let provisioned = async {
-            let provisioned = bench.provision(scenario, &files).await?;
-            let clock = DeviceClock::start(ctx.speed);
-            let log = EventLog::create(Some(events_path), clock)
-                .with_context(|| format!("creating {}", events_path.display()))?;
-            anyhow::Ok((provisioned, clock, log))
-        }
-        .await;
-        let (provisioned, clock, log) = match provisioned {
-            Ok(p) => p,
-            Err(e) => {
-                // Provisioning over the wire powers the supply: it ends safe on this path too (failures are logged).
-                let _ = bench::make_safe(bench.channels(), None).await;
-                return Err(e);
-            }
-        };
+        let (provisioned, clock, log) =
+            provision(bench.as_mut(), scenario, &files, ctx.speed, events_path).await?;
         for step in provisioned.steps {
             step.record(&log, clock);
         }
@@ -244,19 +232,14 @@ async fn execute(
         )
         .await;
 
-        // Whatever happened, the supply ends in the rig's safe state, and nothing commands it afterwards.
-        supply_tasks.halt().await;
-        let safe = bench::make_safe(bench.channels(), Some(&log)).await;
-        for board in boards.iter_mut() {
-            if let Err(e) = board.stop().await {
-                tracing::warn!("{e:#}");
-            }
-        }
-        drop(monitor);
-        drop(tap);
-        // Let the console and monitor readers record what is already in flight, then stop them.
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        drop(tasks);
+        let safe = wind_down(
+            bench.channels(),
+            &mut boards,
+            &log,
+            &supply_tasks,
+            (monitor, tap, tasks),
+        )
+        .await;
         log.record(Body::ScenarioEnd {
             scenario: scenario.name.clone(),
         });
@@ -279,6 +262,53 @@ async fn execute(
             )
         }
     }
+}
+
+/// Provisions the boards, then starts the scenario's clock and its log; on a failure the supply is made safe
+/// (provisioning over the wire powers it).
+async fn provision(
+    bench: &mut dyn Bench,
+    scenario: &Scenario,
+    files: &[Vec<AppFile>],
+    speed: f64,
+    events_path: &Path,
+) -> Result<(Provisioned, DeviceClock, EventLog)> {
+    let started = async {
+        let provisioned = bench.provision(scenario, files).await?;
+        let clock = DeviceClock::start(speed);
+        let log = EventLog::create(Some(events_path), clock)
+            .with_context(|| format!("creating {}", events_path.display()))?;
+        anyhow::Ok((provisioned, clock, log))
+    }
+    .await;
+    if started.is_err() {
+        // Failures to make safe are logged by `make_safe`; the provisioning error is the one to report.
+        let _ = bench::make_safe(bench.channels(), None).await;
+    }
+    started
+}
+
+/// Ends the timeline whatever happened: the supply tasks halted, then the supply in the rig's safe state (nothing
+/// commands it afterwards), the boards stopped, and the recorders given a moment to record what is in flight.
+async fn wind_down(
+    channels: &[BenchChannel],
+    boards: &mut [Box<dyn rig::board::Board>],
+    log: &EventLog,
+    supply_tasks: &SupplyTasks,
+    (monitor, tap, recorders): (Monitor, Tap, Recorders),
+) -> Result<()> {
+    supply_tasks.halt().await;
+    let safe = bench::make_safe(channels, Some(log)).await;
+    for board in boards.iter_mut() {
+        if let Err(e) = board.stop().await {
+            tracing::warn!("{e:#}");
+        }
+    }
+    drop(monitor);
+    drop(tap);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    drop(recorders);
+    safe
 }
 
 /// Each board's files: the app, and its own config.json (in `bench.boards()` order).
