@@ -91,7 +91,7 @@ impl BenchChannel {
             .set_current_limit(self.channel, current_limit)
             .await?;
         super::ocp::arm(self, current_limit, log).await?;
-        self.supply.set_volts(self.channel, volts).await
+        Ok(self.supply.set_volts(self.channel, volts).await?)
     }
 
     /// Puts the channel in the rig's safe state and records it when a log is given.
@@ -235,9 +235,8 @@ impl<'a> RigDrivers<'a> {
         let supply = match self.open.get(entry.name.as_str()) {
             Some(driver) => driver.clone(),
             None => {
-                let driver = rig::supply::open(
+                let driver = entry.kind.open(
                     &entry.name,
-                    entry.driver,
                     &entry.address,
                     entry.channels.iter().map(|(c, l)| (*c, *l)),
                 )?;

@@ -5,7 +5,7 @@ use super::bench::BenchChannel;
 use super::supply_tasks::Stop;
 use anyhow::{Context, Result};
 use model::events::{Body, EventLog};
-use rig::supply::OverCurrentProtection;
+use rig::supply::OcpTrip;
 use std::time::Duration;
 
 /// How often (wall time) a channel's supply is asked whether its protection tripped.
@@ -15,16 +15,19 @@ const POLL: Duration = Duration::from_millis(250);
 /// channel's `current_limit` (an instrument without a level of its own), or not at all (one without protection).
 pub async fn arm(channel: &BenchChannel, current_limit: f64, log: Option<&EventLog>) -> Result<()> {
     let label = channel.label();
-    let protection = channel
-        .supply
-        .set_over_current_protection(channel.channel, Some(channel.trip_amps))
-        .await
-        .with_context(|| format!("arming {label}'s over-current protection"))?;
+    let protection = match channel.supply.over_current() {
+        Some(ocp) => Some(
+            ocp.set_trip(channel.channel, Some(channel.trip_amps))
+                .await
+                .with_context(|| format!("arming {label}'s over-current protection"))?,
+        ),
+        None => None,
+    };
     if let Some(log) = log {
         let (trip, amps) = match protection {
-            OverCurrentProtection::TripsAt(amps) => ("level", Some(amps)),
-            OverCurrentProtection::TripsAtCurrentLimit => ("current-limit", Some(current_limit)),
-            OverCurrentProtection::Off | OverCurrentProtection::Unsupported => ("none", None),
+            Some(OcpTrip::AtLevel(amps)) => ("level", Some(amps)),
+            Some(OcpTrip::AtCurrentLimit) => ("current-limit", Some(current_limit)),
+            Some(OcpTrip::Off) | None => ("none", None),
         };
         log.record(Body::SupplyOcp {
             supply: label,
@@ -40,10 +43,13 @@ pub async fn arm(channel: &BenchChannel, current_limit: f64, log: Option<&EventL
 pub async fn watch(channel: BenchChannel, log: EventLog, mut stop: Stop) {
     let label = channel.label();
     let (supply, ch) = (channel.supply, channel.channel);
+    let Some(ocp) = supply.over_current() else {
+        return;
+    };
     let mut tick = tokio::time::interval(POLL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     while stop.unless_stopped(tick.tick()).await.is_some() {
-        match supply.over_current_tripped(ch).await {
+        match ocp.tripped(ch).await {
             Ok(Some(true)) => {
                 tracing::warn!("{label}: the over-current protection switched the output off");
                 log.record(Body::SupplyOcpTrip { supply: label });
