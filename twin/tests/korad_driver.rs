@@ -4,7 +4,7 @@
 mod common;
 
 use common::{scripted, set_and_check};
-use rig::supply::{self, ChannelLimits, Driver, PowerSupply};
+use rig::supply::{ChannelLimits, PowerSupply, Registry, SupplyError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use twin::physics::LoadAmps;
@@ -17,8 +17,21 @@ const LIMITS: ChannelLimits = ChannelLimits {
 /// The twin frames a command by 20 ms of quiet; the scripted units do the same.
 const GAP: Duration = Duration::from_millis(20);
 
+/// A KA3005P named `name` at `address` with `limits` on its channel, through the supply registry as a rig file
+/// would name it.
+fn korad_with(
+    name: &str,
+    address: &str,
+    channels: impl IntoIterator<Item = (u8, ChannelLimits)>,
+) -> Result<Arc<dyn PowerSupply>, SupplyError> {
+    let kind = Registry::standard()
+        .resolve("korad", "korad-ka3005p")
+        .unwrap();
+    kind.open(name, address, channels)
+}
+
 fn korad(name: &str, address: &str) -> Arc<dyn PowerSupply> {
-    supply::open(name, Driver::Korad, address, [(1, LIMITS)]).unwrap()
+    korad_with(name, address, [(1, LIMITS)]).unwrap()
 }
 
 #[tokio::test]
@@ -80,7 +93,7 @@ async fn limits_are_enforced_before_anything_is_sent() {
         max_volts: 15.996,
         max_amps: 1.0,
     };
-    let narrow = supply::open("psu-n", Driver::Korad, &unit.address, [(1, odd)]).unwrap();
+    let narrow = korad_with("psu-n", &unit.address, [(1, odd)]).unwrap();
     let message = format!("{:#}", narrow.set_volts(1, 15.996).await.unwrap_err());
     assert!(
         message.contains("voltage 16 V on channel 1 is outside its limit 0..=15.996 V"),
@@ -88,9 +101,10 @@ async fn limits_are_enforced_before_anything_is_sent() {
     );
     tokio::time::sleep(GAP * 2).await;
     assert!(unit.requests().is_empty(), "{:?}", unit.requests());
-    let e = supply::open("x", Driver::Korad, &unit.address, [(2, LIMITS)]).err();
+    let e = korad_with("x", &unit.address, [(2, LIMITS)]).err();
     assert!(
-        format!("{e:?}").contains("channel 2 does not exist on a KA3005P"),
+        matches!(&e, Some(e @ SupplyError::Channel { .. })
+            if e.to_string().contains("channel 2 does not exist on a KA3005P")),
         "{e:?}"
     );
 }

@@ -1,11 +1,9 @@
 //! Over-current protection through each driver, against the twins: armed where the instrument has it (read back
 //! from the instrument), a trip switches the output off and is reported where the instrument reports it, limits
-//! are checked before anything is sent, and a family without protection says so without a word to it.
+//! are checked before anything is sent, and a family without protection has none to offer.
 
 use model::clock::DeviceClock;
-use rig::supply::{
-    self, ChannelLimits, Dialect, Driver, OverCurrentProtection, PowerSupply, RidenModel,
-};
+use rig::supply::{ChannelLimits, OcpTrip, PowerSupply, Registry, RidenModel};
 use std::io::{BufRead, BufReader, Write};
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,18 +28,35 @@ fn ask(address: &str, line: &str) -> String {
     reply.trim().to_string()
 }
 
-fn open(name: &str, driver: Driver, address: &str, limits: ChannelLimits) -> Arc<dyn PowerSupply> {
-    supply::open(name, driver, address, [(1, limits)]).unwrap()
+/// Instrument `name`, a `model` of `driver`, through the supply registry as a rig file would name it.
+fn open(
+    name: &str,
+    (driver, model): (&str, &str),
+    address: &str,
+    limits: ChannelLimits,
+) -> Arc<dyn PowerSupply> {
+    let kind = Registry::standard().resolve(driver, model).unwrap();
+    kind.open(name, address, [(1, limits)]).unwrap()
 }
 
+const RIGOL: (&str, &str) = ("scpi", "rigol-dp832");
+
 /// Arms (or disarms, `None`) channel 1's protection, which must succeed.
-async fn arm(psu: &dyn PowerSupply, trip_amps: Option<f64>) -> OverCurrentProtection {
-    psu.set_over_current_protection(1, trip_amps).await.unwrap()
+async fn arm(psu: &dyn PowerSupply, trip_amps: Option<f64>) -> OcpTrip {
+    let ocp = psu.over_current().expect("the instrument has protection");
+    ocp.set_trip(1, trip_amps).await.unwrap()
+}
+
+/// Whether channel 1's protection tripped, as the instrument reports it.
+async fn tripped(psu: &dyn PowerSupply) -> Option<bool> {
+    let ocp = psu.over_current().expect("the instrument has protection");
+    ocp.tripped(1).await.unwrap()
 }
 
 /// Why arming `channel`'s protection at `trip_amps` failed.
 async fn refusal(psu: &dyn PowerSupply, channel: u8, trip_amps: f64) -> String {
-    let result = psu.set_over_current_protection(channel, Some(trip_amps));
+    let ocp = psu.over_current().expect("the instrument has protection");
+    let result = ocp.set_trip(channel, Some(trip_amps));
     format!("{:#}", result.await.unwrap_err())
 }
 
@@ -61,18 +76,15 @@ async fn rigol_arms_its_level_trips_reports_and_is_cleared_by_arming_again() {
         .await
         .unwrap();
     let address = server.address();
-    let psu = open("psu-o", Driver::Scpi(Dialect::RigolDp800), &address, LIMITS);
+    let psu = open("psu-o", RIGOL, &address, LIMITS);
     let board = powered(psu.as_ref(), &bench).await;
 
-    assert_eq!(
-        arm(psu.as_ref(), Some(TRIP)).await,
-        OverCurrentProtection::TripsAt(TRIP)
-    );
+    assert_eq!(arm(psu.as_ref(), Some(TRIP)).await, OcpTrip::AtLevel(TRIP));
     assert_eq!(ask(&address, ":OUTP:OCP? CH1"), "ON");
     assert_eq!(ask(&address, ":OUTP:OCP:VAL? CH1"), "0.0100");
     assert_eq!(ask(&address, ":OUTP:OCP? CH2"), "OFF", "only its channel");
     psu.set_output(1, true).await.unwrap();
-    assert_eq!(psu.over_current_tripped(1).await.unwrap(), Some(false));
+    assert_eq!(tripped(psu.as_ref()).await, Some(false));
 
     bench.set_load(board, LoadState::Awake);
     assert_eq!(
@@ -80,13 +92,13 @@ async fn rigol_arms_its_level_trips_reports_and_is_cleared_by_arming_again() {
         "OFF",
         "the trip switched it off"
     );
-    assert_eq!(psu.over_current_tripped(1).await.unwrap(), Some(true));
+    assert_eq!(tripped(psu.as_ref()).await, Some(true));
 
     bench.set_load(board, LoadState::Off);
     arm(psu.as_ref(), Some(0.5)).await;
-    assert_eq!(psu.over_current_tripped(1).await.unwrap(), Some(false));
+    assert_eq!(tripped(psu.as_ref()).await, Some(false));
     assert_eq!(ask(&address, ":OUTP:OCP:VAL? CH1"), "0.5000");
-    assert_eq!(arm(psu.as_ref(), None).await, OverCurrentProtection::Off);
+    assert_eq!(arm(psu.as_ref(), None).await, OcpTrip::Off);
     assert_eq!(ask(&address, ":OUTP:OCP? CH1"), "OFF");
 }
 
@@ -96,12 +108,7 @@ async fn trip_levels_beyond_the_channel_are_refused_before_sending_and_refusals_
     let server = ScpiServer::start(bench.clone(), DeviceClock::start(100.0))
         .await
         .unwrap();
-    let psu = open(
-        "psu-l",
-        Driver::Scpi(Dialect::RigolDp800),
-        &server.address(),
-        LIMITS,
-    );
+    let psu = open("psu-l", RIGOL, &server.address(), LIMITS);
     for (trip, channel, words) in [
         (1.5, 1, "over-current trip level 1.5 A on channel 1"),
         (f64::NAN, 1, "over-current trip level NaN A"),
@@ -117,35 +124,20 @@ async fn trip_levels_beyond_the_channel_are_refused_before_sending_and_refusals_
         max_volts: 16.0,
         max_amps: 5.0,
     };
-    let psu = open(
-        "psu-w",
-        Driver::Scpi(Dialect::RigolDp800),
-        &server.address(),
-        wide,
-    );
+    let psu = open("psu-w", RIGOL, &server.address(), wide);
     let e = refusal(psu.as_ref(), 1, 4.0).await;
     assert!(e.contains(":OUTP:OCP:VAL CH1,4"), "{e}");
     assert!(e.contains("-222,\"Data out of range\""), "{e}");
 }
 
 #[tokio::test]
-async fn families_without_protection_say_so_without_a_word_to_the_instrument() {
+async fn families_without_protection_offer_none_and_are_not_spoken_to() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let address = format!("tcp://{}", listener.local_addr().unwrap());
-    for dialect in [Dialect::SiglentSpd3000x, Dialect::Generic] {
-        let psu = open("psu-n", Driver::Scpi(dialect), &address, LIMITS);
-        assert_eq!(
-            arm(psu.as_ref(), Some(0.5)).await,
-            OverCurrentProtection::Unsupported,
-            "{dialect:?}"
-        );
-        assert_eq!(psu.over_current_tripped(1).await.unwrap(), None);
-        let e = refusal(psu.as_ref(), 1, 2.0).await;
-        assert!(
-            e.contains("outside its limit"),
-            "{dialect:?} still checks: {e}"
-        );
+    for model in ["siglent-spd3303x", "generic"] {
+        let psu = open("psu-n", ("scpi", model), &address, LIMITS);
+        assert!(psu.over_current().is_none(), "{model}");
     }
     let accepted = listener.accept().map(|_| ());
     assert_eq!(
@@ -159,13 +151,13 @@ async fn families_without_protection_say_so_without_a_word_to_the_instrument() {
 async fn korad_trips_at_its_current_setting_and_cannot_report_it() {
     let bench = Arc::new(BenchState::new(1));
     let twin = korad_on_pty(bench.clone(), 0).await.unwrap();
-    let psu = open("psu-k", Driver::Korad, &twin.address(), LIMITS);
+    let psu = open("psu-k", ("korad", "korad-ka3005p"), &twin.address(), LIMITS);
     let board = powered(psu.as_ref(), &bench).await;
     psu.set_current_limit(1, TRIP).await.unwrap();
 
     assert_eq!(
         arm(psu.as_ref(), Some(LIMITS.max_amps)).await,
-        OverCurrentProtection::TripsAtCurrentLimit
+        OcpTrip::AtCurrentLimit
     );
     assert_eq!(bench.channel(0).ocp, Ocp::AtCurrentLimit);
     psu.set_output(1, true).await.unwrap();
@@ -175,8 +167,8 @@ async fn korad_trips_at_its_current_setting_and_cannot_report_it() {
         0.0,
         "off, not limiting"
     );
-    assert_eq!(psu.over_current_tripped(1).await.unwrap(), None);
-    assert_eq!(arm(psu.as_ref(), None).await, OverCurrentProtection::Off);
+    assert_eq!(tripped(psu.as_ref()).await, None);
+    assert_eq!(arm(psu.as_ref(), None).await, OcpTrip::Off);
     assert_eq!(bench.channel(0).ocp, Ocp::Off);
 }
 
@@ -186,27 +178,19 @@ async fn riden_arms_its_level_and_reports_the_trip() {
     let twin = riden_on_pty(bench.clone(), 0, RidenModel::Rd6006)
         .await
         .unwrap();
-    let psu = open(
-        "psu-r",
-        Driver::Riden(RidenModel::Rd6006),
-        &twin.address(),
-        LIMITS,
-    );
+    let psu = open("psu-r", ("riden", "riden-rd6006"), &twin.address(), LIMITS);
     let board = powered(psu.as_ref(), &bench).await;
 
-    assert_eq!(
-        arm(psu.as_ref(), Some(TRIP)).await,
-        OverCurrentProtection::TripsAt(TRIP)
-    );
+    assert_eq!(arm(psu.as_ref(), Some(TRIP)).await, OcpTrip::AtLevel(TRIP));
     assert_eq!(bench.channel(0).ocp, Ocp::Level(TRIP));
     psu.set_output(1, true).await.unwrap();
-    assert_eq!(psu.over_current_tripped(1).await.unwrap(), Some(false));
+    assert_eq!(tripped(psu.as_ref()).await, Some(false));
     bench.set_load(board, LoadState::Awake);
-    assert_eq!(psu.over_current_tripped(1).await.unwrap(), Some(true));
+    assert_eq!(tripped(psu.as_ref()).await, Some(true));
     assert!(!bench.channel(0).output_on);
     let e = refusal(psu.as_ref(), 1, 1.2).await;
     assert!(e.contains("psu-r: over-current trip level 1.2 A"), "{e}");
-    assert_eq!(arm(psu.as_ref(), None).await, OverCurrentProtection::Off);
+    assert_eq!(arm(psu.as_ref(), None).await, OcpTrip::Off);
     assert_eq!(
         bench.channel(0).ocp,
         Ocp::Level(6.0),

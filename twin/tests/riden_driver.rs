@@ -5,7 +5,7 @@ mod common;
 
 use common::{scripted, set_and_check};
 use rig::supply::riden::register;
-use rig::supply::{self, ChannelLimits, Driver, PowerSupply, RidenModel};
+use rig::supply::{ChannelLimits, PowerSupply, Registry, RidenModel};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use twin::physics::LoadAmps;
@@ -19,8 +19,11 @@ const CRC: crc::Crc<u16> = crc::Crc::<u16>::new(&crc::CRC_16_MODBUS);
 /// A request on a pty arrives in one piece; a few quiet milliseconds end it.
 const GAP: Duration = Duration::from_millis(5);
 
+/// An RD60xx of `model` named `name` at `address`, through the supply registry as a rig file would name it.
 fn riden(name: &str, model: RidenModel, address: &str) -> Arc<dyn PowerSupply> {
-    supply::open(name, Driver::Riden(model), address, [(1, LIMITS)]).unwrap()
+    let model = format!("riden-{}", model.name().to_ascii_lowercase());
+    let kind = Registry::standard().resolve("riden", &model).unwrap();
+    kind.open(name, address, [(1, LIMITS)]).unwrap()
 }
 
 fn frame(bytes: &[u8]) -> Vec<u8> {

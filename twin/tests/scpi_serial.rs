@@ -4,7 +4,7 @@ mod common;
 
 use common::set_and_check;
 use model::clock::DeviceClock;
-use rig::supply::{self, ChannelLimits, Dialect, Driver};
+use rig::supply::{ChannelLimits, PowerSupply, Registry};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use twin::physics::LoadAmps;
@@ -14,6 +14,12 @@ const LIMITS: ChannelLimits = ChannelLimits {
     max_volts: 16.0,
     max_amps: 1.0,
 };
+
+/// A Rigol DP832 named `name` at `address`, through the supply registry as a rig file would name it.
+fn rigol(name: &str, address: &str, limits: ChannelLimits) -> Arc<dyn PowerSupply> {
+    let kind = Registry::standard().resolve("scpi", "rigol-dp832").unwrap();
+    kind.open(name, address, [(1, limits)]).unwrap()
+}
 
 #[tokio::test]
 async fn driver_sets_and_measures_the_twin_over_a_pty() {
@@ -26,13 +32,7 @@ async fn driver_sets_and_measures_the_twin_over_a_pty() {
     assert!(server.local_addr().is_none());
     let address = format!("{}?baud=115200", server.address());
     assert!(address.starts_with("serial:///dev/"), "{address}");
-    let psu = supply::open(
-        "psu-s",
-        Driver::Scpi(Dialect::RigolDp800),
-        &address,
-        [(1, LIMITS)],
-    )
-    .unwrap();
+    let psu = rigol("psu-s", &address, LIMITS);
 
     let idn = psu.identify().await.unwrap();
     assert!(idn.starts_with("HIL-TWIN,DP800-TWIN,"), "{idn}");
@@ -61,13 +61,7 @@ async fn refusals_and_a_busy_port_name_the_instrument() {
         max_volts: 40.0,
         max_amps: 5.0,
     };
-    let psu = supply::open(
-        "psu-r",
-        Driver::Scpi(Dialect::RigolDp800),
-        &server.address(),
-        [(1, wide)],
-    )
-    .unwrap();
+    let psu = rigol("psu-r", &server.address(), wide);
     let message = format!("{:#}", psu.set_volts(1, 35.0).await.unwrap_err());
     assert!(
         message.contains("psu-r: `:SOUR1:VOLT 35` was refused: -222"),
@@ -77,13 +71,7 @@ async fn refusals_and_a_busy_port_name_the_instrument() {
     assert_eq!(bench.channel(0).set_volts, 12.0);
 
     // The port is held exclusively while the first driver has it open.
-    let other = supply::open(
-        "psu-o",
-        Driver::Scpi(Dialect::RigolDp800),
-        &server.address(),
-        [(1, LIMITS)],
-    )
-    .unwrap();
+    let other = rigol("psu-o", &server.address(), LIMITS);
     let message = format!("{:#}", other.identify().await.unwrap_err());
     assert!(
         message.starts_with("psu-o: connecting to serial:///dev/"),

@@ -18,6 +18,9 @@ pub enum Dialect {
     Generic,
 }
 
+/// The models a rig file may give, as a "valid: …" list shows them.
+pub const MODELS: &str = "rigol-dp8xx, siglent-spd3xxx, keysight-e363xx, rs-hmc804x, generic";
+
 impl Dialect {
     /// The dialect for a rig file's `model` (`rigol-dp832`, `siglent-spd3303x`, `keysight-e36312a`, `rs-hmc8043`,
     /// `generic`), case-insensitive.
@@ -43,6 +46,17 @@ impl Dialect {
             Dialect::RigolDp800 | Dialect::KeysightE36300 | Dialect::RohdeHmc804x => 3,
             Dialect::SiglentSpd3000x => 2,
             Dialect::Generic => 1,
+        }
+    }
+
+    /// The family's over-current protection; `None` for those without (Siglent SPD3303X, a generic single
+    /// output).
+    pub fn protection(self) -> Option<Protection> {
+        match self {
+            Dialect::RigolDp800 => Some(Protection::RigolDp800),
+            Dialect::KeysightE36300 => Some(Protection::KeysightE36300),
+            Dialect::RohdeHmc804x => Some(Protection::RohdeHmc804x),
+            Dialect::SiglentSpd3000x | Dialect::Generic => None,
         }
     }
 
@@ -90,49 +104,6 @@ impl Dialect {
         }
     }
 
-    /// Commands arming the channel's over-current protection at `trip_amps`, or disarming it (`None`); `None` when
-    /// the family has none (Siglent SPD3303X, a generic single output). Arming first clears a trip left from
-    /// before where the family has a command for it, so that a run does not start tripped.
-    pub fn over_current_protection(self, ch: u8, trip_amps: Option<f64>) -> Option<Vec<String>> {
-        Some(match (self, trip_amps) {
-            // DP800 programming guide: `:OUTPut:OCP:CLEar`, `:OUTPut:OCP:VALue`, `:OUTPut:OCP[:STATe]`.
-            (Dialect::RigolDp800, Some(amps)) => vec![
-                format!(":OUTP:OCP:CLEAR CH{ch}"),
-                format!(":OUTP:OCP:VAL CH{ch},{}", number(amps)),
-                format!(":OUTP:OCP CH{ch},ON"),
-            ],
-            (Dialect::RigolDp800, None) => vec![format!(":OUTP:OCP CH{ch},OFF")],
-            // E36300: no level of its own; with protection on, going into current limit switches the output off.
-            (Dialect::KeysightE36300, Some(_)) => vec![
-                format!("OUTP:PROT:CLE (@{ch})"),
-                format!("CURR:PROT:STAT ON,(@{ch})"),
-            ],
-            (Dialect::KeysightE36300, None) => vec![format!("CURR:PROT:STAT OFF,(@{ch})")],
-            // HMC804x electronic fuse: the channel switches off when it reaches its current limit.
-            (Dialect::RohdeHmc804x, armed) => vec![
-                format!("INST:NSEL {ch}"),
-                format!("FUSE {}", if armed.is_some() { "ON" } else { "OFF" }),
-            ],
-            (Dialect::SiglentSpd3000x | Dialect::Generic, _) => return None,
-        })
-    }
-
-    /// Whether the family's protection trips at a level of its own; if not, at the channel's current limit.
-    pub fn trips_at_level(self) -> bool {
-        self == Dialect::RigolDp800
-    }
-
-    /// The query whose reply ([`parse_flag`]) says whether the channel's protection tripped; `None` when the
-    /// family has none.
-    pub fn over_current_tripped(self, ch: u8) -> Option<Vec<String>> {
-        Some(match self {
-            Dialect::RigolDp800 => vec![format!(":OUTP:OCP:QUES? CH{ch}")],
-            Dialect::KeysightE36300 => vec![format!("CURR:PROT:TRIP? (@{ch})")],
-            Dialect::RohdeHmc804x => vec![format!("INST:NSEL {ch}"), "FUSE:TRIP?".into()],
-            Dialect::SiglentSpd3000x | Dialect::Generic => return None,
-        })
-    }
-
     pub fn measure_volts(self, channel: u8) -> Vec<String> {
         self.measure("VOLT", channel)
     }
@@ -148,6 +119,55 @@ impl Dialect {
             Dialect::KeysightE36300 => vec![format!("MEAS:{what}? (@{ch})")],
             Dialect::RohdeHmc804x => vec![format!("INST:NSEL {ch}"), format!("MEAS:{what}?")],
             Dialect::Generic => vec![format!("MEAS:{what}?")],
+        }
+    }
+}
+
+/// The over-current protection of a family that has one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protection {
+    /// DP800 programming guide: `:OUTPut:OCP:CLEar`, `:OUTPut:OCP:VALue`, `:OUTPut:OCP[:STATe]`.
+    RigolDp800,
+    /// E36300: no level of its own; with protection on, going into current limit switches the output off.
+    KeysightE36300,
+    /// HMC804x electronic fuse: the channel switches off when it reaches its current limit.
+    RohdeHmc804x,
+}
+
+impl Protection {
+    /// Commands arming the channel's protection at `trip_amps`, or disarming it (`None`). Arming first clears a
+    /// trip left from before where the family has a command for it, so that a run does not start tripped.
+    pub fn set_trip(self, ch: u8, trip_amps: Option<f64>) -> Vec<String> {
+        match (self, trip_amps) {
+            (Protection::RigolDp800, Some(amps)) => vec![
+                format!(":OUTP:OCP:CLEAR CH{ch}"),
+                format!(":OUTP:OCP:VAL CH{ch},{}", number(amps)),
+                format!(":OUTP:OCP CH{ch},ON"),
+            ],
+            (Protection::RigolDp800, None) => vec![format!(":OUTP:OCP CH{ch},OFF")],
+            (Protection::KeysightE36300, Some(_)) => vec![
+                format!("OUTP:PROT:CLE (@{ch})"),
+                format!("CURR:PROT:STAT ON,(@{ch})"),
+            ],
+            (Protection::KeysightE36300, None) => vec![format!("CURR:PROT:STAT OFF,(@{ch})")],
+            (Protection::RohdeHmc804x, armed) => vec![
+                format!("INST:NSEL {ch}"),
+                format!("FUSE {}", if armed.is_some() { "ON" } else { "OFF" }),
+            ],
+        }
+    }
+
+    /// Whether the protection trips at a level of its own; if not, at the channel's current limit.
+    pub fn trips_at_level(self) -> bool {
+        self == Protection::RigolDp800
+    }
+
+    /// The query whose reply ([`parse_flag`]) says whether the channel's protection tripped.
+    pub fn tripped(self, ch: u8) -> Vec<String> {
+        match self {
+            Protection::RigolDp800 => vec![format!(":OUTP:OCP:QUES? CH{ch}")],
+            Protection::KeysightE36300 => vec![format!("CURR:PROT:TRIP? (@{ch})")],
+            Protection::RohdeHmc804x => vec![format!("INST:NSEL {ch}"), "FUSE:TRIP?".into()],
         }
     }
 }
@@ -256,47 +276,34 @@ mod tests {
 
     #[test]
     fn over_current_protection_per_family() {
-        let r = Dialect::RigolDp800;
+        let r = Dialect::RigolDp800.protection().unwrap();
         assert_eq!(
-            r.over_current_protection(2, Some(0.75)).unwrap(),
+            r.set_trip(2, Some(0.75)),
             [
                 ":OUTP:OCP:CLEAR CH2",
                 ":OUTP:OCP:VAL CH2,0.75",
                 ":OUTP:OCP CH2,ON"
             ]
         );
-        assert_eq!(
-            r.over_current_protection(1, None).unwrap(),
-            [":OUTP:OCP CH1,OFF"]
-        );
-        assert_eq!(r.over_current_tripped(3).unwrap(), [":OUTP:OCP:QUES? CH3"]);
+        assert_eq!(r.set_trip(1, None), [":OUTP:OCP CH1,OFF"]);
+        assert_eq!(r.tripped(3), [":OUTP:OCP:QUES? CH3"]);
         assert!(r.trips_at_level());
 
-        let k = Dialect::KeysightE36300;
+        let k = Dialect::KeysightE36300.protection().unwrap();
         assert_eq!(
-            k.over_current_protection(2, Some(0.5)).unwrap(),
+            k.set_trip(2, Some(0.5)),
             ["OUTP:PROT:CLE (@2)", "CURR:PROT:STAT ON,(@2)"]
         );
-        assert_eq!(k.over_current_tripped(2).unwrap(), ["CURR:PROT:TRIP? (@2)"]);
+        assert_eq!(k.tripped(2), ["CURR:PROT:TRIP? (@2)"]);
         assert!(!k.trips_at_level());
 
-        let h = Dialect::RohdeHmc804x;
-        assert_eq!(
-            h.over_current_protection(3, Some(1.0)).unwrap(),
-            ["INST:NSEL 3", "FUSE ON"]
-        );
-        assert_eq!(
-            h.over_current_protection(3, None).unwrap(),
-            ["INST:NSEL 3", "FUSE OFF"]
-        );
-        assert_eq!(
-            h.over_current_tripped(1).unwrap(),
-            ["INST:NSEL 1", "FUSE:TRIP?"]
-        );
+        let h = Dialect::RohdeHmc804x.protection().unwrap();
+        assert_eq!(h.set_trip(3, Some(1.0)), ["INST:NSEL 3", "FUSE ON"]);
+        assert_eq!(h.set_trip(3, None), ["INST:NSEL 3", "FUSE OFF"]);
+        assert_eq!(h.tripped(1), ["INST:NSEL 1", "FUSE:TRIP?"]);
 
         for none in [Dialect::SiglentSpd3000x, Dialect::Generic] {
-            assert_eq!(none.over_current_protection(1, Some(0.5)), None);
-            assert_eq!(none.over_current_tripped(1), None);
+            assert_eq!(none.protection(), None);
         }
     }
 

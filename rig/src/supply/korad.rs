@@ -3,16 +3,17 @@
 //! for `*IDN?`, by the line going quiet. The unit has no error queue: every set is read back. It drops commands
 //! that follow each other within about 80 ms, so they are paced.
 
-use super::address::Address;
-use super::channels::{shown, Channels};
+use super::channels::{Channels, Setting};
+use super::error::{shown, SupplyError};
+use super::link::{Endpoint, Link, Pacer, Protocol};
 use super::port::Port;
-use super::{ChannelLimits, OverCurrentProtection, PowerSupply};
-use anyhow::{anyhow, bail, Context, Result};
+use super::registry::{DriverError, ModelInfo, SupplyDriver};
+use super::{ChannelLimits, OcpTrip, OverCurrentProtection, PowerSupply};
 use async_trait::async_trait;
+use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::sync::Mutex;
-use tokio::time::Instant;
 
 /// The KA3005P's fixed serial rate (8N1).
 pub const SERIAL_BAUD: u32 = 9600;
@@ -29,22 +30,61 @@ pub const STATUS_OUTPUT_ON: u8 = 0x40;
 /// Settings resolution: 10 mV, 1 mA.
 const VOLTS_STEP: f64 = 0.01;
 const AMPS_STEP: f64 = 0.001;
+/// The models a rig file may give: the KA3005P and its Tenma rebadge.
+const MODELS: [&str; 2] = ["korad-ka3005p", "tenma-72-2540"];
+/// The family's name in messages.
+const FAMILY: &str = "KA3005P";
 
-pub struct KoradSupply {
-    name: String,
-    address: Address,
-    channels: Channels,
-    /// One exchange at a time: a reply belongs to the command before it.
-    link: Mutex<Link>,
+/// `driver = "korad"`.
+pub struct KoradDriver;
+
+impl SupplyDriver for KoradDriver {
+    fn name(&self) -> &'static str {
+        "korad"
+    }
+
+    fn models(&self) -> String {
+        MODELS.join(", ")
+    }
+
+    fn model(&self, model: &str) -> Option<ModelInfo> {
+        MODELS
+            .iter()
+            .any(|m| m.eq_ignore_ascii_case(model))
+            .then(|| ModelInfo {
+                family: FAMILY.into(),
+                max_channel: 1,
+            })
+    }
+
+    fn serial_baud(&self) -> u32 {
+        SERIAL_BAUD
+    }
+
+    fn open(
+        &self,
+        name: &str,
+        model: &str,
+        address: &str,
+        channels: &[(u8, ChannelLimits)],
+    ) -> Result<Arc<dyn PowerSupply>, SupplyError> {
+        if self.model(model).is_none() {
+            return Err(SupplyError::Driver {
+                instrument: name.to_string(),
+                error: DriverError::unknown_model(self, model),
+            });
+        }
+        Ok(Arc::new(KoradSupply::new(
+            name,
+            address,
+            channels.iter().copied(),
+        )?))
+    }
 }
 
-#[derive(Default)]
-struct Link {
-    port: Option<Port>,
-    /// Set while an exchange is under way; still set at the next call if one was cut short (timed out or
-    /// cancelled), so the port is reopened rather than trusted to hold no late reply.
-    mid_exchange: bool,
-    last: Option<Instant>,
+pub struct KoradSupply {
+    link: Link<KoradProtocol>,
+    channels: Channels,
 }
 
 /// How a command's reply is framed.
@@ -55,6 +95,58 @@ enum Reply {
     UntilQuiet(usize),
 }
 
+/// Commands sent in order under one lock and one time bound; the reply is the last one's.
+struct Commands(Vec<(String, Reply)>);
+
+impl fmt::Display for Commands {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let commands: Vec<&str> = self.0.iter().map(|(c, _)| c.as_str()).collect();
+        f.write_str(&commands.join("; "))
+    }
+}
+
+/// The unit's protocol: unterminated commands, each paced, its reply framed by its known length.
+struct KoradProtocol;
+
+#[async_trait]
+impl Protocol for KoradProtocol {
+    type Connection = Port;
+    type Request = Commands;
+    type Reply = Vec<u8>;
+
+    async fn dial(&self, _: &Endpoint, port: Port, _: &mut Pacer) -> Result<Port, SupplyError> {
+        Ok(port)
+    }
+
+    /// Each command paced: stale input dropped, the command written, its reply read.
+    async fn exchange(
+        &self,
+        at: &Endpoint,
+        port: &mut Port,
+        pacer: &mut Pacer,
+        commands: &Commands,
+    ) -> Result<Vec<u8>, SupplyError> {
+        let mut reply = Vec::new();
+        for (command, framing) in &commands.0 {
+            let failed = |e| at.dropped(command, e);
+            pacer.wait().await;
+            port.discard_pending().await.map_err(failed)?;
+            port.write_all(command.as_bytes()).await.map_err(failed)?;
+            reply = match *framing {
+                Reply::None => Vec::new(),
+                Reply::Exactly(n) => {
+                    let mut reply = vec![0; n];
+                    port.read_exact(&mut reply).await.map_err(failed)?;
+                    reply
+                }
+                Reply::UntilQuiet(max) => read_until_quiet(port, max).await.map_err(failed)?,
+            };
+            pacer.mark();
+        }
+        Ok(reply)
+    }
+}
+
 impl KoradSupply {
     /// A KA3005P at `address` (`serial:///dev/…`, 9600 baud unless `?baud=` says otherwise; or `tcp://` through
     /// a byte bridge) named `name` in errors. Nothing is sent until the first call, which opens the port.
@@ -62,81 +154,34 @@ impl KoradSupply {
         name: &str,
         address: &str,
         channels: impl IntoIterator<Item = (u8, ChannelLimits)>,
-    ) -> Result<Self> {
-        let address = Address::parse(address, SERIAL_BAUD).map_err(|e| anyhow!("{name}: {e}"))?;
+    ) -> Result<Self, SupplyError> {
         Ok(KoradSupply {
-            name: name.to_string(),
-            address,
-            channels: Channels::new(name, "KA3005P", 1, channels)?,
-            link: Mutex::new(Link::default()),
+            link: Link::new(
+                Endpoint::parse(name, address, SERIAL_BAUD)?,
+                KoradProtocol,
+                PACING,
+            ),
+            channels: Channels::new(name, FAMILY, 1, channels)?,
         })
     }
 
-    /// Runs `commands` in order under one lock and one time bound; returns the last one's reply.
-    async fn call(&self, commands: &[(String, Reply)]) -> Result<Vec<u8>> {
-        let joined: Vec<&str> = commands.iter().map(|(c, _)| c.as_str()).collect();
-        let joined = joined.join("; ");
-        let attempt = async {
-            let mut link = self.link.lock().await;
-            if std::mem::take(&mut link.mid_exchange) {
-                link.port = None;
-            }
-            let mut reply = Vec::new();
-            for (command, framing) in commands {
-                link.mid_exchange = true;
-                reply = self
-                    .exchange(&mut link, command, *framing)
-                    .await
-                    .inspect_err(|_| link.port = None)?;
-                link.mid_exchange = false;
-            }
-            Ok(reply)
-        };
-        super::bounded(&self.name, &self.address, &joined, attempt).await
+    async fn call(&self, commands: Vec<(String, Reply)>) -> Result<Vec<u8>, SupplyError> {
+        self.link.call(&Commands(commands)).await
     }
 
-    /// One paced command: opens the port if needed, drops stale input, writes the command, reads its reply.
-    async fn exchange(&self, link: &mut Link, command: &str, framing: Reply) -> Result<Vec<u8>> {
-        let failed =
-            |e: std::io::Error| anyhow!("{}: `{command}` on {}: {e}", self.name, self.address);
-        if let Some(last) = link.last {
-            tokio::time::sleep_until(last + PACING).await;
-        }
-        let port = match &mut link.port {
-            Some(port) => port,
-            None => link.port.insert(
-                Port::open(&self.address)
-                    .await
-                    .with_context(|| format!("{}: opening {}", self.name, self.address))?,
-            ),
-        };
-        port.discard_pending().await.map_err(failed)?;
-        port.write_all(command.as_bytes()).await.map_err(failed)?;
-        let reply = match framing {
-            Reply::None => Vec::new(),
-            Reply::Exactly(n) => {
-                let mut reply = vec![0; n];
-                port.read_exact(&mut reply).await.map_err(failed)?;
-                reply
-            }
-            Reply::UntilQuiet(max) => read_until_quiet(port, max).await.map_err(failed)?,
-        };
-        link.last = Some(Instant::now());
-        Ok(reply)
+    fn at(&self) -> &Endpoint {
+        self.link.endpoint()
     }
 
     /// A five-character number query (`VOUT1?`), parsed.
-    async fn number(&self, command: String) -> Result<f64> {
+    async fn number(&self, command: String) -> Result<f64, SupplyError> {
         let reply = self
-            .call(&[(command.clone(), Reply::Exactly(NUMBER_LEN))])
+            .call(vec![(command.clone(), Reply::Exactly(NUMBER_LEN))])
             .await?;
         let reply = String::from_utf8_lossy(&reply);
         parse_reply(&reply).ok_or_else(|| {
-            anyhow!(
-                "{}: `{command}` answered {}, not a number",
-                self.name,
-                shown(&reply)
-            )
+            self.at()
+                .bad_reply(command, format!("{}, not a number", shown(&reply)))
         })
     }
 
@@ -147,26 +192,28 @@ impl KoradSupply {
         read_back: String,
         sent: f64,
         step: f64,
-    ) -> Result<()> {
+    ) -> Result<(), SupplyError> {
         let reply = self
-            .call(&[
+            .call(vec![
                 (set.clone(), Reply::None),
                 (read_back.clone(), Reply::Exactly(NUMBER_LEN)),
             ])
             .await?;
         let reply = String::from_utf8_lossy(&reply);
+        let instrument = self.at().instrument.clone();
         match parse_reply(&reply) {
             Some(value) if (value - sent).abs() < step / 2.0 => Ok(()),
-            Some(_) => bail!(
-                "{}: `{set}` was not taken: `{read_back}` reads {}",
-                self.name,
-                shown(&reply)
-            ),
-            None => bail!(
-                "{}: `{read_back}` after `{set}` answered {}, not a number",
-                self.name,
-                shown(&reply)
-            ),
+            Some(_) => Err(SupplyError::NotTaken {
+                instrument,
+                command: set,
+                evidence: format!("`{read_back}` reads {}", shown(&reply)),
+            }),
+            None => Err(SupplyError::BadReply {
+                instrument,
+                command: read_back,
+                after: Some(set),
+                answer: format!("{}, not a number", shown(&reply)),
+            }),
         }
     }
 }
@@ -205,23 +252,25 @@ fn parse_reply(reply: &str) -> Option<f64> {
 #[async_trait]
 impl PowerSupply for KoradSupply {
     fn name(&self) -> &str {
-        &self.name
+        &self.at().instrument
     }
 
-    async fn identify(&self) -> Result<String> {
+    async fn identify(&self) -> Result<String, SupplyError> {
         let reply = self
-            .call(&[("*IDN?".into(), Reply::UntilQuiet(MAX_IDENTITY))])
+            .call(vec![("*IDN?".into(), Reply::UntilQuiet(MAX_IDENTITY))])
             .await?;
         let reply = String::from_utf8_lossy(&reply);
         let identity = reply.trim();
         if identity.is_empty() || !identity.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
-            bail!("{}: `*IDN?` answered {}", self.name, shown(&reply));
+            return Err(self.at().bad_reply("*IDN?", shown(&reply)));
         }
         Ok(identity.to_string())
     }
 
-    async fn set_volts(&self, channel: u8, volts: f64) -> Result<()> {
-        let sent = self.channels.volts_on_grid(channel, volts, VOLTS_STEP)?;
+    async fn set_volts(&self, channel: u8, volts: f64) -> Result<(), SupplyError> {
+        let sent = self
+            .channels
+            .on_grid(channel, Setting::Volts, volts, VOLTS_STEP)?;
         self.set_and_verify(
             format!("VSET{channel}:{sent:05.2}"),
             format!("VSET{channel}?"),
@@ -231,8 +280,10 @@ impl PowerSupply for KoradSupply {
         .await
     }
 
-    async fn set_current_limit(&self, channel: u8, amps: f64) -> Result<()> {
-        let sent = self.channels.amps_on_grid(channel, amps, AMPS_STEP)?;
+    async fn set_current_limit(&self, channel: u8, amps: f64) -> Result<(), SupplyError> {
+        let sent = self
+            .channels
+            .on_grid(channel, Setting::CurrentLimit, amps, AMPS_STEP)?;
         self.set_and_verify(
             format!("ISET{channel}:{sent:.3}"),
             format!("ISET{channel}?"),
@@ -242,11 +293,11 @@ impl PowerSupply for KoradSupply {
         .await
     }
 
-    async fn set_output(&self, channel: u8, on: bool) -> Result<()> {
+    async fn set_output(&self, channel: u8, on: bool) -> Result<(), SupplyError> {
         self.channels.limits(channel)?;
         let set = format!("OUT{}", u8::from(on));
         let status = self
-            .call(&[
+            .call(vec![
                 (set.clone(), Reply::None),
                 ("STATUS?".into(), Reply::Exactly(1)),
             ])
@@ -254,48 +305,54 @@ impl PowerSupply for KoradSupply {
         let status = status.first().copied().unwrap_or_default();
         let is_on = status & STATUS_OUTPUT_ON != 0;
         if is_on != on {
-            bail!(
-                "{}: `{set}` was not taken: `STATUS?` reads {status:#04x}, output {}",
-                self.name,
-                if is_on { "on" } else { "off" }
-            );
+            return Err(SupplyError::NotTaken {
+                instrument: self.at().instrument.clone(),
+                command: set,
+                evidence: format!(
+                    "`STATUS?` reads {status:#04x}, output {}",
+                    if is_on { "on" } else { "off" }
+                ),
+            });
         }
         Ok(())
     }
 
-    async fn measure_volts(&self, channel: u8) -> Result<f64> {
+    async fn measure_volts(&self, channel: u8) -> Result<f64, SupplyError> {
         self.channels.limits(channel)?;
         self.number(format!("VOUT{channel}?")).await
     }
 
-    async fn measure_amps(&self, channel: u8) -> Result<f64> {
+    async fn measure_amps(&self, channel: u8) -> Result<f64, SupplyError> {
         self.channels.limits(channel)?;
         self.number(format!("IOUT{channel}?")).await
     }
 
-    async fn set_over_current_protection(
-        &self,
-        channel: u8,
-        trip_amps: Option<f64>,
-    ) -> Result<OverCurrentProtection> {
+    fn over_current(&self) -> Option<&dyn OverCurrentProtection> {
+        Some(self)
+    }
+}
+
+#[async_trait]
+impl OverCurrentProtection for KoradSupply {
+    async fn set_trip(&self, channel: u8, trip_amps: Option<f64>) -> Result<OcpTrip, SupplyError> {
         self.channels.check_trip(channel, trip_amps)?;
         // `OCP1`/`OCP0` take no level (the unit trips at its current setting) and cannot be read back: not every
         // firmware shows the protection in `STATUS?`. A `STATUS?` answer after it at least shows the unit there,
         // past the command.
         let armed = trip_amps.is_some();
-        self.call(&[
+        self.call(vec![
             (format!("OCP{}", u8::from(armed)), Reply::None),
             ("STATUS?".into(), Reply::Exactly(1)),
         ])
         .await?;
         Ok(if armed {
-            OverCurrentProtection::TripsAtCurrentLimit
+            OcpTrip::AtCurrentLimit
         } else {
-            OverCurrentProtection::Off
+            OcpTrip::Off
         })
     }
 
-    async fn over_current_tripped(&self, channel: u8) -> Result<Option<bool>> {
+    async fn tripped(&self, channel: u8) -> Result<Option<bool>, SupplyError> {
         self.channels.limits(channel)?;
         // `STATUS?` has no trip bit: a trip shows only as the output going off, as it would for any other reason.
         Ok(None)

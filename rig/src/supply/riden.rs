@@ -3,17 +3,17 @@
 //! anything is written and must name the model the rig file gives, since a wrong scale would set ten times the
 //! voltage. Stock firmware answers fewer than 10 queries a second, so requests are paced.
 
-use super::address::Address;
-use super::channels::Channels;
+use super::channels::{Channels, Setting};
+use super::error::SupplyError;
+use super::link::{Endpoint, Link, Pacer, Protocol};
 use super::port::Port;
-use super::{ChannelLimits, OverCurrentProtection, PowerSupply};
-use anyhow::{anyhow, bail, Context, Result};
+use super::registry::{DriverError, ModelInfo, SupplyDriver};
+use super::{ChannelLimits, OcpTrip, OverCurrentProtection, PowerSupply};
 use async_trait::async_trait;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Mutex;
-use tokio::time::Instant;
-use tokio_modbus::client::{rtu, Client};
+use tokio_modbus::client::{rtu, Client, Context};
 use tokio_modbus::{Request, Response, Slave};
 
 /// The factory serial rate.
@@ -123,6 +123,51 @@ impl RidenModel {
     }
 }
 
+/// `driver = "riden"`: a model is one of [`RidenModel::ALL`].
+pub struct RidenDriver;
+
+impl SupplyDriver for RidenDriver {
+    fn name(&self) -> &'static str {
+        "riden"
+    }
+
+    fn models(&self) -> String {
+        RidenModel::ALL
+            .map(|m| format!("riden-{}", m.name().to_ascii_lowercase()))
+            .join(", ")
+    }
+
+    fn model(&self, model: &str) -> Option<ModelInfo> {
+        RidenModel::for_model(model).map(|model| ModelInfo {
+            family: model.to_string(),
+            max_channel: 1,
+        })
+    }
+
+    fn serial_baud(&self) -> u32 {
+        SERIAL_BAUD
+    }
+
+    fn open(
+        &self,
+        name: &str,
+        model: &str,
+        address: &str,
+        channels: &[(u8, ChannelLimits)],
+    ) -> Result<Arc<dyn PowerSupply>, SupplyError> {
+        let model = RidenModel::for_model(model).ok_or_else(|| SupplyError::Driver {
+            instrument: name.to_string(),
+            error: DriverError::unknown_model(self, model),
+        })?;
+        Ok(Arc::new(RidenSupply::new(
+            name,
+            address,
+            model,
+            channels.iter().copied(),
+        )?))
+    }
+}
+
 impl fmt::Display for RidenModel {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
@@ -130,22 +175,9 @@ impl fmt::Display for RidenModel {
 }
 
 pub struct RidenSupply {
-    name: String,
-    address: Address,
+    link: Link<RidenProtocol>,
     model: RidenModel,
     channels: Channels,
-    /// One request at a time: a reply belongs to the request before it.
-    link: Mutex<Link>,
-}
-
-#[derive(Default)]
-struct Link {
-    /// Open and identified.
-    modbus: Option<tokio_modbus::client::Context>,
-    /// Still set when a call starts if the last request was cut short: a late reply may be on its way, so the
-    /// port is reopened rather than trusted.
-    mid_request: bool,
-    last: Option<Instant>,
 }
 
 /// One Modbus request, as errors name it.
@@ -167,6 +199,88 @@ impl fmt::Display for Op {
     }
 }
 
+/// Modbus RTU to slave [`SLAVE`], the unit's model checked before anything else.
+struct RidenProtocol {
+    model: RidenModel,
+}
+
+#[async_trait]
+impl Protocol for RidenProtocol {
+    type Connection = Context;
+    type Request = Op;
+    type Reply = Vec<u16>;
+
+    /// Reads the model register: a unit of another model is refused before any write.
+    async fn dial(
+        &self,
+        at: &Endpoint,
+        port: Port,
+        pacer: &mut Pacer,
+    ) -> Result<Context, SupplyError> {
+        let mut modbus = rtu::attach_slave(port, Slave(SLAVE));
+        let read = Op::Read {
+            register: register::MODEL_ID,
+            count: 1,
+        };
+        let id = self.exchange(at, &mut modbus, pacer, &read).await?[0];
+        let found = match RidenModel::from_id(id) {
+            Some(model) if model == self.model => return Ok(modbus),
+            Some(model) => format!(
+                "the model register reads {id}, an {model}, but the rig file says {} (their V/A scales differ)",
+                self.model
+            ),
+            None => format!(
+                "the model register reads {id}, not a Riden model this driver knows ({})",
+                RidenModel::ALL.map(|m| format!("{m} {}", m.id())).join(", ")
+            ),
+        };
+        Err(SupplyError::WrongInstrument {
+            instrument: at.instrument.clone(),
+            found,
+        })
+    }
+
+    /// One paced request; checks that the reply is the one asked for.
+    async fn exchange(
+        &self,
+        at: &Endpoint,
+        modbus: &mut Context,
+        pacer: &mut Pacer,
+        op: &Op,
+    ) -> Result<Vec<u16>, SupplyError> {
+        pacer.wait().await;
+        let request = match *op {
+            Op::Read { register, count } => Request::ReadHoldingRegisters(register, count),
+            Op::Write { register, value } => Request::WriteSingleRegister(register, value),
+        };
+        let reply = modbus.call(request).await;
+        pacer.mark();
+        match reply {
+            Ok(Ok(response)) => match (*op, response) {
+                (Op::Read { count, .. }, Response::ReadHoldingRegisters(words))
+                    if words.len() == usize::from(count) =>
+                {
+                    Ok(words)
+                }
+                (Op::Write { register, value }, Response::WriteSingleRegister(r, v))
+                    if (r, v) == (register, value) =>
+                {
+                    Ok(Vec::new())
+                }
+                (_, other) => Err(at.bad_reply(op, format!("{other:?}"))),
+            },
+            // The unit understood and refused: the link itself is fine.
+            Ok(Err(exception)) => Err(SupplyError::Refused {
+                instrument: at.instrument.clone(),
+                command: op.to_string(),
+                reason: format!("Modbus exception {exception}"),
+            }),
+            Err(tokio_modbus::Error::Transport(e)) => Err(at.dropped(op, e)),
+            Err(tokio_modbus::Error::Protocol(e)) => Err(at.bad_reply(op, e.to_string())),
+        }
+    }
+}
+
 impl RidenSupply {
     /// An RD60xx of `model` at `address` (`serial:///dev/…`, 115200 baud unless `?baud=` says otherwise)
     /// named `name` in errors. Nothing is sent until the first call, which opens the port and checks the model.
@@ -175,131 +289,43 @@ impl RidenSupply {
         address: &str,
         model: RidenModel,
         channels: impl IntoIterator<Item = (u8, ChannelLimits)>,
-    ) -> Result<Self> {
-        let address = Address::parse(address, SERIAL_BAUD).map_err(|e| anyhow!("{name}: {e}"))?;
+    ) -> Result<Self, SupplyError> {
         Ok(RidenSupply {
-            name: name.to_string(),
-            address,
+            link: Link::new(
+                Endpoint::parse(name, address, SERIAL_BAUD)?,
+                RidenProtocol { model },
+                PACING,
+            ),
             model,
             channels: Channels::new(name, model.name(), 1, channels)?,
-            link: Mutex::new(Link::default()),
         })
     }
 
-    /// One bounded call: opens and identifies the unit if needed, then makes the request.
-    async fn call(&self, op: Op) -> Result<Vec<u16>> {
-        let attempt = async {
-            let mut link = self.link.lock().await;
-            if std::mem::take(&mut link.mid_request) {
-                link.modbus = None;
-            }
-            if link.modbus.is_none() {
-                self.open(&mut link).await?;
-            }
-            self.request(&mut link, op).await
-        };
-        super::bounded(&self.name, &self.address, &op, attempt).await
-    }
-
-    /// Opens the port and reads the model register; a unit of another model is refused before any write.
-    async fn open(&self, link: &mut Link) -> Result<()> {
-        let port = Port::open(&self.address)
-            .await
-            .with_context(|| format!("{}: opening {}", self.name, self.address))?;
-        link.modbus = Some(rtu::attach_slave(port, Slave(SLAVE)));
-        let checked = self.check_model(link).await;
-        if checked.is_err() {
-            link.modbus = None;
-        }
-        checked
-    }
-
-    async fn check_model(&self, link: &mut Link) -> Result<()> {
-        let read = Op::Read {
-            register: register::MODEL_ID,
-            count: 1,
-        };
-        let id = self.request(link, read).await?[0];
-        match RidenModel::from_id(id) {
-            Some(model) if model == self.model => Ok(()),
-            Some(model) => bail!(
-                "{}: the model register reads {id}, an {model}, but the rig file says {}; their V/A scales differ, so nothing was written",
-                self.name,
-                self.model
-            ),
-            None => bail!(
-                "{}: the model register reads {id}, not a Riden model this driver knows ({}); nothing was written",
-                self.name,
-                RidenModel::ALL.map(|m| format!("{m} {}", m.id())).join(", ")
-            ),
-        }
-    }
-
-    /// One paced request; checks that the reply is the one asked for. A broken or confused link is closed so
-    /// the next call reopens it.
-    async fn request(&self, link: &mut Link, op: Op) -> Result<Vec<u16>> {
-        if let Some(last) = link.last {
-            tokio::time::sleep_until(last + PACING).await;
-        }
-        let Some(modbus) = link.modbus.as_mut() else {
-            bail!("{}: `{op}`: the port is not open", self.name);
-        };
-        let request = match op {
-            Op::Read { register, count } => Request::ReadHoldingRegisters(register, count),
-            Op::Write { register, value } => Request::WriteSingleRegister(register, value),
-        };
-        link.mid_request = true;
-        let reply = modbus.call(request).await;
-        link.mid_request = false;
-        link.last = Some(Instant::now());
-        let failed = match reply {
-            Ok(Ok(response)) => match (op, response) {
-                (Op::Read { count, .. }, Response::ReadHoldingRegisters(words))
-                    if words.len() == usize::from(count) =>
-                {
-                    return Ok(words)
-                }
-                (Op::Write { register, value }, Response::WriteSingleRegister(r, v))
-                    if (r, v) == (register, value) =>
-                {
-                    return Ok(Vec::new())
-                }
-                (_, other) => anyhow!("{}: `{op}` answered {other:?}", self.name),
-            },
-            Ok(Err(exception)) => {
-                // The unit understood and refused: the link itself is fine.
-                bail!(
-                    "{}: `{op}` was refused: Modbus exception {exception}",
-                    self.name
-                )
-            }
-            Err(e) => anyhow!("{}: `{op}` on {}: {e}", self.name, self.address),
-        };
-        link.modbus = None;
-        Err(failed)
-    }
-
-    /// Writes a setting in counts; `what` and `unit` name it in a refusal.
-    async fn write_scaled(&self, register: u16, value: f64, counts_per_unit: f64) -> Result<()> {
+    /// Writes a setting in counts.
+    async fn write_scaled(
+        &self,
+        register: u16,
+        value: f64,
+        counts_per_unit: f64,
+    ) -> Result<(), SupplyError> {
         let counts = (value * counts_per_unit).round();
         // The channel limits are far below a register's range; this guards a limit set wider than the unit.
         if !(0.0..=f64::from(u16::MAX)).contains(&counts) {
-            bail!(
-                "{}: {value} does not fit register {register} of an {}; nothing was sent",
-                self.name,
-                self.model
-            );
+            return Err(SupplyError::DoesNotFit {
+                instrument: self.link.endpoint().instrument.clone(),
+                value,
+                target: format!("register {register} of an {}", self.model),
+            });
         }
-        self.call(Op::Write {
+        let write = Op::Write {
             register,
             value: counts as u16,
-        })
-        .await
-        .map(drop)
+        };
+        self.link.call(&write).await.map(drop)
     }
 
-    async fn read_scaled(&self, register: u16, counts_per_unit: f64) -> Result<f64> {
-        let words = self.call(Op::Read { register, count: 1 }).await?;
+    async fn read_scaled(&self, register: u16, counts_per_unit: f64) -> Result<f64, SupplyError> {
+        let words = self.link.call(&Op::Read { register, count: 1 }).await?;
         Ok(f64::from(words[0]) / counts_per_unit)
     }
 }
@@ -307,12 +333,13 @@ impl RidenSupply {
 #[async_trait]
 impl PowerSupply for RidenSupply {
     fn name(&self) -> &str {
-        &self.name
+        &self.link.endpoint().instrument
     }
 
-    async fn identify(&self) -> Result<String> {
+    async fn identify(&self) -> Result<String, SupplyError> {
         let words = self
-            .call(Op::Read {
+            .link
+            .call(&Op::Read {
                 register: register::MODEL_ID,
                 count: register::FIRMWARE + 1,
             })
@@ -326,53 +353,57 @@ impl PowerSupply for RidenSupply {
         ))
     }
 
-    async fn set_volts(&self, channel: u8, volts: f64) -> Result<()> {
+    async fn set_volts(&self, channel: u8, volts: f64) -> Result<(), SupplyError> {
         let (per_volt, _) = self.model.scale();
         let sent = self
             .channels
-            .volts_on_grid(channel, volts, 1.0 / per_volt)?;
+            .on_grid(channel, Setting::Volts, volts, 1.0 / per_volt)?;
         self.write_scaled(register::VOLTS_SET, sent, per_volt).await
     }
 
-    async fn set_current_limit(&self, channel: u8, amps: f64) -> Result<()> {
+    async fn set_current_limit(&self, channel: u8, amps: f64) -> Result<(), SupplyError> {
         let (_, per_amp) = self.model.scale();
-        let sent = self.channels.amps_on_grid(channel, amps, 1.0 / per_amp)?;
+        let sent = self
+            .channels
+            .on_grid(channel, Setting::CurrentLimit, amps, 1.0 / per_amp)?;
         self.write_scaled(register::AMPS_SET, sent, per_amp).await
     }
 
-    async fn set_output(&self, channel: u8, on: bool) -> Result<()> {
+    async fn set_output(&self, channel: u8, on: bool) -> Result<(), SupplyError> {
         self.channels.limits(channel)?;
-        self.call(Op::Write {
+        let write = Op::Write {
             register: register::OUTPUT,
             value: u16::from(on),
-        })
-        .await
-        .map(drop)
+        };
+        self.link.call(&write).await.map(drop)
     }
 
-    async fn measure_volts(&self, channel: u8) -> Result<f64> {
+    async fn measure_volts(&self, channel: u8) -> Result<f64, SupplyError> {
         self.channels.limits(channel)?;
         self.read_scaled(register::VOLTS_OUT, self.model.scale().0)
             .await
     }
 
-    async fn measure_amps(&self, channel: u8) -> Result<f64> {
+    async fn measure_amps(&self, channel: u8) -> Result<f64, SupplyError> {
         self.channels.limits(channel)?;
         self.read_scaled(register::AMPS_OUT, self.model.scale().1)
             .await
     }
 
-    async fn set_over_current_protection(
-        &self,
-        channel: u8,
-        trip_amps: Option<f64>,
-    ) -> Result<OverCurrentProtection> {
+    fn over_current(&self) -> Option<&dyn OverCurrentProtection> {
+        Some(self)
+    }
+}
+
+#[async_trait]
+impl OverCurrentProtection for RidenSupply {
+    async fn set_trip(&self, channel: u8, trip_amps: Option<f64>) -> Result<OcpTrip, SupplyError> {
         let (_, per_amp) = self.model.scale();
         // The unit's protection cannot be switched off: disarming moves it to the model's full current.
         let level = match trip_amps {
             Some(amps) => self
                 .channels
-                .trip_amps_on_grid(channel, amps, 1.0 / per_amp)?,
+                .on_grid(channel, Setting::TripAmps, amps, 1.0 / per_amp)?,
             None => {
                 self.channels.limits(channel)?;
                 self.model.max_amps()
@@ -380,15 +411,16 @@ impl PowerSupply for RidenSupply {
         };
         self.write_scaled(register::OCP_SET, level, per_amp).await?;
         Ok(match trip_amps {
-            Some(_) => OverCurrentProtection::TripsAt(level),
-            None => OverCurrentProtection::Off,
+            Some(_) => OcpTrip::AtLevel(level),
+            None => OcpTrip::Off,
         })
     }
 
-    async fn over_current_tripped(&self, channel: u8) -> Result<Option<bool>> {
+    async fn tripped(&self, channel: u8) -> Result<Option<bool>, SupplyError> {
         self.channels.limits(channel)?;
         let words = self
-            .call(Op::Read {
+            .link
+            .call(&Op::Read {
                 register: register::PROTECTION,
                 count: 1,
             })

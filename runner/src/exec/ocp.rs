@@ -14,10 +14,13 @@ const POLL: Duration = Duration::from_millis(250);
 pub async fn watch(channel: BenchChannel, log: EventLog, mut stop: Stop) {
     let label = channel.label();
     let (supply, ch) = (channel.supply, channel.channel);
+    let Some(ocp) = supply.over_current() else {
+        return;
+    };
     let mut tick = tokio::time::interval(POLL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     while stop.unless_stopped(tick.tick()).await.is_some() {
-        match supply.over_current_tripped(ch).await {
+        match ocp.tripped(ch).await {
             Ok(Some(true)) => {
                 tracing::warn!("{label}: the over-current protection switched the output off");
                 log.record(Body::SupplyOcpTrip { supply: label });

@@ -3,6 +3,7 @@
 
 mod lock;
 mod raw;
+mod supply_section;
 
 pub use lock::BenchLock;
 
@@ -10,7 +11,7 @@ use model::diagnostic::Diagnostic;
 use raw::RigFileRaw;
 use rig::mqtt::TlsTrust;
 use rig::secret::Secret;
-use rig::supply::{Address, ChannelLimits, Driver, DriverError};
+use rig::supply::{ChannelLimits, SupplyKind};
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -34,9 +35,8 @@ pub struct RigFile {
 #[derive(Debug, Clone)]
 pub struct SupplyEntry {
     pub name: String,
-    pub model: String,
-    /// The driver and model, as `rig::supply::open` takes them.
-    pub driver: Driver,
+    /// The driver and model, resolved by the supply registry: what opens the instrument.
+    pub kind: SupplyKind,
     pub address: String,
     pub channels: BTreeMap<u8, ChannelLimits>,
     /// The channels whose over-current protection trips below their `max_amps` (`ocp_amps`).
@@ -186,100 +186,7 @@ impl Validator<'_> {
     }
 
     fn validate(&self, raw: RigFileRaw) -> Result<RigFile, Diagnostic> {
-        let mut supplies = BTreeMap::new();
-        for (name, entry) in &raw.supply {
-            let span = entry.span();
-            let s = entry.get_ref();
-            let driver =
-                Driver::new(s.driver.get_ref(), s.model.get_ref()).map_err(|e| match e {
-                    DriverError::UnknownDriver(_) => self.error(s.driver.span(), e.to_string()),
-                    DriverError::UnknownModel { .. } => self.error(s.model.span(), e.to_string()),
-                })?;
-            let address = s.address.get_ref();
-            Address::parse(address, driver.serial_baud()).map_err(|e| {
-                self.error(s.address.span(), e).with_help(
-                    "address = \"tcp://192.0.2.50:5025\" or \"serial:///dev/ttyUSB0?baud=9600\"",
-                )
-            })?;
-            let mut channels = BTreeMap::new();
-            let mut ocp_amps = BTreeMap::new();
-            for (key, limits) in s.channels.get_ref() {
-                let channel = key
-                    .parse::<u8>()
-                    .ok()
-                    .filter(|c| (1..=driver.max_channel()).contains(c))
-                    .ok_or_else(|| {
-                        self.error(
-                            s.channels.span(),
-                            format!(
-                                "channel {key:?}: a {} has channels 1..={}",
-                                driver.family(),
-                                driver.max_channel()
-                            ),
-                        )
-                    })?;
-                let positive = |x: f64| x.is_finite() && x > 0.0;
-                if !positive(limits.max_volts) || !positive(limits.max_amps) {
-                    return Err(self.error(
-                        s.channels.span(),
-                        format!("channel {channel}: max_volts and max_amps must be more than 0"),
-                    ));
-                }
-                if let Some(trip) = &limits.ocp_amps {
-                    let amps = *trip.get_ref();
-                    if !(positive(amps) && amps <= limits.max_amps) {
-                        return Err(self
-                            .error(
-                                trip.span(),
-                                format!(
-                                    "channel {channel}: ocp_amps {amps} must be more than 0 and at most its max_amps {}",
-                                    limits.max_amps
-                                ),
-                            )
-                            .with_help("the over-current protection trips within the channel's limit: ocp_amps = 0.8"));
-                    }
-                    ocp_amps.insert(channel, amps);
-                }
-                channels.insert(
-                    channel,
-                    ChannelLimits {
-                        max_volts: limits.max_volts,
-                        max_amps: limits.max_amps,
-                    },
-                );
-            }
-            if channels.is_empty() {
-                return Err(self
-                    .error(span, format!("supply {name} lists no channels"))
-                    .with_help("channels = { 1 = { max_volts = 15.0, max_amps = 1.0 } }"));
-            }
-            if let Some(safe) = &s.safe_volts {
-                let v = *safe.get_ref();
-                if !(0.0..=channels
-                    .values()
-                    .map(|c| c.max_volts)
-                    .fold(f64::MAX, f64::min))
-                    .contains(&v)
-                {
-                    return Err(self.error(
-                        safe.span(),
-                        "safe_volts must be within every channel's max_volts",
-                    ));
-                }
-            }
-            supplies.insert(
-                name.clone(),
-                SupplyEntry {
-                    name: name.clone(),
-                    model: s.model.get_ref().clone(),
-                    driver,
-                    address: address.clone(),
-                    channels,
-                    ocp_amps,
-                    safe_volts: s.safe_volts.as_ref().map(|v| *v.get_ref()),
-                },
-            );
-        }
+        let supplies = self.supplies(&raw.supply)?;
         let mut boards = Vec::new();
         let (mut names, mut macs, mut serials) =
             (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());

@@ -154,18 +154,15 @@ channels = { 3 = { max_volts = 5.0, max_amps = 0.5 } }
 
 #[test]
 fn korad_riden_and_serial_scpi_supplies_parse() {
-    use rig::supply::{Dialect, RidenModel};
     let rig = parse(SERIAL).unwrap();
-    assert_eq!(rig.supplies["korad"].driver, Driver::Korad);
+    let kind = |name: &str| {
+        let kind = &rig.supplies[name].kind;
+        (kind.driver(), kind.family(), kind.max_channel())
+    };
+    assert_eq!(kind("korad"), ("korad", "KA3005P", 1));
     assert_eq!(rig.supplies["korad"].address, "serial:///dev/ttyACM0");
-    assert_eq!(
-        rig.supplies["riden"].driver,
-        Driver::Riden(RidenModel::Rd6006p)
-    );
-    assert_eq!(
-        rig.supplies["rs232"].driver,
-        Driver::Scpi(Dialect::RigolDp800)
-    );
+    assert_eq!(kind("riden"), ("riden", "RD6006P", 1));
+    assert_eq!(kind("rs232"), ("scpi", "RigolDp800", 3));
 }
 
 #[test]

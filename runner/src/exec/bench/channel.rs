@@ -3,7 +3,7 @@
 
 use anyhow::{Context, Result};
 use model::events::{Body, EventLog};
-use rig::supply::{OverCurrentProtection, PowerSupply};
+use rig::supply::{OcpTrip, PowerSupply, SupplyError};
 use std::sync::Arc;
 
 /// A supply channel the bench drives, in the scenario's channel order.
@@ -100,18 +100,19 @@ impl BenchChannel {
     /// `current_limit` (an instrument without a level of its own), or not at all (one without protection).
     pub async fn arm_over_current(&self, current_limit: f64, log: Option<&EventLog>) -> Result<()> {
         let label = self.label();
-        let protection = self
-            .supply
-            .set_over_current_protection(self.channel, Some(self.trip_amps))
-            .await
-            .with_context(|| format!("arming {label}'s over-current protection"))?;
+        let protection = match self.supply.over_current() {
+            Some(ocp) => Some(
+                ocp.set_trip(self.channel, Some(self.trip_amps))
+                    .await
+                    .with_context(|| format!("arming {label}'s over-current protection"))?,
+            ),
+            None => None,
+        };
         if let Some(log) = log {
             let (trip, amps) = match protection {
-                OverCurrentProtection::TripsAt(amps) => ("level", Some(amps)),
-                OverCurrentProtection::TripsAtCurrentLimit => {
-                    ("current-limit", Some(current_limit))
-                }
-                OverCurrentProtection::Off | OverCurrentProtection::Unsupported => ("none", None),
+                Some(OcpTrip::AtLevel(amps)) => ("level", Some(amps)),
+                Some(OcpTrip::AtCurrentLimit) => ("current-limit", Some(current_limit)),
+                Some(OcpTrip::Off) | None => ("none", None),
             };
             log.record(Body::SupplyOcp {
                 supply: label,
@@ -123,7 +124,13 @@ impl BenchChannel {
     }
 
     /// Records a setting that was sent (whether or not the instrument took it) and, when it failed, why.
-    fn recorded(&self, log: Option<&EventLog>, setting: Setting, result: Result<()>) -> Result<()> {
+    fn recorded(
+        &self,
+        log: Option<&EventLog>,
+        setting: Setting,
+        result: Result<(), SupplyError>,
+    ) -> Result<()> {
+        let result = result.map_err(anyhow::Error::from);
         if let Some(log) = log {
             log.record(Body::SupplySet {
                 supply: self.label(),

@@ -153,9 +153,8 @@ impl<'a> RigDrivers<'a> {
         let supply = match self.open.get(entry.name.as_str()) {
             Some(driver) => driver.clone(),
             None => {
-                let driver = rig::supply::open(
+                let driver = entry.kind.open(
                     &entry.name,
-                    entry.driver,
                     &entry.address,
                     entry.channels.iter().map(|(c, l)| (*c, *l)),
                 )?;
