@@ -6,6 +6,7 @@ use crate::report::{summary_table, write_junit};
 use crate::suite;
 use clap::{Parser, Subcommand};
 use model::checks::run_checks;
+use model::diagnostic::UserTomlFile;
 use model::events::read_log;
 use model::scenario::{collect_files, Scenario};
 use rig::mqtt::{Broker, BrokerSpec};

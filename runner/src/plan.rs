@@ -116,6 +116,7 @@ fn shortage(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use model::diagnostic::UserTomlFile;
     use std::path::Path;
 
     const RIG: &str = r#"

@@ -274,6 +274,7 @@ pub fn listing(scenarios: &[Scenario], speed: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use model::diagnostic::UserTomlFile;
     use std::path::Path;
 
     fn scenario(name: &str, tags: &str, requires: &str) -> Scenario {

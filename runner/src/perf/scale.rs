@@ -5,6 +5,7 @@
 use crate::exec::{deployed_app, run_scenario, Apps, RunContext, TwinRuntime, TwinTransport};
 use crate::paths;
 use anyhow::{Context, Result};
+use model::diagnostic::UserTomlFile;
 use model::events::{Body, Event};
 use model::scenario::Scenario;
 use rig::mqtt::{Broker, BrokerSpec};
