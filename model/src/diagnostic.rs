@@ -88,7 +88,7 @@ impl Diagnostic {
 /// A file a user writes in TOML (a scenario, a rig file): read, parsed into its raw serde type (spans kept), then
 /// validated, every error a `Diagnostic` located in the file.
 pub trait UserTomlFile: Sized {
-    /// The file as serde reads it; unknown keys are errors.
+    /// The file as serde reads it, with `deny_unknown_fields` so that a misspelt key is an error.
     type Raw: serde::de::DeserializeOwned;
     /// What errors call it: "scenario file".
     const KIND: &'static str;
