@@ -2,6 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use model::diagnostic::UserTomlFile;
 use model::scenario::Scenario;
 use std::path::Path;
 

@@ -85,21 +85,39 @@ impl Diagnostic {
     }
 }
 
-/// Reads a file a user wrote (`what` names its kind in the error).
-pub fn read_user_file(path: &Path, what: &str) -> Result<String, Diagnostic> {
-    std::fs::read_to_string(path)
-        .map_err(|e| Diagnostic::new(path, "", None, format!("cannot read the {what}: {e}")))
-}
+/// A file a user writes in TOML (a scenario, a rig file): read, parsed into its raw serde type (spans kept), then
+/// validated, every error a `Diagnostic` located in the file.
+pub trait UserTomlFile: Sized {
+    /// The file as serde reads it, with `deny_unknown_fields` so that a misspelt key is an error.
+    type Raw: serde::de::DeserializeOwned;
+    /// What errors call it: "scenario file".
+    const KIND: &'static str;
+    /// Where its format is described, for the help under a syntax error, unknown key or bad value.
+    const FORMAT_HELP: &'static str;
 
-/// Parses TOML a user wrote into `T`; syntax errors, unknown keys and bad values are located in the file.
-pub fn parse_toml<T: serde::de::DeserializeOwned>(
-    path: &Path,
-    source: &str,
-    help: &str,
-) -> Result<T, Diagnostic> {
-    toml::from_str(source).map_err(|e| {
-        Diagnostic::new(path, source, e.span(), e.message().trim_end().to_string()).with_help(help)
-    })
+    /// Checks what the raw file says; errors point into `source`, the text of `path`.
+    fn validate(path: &Path, source: &str, raw: Self::Raw) -> Result<Self, Diagnostic>;
+
+    fn load(path: &Path) -> Result<Self, Diagnostic> {
+        let source = std::fs::read_to_string(path).map_err(|e| {
+            Diagnostic::new(
+                path,
+                "",
+                None,
+                format!("cannot read the {}: {e}", Self::KIND),
+            )
+        })?;
+        Self::parse(path, &source)
+    }
+
+    /// `source` as the text of the file at `path`.
+    fn parse(path: &Path, source: &str) -> Result<Self, Diagnostic> {
+        let raw = toml::from_str(source).map_err(|e| {
+            Diagnostic::new(path, source, e.span(), e.message().trim_end())
+                .with_help(Self::FORMAT_HELP)
+        })?;
+        Self::validate(path, source, raw)
+    }
 }
 
 impl fmt::Display for Diagnostic {
@@ -122,5 +140,63 @@ mod tests {
         let text = d.render();
         assert!(text.starts_with("error: x.toml:2:6: bad value\n"), "{text}");
         assert!(text.contains("bb = oops"), "{text}");
+    }
+
+    /// A one-key file whose `n` must be even.
+    #[derive(Debug)]
+    struct Even(u32);
+
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct EvenRaw {
+        n: toml::Spanned<u32>,
+    }
+
+    impl UserTomlFile for Even {
+        type Raw = EvenRaw;
+        const KIND: &'static str = "even file";
+        const FORMAT_HELP: &'static str = "write n = <an even number>";
+
+        fn validate(path: &Path, source: &str, raw: EvenRaw) -> Result<Even, Diagnostic> {
+            match *raw.n.get_ref() {
+                n if n % 2 == 0 => Ok(Even(n)),
+                _ => Err(Diagnostic::new(
+                    path,
+                    source,
+                    Some(raw.n.span()),
+                    "n is odd",
+                )),
+            }
+        }
+    }
+
+    #[test]
+    fn a_user_toml_file_is_read_parsed_and_validated_with_located_errors() {
+        let path = Path::new("e.toml");
+        assert_eq!(Even::parse(path, "n = 4\n").unwrap().0, 4);
+
+        let odd = Even::parse(path, "\nn = 3\n").unwrap_err();
+        assert_eq!(
+            (odd.location(), odd.message.as_str()),
+            ("e.toml:2:5".into(), "n is odd")
+        );
+
+        let unknown = Even::parse(path, "n = 2\nm = 1\n").unwrap_err();
+        assert_eq!(unknown.line_col(), Some((2, 1)));
+        assert!(
+            unknown.message.contains("unknown field `m`"),
+            "{}",
+            unknown.message
+        );
+        assert!(unknown.render().contains("write n = <an even number>"));
+
+        let dir = tempfile::tempdir().unwrap();
+        let missing = Even::load(&dir.path().join("none.toml")).unwrap_err();
+        assert!(
+            missing.message.starts_with("cannot read the even file: "),
+            "{}",
+            missing.message
+        );
+        assert_eq!(missing.line_col(), None);
     }
 }

@@ -1,12 +1,12 @@
-//! The run's event log: one JSON object per line, appended and flushed as events happen (DESIGN §1).
-//! Schema: docs/events.md.
+//! The run's event log: one JSON object per line, appended and flushed as events happen, so a killed run still
+//! leaves what it saw. Schema: docs/events.md.
 
 use crate::clock::DeviceClock;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -349,14 +349,35 @@ fn error_line(t: f64, message: &str) -> String {
     serde_json::json!({ "t": t, "kind": "log.error", "message": message }).to_string()
 }
 
+/// Why an event log cannot be read. The cause is part of the message rather than a `source()`: callers print
+/// error chains (`{:#}`), which would say it twice.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadLogError {
+    #[error("{}: {cause}", path.display())]
+    Io {
+        path: PathBuf,
+        cause: std::io::Error,
+    },
+    #[error("{}:{line}: not an event: {cause}", path.display())]
+    NotAnEvent {
+        path: PathBuf,
+        line: usize,
+        cause: serde_json::Error,
+    },
+}
+
 /// Reads an event log. A torn last line (the writer was killed mid-write) is skipped; any other bad line is an
 /// error naming its line number.
-pub fn read_log(path: &Path) -> Result<Vec<Event>, String> {
-    let file = File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+pub fn read_log(path: &Path) -> Result<Vec<Event>, ReadLogError> {
+    let io = |cause| ReadLogError::Io {
+        path: path.to_path_buf(),
+        cause,
+    };
+    let file = File::open(path).map_err(io)?;
     let lines: Vec<String> = BufReader::new(file)
         .lines()
         .collect::<Result<_, _>>()
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+        .map_err(io)?;
     let mut events = Vec::with_capacity(lines.len());
     for (i, line) in lines.iter().enumerate() {
         if line.trim().is_empty() {
@@ -365,7 +386,13 @@ pub fn read_log(path: &Path) -> Result<Vec<Event>, String> {
         match serde_json::from_str::<Event>(line) {
             Ok(e) => events.push(e),
             Err(_) if i + 1 == lines.len() => {}
-            Err(e) => return Err(format!("{}:{}: not an event: {e}", path.display(), i + 1)),
+            Err(cause) => {
+                return Err(ReadLogError::NotAnEvent {
+                    path: path.to_path_buf(),
+                    line: i + 1,
+                    cause,
+                })
+            }
         }
     }
     Ok(events)
@@ -461,7 +488,10 @@ mod tests {
             "garbage\n{\"t\":1.0,\"kind\":\"board.sleep\",\"board\":\"a\",\"ms\":5}\n",
         )
         .unwrap();
-        assert!(read_log(&path).unwrap_err().contains(":1:"));
+        match read_log(&path) {
+            Err(ReadLogError::NotAnEvent { line: 1, .. }) => {}
+            other => panic!("line 1 is not an event: {other:?}"),
+        }
     }
 
     #[test]

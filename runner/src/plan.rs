@@ -1,13 +1,16 @@
-//! Which rig boards and supply channels a scenario runs on (DESIGN §1, `runner::plan`).
+//! Which rig boards and supply channels a scenario runs on, and whether its profiles stay within their limits.
 //!
 //! A scenario names channels only by the boards on them; the rig file says which board hangs on which
 //! instrument channel. Each scenario channel takes a rig channel of its own (two profiles never fight over one
 //! output) and that channel's first boards: the channels needing most boards choose first, each the first free
 //! rig channel (in rig-file order) that holds them.
 
+use crate::exec::{Capabilities, TWIN_LIMITS};
 use crate::rigfile::{BoardEntry, RigFile, SupplyEntry};
+use model::diagnostic::Diagnostic;
 use model::scenario::Scenario;
 use rig::supply::ChannelLimits;
+use std::path::PathBuf;
 
 /// A scenario channel placed on a rig channel.
 #[derive(Debug)]
@@ -25,8 +28,37 @@ impl PlannedChannel<'_> {
     }
 }
 
+/// Why a scenario's channels do not fit on a rig.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// No free rig channel holds the boards of one scenario channel; `have` lists the rig's channels.
+    #[error(
+        "the scenario {scenario} needs {needed} board(s) on {which}, each scenario channel on a rig channel of \
+         its own; the rig {} has {have}",
+        rig.display()
+    )]
+    Shortage {
+        scenario: String,
+        needed: usize,
+        which: String,
+        rig: PathBuf,
+        have: String,
+    },
+    #[error("no [supply.{supply}] in the rig file {}", rig.display())]
+    NoSupply { supply: String, rig: PathBuf },
+    #[error("[supply.{supply}] in {} has no channel {channel}", rig.display())]
+    NoChannel {
+        supply: String,
+        channel: u8,
+        rig: PathBuf,
+    },
+}
+
 /// Places each of the scenario's channels, in order, or says why the rig cannot hold them.
-pub fn place<'a>(rig: &'a RigFile, scenario: &Scenario) -> Result<Vec<PlannedChannel<'a>>, String> {
+pub fn place<'a>(
+    rig: &'a RigFile,
+    scenario: &Scenario,
+) -> Result<Vec<PlannedChannel<'a>>, PlanError> {
     let mut groups: Vec<((&str, u8), Vec<&BoardEntry>)> = Vec::new();
     for board in &rig.boards {
         let key = (board.supply.as_str(), board.channel);
@@ -50,18 +82,21 @@ pub fn place<'a>(rig: &'a RigFile, scenario: &Scenario) -> Result<Vec<PlannedCha
             return Err(shortage(rig, scenario, index, needed, &groups, &taken));
         };
         taken[g] = true;
-        let entry = rig.supplies.get(*supply).ok_or_else(|| {
-            format!(
-                "no [supply.{supply}] in the rig file {}",
-                rig.path.display()
-            )
-        })?;
-        let limits = *entry.channels.get(channel).ok_or_else(|| {
-            format!(
-                "[supply.{supply}] in {} has no channel {channel}",
-                rig.path.display()
-            )
-        })?;
+        let entry = rig
+            .supplies
+            .get(*supply)
+            .ok_or_else(|| PlanError::NoSupply {
+                supply: supply.to_string(),
+                rig: rig.path.clone(),
+            })?;
+        let limits = *entry
+            .channels
+            .get(channel)
+            .ok_or_else(|| PlanError::NoChannel {
+                supply: supply.to_string(),
+                channel: *channel,
+                rig: rig.path.clone(),
+            })?;
         placed[index] = Some(PlannedChannel {
             supply: entry,
             channel: *channel,
@@ -81,7 +116,7 @@ fn shortage(
     needed: usize,
     groups: &[((&str, u8), Vec<&BoardEntry>)],
     taken: &[bool],
-) -> String {
+) -> PlanError {
     let have: Vec<String> = groups
         .iter()
         .zip(taken)
@@ -100,22 +135,75 @@ fn shortage(
             scenario.supply.channels.len()
         )
     };
-    format!(
-        "the scenario {} needs {needed} board(s) on {which}, each scenario channel on a rig channel of its own; \
-         the rig {} has {}",
-        scenario.name,
-        rig.path.display(),
-        if have.is_empty() {
+    PlanError::Shortage {
+        scenario: scenario.name.clone(),
+        needed,
+        which,
+        rig: rig.path.clone(),
+        have: if have.is_empty() {
             "no boards".to_string()
         } else {
             have.join("; ")
+        },
+    }
+}
+
+/// Refuses, before anything is sent, a scenario that asks a supply channel for more than its limits: the limits
+/// of the rig channel each scenario channel is placed on when a rig file is given, else the twin's.
+pub fn check_limits(scenario: &Scenario, rig: Option<&RigFile>) -> Result<(), Diagnostic> {
+    let capabilities = match rig {
+        Some(_) => Capabilities::RIG,
+        None => Capabilities::TWIN,
+    };
+    if let Some(refusal) = capabilities.refusal(scenario) {
+        return Err(Diagnostic::new(&scenario.path, "", None, refusal));
+    }
+    let limits: Vec<(ChannelLimits, String)> = match rig {
+        Some(rig) => place(rig, scenario)
+            .map_err(|e| Diagnostic::new(&scenario.path, "", None, e.to_string()))?
+            .iter()
+            .map(|p| (p.limits, p.label()))
+            .collect(),
+        None => (1..=scenario.supply.channels.len())
+            .map(|n| (TWIN_LIMITS, format!("twin:{n}")))
+            .collect(),
+    };
+    for (index, (plan, (limits, label))) in scenario.supply.channels.iter().zip(&limits).enumerate()
+    {
+        let (max, line) = plan.profile.max_volts();
+        if max > limits.max_volts {
+            let step = plan
+                .profile
+                .steps
+                .iter()
+                .position(|s| s.line == line)
+                .unwrap_or(0);
+            return Err(scenario.error_at_profile_step(
+                index,
+                step,
+                format!(
+                    "{max} V is above the supply channel's max_volts = {} V ({label})",
+                    limits.max_volts
+                ),
+            ));
         }
-    )
+        if plan.current_limit > limits.max_amps {
+            return Err(scenario.error_at_current_limit(
+                index,
+                format!(
+                    "current_limit {} A is above the supply channel's max_amps = {} A ({label})",
+                    plan.current_limit, limits.max_amps
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use model::diagnostic::UserTomlFile;
     use std::path::Path;
 
     const RIG: &str = r#"
@@ -187,7 +275,7 @@ supply = "psu1:2"
     fn a_channel_with_more_boards_than_the_rig_channel_holds_is_refused_with_what_the_rig_has() {
         let rig = rig();
         let s = scenario("boards = 3\n[supply]\nprofile = [{ at = \"0s\", volts = 12.6 }]\n");
-        let e = place(&rig, &s).unwrap_err();
+        let e = place(&rig, &s).unwrap_err().to_string();
         assert!(e.contains("needs 3 board(s)"), "{e}");
         assert!(e.contains("psu1:1 [a, b]; psu1:2 [c]"), "{e}");
         let s = scenario(
@@ -203,8 +291,58 @@ supply = "psu1:2"
             "[supply]\nprofile = [{ at = \"0s\", volts = 12.6 }]\n\
              [[supply.channel]]\nboards = 2\n[[supply.channel]]\nboards = 2\n",
         );
-        let e = place(&rig, &s).unwrap_err();
+        let e = place(&rig, &s).unwrap_err().to_string();
         assert!(e.contains("channel 2 of 2"), "{e}");
         assert!(e.contains("psu1:1 [a, b, taken]"), "{e}");
+    }
+
+    #[test]
+    fn limits_are_the_placed_rig_channels_or_the_twins_and_errors_point_at_the_line() {
+        let rig = rig();
+        let profile = |volts: f64| {
+            scenario(&format!(
+                "[supply]\nprofile = [\n  {{ at = \"0s\", volts = 12.0 }},\n  {{ at = \"10s\", volts = {volts} }},\n]\n"
+            ))
+        };
+        assert!(check_limits(&profile(14.5), Some(&rig)).is_ok());
+        assert!(
+            check_limits(&profile(15.5), None).is_ok(),
+            "the twin allows 16 V"
+        );
+        let over = check_limits(&profile(15.5), Some(&rig)).unwrap_err();
+        assert_eq!(
+            over.message,
+            "15.5 V is above the supply channel's max_volts = 15 V (psu1:1)"
+        );
+        assert_eq!(
+            over.line_col(),
+            Some((6, 3)),
+            "the second step's line and column"
+        );
+        let twin_over = check_limits(&profile(17.0), None).unwrap_err();
+        assert!(
+            twin_over.message.ends_with("max_volts = 16 V (twin:1)"),
+            "{}",
+            twin_over.message
+        );
+
+        let hungry = scenario(
+            "[supply]\ncurrent_limit = 0.8\nprofile = [{ at = \"0s\", volts = 12.0 }]\n\
+             [[supply.channel]]\nboards = 1\n[[supply.channel]]\nboards = 1\n",
+        );
+        let amps = check_limits(&hungry, Some(&rig)).unwrap_err();
+        assert_eq!(
+            amps.message,
+            "current_limit 0.8 A is above the supply channel's max_amps = 0.5 A (psu1:2)"
+        );
+
+        let crowd = scenario("boards = 3\n[supply]\nprofile = [{ at = \"0s\", volts = 12.6 }]\n");
+        let unplaced = check_limits(&crowd, Some(&rig)).unwrap_err();
+        assert!(
+            unplaced.message.contains("needs 3 board(s)"),
+            "{}",
+            unplaced.message
+        );
+        assert_eq!(unplaced.line_col(), None);
     }
 }

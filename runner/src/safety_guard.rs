@@ -12,6 +12,7 @@
 use crate::exec::RigDrivers;
 use crate::rigfile::{BenchLock, RigFile};
 use anyhow::{bail, Context, Result};
+use model::diagnostic::UserTomlFile;
 use std::io::{Read, Write};
 use std::os::unix::process::CommandExt;
 use std::path::Path;

@@ -15,9 +15,18 @@ use std::sync::{Arc, Mutex};
 /// tenth of a core), so a few overlap well even on a two-core machine without stretching awake times.
 pub const DEFAULT_JOBS: usize = 4;
 
+/// No scenario carries any of the tags asked for.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("no scenario is tagged {}; tags in use: {}", .asked.join(" or "), .in_use.join(", "))]
+pub struct NoSuchTag {
+    pub asked: Vec<String>,
+    /// Every tag the scenarios carry, sorted.
+    pub in_use: Vec<String>,
+}
+
 /// The scenarios carrying any of `tags` (all of them when none is given); an error naming the tags in use when
 /// none matches.
-pub fn with_tags(scenarios: Vec<Scenario>, tags: &[String]) -> Result<Vec<Scenario>, String> {
+pub fn with_tags(scenarios: Vec<Scenario>, tags: &[String]) -> Result<Vec<Scenario>, NoSuchTag> {
     if tags.is_empty() {
         return Ok(scenarios);
     }
@@ -31,11 +40,10 @@ pub fn with_tags(scenarios: Vec<Scenario>, tags: &[String]) -> Result<Vec<Scenar
         .cloned()
         .collect();
     if wanted.is_empty() {
-        return Err(format!(
-            "no scenario is tagged {}; tags in use: {}",
-            tags.join(" or "),
-            in_use.into_iter().collect::<Vec<_>>().join(", ")
-        ));
+        return Err(NoSuchTag {
+            asked: tags.to_vec(),
+            in_use: in_use.into_iter().map(String::from).collect(),
+        });
     }
     Ok(wanted)
 }
@@ -274,6 +282,7 @@ pub fn listing(scenarios: &[Scenario], speed: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use model::diagnostic::UserTomlFile;
     use std::path::Path;
 
     fn scenario(name: &str, tags: &str, requires: &str) -> Scenario {
@@ -356,8 +365,11 @@ mod tests {
             ["b", "c"]
         );
         assert_eq!(names(with_tags(all.clone(), &[]).unwrap()).len(), 3);
-        let e = with_tags(all, &["lab".into()]).unwrap_err();
-        assert!(e.contains("tags in use: nightly, release, smoke"), "{e}");
+        let e = with_tags(all, &["lab".into(), "bench".into()]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "no scenario is tagged lab or bench; tags in use: nightly, release, smoke"
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 mod common;
 use common::*;
+use model::diagnostic::UserTomlFile;
 use std::io::{BufRead, BufReader, Write};
 use std::process::Command;
 use std::time::Duration;

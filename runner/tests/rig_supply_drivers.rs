@@ -2,6 +2,7 @@
 //! SCPI supply (twins on real ptys) through the driver and address the rig file gives.
 
 use model::clock::DeviceClock;
+use model::diagnostic::UserTomlFile;
 use model::scenario::Scenario;
 use rig::supply::RidenModel;
 use runner::exec::{Bench, RigBench};

@@ -8,6 +8,7 @@ mod common;
 
 use common::{project_root, TEST_SPEED};
 use libtest_mimic::{Arguments, Failed, Trial};
+use model::diagnostic::UserTomlFile;
 use model::scenario::{Requirement, Scenario};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

@@ -2,6 +2,7 @@
 //! server, which goes away with the bench.
 
 use model::clock::DeviceClock;
+use model::diagnostic::UserTomlFile;
 use model::scenario::Scenario;
 use runner::exec::{Bench, TwinBench, TwinRuntime};
 use std::path::Path;

@@ -3,7 +3,7 @@
 //! starved the boards still awake. Forking an interpreter that has already imported the standard library costs
 //! a few milliseconds.
 
-use crate::host_process::HostCommand;
+use crate::host_command::HostCommand;
 use rustix::net::{
     sendmsg, socketpair, AddressFamily, SendAncillaryBuffer, SendAncillaryMessage, SendFlags,
     SocketFlags, SocketType,

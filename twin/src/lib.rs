@@ -5,6 +5,7 @@ mod bench_state;
 mod board;
 mod control;
 pub mod fork_server;
+mod host_command;
 pub mod host_process;
 mod instrument_thread;
 mod korad_twin;

@@ -15,7 +15,7 @@ mod readings;
 mod session;
 mod view;
 
-pub use view::RunView;
+pub use view::{IncompleteLog, RunView};
 
 use crate::events::Event;
 use crate::scenario::Scenario;
@@ -64,13 +64,13 @@ impl Verdict {
 pub fn run_checks(scenario: &Scenario, events: &[Event]) -> Vec<Verdict> {
     let view = match RunView::new(events) {
         Ok(v) => v,
-        Err(message) => {
+        Err(incomplete) => {
             return vec![Verdict {
                 name: "event-log",
                 board: None,
                 pass: false,
                 judged: true,
-                message,
+                message: incomplete.to_string(),
             }];
         }
     };
@@ -146,6 +146,7 @@ pub(crate) mod fixtures;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diagnostic::UserTomlFile;
     use crate::events::Body;
     use fixtures::{connack, start};
 
@@ -188,5 +189,23 @@ mod tests {
         assert_eq!(mute[1].name, "provisioned");
         assert!(!mute[0].judged && mute[0].message.starts_with("not judged: "));
         assert!(mute[1].judged, "provisioning was judged: it failed");
+    }
+
+    #[test]
+    fn a_log_without_its_start_is_one_failed_event_log_verdict() {
+        let scenario = Scenario::parse(
+            std::path::Path::new("s.toml"),
+            "name = \"s\"\nduration = \"10s\"\n[supply]\nprofile = [{ at = \"0s\", volts = 12.6 }]\n\
+             [expect]\nconnack = 0\n",
+        )
+        .unwrap();
+        assert_eq!(
+            RunView::new(&[connack(1.0, "b", 0)]).err(),
+            Some(IncompleteLog)
+        );
+        let verdicts = run_checks(&scenario, &[connack(1.0, "b", 0)]);
+        assert_eq!(verdicts.len(), 1, "{verdicts:?}");
+        assert_eq!((verdicts[0].name, verdicts[0].pass), ("event-log", false));
+        assert_eq!(verdicts[0].message, IncompleteLog.to_string());
     }
 }

@@ -38,8 +38,13 @@ impl ReadingAt {
     }
 }
 
+/// A log with no `scenario.start` event: the run it records never started, or the file is not a run's log.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("the event log has no scenario.start event: it is not a complete run's log")]
+pub struct IncompleteLog;
+
 impl<'a> RunView<'a> {
-    pub fn new(events: &'a [Event]) -> Result<Self, String> {
+    pub fn new(events: &'a [Event]) -> Result<Self, IncompleteLog> {
         let (boards, payload) = events
             .iter()
             .find_map(|e| match &e.body {
@@ -48,7 +53,7 @@ impl<'a> RunView<'a> {
                 } => Some((boards.clone(), payload.clone().unwrap_or_default())),
                 _ => None,
             })
-            .ok_or("the event log has no scenario.start event: it is not a complete run's log")?;
+            .ok_or(IncompleteLog)?;
         Ok(RunView {
             events,
             boards,

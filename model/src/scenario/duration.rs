@@ -21,26 +21,39 @@ impl fmt::Display for Dur {
 
 const HELP: &str = "a duration like \"60s\", \"2m\", \"1h30m\" or \"500ms\"";
 
-pub fn parse_duration(text: &str) -> Result<Dur, String> {
+/// Why a text is not a duration; each message quotes the text and says what would be valid.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DurationError {
+    #[error("negative time {0:?}: times count forward from the scenario's start")]
+    Negative(String),
+    #[error("empty duration: expected {HELP}")]
+    Empty,
+    #[error("{0:?} has no unit: expected {HELP}")]
+    NoUnit(String),
+    #[error("{0:?} is not a duration: expected {HELP}")]
+    NotANumber(String),
+    #[error("unknown unit {unit:?} in {text:?}: use ms, s, m or h ({HELP})")]
+    UnknownUnit { unit: String, text: String },
+}
+
+pub fn parse_duration(text: &str) -> Result<Dur, DurationError> {
     let s = text.trim();
     if s.starts_with('-') {
-        return Err(format!(
-            "negative time {text:?}: times count forward from the scenario's start"
-        ));
+        return Err(DurationError::Negative(text.into()));
     }
     if s.is_empty() {
-        return Err(format!("empty duration: expected {HELP}"));
+        return Err(DurationError::Empty);
     }
     let mut total = 0.0;
     let mut rest = s;
     while !rest.is_empty() {
         let number_len = rest
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(|| format!("{text:?} has no unit: expected {HELP}"))?;
+            .ok_or_else(|| DurationError::NoUnit(text.into()))?;
         let (number, tail) = rest.split_at(number_len);
         let value: f64 = number
             .parse()
-            .map_err(|_| format!("{text:?} is not a duration: expected {HELP}"))?;
+            .map_err(|_| DurationError::NotANumber(text.into()))?;
         let unit_len = tail
             .find(|c: char| c.is_ascii_digit() || c == '.')
             .unwrap_or(tail.len());
@@ -51,9 +64,10 @@ pub fn parse_duration(text: &str) -> Result<Dur, String> {
             "m" | "min" => 60.0,
             "h" => 3600.0,
             other => {
-                return Err(format!(
-                    "unknown unit {other:?} in {text:?}: use ms, s, m or h ({HELP})"
-                ))
+                return Err(DurationError::UnknownUnit {
+                    unit: other.into(),
+                    text: text.into(),
+                })
             }
         };
         total += value * scale;
@@ -103,11 +117,25 @@ mod tests {
 
     #[test]
     fn rejects_bad_durations_with_the_reason() {
-        assert!(parse_duration("-5s").unwrap_err().contains("negative"));
-        assert!(parse_duration("60").unwrap_err().contains("no unit"));
-        assert!(parse_duration("5 parsecs")
-            .unwrap_err()
-            .contains("unknown unit"));
-        assert!(parse_duration("").unwrap_err().contains("empty"));
+        assert_eq!(
+            parse_duration("-5s"),
+            Err(DurationError::Negative("-5s".into()))
+        );
+        assert_eq!(
+            parse_duration("60"),
+            Err(DurationError::NoUnit("60".into()))
+        );
+        assert_eq!(
+            parse_duration("5 parsecs"),
+            Err(DurationError::UnknownUnit {
+                unit: " parsecs".into(),
+                text: "5 parsecs".into()
+            })
+        );
+        assert_eq!(parse_duration(""), Err(DurationError::Empty));
+        assert_eq!(
+            parse_duration("1.2.3s").unwrap_err().to_string(),
+            "\"1.2.3s\" is not a duration: expected a duration like \"60s\", \"2m\", \"1h30m\" or \"500ms\""
+        );
     }
 }

@@ -21,11 +21,26 @@ pub enum FaultKind {
 pub const FAULT_KINDS: &str = "strict-keepalive, refuse-connect (with rc = 1..5), broker-down, \
      drop-after-connect, delay (with ms), supply-off, wifi-off";
 
+/// Why a `[[fault]]` entry's kind and parameters do not make a fault.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FaultError {
+    #[error("`{0}` takes no rc or ms")]
+    TakesNoParameters(String),
+    #[error("rc = {0}: a refusal code is 1..=5 (5 = not authorized)")]
+    RefusalCode(u8),
+    #[error("refuse-connect needs rc = 1..=5 (and no ms)")]
+    RefuseConnectNeedsRc,
+    #[error("delay needs ms = 1..=60000 (and no rc)")]
+    DelayNeedsMs,
+    #[error("unknown fault kind {0:?}; valid kinds: {FAULT_KINDS}")]
+    UnknownKind(String),
+}
+
 impl FaultKind {
-    pub fn parse(kind: &str, rc: Option<u8>, ms: Option<u64>) -> Result<FaultKind, String> {
+    pub fn parse(kind: &str, rc: Option<u8>, ms: Option<u64>) -> Result<FaultKind, FaultError> {
         let no_extra = |k: FaultKind| match (rc, ms) {
             (None, None) => Ok(k),
-            _ => Err(format!("`{kind}` takes no rc or ms")),
+            _ => Err(FaultError::TakesNoParameters(kind.into())),
         };
         match kind {
             "strict-keepalive" => no_extra(FaultKind::StrictKeepalive),
@@ -35,18 +50,14 @@ impl FaultKind {
             "wifi-off" => no_extra(FaultKind::WifiOff),
             "refuse-connect" => match (rc, ms) {
                 (Some(rc @ 1..=5), None) => Ok(FaultKind::RefuseConnect(rc)),
-                (Some(rc), None) => Err(format!(
-                    "rc = {rc}: a refusal code is 1..=5 (5 = not authorized)"
-                )),
-                _ => Err("refuse-connect needs rc = 1..=5 (and no ms)".into()),
+                (Some(rc), None) => Err(FaultError::RefusalCode(rc)),
+                _ => Err(FaultError::RefuseConnectNeedsRc),
             },
             "delay" => match (rc, ms) {
                 (None, Some(ms @ 1..=60_000)) => Ok(FaultKind::Delay { ms }),
-                _ => Err("delay needs ms = 1..=60000 (and no rc)".into()),
+                _ => Err(FaultError::DelayNeedsMs),
             },
-            other => Err(format!(
-                "unknown fault kind {other:?}; valid kinds: {FAULT_KINDS}"
-            )),
+            other => Err(FaultError::UnknownKind(other.into())),
         }
     }
 
@@ -96,13 +107,20 @@ mod tests {
             FaultKind::parse("delay", None, Some(200)),
             Ok(FaultKind::Delay { ms: 200 })
         );
-        assert!(FaultKind::parse("refuse-connect", None, None).is_err());
-        assert!(FaultKind::parse("refuse-connect", Some(9), None)
-            .unwrap_err()
-            .contains("1..=5"));
-        assert!(FaultKind::parse("broker-down", Some(1), None).is_err());
-        assert!(FaultKind::parse("meteor", None, None)
-            .unwrap_err()
-            .contains("valid kinds"));
+        assert_eq!(
+            FaultKind::parse("refuse-connect", None, None),
+            Err(FaultError::RefuseConnectNeedsRc)
+        );
+        assert_eq!(
+            FaultKind::parse("refuse-connect", Some(9), None),
+            Err(FaultError::RefusalCode(9))
+        );
+        assert_eq!(
+            FaultKind::parse("broker-down", Some(1), None),
+            Err(FaultError::TakesNoParameters("broker-down".into()))
+        );
+        let unknown = FaultKind::parse("meteor", None, None).unwrap_err();
+        assert_eq!(unknown, FaultError::UnknownKind("meteor".into()));
+        assert!(unknown.to_string().contains("valid kinds"), "{unknown}");
     }
 }

@@ -6,13 +6,13 @@ mod profile;
 mod raw;
 mod trace_csv;
 
-pub use duration::{parse_duration, Dur};
-pub use fault::{FaultKind, FaultWindow};
+pub use duration::{parse_duration, Dur, DurationError};
+pub use fault::{FaultError, FaultKind, FaultWindow};
 pub use profile::{Action, Profile, Step};
 pub use raw::Credentials;
 pub use trace_csv::HEADER as TRACE_CSV_HEADER;
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, UserTomlFile};
 use crate::payload::PayloadFormat;
 use raw::ScenarioFile;
 use std::ops::Range;
@@ -172,18 +172,17 @@ pub const DEFAULT_KEEPALIVE_S: u16 = 60;
 pub const DEFAULT_CURRENT_LIMIT: f64 = 0.5;
 const MAX_BOARDS: u32 = 200;
 
-impl Scenario {
-    pub fn load(path: &Path) -> Result<Scenario, Diagnostic> {
-        let source = crate::diagnostic::read_user_file(path, "scenario file")?;
-        Scenario::parse(path, &source)
-    }
+impl UserTomlFile for Scenario {
+    type Raw = ScenarioFile;
+    const KIND: &'static str = "scenario file";
+    const FORMAT_HELP: &'static str = "see the scenario format in README.md";
 
-    pub fn parse(path: &Path, source: &str) -> Result<Scenario, Diagnostic> {
-        let file: ScenarioFile =
-            crate::diagnostic::parse_toml(path, source, "see the scenario format in README.md")?;
+    fn validate(path: &Path, source: &str, file: ScenarioFile) -> Result<Scenario, Diagnostic> {
         Validator { path, source }.validate(file)
     }
+}
 
+impl Scenario {
     /// An error pointing at channel `channel`'s current limit, for rig-limit checks made after loading.
     pub fn error_at_current_limit(&self, channel: usize, message: String) -> Diagnostic {
         let span = self
@@ -831,7 +830,7 @@ impl Validator<'_> {
             let span = entry.span();
             let f = entry.get_ref();
             let kind = FaultKind::parse(f.kind.get_ref(), f.rc, f.ms)
-                .map_err(|m| self.error(span.clone(), m))?;
+                .map_err(|e| self.error(span.clone(), e.to_string()))?;
             let (start, end) = (f.at.secs(), f.at.secs() + f.lasts.secs());
             if f.lasts.secs() <= 0.0 {
                 return Err(self.error(span, "a fault's `for` must be longer than 0s"));
@@ -868,28 +867,42 @@ fn not_positive(x: f64) -> bool {
     x.is_nan() || x <= 0.0
 }
 
+/// Why the scenario files under a path cannot be listed.
+#[derive(Debug, thiserror::Error)]
+pub enum CollectError {
+    #[error("{}: {cause}", folder.display())]
+    ReadFolder {
+        folder: PathBuf,
+        cause: std::io::Error,
+    },
+    #[error("{}: no scenario files (*.toml) in this folder", .0.display())]
+    NoScenarioFiles(PathBuf),
+    #[error("{}: no such file or folder", .0.display())]
+    NotFound(PathBuf),
+}
+
 /// Scenario files under the given paths (files as given, folders searched for `*.toml`, sorted).
-pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, CollectError> {
     let mut files = Vec::new();
     for path in paths {
         if path.is_dir() {
             let mut found: Vec<PathBuf> = std::fs::read_dir(path)
-                .map_err(|e| format!("{}: {e}", path.display()))?
+                .map_err(|cause| CollectError::ReadFolder {
+                    folder: path.clone(),
+                    cause,
+                })?
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|p| p.extension().is_some_and(|x| x == "toml"))
                 .collect();
             found.sort();
             if found.is_empty() {
-                return Err(format!(
-                    "{}: no scenario files (*.toml) in this folder",
-                    path.display()
-                ));
+                return Err(CollectError::NoScenarioFiles(path.clone()));
             }
             files.extend(found);
         } else if path.is_file() {
             files.push(path.clone());
         } else {
-            return Err(format!("{}: no such file or folder", path.display()));
+            return Err(CollectError::NotFound(path.clone()));
         }
     }
     Ok(files)

@@ -1,4 +1,4 @@
-//! The scenario file format (DESIGN §3) as written by a user. Unknown keys are errors.
+//! The scenario file format (README.md, "Scenario files") as written by a user. Unknown keys are errors.
 
 use super::duration::Dur;
 use serde::de::{self, Deserializer};

@@ -38,15 +38,51 @@ const FORMATS: &str =
     "expected `<unix time> <topic> <payload>` lines as `mosquitto_sub -F '%U %t %p'` \
                        prints them, or an events.jsonl written by `hil run`";
 
+/// Why a capture gives no CSV. Each message starts with the capture's name (and line, for a bad line).
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("{name}:{line}: {problem}")]
+    BadLine {
+        name: String,
+        line: usize,
+        problem: LineError,
+    },
+    #[error("{name}: no readings of device {device:?}; devices in the capture: {}", .devices.join(", "))]
+    NoSuchDevice {
+        name: String,
+        device: String,
+        devices: Vec<String>,
+    },
+    #[error("{name}: no readings found; {FORMATS}")]
+    NoReadings { name: String },
+    #[error("{name}: readings of several devices ({}): choose one with --device", .devices.join(", "))]
+    SeveralDevices { name: String, devices: Vec<String> },
+    #[error("{name}: every reading of {device} was late or repeated: nothing to replay")]
+    NothingToReplay { name: String, device: String },
+}
+
+/// What is wrong with one line of a capture.
+#[derive(Debug, thiserror::Error)]
+pub enum LineError {
+    #[error("not a JSON event: {0}")]
+    NotJson(serde_json::Error),
+    #[error("{0:?} is not a Unix time; {FORMATS} (plain `mosquitto_sub -v` has no times)")]
+    NotUnixTime(String),
+}
+
 /// Reads `text` (the capture called `name`) into a CSV of one device's readings; `device` chooses it when the
 /// capture holds several.
-pub fn import(name: &str, text: &str, device: Option<&str>) -> Result<Imported, String> {
+pub fn import(name: &str, text: &str, device: Option<&str>) -> Result<Imported, ImportError> {
     let mut found = Vec::new();
     let mut other = 0;
     let lines: Vec<&str> = text.lines().collect();
     for (i, line) in lines.iter().enumerate() {
         let line = line.trim();
-        let at = |message: String| format!("{name}:{}: {message}", i + 1);
+        let at = |problem| ImportError::BadLine {
+            name: name.into(),
+            line: i + 1,
+            problem,
+        };
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
@@ -55,7 +91,7 @@ pub fn import(name: &str, text: &str, device: Option<&str>) -> Result<Imported, 
                 Ok(event) => from_event(&event),
                 // A run killed mid-write leaves a torn last line.
                 Err(_) if i + 1 == lines.len() => None,
-                Err(e) => return Err(at(format!("not a JSON event: {e}"))),
+                Err(e) => return Err(at(LineError::NotJson(e))),
             }
         } else {
             from_subscriber_line(line).map_err(at)?
@@ -66,24 +102,26 @@ pub fn import(name: &str, text: &str, device: Option<&str>) -> Result<Imported, 
         }
     }
     let devices: BTreeSet<&str> = found.iter().map(|f| f.device.as_str()).collect();
+    let listed = || devices.iter().map(|d| d.to_string()).collect();
     let device = match (device, devices.len()) {
         (Some(d), _) if devices.contains(d) => d.to_string(),
         (Some(d), _) => {
-            return Err(format!(
-                "{name}: no readings of device {d:?}; devices in the capture: {}",
-                list(&devices)
-            ))
+            return Err(ImportError::NoSuchDevice {
+                name: name.into(),
+                device: d.into(),
+                devices: listed(),
+            })
         }
-        (None, 0) => return Err(format!("{name}: no readings found; {FORMATS}")),
+        (None, 0) => return Err(ImportError::NoReadings { name: name.into() }),
         (None, 1) => devices
             .iter()
             .next()
             .map_or_else(String::new, |d| d.to_string()),
         (None, _) => {
-            return Err(format!(
-                "{name}: readings of several devices ({}): choose one with --device",
-                list(&devices)
-            ))
+            return Err(ImportError::SeveralDevices {
+                name: name.into(),
+                devices: listed(),
+            })
         }
     };
     let mine: Vec<&Found> = found.iter().filter(|f| f.device == device).collect();
@@ -105,9 +143,10 @@ pub fn import(name: &str, text: &str, device: Option<&str>) -> Result<Imported, 
         kept.push((f.t, f.v));
     }
     let Some(&(t0, _)) = kept.first() else {
-        return Err(format!(
-            "{name}: every reading of {device} was late or repeated: nothing to replay"
-        ));
+        return Err(ImportError::NothingToReplay {
+            name: name.into(),
+            device,
+        });
     };
     let mut csv = format!(
         "# from {name} by hil import-trace: {} readings of {device}\n{TRACE_CSV_HEADER}\n",
@@ -127,10 +166,6 @@ pub fn import(name: &str, text: &str, device: Option<&str>) -> Result<Imported, 
     })
 }
 
-fn list(devices: &BTreeSet<&str>) -> String {
-    devices.iter().copied().collect::<Vec<_>>().join(", ")
-}
-
 /// A `reading` event of an events.jsonl; other kinds carry none.
 fn from_event(event: &Value) -> Option<Found> {
     if event.get("kind")?.as_str()? != "reading" {
@@ -147,15 +182,11 @@ fn from_event(event: &Value) -> Option<Found> {
 
 /// `1700000000.123456789 hil/site/esp-1/battery {"v": 12.63, …}`. Messages on other topics, or whose payload
 /// carries no reading, are not errors: a capture of `hil/#` holds them too.
-fn from_subscriber_line(line: &str) -> Result<Option<Found>, String> {
+fn from_subscriber_line(line: &str) -> Result<Option<Found>, LineError> {
     let (time, rest) = line.split_once(' ').unwrap_or((line, ""));
     let t: f64 = match time.parse() {
         Ok(t) if f64::is_finite(t) => t,
-        _ => {
-            return Err(format!(
-                "{time:?} is not a Unix time; {FORMATS} (plain `mosquitto_sub -v` has no times)"
-            ))
-        }
+        _ => return Err(LineError::NotUnixTime(time.into())),
     };
     let (topic, payload) = rest.split_once(' ').unwrap_or((rest, ""));
     let Some(device) = topic
@@ -224,7 +255,7 @@ mod tests {
 {\"t\":6.9,\"kind\":\"reading\",\"board\":\"twin-1\",\"seq\":0,\"v\":12.4,\"raw\":785,\"late\":false,\"low\":false}
 {\"t\":38.3,\"kind\":\"reading\",\"board\":\"twin-0\",\"seq\":1,\"v\":12.3,\"raw\":778,\"late\":false,\"low\":false}
 {\"t\":40.0,\"kind\":\"rea";
-        let e = import("events.jsonl", log, None).unwrap_err();
+        let e = import("events.jsonl", log, None).unwrap_err().to_string();
         assert!(e.contains("several devices (twin-0, twin-1)"), "{e}");
         let got = import("events.jsonl", log, Some("twin-0")).unwrap();
         assert!(
@@ -232,18 +263,24 @@ mod tests {
             "{}",
             got.csv
         );
-        let e = import("events.jsonl", log, Some("esp-9")).unwrap_err();
+        let e = import("events.jsonl", log, Some("esp-9"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("devices in the capture: twin-0, twin-1"), "{e}");
     }
 
     #[test]
     fn lines_in_no_known_format_are_errors_naming_the_line() {
-        let e = import("cap.txt", "hil/site/esp-1/battery {\"v\": 12.6}\n", None).unwrap_err();
+        let e = import("cap.txt", "hil/site/esp-1/battery {\"v\": 12.6}\n", None)
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("cap.txt:1: "), "{e}");
         assert!(e.contains("mosquitto_sub -F '%U %t %p'"), "{e}");
-        let e = import("e.jsonl", "{bad\n{\"t\":1.0,\"kind\":\"x\"}\n", None).unwrap_err();
+        let e = import("e.jsonl", "{bad\n{\"t\":1.0,\"kind\":\"x\"}\n", None)
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("e.jsonl:1: not a JSON event"), "{e}");
         let e = import("cap.txt", "1700000000.1 hil/x/status up\n", None).unwrap_err();
-        assert!(e.contains("no readings found"), "{e}");
+        assert!(matches!(e, ImportError::NoReadings { .. }), "{e}");
     }
 }

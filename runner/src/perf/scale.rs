@@ -7,6 +7,7 @@ use crate::exec::{
 };
 use crate::paths;
 use anyhow::{Context, Result};
+use model::diagnostic::UserTomlFile;
 use model::events::{Body, Event};
 use model::scenario::Scenario;
 use rig::mqtt::{Broker, BrokerSpec};

@@ -28,7 +28,7 @@ pub fn write_html(outcomes: &[ScenarioOutcome], path: &Path) -> std::io::Result<
         .map(|outcome| {
             let (events, log_error) = match read_log(&outcome.events_path) {
                 Ok(events) => (events, None),
-                Err(e) => (Vec::new(), Some(e)),
+                Err(e) => (Vec::new(), Some(e.to_string())),
             };
             let log_href = outcome.events_path.strip_prefix(dir).ok().map(|p| {
                 let parts: Vec<_> = p.iter().map(|c| c.to_string_lossy()).collect();

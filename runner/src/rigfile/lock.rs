@@ -6,6 +6,34 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
+/// Why the bench lock was not taken. Causes are part of the message rather than a `source()`, as the run prints
+/// it whole.
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    #[error("the bench {} is in use: {holder} (lock {})", rig.display(), lock.display())]
+    InUse {
+        rig: PathBuf,
+        /// The holder's note: its pid, command line and start time.
+        holder: String,
+        lock: PathBuf,
+    },
+    #[error("cannot create {}: {cause}", folder.display())]
+    CreateFolder {
+        folder: PathBuf,
+        cause: std::io::Error,
+    },
+    #[error("cannot open the bench lock {}: {cause}", lock.display())]
+    Open {
+        lock: PathBuf,
+        cause: std::io::Error,
+    },
+    #[error("cannot write the bench lock {}: {cause}", lock.display())]
+    Write {
+        lock: PathBuf,
+        cause: std::io::Error,
+    },
+}
+
 pub struct BenchLock {
     file: File,
     pub path: PathBuf,
@@ -18,11 +46,13 @@ impl BenchLock {
     }
 
     /// Takes the lock for the rig file at `rig`, or says who holds it.
-    pub fn acquire(rig: &Path) -> Result<BenchLock, String> {
+    pub fn acquire(rig: &Path) -> Result<BenchLock, LockError> {
         let path = lock_path(rig);
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            std::fs::create_dir_all(dir).map_err(|cause| LockError::CreateFolder {
+                folder: dir.to_path_buf(),
+                cause,
+            })?;
         }
         let mut file = OpenOptions::new()
             .read(true)
@@ -30,16 +60,18 @@ impl BenchLock {
             .create(true)
             .truncate(false)
             .open(&path)
-            .map_err(|e| format!("cannot open the bench lock {}: {e}", path.display()))?;
+            .map_err(|cause| LockError::Open {
+                lock: path.clone(),
+                cause,
+            })?;
         if file.try_lock().is_err() {
             let mut holder = String::new();
             let _ = file.read_to_string(&mut holder);
-            return Err(format!(
-                "the bench {} is in use: {} (lock {})",
-                rig.display(),
-                holder.trim(),
-                path.display()
-            ));
+            return Err(LockError::InUse {
+                rig: rig.to_path_buf(),
+                holder: holder.trim().to_string(),
+                lock: path,
+            });
         }
         let note = format!(
             "pid {} ({}) since unix time {}",
@@ -54,7 +86,10 @@ impl BenchLock {
             .and_then(|_| file.seek(SeekFrom::Start(0)))
             .and_then(|_| file.write_all(note.as_bytes()))
             .and_then(|_| file.flush());
-        written.map_err(|e| format!("cannot write the bench lock {}: {e}", path.display()))?;
+        written.map_err(|cause| LockError::Write {
+            lock: path.clone(),
+            cause,
+        })?;
         Ok(BenchLock { file, path })
     }
 }
@@ -86,11 +121,14 @@ mod tests {
         let rig = dir.path().join("lab.toml");
         std::fs::write(&rig, "").unwrap();
         let first = BenchLock::acquire(&rig).unwrap();
-        let err = BenchLock::acquire(&rig).err().expect("the bench is held");
-        assert!(
-            err.contains(&format!("pid {}", std::process::id())),
-            "{err}"
-        );
+        match BenchLock::acquire(&rig) {
+            Err(LockError::InUse { holder, .. }) => assert!(
+                holder.starts_with(&format!("pid {} (", std::process::id())),
+                "{holder}"
+            ),
+            Err(other) => panic!("{other}"),
+            Ok(_) => panic!("the bench is held"),
+        }
         drop(first);
         assert!(BenchLock::acquire(&rig).is_ok(), "released on drop");
     }

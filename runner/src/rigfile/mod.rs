@@ -7,7 +7,7 @@ mod supply_section;
 
 pub use lock::BenchLock;
 
-use model::diagnostic::Diagnostic;
+use model::diagnostic::{Diagnostic, UserTomlFile};
 use raw::RigFileRaw;
 use rig::mqtt::TlsTrust;
 use rig::secret::Secret;
@@ -108,18 +108,17 @@ impl SecretRef {
     }
 }
 
-impl RigFile {
-    pub fn load(path: &Path) -> Result<RigFile, Diagnostic> {
-        let source = model::diagnostic::read_user_file(path, "rig file")?;
-        RigFile::parse(path, &source)
-    }
+impl UserTomlFile for RigFile {
+    type Raw = RigFileRaw;
+    const KIND: &'static str = "rig file";
+    const FORMAT_HELP: &'static str = "see the rig file format in README.md";
 
-    pub fn parse(path: &Path, source: &str) -> Result<RigFile, Diagnostic> {
-        let raw: RigFileRaw =
-            model::diagnostic::parse_toml(path, source, "see the rig file format in README.md")?;
+    fn validate(path: &Path, source: &str, raw: RigFileRaw) -> Result<RigFile, Diagnostic> {
         Validator { path, source }.validate(raw)
     }
+}
 
+impl RigFile {
     /// The limits of the channel a board hangs on.
     pub fn limits_of(&self, board: &BoardEntry) -> Option<ChannelLimits> {
         self.supplies

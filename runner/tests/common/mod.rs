@@ -1,7 +1,7 @@
 //! Shared parts of the end-to-end tests: a real Mosquitto with a password file, scenario fixtures, and the
 //! `hil` binary run as a user would run it.
 
-#![allow(dead_code)] // each test binary uses its own subset
+#![allow(dead_code, reason = "each test binary uses its own subset")]
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

@@ -1,6 +1,6 @@
 //! Shared by the serial tests: a scripted instrument on a real pty, the settings every driver must carry to the
 //! twin bench, and standalone twin boards.
-#![allow(dead_code)] // each test binary uses its own subset
+#![allow(dead_code, reason = "each test binary uses its own subset")]
 
 use rig::supply::PowerSupply;
 use std::path::{Path, PathBuf};

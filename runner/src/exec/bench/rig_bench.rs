@@ -47,7 +47,7 @@ pub struct RigBench {
 impl RigBench {
     /// Places the scenario on the rig's channels and opens their drivers (which connect on first use).
     pub fn new(rig: &RigFile, scenario: &Scenario) -> Result<RigBench> {
-        let placed = crate::plan::place(rig, scenario).map_err(anyhow::Error::msg)?;
+        let placed = crate::plan::place(rig, scenario)?;
         let mut drivers = RigDrivers::default();
         let mut channels = Vec::new();
         let mut ports = Vec::new();

@@ -1,0 +1,257 @@
+//! The command line's words: sub-commands, their arguments and help, and the checks on their values.
+
+use crate::exec::{TwinImage, TwinRuntime, TwinTransport};
+use crate::suite;
+use clap::{Parser, Subcommand};
+use rig::mqtt::BrokerSpec;
+use std::path::PathBuf;
+
+/// `hil run --speed` when not given; `hil list` estimates wall times at it.
+pub const DEFAULT_SPEED: f64 = 20.0;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "hil",
+    version,
+    about = "Hardware-in-the-loop test rig for ESP8266 battery-monitor firmware",
+    long_about = "Runs scenario files against ESP8266 boards on a bench supply, or against the twin bench \
+                  (simulated supply and boards running the real firmware files) when no rig file is given, \
+                  and checks the readings and wake/sleep timing they publish over MQTT.\n\n\
+                  Exit codes: 0 all passed, 1 a check failed, 2 bad input or set-up error.",
+    after_help = "Examples:\n  hil run                          all scenarios in scenarios/ on the twin bench\n  \
+                  hil run scenarios/float-charge.toml --report out/\n  \
+                  hil run --firmware build/app     validate another firmware folder\n  \
+                  hil run --broker mosquitto       use the system's mosquitto with a password file\n  \
+                  HIL_MQTT_PASSWORD=… hil run --broker mqtts://rig@broker.lab:8883 --broker-ca lab-ca.pem\n  \
+                  hil check out/float-charge/events.jsonl --scenario scenarios/float-charge.toml\n  \
+                  hil validate scenarios/\n  \
+                  hil list --tag nightly           scenarios with their tags, boards and duration\n  \
+                  hil import-trace capture.txt --out scenarios/traces/site.csv"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run scenarios and check them (twin bench unless a rig file is given).
+    Run(RunArgs),
+    /// Re-run the checks on a recorded event log, offline.
+    Check {
+        /// An events.jsonl written by `hil run`.
+        events: PathBuf,
+        /// The scenario file the run used (its [expect] section is checked).
+        #[arg(long)]
+        scenario: PathBuf,
+    },
+    /// Benchmarks that print figures (not pass/fail).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+    /// Parse and validate scenario files without running them.
+    Validate {
+        /// Scenario files or folders [default: scenarios/]
+        paths: Vec<PathBuf>,
+        /// Also validate this rig file, and the scenarios against its channel limits.
+        #[arg(long, value_name = "FILE")]
+        rig: Option<PathBuf>,
+    },
+    /// List scenarios with their tags, boards, duration and requirements.
+    List {
+        /// Scenario files or folders [default: scenarios/]
+        paths: Vec<PathBuf>,
+        /// Only scenarios with this tag (repeat for any of several).
+        #[arg(long)]
+        tag: Vec<String>,
+    },
+    /// (Started by `hil run --rig` itself.) Waits on its stdin; if the run closes it without disarming, the run
+    /// died, and this puts the rig's supply channels into their safe state.
+    #[command(hide = true)]
+    SafetyGuard {
+        #[arg(long, value_name = "FILE")]
+        rig: PathBuf,
+    },
+    /// Turn a capture of the firmware's readings into a `time_s,volts` CSV for a replay profile
+    /// (`profile = { csv = "traces/x.csv", speedup = N }`).
+    ImportTrace {
+        /// `mosquitto_sub -F '%U %t %p' -t 'PREFIX/+/battery'` output, or an events.jsonl from `hil run`.
+        capture: PathBuf,
+        /// The CSV to write.
+        #[arg(long, value_name = "CSV")]
+        out: PathBuf,
+        /// The device (board) whose readings to take, when the capture holds several.
+        #[arg(long)]
+        device: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BenchCommand {
+    /// Start the twin bench standalone (SCPI supply, pty boards, broker) and describe it in a rig file, for
+    /// pyvisa, esptool, mpremote, mosquitto_sub or `hil run --rig`; runs until Ctrl-C or SIGTERM. SIGUSR1 moves
+    /// every board to a new pty, as replugging its USB cable would.
+    Up {
+        /// Where to write the rig file (the broker and WiFi passwords go to files beside it, mode 0600).
+        #[arg(long, value_name = "FILE")]
+        write_rig: PathBuf,
+        #[arg(long, default_value_t = 1)]
+        boards: u32,
+        /// Supply channels (1-3, as a Rigol DP832); board i hangs on channel i mod N + 1.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=3))]
+        channels: u8,
+        /// The twin instrument, and so the driver `hil run --rig` uses: a DP832 over TCP or RS-232 (a pty), a
+        /// Korad KA3005P or a Riden RD6006 (ptys).
+        #[arg(long, value_enum, default_value_t = crate::benchup::TwinSupply::Scpi)]
+        supply: crate::benchup::TwinSupply,
+        /// Hold the boards in the ROM loader (for esptool) instead of running their app.
+        #[arg(long)]
+        bootloader: bool,
+        #[arg(long, default_value = "embedded")]
+        broker: BrokerSpec,
+        /// Append a line to FILE for every setting the twin supply's channels receive (time, channel, volts,
+        /// current limit, output, over-current protection): what a run left the bench in, and in which order.
+        #[arg(long, value_name = "FILE")]
+        supply_journal: Option<PathBuf>,
+        /// What the boards run their app and REPL code on (as for `hil run`).
+        #[arg(long, value_enum, default_value_t = TwinRuntime::Micropython)]
+        twin_runtime: TwinRuntime,
+    },
+    /// Our flasher vs esptool and our deploy vs mpremote, on the same twin board over a pty at one baud.
+    Boards {
+        #[arg(long, default_value_t = 115_200)]
+        baud: u32,
+        /// Size of the generated firmware image to flash, in KiB.
+        #[arg(long, default_value_t = 200)]
+        image_kib: usize,
+        /// What the board runs its REPL code on (as for `hil run`).
+        #[arg(long, value_enum, default_value_t = TwinRuntime::Micropython)]
+        twin_runtime: TwinRuntime,
+    },
+    /// K twin boards at once through the full path: wall time, CPU, memory, readings, timing precision.
+    Scale {
+        /// Board counts to run, one run each.
+        #[arg(long, value_delimiter = ',', default_value = "1,10,50,100")]
+        boards: Vec<u32>,
+        #[arg(long, default_value_t = 10.0, value_parser = parse_speed)]
+        speed: f64,
+        /// Device minutes per run.
+        #[arg(long, default_value_t = 5.0)]
+        minutes: f64,
+        #[arg(long, default_value = "embedded")]
+        broker: BrokerSpec,
+        /// How the twin boards are reached: `pty` is the hardware path (ROM-loader flash, raw-REPL deploy and
+        /// console over a pty per board), `process` the lighter default of `hil run`.
+        #[arg(long, value_enum, default_value_t = TwinTransport::Pty)]
+        transport: TwinTransport,
+        /// What the boards run the firmware on (as for `hil run`): compare `micropython` with `cpython`.
+        #[arg(long, value_enum, default_value_t = TwinRuntime::Micropython)]
+        twin_runtime: TwinRuntime,
+    },
+    /// All three peer comparisons in one run: `boards` (flasher vs esptool, deploy vs mpremote) and `tap`
+    /// (publish round trip through the tap vs direct), with their ratios together at the end.
+    Peers {
+        #[arg(long, default_value_t = 115_200)]
+        baud: u32,
+        /// Size of the generated firmware image to flash, in KiB.
+        #[arg(long, default_value_t = 200)]
+        image_kib: usize,
+        /// Messages per path for the tap comparison.
+        #[arg(long, default_value_t = 500)]
+        messages: usize,
+        #[arg(long, default_value = "embedded")]
+        broker: BrokerSpec,
+        /// What the board runs its REPL code on (as for `hil run`).
+        #[arg(long, value_enum, default_value_t = TwinRuntime::Micropython)]
+        twin_runtime: TwinRuntime,
+    },
+    /// Publish round-trip latency (p50/p99) through the MQTT tap versus straight to the broker.
+    Tap {
+        /// Messages per path.
+        #[arg(long, default_value_t = 500)]
+        messages: usize,
+        /// Broker to measure against (as for `hil run`).
+        #[arg(long, default_value = "embedded")]
+        broker: BrokerSpec,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+pub struct RunArgs {
+    /// Scenario files or folders of them [default: scenarios/]
+    pub paths: Vec<PathBuf>,
+    /// Device time runs this many times faster than real time (twin bench only). Scenario times stay in device
+    /// time; readings and periods are judged in device time.
+    #[arg(long, default_value_t = DEFAULT_SPEED, value_parser = parse_speed)]
+    pub speed: f64,
+    /// MicroPython app folder to deploy (default: the project's firmware/app).
+    #[arg(long, value_name = "DIR")]
+    pub firmware: Option<PathBuf>,
+    /// Where to write events.jsonl per scenario, junit.xml, summary.txt and index.html (plots, checks, consoles).
+    #[arg(long, value_name = "DIR", default_value = "hil-report")]
+    pub report: PathBuf,
+    /// `auto` (Mosquitto, the field's broker, where it is installed, else the embedded one), `embedded`
+    /// (rumqttd in-process, no install; it closes a refused connection without its CONNACK code), `mosquitto`
+    /// (the system's, started on a free loopback port with a generated password file), `mqtt://USER@HOST:PORT`
+    /// or, over TLS, `mqtts://USER@HOST:PORT` (an existing broker; password from HIL_MQTT_PASSWORD). Boards
+    /// always reach the tap in plain MQTT; the tap and the monitor use TLS to an mqtts broker.
+    #[arg(long, default_value = "auto")]
+    pub broker: BrokerSpec,
+    /// PEM file of the CA that signed an mqtts broker's certificate, trusted instead of the system's CAs.
+    #[arg(long, value_name = "FILE")]
+    pub broker_ca: Option<PathBuf>,
+    /// Print only the summary, not each reading as it arrives.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Only scenarios with this tag (repeat for any of several).
+    #[arg(long)]
+    pub tag: Vec<String>,
+    /// Scenarios run at once, each with a broker of its own (one at a time on an external broker).
+    #[arg(long, short, default_value_t = suite::DEFAULT_JOBS, value_parser = parse_jobs)]
+    pub jobs: usize,
+    /// How twin boards are reached: `process` (each wake a host process, files copied) or `pty` (a pty per
+    /// board, flashed through the ROM loader, deployed over the raw REPL, console read from the port).
+    #[arg(long, value_enum, default_value_t = TwinTransport::Process)]
+    pub twin_transport: TwinTransport,
+    /// What twin boards run the firmware on: `micropython` (MicroPython's unix port with an ESP8266's heap,
+    /// frozen modules and API; installed once per machine by firmware/host/install.py) or `cpython` (CPython
+    /// with shims, deployed as source: a comparison only, blind to what MicroPython lacks).
+    #[arg(long, value_enum, default_value_t = TwinRuntime::Micropython)]
+    pub twin_runtime: TwinRuntime,
+    /// The MicroPython image twin boards stand for, and so which frozen modules import: `generic` (2 MiB+
+    /// flash: umqtt.simple, umqtt.robust…), `flash-1m` or `flash-512k` (no umqtt).
+    #[arg(long, value_enum, default_value_t = TwinImage::Generic)]
+    pub twin_image: TwinImage,
+    /// Deploy the app's modules as .py source instead of .mpy from mpy-cross (boot.py and main.py are source
+    /// either way). Importing source compiles it on the chip, which needs more heap than the app itself.
+    #[arg(long)]
+    pub deploy_source: bool,
+    /// Run on the bench this rig file describes (a lab, or `hil bench up`'s twin) instead of a twin bench: its
+    /// supply, boards (flashed, deployed over the raw REPL), broker and secrets; real time, one scenario at a
+    /// time, holding the bench's lock.
+    #[arg(long, value_name = "FILE")]
+    pub rig: Option<PathBuf>,
+}
+
+/// A `--speed` outside 1..=1000.
+#[derive(Debug, thiserror::Error)]
+#[error("{0:?}: speed must be a number from 1 to 1000")]
+struct BadSpeed(String);
+
+fn parse_speed(s: &str) -> Result<f64, BadSpeed> {
+    match s.parse::<f64>() {
+        Ok(v) if (1.0..=1000.0).contains(&v) => Ok(v),
+        _ => Err(BadSpeed(s.into())),
+    }
+}
+
+/// A `--jobs` outside 1..=64.
+#[derive(Debug, thiserror::Error)]
+#[error("{0:?}: jobs must be a whole number from 1 to 64")]
+struct BadJobs(String);
+
+fn parse_jobs(s: &str) -> Result<usize, BadJobs> {
+    match s.parse::<usize>() {
+        Ok(n) if (1..=64).contains(&n) => Ok(n),
+        _ => Err(BadJobs(s.into())),
+    }
+}

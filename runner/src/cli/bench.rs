@@ -1,0 +1,139 @@
+//! `hil bench …`: the twin bench standalone (`up`), and the benchmarks that print figures rather than verdicts.
+
+use super::{setup_error, stop_signal, BenchCommand, Ended, EXIT_PASS};
+use crate::benchup::{bench_up, BenchUpOptions};
+use crate::exec::TwinRuntime;
+use crate::paths;
+use crate::perf::{bench_boards, scale, tap_latency, BenchRow, BoardsBenchOptions};
+
+pub(super) async fn bench(command: BenchCommand) -> Ended {
+    match command {
+        BenchCommand::Up {
+            write_rig,
+            boards,
+            channels,
+            supply,
+            bootloader,
+            broker,
+            supply_journal,
+            twin_runtime,
+        } => {
+            let options = BenchUpOptions {
+                rig_file: write_rig,
+                boards: boards.clamp(1, 64),
+                channels,
+                supply,
+                bootloader,
+                broker,
+                supply_journal,
+                runtime: generic_runtime(twin_runtime).await.map_err(setup_error)?,
+            };
+            bench_up(&options, stop_signal())
+                .await
+                .map_err(setup_error)?;
+        }
+        BenchCommand::Boards {
+            baud,
+            image_kib,
+            twin_runtime,
+        } => {
+            let ratios = boards_bench(baud, image_kib, twin_runtime)
+                .await
+                .map_err(setup_error)?;
+            ratios.iter().for_each(|r| println!("{r}"));
+        }
+        BenchCommand::Scale {
+            boards,
+            speed,
+            minutes,
+            broker,
+            transport,
+            twin_runtime,
+        } => {
+            let minutes = minutes.clamp(1.0, 120.0);
+            scale(&boards, speed, minutes, &broker, transport, twin_runtime)
+                .await
+                .map_err(setup_error)?;
+        }
+        BenchCommand::Peers {
+            baud,
+            image_kib,
+            messages,
+            broker,
+            twin_runtime,
+        } => {
+            let boards = boards_bench(baud, image_kib, twin_runtime).await;
+            println!();
+            let tap = tap_latency(&broker, messages.max(1)).await;
+            let (ratios, (p50, p99)) = (boards.map_err(setup_error)?, tap.map_err(setup_error)?);
+            println!("\npeer ratios from this run (time ratios: below 1, ours is faster):");
+            ratios.iter().for_each(|r| println!("  {r}"));
+            println!("  ratio publish round trip, tap / direct: p50 {p50:.2}, p99 {p99:.2}");
+        }
+        BenchCommand::Tap { messages, broker } => {
+            tap_latency(&broker, messages.max(1))
+                .await
+                .map_err(setup_error)?;
+        }
+    }
+    Ok(EXIT_PASS)
+}
+
+/// The runtime of the standard image (2 MiB+ flash), which the benches' boards stand for.
+async fn generic_runtime(kind: TwinRuntime) -> anyhow::Result<twin::FirmwareRuntime> {
+    paths::firmware_runtime(kind, twin::ImageVariant::Generic).await
+}
+
+/// `hil bench boards`: prints its table and returns the time ratios against esptool and mpremote.
+async fn boards_bench(
+    baud: u32,
+    image_kib: usize,
+    twin_runtime: TwinRuntime,
+) -> anyhow::Result<Vec<String>> {
+    let options = BoardsBenchOptions {
+        runtime: generic_runtime(twin_runtime).await?,
+        app_dir: paths::default_firmware(),
+        baud,
+        image_bytes: image_kib.clamp(4, 4096) * 1024,
+    };
+    let rows = bench_boards(&options, &mut std::io::stdout()).await?;
+    Ok(board_ratios(&rows))
+}
+
+/// Time ratios of our flasher and deployer against esptool and mpremote (below 1: ours is faster).
+fn board_ratios(rows: &[BenchRow]) -> Vec<String> {
+    let time = |prefix: &str| {
+        rows.iter()
+            .find(|r| r.what.starts_with(prefix))
+            .and_then(|r| r.seconds)
+    };
+    let pairs = [
+        (
+            "flash, ours / esptool --no-stub",
+            "flash: ours",
+            "flash: esptool --no-stub",
+        ),
+        (
+            "flash, ours / esptool stub",
+            "flash: ours",
+            "flash: esptool (stub",
+        ),
+        (
+            "deploy fresh, ours / mpremote",
+            "deploy fresh: ours",
+            "deploy fresh: mpremote",
+        ),
+        (
+            "deploy unchanged, ours / mpremote",
+            "deploy unchanged: ours",
+            "deploy unchanged: mpremote",
+        ),
+    ];
+    pairs
+        .iter()
+        .map(|(label, ours, theirs)| match (time(ours), time(theirs)) {
+            (Some(a), Some(b)) if b > 0.0 => format!("ratio {label}: {:.2}", a / b),
+            _ => format!("ratio {label}: n/a (a tool is missing or failed)"),
+        })
+        .collect()
+}

@@ -1,0 +1,132 @@
+//! The commands that read files and need no bench: `check`, `validate`, `list`, `import-trace`; and loading the
+//! scenarios a command names, which `run` shares.
+
+use super::{file_error, setup_error, Ended, SetupFailed, DEFAULT_SPEED, EXIT_FAIL, EXIT_PASS};
+use crate::rigfile::RigFile;
+use crate::{paths, plan, suite};
+use model::checks::run_checks;
+use model::diagnostic::UserTomlFile;
+use model::events::read_log;
+use model::scenario::{collect_files, Scenario};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// The scenarios in `paths` (default: the project's scenarios/), every file's errors reported before stopping.
+pub(super) fn load_scenarios(paths: &[PathBuf]) -> Result<Vec<Scenario>, SetupFailed> {
+    let paths = if paths.is_empty() {
+        vec![paths::default_scenarios()]
+    } else {
+        paths.to_vec()
+    };
+    let files = collect_files(&paths).map_err(setup_error)?;
+    let mut scenarios = Vec::new();
+    let mut all_valid = Ok(());
+    for file in files {
+        match Scenario::load(&file) {
+            Ok(s) => scenarios.push(s),
+            Err(d) => all_valid = Err(file_error(d)),
+        }
+    }
+    let names_unique = unique_names(&scenarios);
+    all_valid.and(names_unique)?;
+    Ok(scenarios)
+}
+
+/// Reports every two scenarios with one name: a name is a report folder.
+fn unique_names(scenarios: &[Scenario]) -> Result<(), SetupFailed> {
+    let mut seen = HashMap::new();
+    let mut unique = Ok(());
+    for s in scenarios {
+        if let Some(other) = seen.insert(&s.name, &s.path) {
+            unique = Err(setup_error(format_args!(
+                "{} and {} are both named {:?}: names must be unique (they name report folders)",
+                other.display(),
+                s.path.display(),
+                s.name
+            )));
+        }
+    }
+    unique
+}
+
+/// `hil check`: the scenario's checks over a recorded event log.
+pub(super) fn check(events: &Path, scenario: &Path) -> Ended {
+    let scenario = Scenario::load(scenario).map_err(file_error)?;
+    let events = read_log(events).map_err(setup_error)?;
+    let verdicts = run_checks(&scenario, &events);
+    for v in &verdicts {
+        println!(
+            "{:<4} {:<18} {:<8} {}",
+            v.word(),
+            v.name,
+            v.board.as_deref().unwrap_or("-"),
+            v.message
+        );
+    }
+    Ok(if verdicts.iter().all(|v| v.pass) {
+        EXIT_PASS
+    } else {
+        EXIT_FAIL
+    })
+}
+
+/// `hil validate`: the rig file if given, then each scenario, and each against the rig's channel limits (or the
+/// twin's).
+pub(super) fn validate(paths: &[PathBuf], rig: Option<&Path>) -> Ended {
+    let rig = rig.map(RigFile::load).transpose().map_err(file_error)?;
+    if let Some(rig) = &rig {
+        println!(
+            "ok  {}  ({} supplies, {} boards)",
+            rig.path.display(),
+            rig.supplies.len(),
+            rig.boards.len()
+        );
+    }
+    let mut all_fit = Ok(());
+    for s in &load_scenarios(paths)? {
+        match plan::check_limits(s, rig.as_ref()) {
+            Ok(()) => println!("ok  {}  ({})", s.path.display(), s.name),
+            Err(d) => all_fit = Err(file_error(d)),
+        }
+    }
+    all_fit.map(|()| EXIT_PASS)
+}
+
+/// `hil list`: the scenarios with their tags, boards, duration and needs.
+pub(super) fn list(paths: &[PathBuf], tags: &[String]) -> Ended {
+    let scenarios = suite::with_tags(load_scenarios(paths)?, tags).map_err(setup_error)?;
+    print!("{}", suite::listing(&scenarios, DEFAULT_SPEED));
+    Ok(EXIT_PASS)
+}
+
+/// `hil import-trace`: a capture of the firmware's readings as a replay profile's CSV.
+pub(super) fn import_trace(capture: &Path, out: &Path, device: Option<&str>) -> Ended {
+    let text = std::fs::read_to_string(capture)
+        .map_err(|e| setup_error(format_args!("{}: {e}", capture.display())))?;
+    let name = capture.file_name().map_or_else(
+        || capture.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let imported = model::trace::import(&name, &text, device).map_err(setup_error)?;
+    out.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or(Ok(()), std::fs::create_dir_all)
+        .and_then(|_| std::fs::write(out, &imported.csv))
+        .map_err(|e| setup_error(format_args!("writing {}: {e}", out.display())))?;
+    // A replay should fit a scenario of about ten minutes of device time.
+    let speedup = (imported.span / 600.0).ceil().max(1.0);
+    println!(
+        "wrote {}: {} readings of {} over {} (left out: {} late, {} repeated, {} other lines)
+         replay it with: profile = {{ csv = \"{}\", speedup = {speedup} }}  (≈{} of device time)",
+        out.display(),
+        imported.rows,
+        imported.device,
+        suite::duration_text(imported.span),
+        imported.late,
+        imported.repeated,
+        imported.other,
+        out.display(),
+        suite::duration_text(imported.span / speedup)
+    );
+    Ok(EXIT_PASS)
+}

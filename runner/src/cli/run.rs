@@ -1,0 +1,309 @@
+//! `hil run`: load and select the scenarios, refuse any over its channel limits, build the firmware, start the
+//! brokers, run the suite, and write the reports.
+
+use super::offline::load_scenarios;
+use super::rig_bench::OpenRig;
+use super::{file_error, setup_error, stop_signal, Ended, RunArgs, SetupFailed};
+use super::{EXIT_FAIL, EXIT_PASS, EXIT_SETUP};
+use crate::exec::{Apps, BenchSource, RigSource, RunContext, ScenarioOutcome, TwinSource};
+use crate::report::{summary_table, write_html, write_junit, Skipped};
+use crate::rigfile::RigFile;
+use crate::{paths, plan, suite};
+use model::scenario::Scenario;
+use rig::mqtt::{Broker, BrokerSpec};
+use rig::secret::Secret;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+pub(super) async fn run(args: RunArgs) -> Ended {
+    let broker_spec = args
+        .broker
+        .clone()
+        .with_ca(args.broker_ca.clone())
+        .map_err(setup_error)?;
+    let scenarios =
+        suite::with_tags(load_scenarios(&args.paths)?, &args.tag).map_err(setup_error)?;
+    // Held until the run ends (and, should the run be killed, by its safety guard until that is done).
+    let rig = args.rig.as_deref().map(OpenRig::open).transpose()?;
+    let rig_file = rig.as_ref().map(|r| r.file.clone());
+    refuse_over_limits(&scenarios, rig_file.as_deref())?;
+    let firmware = Firmware::prepare(&args, &scenarios).await?;
+    create_report_folder(&args.report)?;
+    let (scenarios, skipped) = suite::split_runnable(scenarios, &broker_spec);
+    for s in &skipped {
+        eprintln!("SKIP {}: {}", s.scenario, s.reason);
+    }
+    // A real bench is one set of boards: its scenarios run one at a time.
+    let jobs = match &rig {
+        Some(_) => 1,
+        None => suite::jobs_for(&broker_spec, args.jobs, scenarios.len()),
+    };
+    let rig_broker = rig.as_ref().and_then(|r| r.broker.clone());
+    let brokers = start_brokers(&broker_spec, rig_broker, jobs).await?;
+    let shared = SharedByJobs {
+        // Real boards sleep in real time.
+        speed: if rig.is_some() { 1.0 } else { args.speed },
+        interrupt: stop_on_signal(),
+        wifi_password: wifi_password(rig.as_ref()),
+        rig: rig_file,
+    };
+    announce(&args, scenarios.len(), &shared, jobs, &brokers, &firmware);
+    let contexts = contexts(&args, &shared, &firmware, brokers);
+    let guard = rig.as_ref().map(OpenRig::guard).transpose()?;
+    let started = Instant::now();
+    let outcomes = suite::run_all(&scenarios, contexts).await;
+    if let Some(guard) = guard {
+        guard.disarm().await;
+    }
+    let wall = started.elapsed();
+    conclude(
+        &outcomes,
+        &skipped,
+        scenarios.len(),
+        jobs,
+        wall,
+        &args.report,
+    )
+}
+
+fn create_report_folder(folder: &Path) -> Result<(), SetupFailed> {
+    std::fs::create_dir_all(folder).map_err(|e| {
+        setup_error(format_args!(
+            "cannot create the report folder {}: {e}",
+            folder.display()
+        ))
+    })
+}
+
+/// Refuses, before anything is sent, every scenario that asks a supply channel for more than it allows.
+fn refuse_over_limits(scenarios: &[Scenario], rig: Option<&RigFile>) -> Result<(), SetupFailed> {
+    let mut all_fit = Ok(());
+    for s in scenarios {
+        if let Err(d) = plan::check_limits(s, rig) {
+            all_fit = Err(file_error(d));
+        }
+    }
+    all_fit
+}
+
+/// What the boards run: the app folder (`--firmware`, else the project's), the runtime twin boards run it on,
+/// and the apps built for the scenarios.
+struct Firmware {
+    folder: PathBuf,
+    runtime: twin::FirmwareRuntime,
+    apps: Arc<Apps>,
+}
+
+impl Firmware {
+    async fn prepare(args: &RunArgs, scenarios: &[Scenario]) -> Result<Firmware, SetupFailed> {
+        let folder = args
+            .firmware
+            .clone()
+            .unwrap_or_else(paths::default_firmware);
+        let runtime = paths::firmware_runtime(args.twin_runtime, args.twin_image.variant())
+            .await
+            .map_err(setup_error)?;
+        let apps = Apps::build(
+            &folder,
+            scenarios,
+            &runtime,
+            args.deploy_source,
+            args.rig.is_some(),
+        )
+        .map_err(setup_error)?;
+        Ok(Firmware {
+            folder,
+            runtime,
+            apps: Arc::new(apps),
+        })
+    }
+
+    /// How the app's modules reach the boards.
+    fn deployed_as(&self, deploy_source: bool) -> &'static str {
+        if deploy_source || matches!(self.runtime, twin::FirmwareRuntime::CPython { .. }) {
+            "deployed as source"
+        } else {
+            "modules deployed as .mpy"
+        }
+    }
+}
+
+/// One broker per job: the rig's when it names one, then as many as `spec` starts.
+async fn start_brokers(
+    spec: &BrokerSpec,
+    rig_broker: Option<Arc<Broker>>,
+    jobs: usize,
+) -> Result<Vec<Arc<Broker>>, SetupFailed> {
+    let mut brokers = Vec::with_capacity(jobs);
+    brokers.extend(rig_broker);
+    for _ in brokers.len()..jobs {
+        let broker = Broker::start(spec)
+            .await
+            .map_err(|e| setup_error(format_args!("broker: {e:#}")))?;
+        brokers.push(Arc::new(broker));
+    }
+    Ok(brokers)
+}
+
+/// Turns Ctrl-C or SIGTERM into the run's interrupt: the scenarios stop, the supply goes off, and what was
+/// recorded is written.
+fn stop_on_signal() -> watch::Receiver<bool> {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    tokio::spawn(async move {
+        let signal = stop_signal().await;
+        eprintln!("\n{signal}: stopping; turning the supply off and writing what was recorded");
+        let _ = stop_tx.send(true);
+    });
+    stop_rx
+}
+
+/// The WiFi password deployed to the boards: the rig's, else HIL_WIFI_PASSWORD, else one made up for the twin's
+/// access point.
+fn wifi_password(rig: Option<&OpenRig>) -> Secret {
+    match rig.and_then(|r| r.wifi_password.clone()) {
+        Some(password) => password,
+        None => std::env::var("HIL_WIFI_PASSWORD")
+            .map(Secret::new)
+            .unwrap_or_else(|_| Secret::generate()),
+    }
+}
+
+/// What every job of the run shares, besides its firmware.
+struct SharedByJobs {
+    speed: f64,
+    interrupt: watch::Receiver<bool>,
+    wifi_password: Secret,
+    rig: Option<Arc<RigFile>>,
+}
+
+/// Says on stderr what is about to run, where, how fast, on which broker and firmware.
+fn announce(
+    args: &RunArgs,
+    scenarios: usize,
+    shared: &SharedByJobs,
+    jobs: usize,
+    brokers: &[Arc<Broker>],
+    firmware: &Firmware,
+) {
+    let broker = brokers.first().map_or_else(
+        || "none needed".to_string(),
+        |b| match jobs {
+            1 => b.description.clone(),
+            _ => format!("{} (one per job)", b.description),
+        },
+    );
+    let bench = shared.rig.as_ref().map_or_else(
+        || "the twin bench".to_string(),
+        |r| format!("the rig {}", r.path.display()),
+    );
+    let boards_run = match &shared.rig {
+        Some(_) => String::new(),
+        None => format!(", boards on the {}", firmware.runtime.describe()),
+    };
+    eprintln!(
+        "hil: {scenarios} scenario(s) on {bench} at {}x, {jobs} at a time, broker: {broker}, firmware: {}{} \
+         ({}){boards_run}",
+        shared.speed,
+        firmware.folder.display(),
+        firmware.apps.named(),
+        firmware.deployed_as(args.deploy_source),
+    );
+}
+
+/// One context per broker, so one per job.
+fn contexts(
+    args: &RunArgs,
+    shared: &SharedByJobs,
+    firmware: &Firmware,
+    brokers: Vec<Arc<Broker>>,
+) -> Vec<Arc<RunContext>> {
+    let run_id = run_id();
+    let bench_source: Arc<dyn BenchSource> = match &shared.rig {
+        Some(rig) => Arc::new(RigSource(rig.clone())),
+        None => Arc::new(TwinSource {
+            transport: args.twin_transport,
+            runtime: firmware.runtime.clone(),
+        }),
+    };
+    brokers
+        .into_iter()
+        .map(|broker| {
+            Arc::new(RunContext {
+                broker,
+                app: firmware.apps.clone(),
+                speed: shared.speed,
+                report_dir: args.report.clone(),
+                run_id: run_id.clone(),
+                interrupt: shared.interrupt.clone(),
+                wifi_password: shared.wifi_password.clone(),
+                progress: !args.quiet,
+                bench: bench_source.clone(),
+            })
+        })
+        .collect()
+}
+
+/// A short id unique enough to keep two runs' topics apart on one broker.
+fn run_id() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("r{:x}", (nanos as u64) ^ u64::from(std::process::id()))
+}
+
+/// Prints the summary and the timings, writes the reports, and gives the run's exit code.
+fn conclude(
+    outcomes: &[ScenarioOutcome],
+    skipped: &[Skipped],
+    planned: usize,
+    jobs: usize,
+    wall: Duration,
+    report: &Path,
+) -> Ended {
+    let summary = summary_table(outcomes, skipped);
+    print!("{summary}");
+    eprintln!(
+        "wall time: {} for {} scenario(s), {jobs} at a time",
+        suite::duration_text(wall.as_secs_f64()),
+        outcomes.len()
+    );
+    if outcomes.len() > 1 {
+        eprintln!("slowest: {}", suite::slowest(outcomes, 3));
+    }
+    let code = exit_code(outcomes, planned);
+    let written = write_reports(outcomes, skipped, &summary, report);
+    eprintln!("report: {}", report.display());
+    written.map(|()| code)
+}
+
+/// A bench or set-up error in any scenario outranks a failed check; a run stopped before every scenario ran
+/// fails.
+fn exit_code(outcomes: &[ScenarioOutcome], planned: usize) -> u8 {
+    if outcomes.iter().any(|o| o.error.is_some()) {
+        EXIT_SETUP
+    } else if outcomes.len() < planned || !outcomes.iter().all(ScenarioOutcome::passed) {
+        EXIT_FAIL
+    } else {
+        EXIT_PASS
+    }
+}
+
+/// junit.xml, summary.txt and index.html in the report folder.
+fn write_reports(
+    outcomes: &[ScenarioOutcome],
+    skipped: &[Skipped],
+    summary: &str,
+    folder: &Path,
+) -> Result<(), SetupFailed> {
+    write_junit(outcomes, skipped, &folder.join("junit.xml"))
+        .and_then(|_| std::fs::write(folder.join("summary.txt"), summary))
+        .and_then(|_| write_html(outcomes, &folder.join("index.html")))
+        .map_err(|e| {
+            setup_error(format_args!(
+                "writing the report in {}: {e}",
+                folder.display()
+            ))
+        })
+}
