@@ -268,10 +268,10 @@ pub async fn bench_up(
         let name = format!("twin-{i}");
         let mac = format!("5c:cf:7f:00:{:02x}:{:02x}", i / 256, i % 256);
         let mut spec = PtyBoardSpec::new(&name, &mac, &options.runtime);
-        spec.seed = u64::from(i);
+        spec.board.seed = u64::from(i);
         spec.start_in_loader = options.bootloader;
-        spec.channel = i as usize % channels;
-        let channel = spec.channel + 1;
+        spec.board.channel = i as usize % channels;
+        let channel = spec.board.channel + 1;
         let board = PtyBoard::spawn(spec, state.clone(), clock).await?;
         let lines = LinesServer::start(board.lines()).await?;
         boards.push(UpBoard {

@@ -9,7 +9,7 @@ use model::events::{BoardInfo, Body, EventLog};
 use model::scenario::Scenario;
 use rig::board::remote_lines::RemoteLines;
 use rig::board::reset_lines::ResetLines;
-use rig::board::Board;
+use rig::board::{Board, Chip};
 use rig::supply::{ChannelLimits, Dialect, PowerSupply, ScpiSupply};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -134,9 +134,10 @@ pub struct Bench {
     pub scan: Vec<String>,
 }
 
-/// A board's serial port, where the port has no modem lines its reset lines' side channel, and the serial number
-/// of its USB-serial adapter when the rig file names it.
+/// A board's chip and serial port, where the port has no modem lines its reset lines' side channel, and the serial
+/// number of its USB-serial adapter when the rig file names it.
 pub struct WirePort {
+    pub chip: Arc<dyn Chip>,
     pub port: PathBuf,
     pub lines: Option<Arc<dyn ResetLines>>,
     pub usb_serial: Option<String>,
@@ -204,11 +205,12 @@ pub async fn pty_twin_bench(
     for i in 0..scenario.boards {
         let (info, seed) = twin_identity(scenario, i);
         let mut spec = PtyBoardSpec::new(&info.name, &info.mac, runtime);
-        spec.channel = scenario.supply.channel_of(i);
-        spec.physics = bench.physics.clone();
-        spec.seed = seed;
+        spec.board.channel = scenario.supply.channel_of(i);
+        spec.board.physics = bench.physics.clone();
+        spec.board.seed = seed;
         let pty = PtyBoard::spawn(spec, state.clone(), clock).await?;
         bench.ports.push(WirePort {
+            chip: pty.chip(),
             port: pty.port().to_path_buf(),
             lines: Some(pty.lines()),
             usb_serial: None,
@@ -279,6 +281,7 @@ pub fn rig_bench(rig: &RigFile, scenario: &Scenario) -> Result<Bench> {
                 None => None,
             };
             ports.push(WirePort {
+                chip: b.chip.clone(),
                 port: PathBuf::from(&b.port),
                 lines,
                 usb_serial: b.usb_serial.clone(),
