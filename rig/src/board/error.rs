@@ -1,9 +1,10 @@
 //! What goes wrong with a board, by kind, each message naming the board and the step: flashing ([`FlashError`]),
-//! the raw REPL ([`ReplError`]), finding the board ([`LocateError`]), and the port or the reset lines around them
-//! ([`BoardError`]).
+//! and any step of a board ([`BoardError`]): flashing, the raw REPL ([`ReplError`]), finding the board
+//! ([`LocateError`]), its reset lines ([`LinesError`]) and its port.
 
 use super::locate::LocateError;
 use super::raw_repl::ReplError;
+use super::reset_lines::LinesError;
 use std::io;
 use std::path::PathBuf;
 use thiserror::Error;
@@ -24,9 +25,8 @@ pub enum BoardError {
         step: &'static str,
         error: io::Error,
     },
-    /// Reset lines name their board themselves (a side channel's address, a twin that stopped).
-    #[error("{0:#}")]
-    Lines(anyhow::Error),
+    #[error(transparent)]
+    Lines(#[from] LinesError),
     #[error("{board}: the board was stopped")]
     Stopped { board: String },
     #[error("{board}: refusing to deploy {path:?} outside the board's filesystem")]

@@ -5,7 +5,7 @@
 //! found once is found again by its adapter's USB identity ([`UsbId`]), which nothing needs to ask the chip for.
 
 use super::error::FlashError;
-use super::reset_lines::ResetLines;
+use super::reset_lines::{LinesError, ResetLines};
 use super::usb_id::UsbId;
 use super::Mac;
 use async_trait::async_trait;
@@ -60,9 +60,8 @@ pub enum ProbeError {
         step: &'static str,
         error: std::io::Error,
     },
-    /// Reset lines name their board themselves.
-    #[error("{0:#}")]
-    Lines(anyhow::Error),
+    #[error(transparent)]
+    Lines(#[from] LinesError),
     #[error(transparent)]
     Loader(#[from] FlashError),
 }

@@ -35,7 +35,7 @@ use model::clock::DeviceClock;
 use rand::{rngs::SmallRng, SeedableRng};
 use repl::{ExecKind, Repl, Step};
 use rig::board::esp8266::{image, slip, Esp8266, BAUD};
-use rig::board::reset_lines::{Pins, ResetLines};
+use rig::board::reset_lines::{LinesError, Pins, ResetLines};
 use rig::board::serial::{self, Tty};
 use rig::board::usb_id::UsbId;
 use rig::board::{Chip, Mac};
@@ -110,10 +110,10 @@ pub struct TwinLines {
 
 #[async_trait]
 impl ResetLines for TwinLines {
-    async fn set(&self, dtr: bool, rts: bool) -> Result<()> {
-        self.tx
-            .send((dtr, rts))
-            .map_err(|_| anyhow::anyhow!("{}: the twin board has stopped", self.board))
+    async fn set(&self, dtr: bool, rts: bool) -> Result<(), LinesError> {
+        self.tx.send((dtr, rts)).map_err(|_| LinesError::Stopped {
+            board: self.board.clone(),
+        })
     }
 }
 

@@ -161,7 +161,7 @@ impl Esp8266Board {
         port: &mut Tty,
         lines: &dyn ResetLines,
     ) -> Result<(), BoardError> {
-        reset_to_run(lines).await.map_err(BoardError::Lines)?;
+        reset_to_run(lines).await?;
         self.last_boot = rom_banner::read_rom_banner(port, BAUD, Duration::from_millis(500))
             .await
             .map_err(|error| {
@@ -182,9 +182,7 @@ impl Identify for Esp8266Board {
     async fn identify(&mut self) -> Result<Mac, BoardError> {
         self.stop_reader().await;
         let (port, lines) = self.open_with_lines().await?;
-        reset_into_loader(lines.as_ref())
-            .await
-            .map_err(BoardError::Lines)?;
+        reset_into_loader(lines.as_ref()).await?;
         let mut f = Flasher::connect(port, &self.name).await?;
         f.check_chip().await?;
         let mac = f.read_mac().await?;
@@ -227,9 +225,7 @@ impl Flash for Esp8266Board {
     ) -> Result<FlashOutcome, BoardError> {
         self.stop_reader().await;
         let (port, lines) = self.open_with_lines().await?;
-        reset_into_loader(lines.as_ref())
-            .await
-            .map_err(BoardError::Lines)?;
+        reset_into_loader(lines.as_ref()).await?;
         let expect_mac = self.locator.as_ref().map(Locator::mac);
         let (f, _, outcome) =
             flasher::flash_image_onto(port, &self.name, expect_mac, image, records, progress)
@@ -263,9 +259,7 @@ impl Run for Esp8266Board {
             board: self.name.clone(),
         })?;
         let (port, lines) = self.open_with_lines().await?;
-        reset_to_run(lines.as_ref())
-            .await
-            .map_err(BoardError::Lines)?;
+        reset_to_run(lines.as_ref()).await?;
         // The banner stays in the console (its rst cause is what the boot-reason check reads).
         self.reader = Some(tokio::spawn(follow_console(
             port,
@@ -337,8 +331,6 @@ async fn reopen_running(name: &str, relocation: &Relocation) -> Result<Tty, Boar
     }
     // Reading the MAC left the chip in its ROM loader.
     let lines = lines_for(name, relocation.side_lines.as_ref(), &port, &found.port)?;
-    reset_to_run(lines.as_ref())
-        .await
-        .map_err(BoardError::Lines)?;
+    reset_to_run(lines.as_ref()).await?;
     Ok(port)
 }

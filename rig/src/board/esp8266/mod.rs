@@ -11,7 +11,6 @@ pub mod rom_loader;
 pub mod slip;
 
 pub use board::Esp8266Board;
-pub use probe::RomLoaderProbe;
 
 use super::registry::{Chip, Wiring};
 use super::WireBoard;

@@ -42,7 +42,7 @@ impl ProbeMac for RomLoaderProbe {
                 &own_lines
             }
         };
-        reset_into_loader(lines).await.map_err(ProbeError::Lines)?;
+        reset_into_loader(lines).await?;
         let asked = async {
             let mut f = Flasher::connect(tty, board).await?;
             f.check_chip().await?;
