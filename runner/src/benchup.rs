@@ -189,7 +189,7 @@ struct BoardsOut {
 #[derive(Serialize)]
 struct BoardOut {
     name: String,
-    chip: &'static str,
+    chip: String,
     mac: String,
     port: String,
     supply: String,
@@ -320,7 +320,7 @@ pub async fn bench_up(
             .iter()
             .map(|up| BoardOut {
                 name: up.board.name().to_string(),
-                chip: "esp8266",
+                chip: up.board.chip().name().to_string(),
                 mac: up.mac.clone(),
                 port: up.board.port().display().to_string(),
                 supply: format!("twin:{}", up.channel),
