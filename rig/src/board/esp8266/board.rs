@@ -11,7 +11,7 @@ use super::BAUD;
 use crate::board::console;
 use crate::board::error::BoardError;
 use crate::board::flash_records::FlashRecords;
-use crate::board::locate::Found;
+use crate::board::locate::{Found, LocateError};
 use crate::board::locator::{CurrentPort, Locator};
 use crate::board::raw_repl::RawRepl;
 use crate::board::registry::Wiring;
@@ -203,12 +203,9 @@ impl Locate for Esp8266Board {
     /// identity; the chip is left in its loader.
     async fn locate(&mut self) -> Result<Found, BoardError> {
         self.stop_reader().await;
-        let locator =
-            self.locator
-                .as_ref()
-                .ok_or_else(|| crate::board::locate::LocateError::NoMac {
-                    board: self.name.clone(),
-                })?;
+        let locator = self.locator.as_ref().ok_or_else(|| LocateError::NoMac {
+            board: self.name.clone(),
+        })?;
         Ok(locator.locate().await?)
     }
 }
