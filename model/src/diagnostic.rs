@@ -112,11 +112,15 @@ pub trait UserTomlFile: Sized {
 
     /// `source` as the text of the file at `path`.
     fn parse(path: &Path, source: &str) -> Result<Self, Diagnostic> {
-        let raw = toml::from_str(source).map_err(|e| {
+        Self::validate(path, source, Self::parse_raw(path, source)?)
+    }
+
+    /// `source` as serde reads it, before validation (for a caller that validates with more context).
+    fn parse_raw(path: &Path, source: &str) -> Result<Self::Raw, Diagnostic> {
+        toml::from_str(source).map_err(|e| {
             Diagnostic::new(path, source, e.span(), e.message().trim_end())
                 .with_help(Self::FORMAT_HELP)
-        })?;
-        Self::validate(path, source, raw)
+        })
     }
 }
 

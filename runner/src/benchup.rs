@@ -189,7 +189,7 @@ struct BoardsOut {
 #[derive(Serialize)]
 struct BoardOut {
     name: String,
-    chip: &'static str,
+    chip: String,
     mac: String,
     port: String,
     supply: String,
@@ -268,10 +268,10 @@ pub async fn bench_up(
         let name = format!("twin-{i}");
         let mac = format!("5c:cf:7f:00:{:02x}:{:02x}", i / 256, i % 256);
         let mut spec = PtyBoardSpec::new(&name, &mac, &options.runtime);
-        spec.seed = u64::from(i);
+        spec.board.seed = u64::from(i);
         spec.start_in_loader = options.bootloader;
-        spec.channel = i as usize % channels;
-        let channel = spec.channel + 1;
+        spec.board.channel = i as usize % channels;
+        let channel = spec.board.channel + 1;
         let board = PtyBoard::spawn(spec, state.clone(), clock).await?;
         let lines = LinesServer::start(board.lines()).await?;
         boards.push(UpBoard {
@@ -320,7 +320,7 @@ pub async fn bench_up(
             .iter()
             .map(|up| BoardOut {
                 name: up.board.name().to_string(),
-                chip: "esp8266",
+                chip: up.board.chip().name().to_string(),
                 mac: up.mac.clone(),
                 port: up.board.port().display().to_string(),
                 supply: format!("twin:{}", up.channel),

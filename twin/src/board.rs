@@ -3,15 +3,18 @@
 //! physics.
 
 use super::bench_state::{BenchState, LoadState};
+use super::board_spec::TwinBoardSpec;
 use super::control::{Control, End};
 use super::host_process::{BoardProcess, HostCommand, HostProcess};
-use super::physics::Physics;
+use super::reset_cause::{rom_cause, DEEPSLEEP_RESET, PWRON_RESET, SOFT_RESET};
 use super::runtime::FirmwareRuntime;
 use anyhow::{bail, Context, Result};
 use async_trait::async_trait;
 use model::clock::DeviceClock;
 use rand::{rngs::SmallRng, SeedableRng};
-use rig::board::{AppFile, Board, ConsoleLine};
+use rig::board::{
+    AppFile, BoardError, Console, ConsoleLine, Deploy, DeployReport, Identify, Mac, Named, Run,
+};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -22,27 +25,15 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-/// MicroPython's `machine.reset_cause()` values the twin produces.
-const PWRON_RESET: u8 = 0;
-const SOFT_RESET: u8 = 4;
-const DEEPSLEEP_RESET: u8 = 5;
-
 /// Real-time bound on the host process's start; one that overruns it is a twin failure, not the firmware's.
 const CONTROL_ACCEPT_TIMEOUT: Duration = Duration::from_secs(20);
-
-#[derive(Debug, Clone)]
-pub struct TwinBoardSpec {
-    pub name: String,
-    pub mac: String,
-    /// Index of the supply channel it hangs on (0-based).
-    pub channel: usize,
-    pub physics: Physics,
-    pub wifi_available: bool,
-    pub seed: u64,
-}
+/// How long a stopping board's wake may take to end.
+const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct TwinBoard {
     spec: TwinBoardSpec,
+    /// The spec's MAC, checked.
+    mac: Mac,
     fs: tempfile::TempDir,
     runtime: Arc<HostRuntime>,
     console_tx: mpsc::Sender<ConsoleLine>,
@@ -66,6 +57,10 @@ impl TwinBoard {
         clock: DeviceClock,
         runtime: &FirmwareRuntime,
     ) -> Result<Self> {
+        let mac = spec
+            .mac
+            .parse()
+            .with_context(|| format!("{}: the twin board's MAC", spec.name))?;
         runtime.check()?;
         let fs = rig::scratch::tempdir(&format!("{}-fs-", spec.name))
             .context("creating the twin board's filesystem folder")?;
@@ -73,6 +68,7 @@ impl TwinBoard {
         let (console_tx, console_rx) = mpsc::channel(1024);
         Ok(TwinBoard {
             spec,
+            mac,
             fs,
             runtime: Arc::new(HostRuntime {
                 runtime: runtime.clone(),
@@ -92,17 +88,24 @@ impl TwinBoard {
     }
 }
 
-#[async_trait]
-impl Board for TwinBoard {
+impl Named for TwinBoard {
     fn name(&self) -> &str {
         &self.spec.name
     }
+}
 
-    async fn identify(&mut self) -> Result<String> {
-        Ok(self.spec.mac.clone())
+#[async_trait]
+impl Identify for TwinBoard {
+    async fn identify(&mut self) -> Result<Mac, BoardError> {
+        Ok(self.mac)
     }
+}
 
-    async fn deploy(&mut self, files: &[AppFile]) -> Result<()> {
+#[async_trait]
+impl Deploy for TwinBoard {
+    /// Copies the files into the board's folder, every one of them.
+    async fn deploy(&mut self, files: &[AppFile]) -> Result<DeployReport, BoardError> {
+        let mut report = DeployReport::default();
         for file in files {
             let relative = Path::new(&file.path);
             if relative.is_absolute()
@@ -110,24 +113,33 @@ impl Board for TwinBoard {
                     .components()
                     .any(|c| matches!(c, std::path::Component::ParentDir))
             {
-                bail!(
-                    "{}: refusing to deploy {:?} outside the board's filesystem",
-                    self.spec.name,
-                    file.path
-                );
+                return Err(BoardError::OutsideFilesystem {
+                    board: self.spec.name.clone(),
+                    path: file.path.clone(),
+                });
             }
             let target = self.fs.path().join(relative);
-            if let Some(parent) = target.parent() {
-                tokio::fs::create_dir_all(parent).await?;
-            }
-            tokio::fs::write(&target, &file.contents)
-                .await
-                .with_context(|| format!("{}: writing {}", self.spec.name, file.path))?;
+            let written = async {
+                if let Some(parent) = target.parent() {
+                    tokio::fs::create_dir_all(parent).await?;
+                }
+                tokio::fs::write(&target, &file.contents).await
+            };
+            written.await.map_err(|error| BoardError::Write {
+                board: self.spec.name.clone(),
+                path: file.path.clone(),
+                error,
+            })?;
+            report.written.push(file.path.clone());
+            report.bytes_sent += file.contents.len();
         }
-        Ok(())
+        Ok(report)
     }
+}
 
-    async fn start(&mut self) -> Result<()> {
+#[async_trait]
+impl Run for TwinBoard {
+    async fn start(&mut self) -> Result<(), BoardError> {
         if self.task.is_some() {
             return Ok(());
         }
@@ -143,18 +155,15 @@ impl Board for TwinBoard {
         Ok(())
     }
 
-    async fn stop(&mut self) -> Result<()> {
+    async fn stop(&mut self) -> Result<(), BoardError> {
         self.shutdown.send_replace(true);
         if let Some(task) = self.task.take() {
             // The life task kills its host process on shutdown; bounded in case a wake is mid-exit.
-            if tokio::time::timeout(Duration::from_secs(10), task)
-                .await
-                .is_err()
-            {
-                bail!(
-                    "{}: the twin board did not stop within 10 s",
-                    self.spec.name
-                );
+            if tokio::time::timeout(STOP_TIMEOUT, task).await.is_err() {
+                return Err(BoardError::NotStopped {
+                    board: self.spec.name.clone(),
+                    seconds: STOP_TIMEOUT.as_secs(),
+                });
             }
         }
         self.runtime
@@ -162,7 +171,9 @@ impl Board for TwinBoard {
             .set_load(self.runtime.load_index, LoadState::Off);
         Ok(())
     }
+}
 
+impl Console for TwinBoard {
     fn take_console(&mut self) -> Option<mpsc::Receiver<ConsoleLine>> {
         self.console_rx.take()
     }
@@ -378,12 +389,9 @@ impl Life {
     /// One wake: the ROM banner, the hello answered with this boot's reset cause and RTC memory, then the
     /// firmware's requests until it sleeps, dies, loses power or the bench stops.
     async fn wake(&mut self, cause: u8, rtc_hex: &str, warm: Warm) -> WakeEnd {
-        let rom_cause = match cause {
-            PWRON_RESET => 1,
-            _ => 2,
-        };
         self.say(format!(
-            "ets Jan  8 2013,rst cause:{rom_cause}, boot mode:(3,6)"
+            "ets Jan  8 2013,rst cause:{}, boot mode:(3,6)",
+            rom_cause(cause)
         ))
         .await;
         self.set_load(LoadState::Awake);

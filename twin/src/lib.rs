@@ -3,6 +3,7 @@
 
 mod bench_state;
 mod board;
+mod board_spec;
 mod control;
 pub mod fork_server;
 mod host_command;
@@ -12,12 +13,14 @@ mod korad_twin;
 pub mod physics;
 pub mod pty_board;
 mod pty_instrument;
+mod reset_cause;
 mod riden_twin;
 pub mod runtime;
 mod scpi_server;
 
 pub use bench_state::{BenchState, ChannelState, LoadState, Ocp};
-pub use board::{TwinBoard, TwinBoardSpec};
+pub use board::TwinBoard;
+pub use board_spec::TwinBoardSpec;
 pub use korad_twin::korad_on_pty;
 pub use physics::Physics;
 pub use pty_instrument::PtyInstrument;

@@ -5,13 +5,13 @@
 
 mod common;
 use common::vm_runtime;
-use rig::board::esp8266::Esp8266Board;
-use rig::board::flasher::FlashOutcome;
-use rig::board::image;
+use rig::board::esp8266::{image, Esp8266Board};
 use rig::board::locate::{Found, PortFinder};
 use rig::board::reset_lines::ResetLines;
-use rig::board::rom_loader::parse_mac;
-use rig::board::{AppFile, Board, ConsoleLine, FoundBy, PortNotice};
+use rig::board::{
+    AppFile, Console, ConsoleLine, Deploy, Flash, FlashOutcome, FoundBy, Locate, Locating,
+    PortNotice, Run, Wiring,
+};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -54,13 +54,31 @@ async fn next_notice(notices: &mut mpsc::UnboundedReceiver<PortNotice>, within: 
         .expect("a port notice in time")
 }
 
-fn board(twin: &PtyBoard, hint: &Path, mac: &str, finder: &Arc<PortFinder>) -> Esp8266Board {
+/// The board named as `twin`, with its reset lines, said to be on `hint` and known by `mac` (and, when given, its
+/// adapter's serial number).
+fn board_on(
+    twin: &PtyBoard,
+    name: &str,
+    hint: &Path,
+    mac: &str,
+    usb_serial: Option<&str>,
+    finder: &Arc<PortFinder>,
+) -> Esp8266Board {
     let lines: Arc<dyn ResetLines> = twin.lines();
-    Esp8266Board::new(twin.name(), hint, Some(lines)).found_by_mac(
-        parse_mac(mac).unwrap(),
-        None,
-        finder.clone(),
-    )
+    Esp8266Board::new(Wiring {
+        name: name.into(),
+        port: hint.to_path_buf(),
+        lines: Some(lines),
+        locating: Some(Locating {
+            mac: mac.parse().unwrap(),
+            usb_serial: usb_serial.map(String::from),
+            finder: finder.clone(),
+        }),
+    })
+}
+
+fn board(twin: &PtyBoard, hint: &Path, mac: &str, finder: &Arc<PortFinder>) -> Esp8266Board {
+    board_on(twin, twin.name(), hint, mac, None, finder)
 }
 
 #[tokio::test]
@@ -145,7 +163,7 @@ async fn running(t: &PtyBoard, link_name: &str, mac: &str) -> Running {
         path: "main.py".into(),
         contents: b"print('boot reset=test')\n".to_vec(),
     }];
-    board.deploy_files(&files).await.unwrap();
+    board.deploy(&files).await.unwrap();
     let mut console = board.take_console().unwrap();
     let notices = board.take_port_notices().unwrap();
     board.start().await.unwrap();
@@ -265,13 +283,15 @@ async fn a_board_named_by_usb_serial_is_looked_for_on_that_adapter_and_taken_onl
     link(by_id.path(), &a.usb_id().to_string(), &a);
     link(by_id.path(), &b.usb_id().to_string(), &b);
     let scan = vec![format!("{}/*", by_id.path().display())];
-    let lines: Arc<dyn ResetLines> = b.lines();
 
     // Its hint is a's port, but its adapter's serial number says where it is: no scan.
-    let mut named = Esp8266Board::new("twin-b", a.port(), Some(lines.clone())).found_by_mac(
-        parse_mac("5c:cf:7f:00:00:b2").unwrap(),
-        Some("5CCF7F0000B2".into()),
-        Arc::new(PortFinder::new(scan.clone())),
+    let mut named = board_on(
+        &b,
+        "twin-b",
+        a.port(),
+        "5c:cf:7f:00:00:b2",
+        Some("5CCF7F0000B2"),
+        &Arc::new(PortFinder::new(scan.clone())),
     );
     let found = named.locate().await.unwrap();
     assert_eq!(found.port, std::fs::canonicalize(b.port()).unwrap());
@@ -279,10 +299,13 @@ async fn a_board_named_by_usb_serial_is_looked_for_on_that_adapter_and_taken_onl
     assert_eq!(found.usb, Some(b.usb_id()));
 
     // The MAC answers on an adapter with another serial number: refused, saying which.
-    let mut misnamed = Esp8266Board::new("twin-b", b.port(), Some(lines)).found_by_mac(
-        parse_mac("5c:cf:7f:00:00:b2").unwrap(),
-        Some("0001".into()),
-        Arc::new(PortFinder::new(scan)),
+    let mut misnamed = board_on(
+        &b,
+        "twin-b",
+        b.port(),
+        "5c:cf:7f:00:00:b2",
+        Some("0001"),
+        &Arc::new(PortFinder::new(scan)),
     );
     let err = format!("{:#}", misnamed.locate().await.unwrap_err());
     assert!(

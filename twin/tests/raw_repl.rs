@@ -4,7 +4,7 @@
 
 mod common;
 use common::{cpython_runtime, standalone_board, vm_runtime};
-use rig::board::raw_repl::RawRepl;
+use rig::board::raw_repl::{RawRepl, ReplError};
 use rig::board::reset_lines::reset_to_run;
 use rig::board::serial::Tty;
 use rig::board::AppFile;
@@ -42,7 +42,8 @@ async fn runs_code_and_reports_tracebacks_on(runtime: &FirmwareRuntime) {
     repl.exec("x=5", "set").await.unwrap();
     assert_eq!(repl.exec("print(x)", "get").await.unwrap(), b"5\r\n");
     let err = repl.exec("open('missing.txt')", "open").await.unwrap_err();
-    let text = format!("{err:#}");
+    assert!(matches!(err, ReplError::Raised { .. }), "{err:?}");
+    let text = err.to_string();
     assert!(
         text.contains("twin-0") && text.contains("OSError: [Errno 2] ENOENT"),
         "{text}"

@@ -2,10 +2,12 @@
 
 mod common;
 use common::{standalone_board, vm_runtime};
-use rig::board::flasher::{self, FlashOutcome, FlashRecords, Flasher, Progress};
-use rig::board::image;
+use rig::board::esp8266::flasher::{self, Flasher};
+use rig::board::esp8266::image;
+use rig::board::flash_records::FlashRecords;
 use rig::board::reset_lines::{reset_into_loader, reset_to_run};
 use rig::board::serial::Tty;
+use rig::board::{FlashError, FlashOutcome, Progress};
 use std::time::Duration;
 use twin::pty_board::{BoardMode, PtyBoard, PtyBoardSpec};
 
@@ -32,7 +34,7 @@ async fn flashes_an_image_over_the_pty_then_skips_it() {
         flasher::flash_image(port, "twin-0", &firmware, Some(&records), &mut progress)
             .await
             .unwrap();
-    assert_eq!(rig::board::rom_loader::format_mac(mac), MAC);
+    assert_eq!(mac.to_string(), MAC);
     assert!(!f.is_stub());
     assert!(matches!(outcome, FlashOutcome::Written { bytes, .. } if bytes == firmware.len()));
     assert_eq!(seen.len(), firmware.len().div_ceil(0x400));
@@ -75,7 +77,8 @@ async fn refuses_a_bad_image_before_touching_the_board() {
         .await
         .err()
         .unwrap();
-    let text = format!("{err:#}");
+    assert!(matches!(err, FlashError::ImageInvalid { .. }), "{err:?}");
+    let text = err.to_string();
     assert!(text.contains("twin-0") && text.contains("0xE9"), "{text}");
     board.stop().await;
 }
@@ -91,10 +94,7 @@ async fn reset_lines_move_the_board_between_loader_and_app() {
     let port = Tty::open(board.port(), 115_200).await.unwrap();
     let mut f = Flasher::connect(port, "twin-1").await.unwrap();
     f.check_chip().await.unwrap();
-    assert_eq!(
-        rig::board::rom_loader::format_mac(f.read_mac().await.unwrap()),
-        MAC
-    );
+    assert_eq!(f.read_mac().await.unwrap().to_string(), MAC);
     assert_eq!(f.flash_md5(0, 16).await.unwrap(), None, "no MD5 in the ROM");
     drop(f);
 
@@ -112,7 +112,11 @@ async fn a_board_that_is_not_in_its_loader_is_a_named_error() {
     let board = standalone_board(spec, BoardMode::Repl, Duration::from_secs(10)).await;
     let port = Tty::open(board.port(), 115_200).await.unwrap();
     let err = Flasher::connect(port, "twin-2").await.err().unwrap();
-    let text = format!("{err:#}");
+    assert!(
+        matches!(err, FlashError::NoSync { tries: 10, .. }),
+        "{err:?}"
+    );
+    let text = err.to_string();
     assert!(text.contains("twin-2") && text.contains("SYNC"), "{text}");
     board.stop().await;
 }

@@ -3,11 +3,9 @@
 
 mod common;
 use common::vm_runtime;
-use rig::board::esp8266::Esp8266Board;
-use rig::board::flasher::FlashOutcome;
-use rig::board::image;
+use rig::board::esp8266::{image, Esp8266Board};
 use rig::board::reset_lines::ResetLines;
-use rig::board::{AppFile, Board};
+use rig::board::{AppFile, Console, Deploy, Flash, FlashOutcome, Identify, Run, Wiring};
 use std::sync::Arc;
 use std::time::Duration;
 use twin::pty_board::{BoardMode, PtyBoard, PtyBoardSpec};
@@ -18,9 +16,17 @@ async fn identifies_flashes_deploys_and_runs_a_twin_over_its_pty() {
     spec.baud = Some(921_600);
     let twin = PtyBoard::spawn_standalone(spec).await.unwrap();
     let lines: Arc<dyn ResetLines> = twin.lines();
-    let mut board = Esp8266Board::new("twin-0", twin.port(), Some(lines));
+    let mut board = Esp8266Board::new(Wiring {
+        name: "twin-0".into(),
+        port: twin.port().to_path_buf(),
+        lines: Some(lines),
+        locating: None,
+    });
 
-    assert_eq!(board.identify().await.unwrap(), "5c:cf:7f:00:00:21");
+    assert_eq!(
+        board.identify().await.unwrap().to_string(),
+        "5c:cf:7f:00:00:21"
+    );
     let firmware = image::synthetic(64_000, 5);
     let outcome = board.flash(&firmware, None, &mut |_| {}).await.unwrap();
     assert!(matches!(outcome, FlashOutcome::Written { .. }));
@@ -31,7 +37,7 @@ async fn identifies_flashes_deploys_and_runs_a_twin_over_its_pty() {
         path: "main.py".into(),
         contents: b"print('boot reset=test')\n".to_vec(),
     }];
-    let report = board.deploy_files(&files).await.unwrap();
+    let report = board.deploy(&files).await.unwrap();
     assert_eq!(report.written, vec!["main.py".to_string()]);
     let mut console = board.take_console().unwrap();
     board.start().await.unwrap();

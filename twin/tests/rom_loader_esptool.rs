@@ -3,10 +3,10 @@
 
 mod common;
 use common::{standalone_board, vm_runtime};
-use rig::board::flasher::{self, FlashOutcome};
-use rig::board::image;
+use rig::board::esp8266::{flasher, image};
 use rig::board::reset_lines::reset_into_loader;
 use rig::board::serial::Tty;
+use rig::board::FlashOutcome;
 use std::path::Path;
 use std::process::Output;
 use std::time::Duration;

@@ -1,24 +1,21 @@
 //! Finding a board's port by its MAC: a USB-serial adapter enumerates wherever the kernel puts it (and again
 //! elsewhere after a replug), so a rig names each board by MAC and gives a port only as a hint. The hint is
-//! tried first; then every candidate port the scan patterns match, each asked for its MAC through the ROM
-//! loader. A port that answers another MAC is never taken. Asking resets the chip, so a board found once is
-//! found again by its adapter's USB identity ([`UsbId`]), which nothing needs to ask the chip for.
+//! tried first; then every candidate port the scan patterns match, each asked for its MAC the way the board's chip
+//! answers it ([`ProbeMac`]). A port that answers another MAC is never taken. Asking resets the chip, so a board
+//! found once is found again by its adapter's USB identity ([`UsbId`]), which nothing needs to ask the chip for.
 
-use super::flasher::Flasher;
-use super::reset_lines::{reset_into_loader, reset_to_run, ResetLines};
-use super::rom_loader::format_mac;
-use super::serial::Tty;
+use super::error::FlashError;
+use super::reset_lines::{LinesError, ResetLines};
 use super::usb_id::UsbId;
-use anyhow::{bail, Context, Result};
+use super::Mac;
+use async_trait::async_trait;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use thiserror::Error;
 
 /// Where USB-serial adapters appear on Linux: udev's stable names first, then the raw device nodes.
 pub const DEFAULT_SCAN: &[&str] = &["/dev/serial/by-id/*", "/dev/ttyUSB*", "/dev/ttyACM*"];
-
-/// The loader's speed when it is first reached.
-const PROBE_BAUD: u32 = 115_200;
 
 /// Whether `pattern` is a usable scan pattern (a shell glob); the error says why not.
 pub fn check_pattern(pattern: &str) -> Result<(), String> {
@@ -35,6 +32,76 @@ pub struct Found {
     pub scanned: bool,
     /// The USB identity of the port's adapter, when known and no other port the scan matches shows it too.
     pub usb: Option<UsbId>,
+}
+
+/// How a chip tells its MAC on a port: for the ESP8266, through its ROM loader.
+#[async_trait]
+pub trait ProbeMac: Send + Sync {
+    /// Asks the chip on `port` for its MAC. The chip is left ready for the board's next step when it is `want`,
+    /// and put back to what it was doing otherwise. `lines`: the board's reset lines where its port has none (a
+    /// twin's side channel); None: the port's own.
+    async fn probe(
+        &self,
+        port: &Path,
+        board: &str,
+        lines: Option<&Arc<dyn ResetLines>>,
+        want: Mac,
+    ) -> Result<Mac, ProbeError>;
+}
+
+/// Why a port did not tell a MAC.
+#[derive(Debug, Error)]
+pub enum ProbeError {
+    #[error("{board}: {step} {}: {error}", port.display())]
+    Port {
+        board: String,
+        port: PathBuf,
+        /// What was done to the port: opening it, taking its DTR/RTS.
+        step: &'static str,
+        error: std::io::Error,
+    },
+    #[error(transparent)]
+    Lines(#[from] LinesError),
+    #[error(transparent)]
+    Loader(#[from] FlashError),
+}
+
+impl ProbeError {
+    /// Whether another program holds the port.
+    fn busy(&self) -> bool {
+        matches!(self, ProbeError::Port { error, .. } if error.kind() == std::io::ErrorKind::ResourceBusy)
+    }
+}
+
+/// Why a board was not found, or not taken where it answered.
+#[derive(Debug, Error)]
+pub enum LocateError {
+    #[error("{board}: finding the board by MAC {mac}: {hint}; {scan}")]
+    NotFound {
+        board: String,
+        mac: Mac,
+        /// What its hint said.
+        hint: String,
+        /// What the scan found on each port.
+        scan: String,
+    },
+    #[error(
+        "{board}: MAC {mac} answered on {}, {shows}; the rig file names its adapter usb_serial = {want:?} \
+         (correct usb_serial, or put the board back on that adapter)",
+        port.display()
+    )]
+    WrongAdapter {
+        board: String,
+        mac: Mac,
+        port: PathBuf,
+        /// What the port's adapter is (or why that is not known).
+        shows: String,
+        want: String,
+    },
+    #[error("{board}: no port shows {id} yet")]
+    NotBack { board: String, id: UsbId },
+    #[error("{board}: no MAC to find the board by")]
+    NoMac { board: String },
 }
 
 /// A port the scan patterns match: its device (links resolved) and the USB identity it shows, if any.
@@ -179,29 +246,25 @@ impl PortFinder {
         }
     }
 
-    /// The port where the chip with `mac` answers: `hint` if it does, else the first candidate that does. The
-    /// port is claimed for the board and its chip left in the ROM loader. `lines`: the board's reset lines where its port has none (a twin's side
-    /// channel); None: each probed port's own DTR/RTS.
+    /// The port where the chip with `mac` answers `probe`: `hint` if it does, else the first candidate that does.
+    /// The port is claimed for the board and its chip left as `probe` leaves the chip it looked for. `lines`: the
+    /// board's reset lines where its port has none (a twin's side channel); None: each probed port's own.
     pub async fn find(
         &self,
         board: &str,
-        mac: [u8; 6],
+        mac: Mac,
         hint: &Path,
         lines: Option<&Arc<dyn ResetLines>>,
-    ) -> Result<Found> {
-        let want = format_mac(mac);
+        probe: &dyn ProbeMac,
+    ) -> Result<Found, LocateError> {
         let hint_device = canonical(hint);
         let hint_said = if self.claimed().contains(&hint_device) {
             format!("its hint {} is another board's port now", hint.display())
         } else {
-            match probe(hint, board, lines, mac).await {
+            match probe.probe(hint, board, lines, mac).await {
                 Ok(got) if got == mac => return Ok(self.claim(hint_device, false)),
-                Ok(got) => format!(
-                    "its hint {} answered MAC {}",
-                    hint.display(),
-                    format_mac(got)
-                ),
-                Err(e) => format!("its hint {} failed: {e:#}", hint.display()),
+                Ok(got) => format!("its hint {} answered MAC {got}", hint.display()),
+                Err(e) => format!("its hint {} failed: {e}", hint.display()),
             }
         };
         let _scanning = self.scanning.lock().await;
@@ -210,19 +273,24 @@ impl PortFinder {
             if port == hint_device {
                 continue;
             }
-            match probe(&port, board, lines, mac).await {
+            match probe.probe(&port, board, lines, mac).await {
                 Ok(got) if got == mac => return Ok(self.claim(port, true)),
-                Ok(got) => tried.push(format!("{} is {}", port.display(), format_mac(got))),
-                Err(e) if busy(&e) => tried.push(format!("{} is in use", port.display())),
+                Ok(got) => tried.push(format!("{} is {got}", port.display())),
+                Err(e) if e.busy() => tried.push(format!("{} is in use", port.display())),
                 Err(_) => tried.push(format!("{} did not answer", port.display())),
             }
         }
-        let scanned = if tried.is_empty() {
+        let scan = if tried.is_empty() {
             format!("no port free to scan matches {:?}", self.scan)
         } else {
             format!("scanned: {}", tried.join("; "))
         };
-        bail!("{board}: finding the board by MAC {want}: {hint_said}; {scanned}")
+        Err(LocateError::NotFound {
+            board: board.to_string(),
+            mac,
+            hint: hint_said,
+            scan,
+        })
     }
 
     fn claim(&self, port: PathBuf, scanned: bool) -> Found {
@@ -235,49 +303,9 @@ impl PortFinder {
     }
 }
 
-fn busy(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::ResourceBusy)
-    })
-}
-
 /// The device a path names (a by-id link's target); the path itself when it does not resolve.
 fn canonical(path: &Path) -> PathBuf {
     std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
-}
-
-/// Asks the chip on `port` for its MAC through the ROM loader. The chip is left in its loader when it is `want`
-/// (the next step needs it there) and reset back into its app otherwise.
-async fn probe(
-    port: &Path,
-    board: &str,
-    lines: Option<&Arc<dyn ResetLines>>,
-    want: [u8; 6],
-) -> Result<[u8; 6]> {
-    let tty = Tty::open(port, PROBE_BAUD)
-        .await
-        .with_context(|| format!("{board}: opening {}", port.display()))?;
-    let own_lines;
-    let lines: &dyn ResetLines = match lines {
-        Some(l) => l.as_ref(),
-        None => {
-            own_lines = tty.modem_lines()?;
-            &own_lines
-        }
-    };
-    reset_into_loader(lines).await?;
-    let asked = async {
-        let mut f = Flasher::connect(tty, board).await?;
-        f.check_chip().await?;
-        f.read_mac().await
-    }
-    .await;
-    if !matches!(asked, Ok(mac) if mac == want) {
-        // Best effort: a chip that is not this board goes back to what it was doing.
-        let _ = reset_to_run(lines).await;
-    }
-    asked
 }
 
 #[cfg(test)]

@@ -1,20 +1,29 @@
-//! Boards under test: the trait the runner drives, hardware or twin.
+//! Boards under test, by what they can do (`capability.rs`), hardware or twin. Each chip is a folder (`esp8266/`)
+//! and a line in the chip registry (`registry.rs`); what chips share is here: the serial port and its reset lines,
+//! finding a board by MAC or USB identity, the console, MicroPython's raw REPL, flash records.
 
+mod capability;
 pub mod console;
+pub mod error;
 pub mod esp8266;
-pub mod flasher;
-pub mod image;
+pub mod flash_records;
 pub mod locate;
+pub mod locator;
+mod mac;
 pub mod raw_repl;
+pub mod registry;
 pub mod remote_lines;
 pub mod reset_lines;
-pub mod rom_loader;
 pub mod serial;
-pub mod slip;
 pub mod usb_id;
 
-use async_trait::async_trait;
-use tokio::sync::mpsc;
+pub use capability::{
+    Board, Console, Deploy, DeployReport, Flash, FlashOutcome, Identify, Locate, Named, Progress,
+    Run, WireBoard,
+};
+pub use error::{BoardError, FlashError};
+pub use mac::{Mac, MacError};
+pub use registry::{Chip, ChipRegistry, Locating, UnknownChip, Wiring};
 
 /// A file to put on a board's filesystem (app module or per-board `config.json`).
 #[derive(Debug, Clone)]
@@ -66,23 +75,4 @@ pub enum PortNotice {
         /// The port's USB identity (its by-id name), when known.
         usb: Option<String>,
     },
-}
-
-#[async_trait]
-pub trait Board: Send {
-    fn name(&self) -> &str;
-    /// The chip's MAC: boards are known by it, not by their port.
-    async fn identify(&mut self) -> anyhow::Result<String>;
-    /// Puts the app files and its config on the board's filesystem.
-    async fn deploy(&mut self, files: &[AppFile]) -> anyhow::Result<()>;
-    /// Lets the board run its app from now on (on the twin: from the next power-on).
-    async fn start(&mut self) -> anyhow::Result<()>;
-    /// Stops the app and releases the board; its console channel closes.
-    async fn stop(&mut self) -> anyhow::Result<()>;
-    /// The console, line by line; taken once.
-    fn take_console(&mut self) -> Option<mpsc::Receiver<ConsoleLine>>;
-    /// What became of the board's port, for boards on a port that can go away; taken once.
-    fn take_port_notices(&mut self) -> Option<mpsc::UnboundedReceiver<PortNotice>> {
-        None
-    }
 }

@@ -2,11 +2,11 @@
 //! (skipping those whose sha256, computed on the board, already matches), soft-reset into the app. Every read
 //! is bounded in time; what the board sends that does not fit the protocol is an error naming board and step.
 
-use super::AppFile;
-use anyhow::{anyhow, bail, Result};
+use super::{AppFile, DeployReport};
 use sha2::{Digest, Sha256};
 use std::path::{Component, Path};
 use std::time::Duration;
+use thiserror::Error;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::Instant;
 
@@ -20,13 +20,64 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 const WRITE_EXEC_BUDGET: usize = 2048;
 const FILE_CHUNK: usize = 256;
 
-/// What a deploy did.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct DeployReport {
-    pub written: Vec<String>,
-    pub unchanged: Vec<String>,
-    pub bytes_sent: usize,
+/// What went wrong talking to the REPL, by kind: the board's own exception is [`ReplError::Raised`].
+#[derive(Debug, Error)]
+pub enum ReplError {
+    #[error("{board}: no raw REPL within {within:?} (is MicroPython running, and the app inside its Ctrl-C window?): {last}")]
+    NoRawRepl {
+        board: String,
+        within: Duration,
+        /// Why the last try failed.
+        last: Box<ReplError>,
+    },
+    #[error("{board}: {step}: no answer within {seconds:.1} s (so far {so_far:?})")]
+    Timeout {
+        board: String,
+        step: String,
+        seconds: f64,
+        /// The last bytes the board sent.
+        so_far: String,
+    },
+    #[error("{board}: {step}: the port closed")]
+    Closed { board: String, step: String },
+    #[error("{board}: {step}: reading the port: {error}")]
+    Read {
+        board: String,
+        step: String,
+        error: std::io::Error,
+    },
+    #[error("{board}: {step}: writing the port: {error}")]
+    Write {
+        board: String,
+        step: String,
+        error: std::io::Error,
+    },
+    #[error("{board}: {step}: the port took no data for {idle:?}")]
+    Stalled {
+        board: String,
+        step: String,
+        idle: Duration,
+    },
+    #[error("{board}: {step}: the board raised:\n{traceback}")]
+    Raised {
+        board: String,
+        step: String,
+        traceback: String,
+    },
+    /// Bytes that do not fit the protocol.
+    #[error("{board}: {step}: {detail}")]
+    Protocol {
+        board: String,
+        step: String,
+        detail: String,
+    },
+    #[error("{board}: refusing to deploy {path:?}: not a plain relative path")]
+    BadPath { board: String, path: String },
+    #[error("{board}: verify {path}: the board's copy differs from what was sent")]
+    Verify { board: String, path: String },
 }
+
+type Result<T, E = ReplError> = std::result::Result<T, E>;
 
 pub struct RawRepl<P> {
     port: P,
@@ -48,17 +99,22 @@ impl<P: AsyncRead + AsyncWrite + Unpin + Send> RawRepl<P> {
         let deadline = Instant::now() + ENTER_TIMEOUT;
         loop {
             r.write(b"\r\x03\x03", "interrupt").await?;
-            r.drain(Duration::from_millis(150)).await?;
+            r.drain(Duration::from_millis(150), "interrupt").await?;
             r.write(b"\r\x01", "enter raw REPL").await?;
             let wait =
                 Duration::from_millis(1500).min(deadline.saturating_duration_since(Instant::now()));
-            match r.read_until(RAW_BANNER, wait, deadline, "enter raw REPL").await {
+            match r
+                .read_until(RAW_BANNER, wait, deadline, "enter raw REPL")
+                .await
+            {
                 Ok(_) => return Ok(r),
                 Err(_) if Instant::now() < deadline => continue,
                 Err(e) => {
-                    return Err(e.context(format!(
-                        "{board}: no raw REPL within {ENTER_TIMEOUT:?} (is MicroPython running, and the app inside its Ctrl-C window?)"
-                    )))
+                    return Err(ReplError::NoRawRepl {
+                        board: board.to_string(),
+                        within: ENTER_TIMEOUT,
+                        last: Box::new(e),
+                    })
                 }
             }
         }
@@ -72,11 +128,11 @@ impl<P: AsyncRead + AsyncWrite + Unpin + Send> RawRepl<P> {
     pub async fn exec(&mut self, code: &str, step: &str) -> Result<Vec<u8>> {
         let (out, err) = self.exec_raw(code.as_bytes(), step).await?;
         if !err.is_empty() {
-            bail!(
-                "{}: {step}: the board raised:\n{}",
-                self.board,
-                String::from_utf8_lossy(&err).trim_end()
-            );
+            return Err(ReplError::Raised {
+                board: self.board.clone(),
+                step: step.to_string(),
+                traceback: String::from_utf8_lossy(&err).trim_end().to_string(),
+            });
         }
         Ok(out)
     }
@@ -98,7 +154,7 @@ impl<P: AsyncRead + AsyncWrite + Unpin + Send> RawRepl<P> {
                     // A board that predates raw-paste takes the request as code: clear it and go on in raw mode.
                     self.paste = Some(false);
                     self.write(b"\x03", step).await?;
-                    self.drain(Duration::from_millis(100)).await?;
+                    self.drain(Duration::from_millis(100), step).await?;
                 }
             }
         }
@@ -109,11 +165,13 @@ impl<P: AsyncRead + AsyncWrite + Unpin + Send> RawRepl<P> {
         let deadline = Instant::now() + IDLE_TIMEOUT;
         let ok = self.read_exact(2, deadline, step).await?;
         if ok != b"OK" {
-            bail!(
-                "{}: {step}: expected OK after the code, got {:?}",
-                self.board,
-                String::from_utf8_lossy(&ok)
-            );
+            return Err(self.protocol(
+                step,
+                format!(
+                    "expected OK after the code, got {:?}",
+                    String::from_utf8_lossy(&ok)
+                ),
+            ));
         }
         self.read_result(step).await
     }
@@ -123,24 +181,26 @@ impl<P: AsyncRead + AsyncWrite + Unpin + Send> RawRepl<P> {
         let window = self.read_exact(2, deadline, step).await?;
         let window = usize::from(u16::from_le_bytes([window[0], window[1]]));
         if window == 0 {
-            bail!("{}: {step}: raw-paste window of 0 bytes", self.board);
+            return Err(self.protocol(step, "raw-paste window of 0 bytes".into()));
         }
         let mut credit = 0usize;
         let mut sent = 0;
         while sent < code.len() {
             // Take every flow-control byte already here; wait for one only when out of credit.
-            while credit == 0 || !self.pending.is_empty() || self.poll_byte().await? {
+            while credit == 0 || !self.pending.is_empty() || self.poll_byte(step).await? {
                 let deadline = Instant::now() + IDLE_TIMEOUT;
                 match self.read_exact(1, deadline, step).await?[0] {
                     0x01 => credit += window,
                     0x04 => {
                         self.write(b"\x04", step).await?;
-                        bail!("{}: {step}: the board aborted the raw paste", self.board);
+                        return Err(self.protocol(step, "the board aborted the raw paste".into()));
                     }
-                    other => bail!(
-                        "{}: {step}: unexpected byte 0x{other:02X} during raw paste",
-                        self.board
-                    ),
+                    other => {
+                        return Err(self.protocol(
+                            step,
+                            format!("unexpected byte 0x{other:02X} during raw paste"),
+                        ))
+                    }
                 }
             }
             let n = credit.min(code.len() - sent);
@@ -222,12 +282,14 @@ impl<P: AsyncRead + AsyncWrite + Unpin + Send> RawRepl<P> {
             .filter(|l| !l.is_empty())
             .collect();
         if lines.len() != paths.len() {
-            bail!(
-                "{}: hash files: {} answers for {} files: {text:?}",
-                self.board,
-                lines.len(),
-                paths.len()
-            );
+            return Err(self.protocol(
+                "hash files",
+                format!(
+                    "{} answers for {} files: {text:?}",
+                    lines.len(),
+                    paths.len()
+                ),
+            ));
         }
         lines
             .iter()
@@ -237,7 +299,7 @@ impl<P: AsyncRead + AsyncWrite + Unpin + Send> RawRepl<P> {
                 }
                 parse_hex32(l)
                     .map(Some)
-                    .ok_or_else(|| anyhow!("{}: hash files: bad digest {l:?}", self.board))
+                    .ok_or_else(|| self.protocol("hash files", format!("bad digest {l:?}")))
             })
             .collect()
     }
@@ -317,38 +379,70 @@ impl<P: AsyncRead + AsyncWrite + Unpin + Send> RawRepl<P> {
             for (file, got) in written.iter().zip(now) {
                 let want: [u8; 32] = Sha256::digest(&file.contents).into();
                 if got != Some(want) {
-                    bail!(
-                        "{}: verify {}: the board's copy differs from what was sent",
-                        self.board,
-                        file.path
-                    );
+                    return Err(ReplError::Verify {
+                        board: self.board.clone(),
+                        path: file.path.clone(),
+                    });
                 }
             }
         }
         Ok(report)
     }
 
+    fn protocol(&self, step: &str, detail: String) -> ReplError {
+        ReplError::Protocol {
+            board: self.board.clone(),
+            step: step.to_string(),
+            detail,
+        }
+    }
+
+    fn closed(&self, step: &str) -> ReplError {
+        ReplError::Closed {
+            board: self.board.clone(),
+            step: step.to_string(),
+        }
+    }
+
+    fn read_failed(&self, step: &str, error: std::io::Error) -> ReplError {
+        ReplError::Read {
+            board: self.board.clone(),
+            step: step.to_string(),
+            error,
+        }
+    }
+
     async fn write(&mut self, bytes: &[u8], step: &str) -> Result<()> {
-        let board = &self.board;
-        tokio::time::timeout(IDLE_TIMEOUT, async {
+        let written = tokio::time::timeout(IDLE_TIMEOUT, async {
             self.port.write_all(bytes).await?;
             self.port.flush().await
         })
-        .await
-        .map_err(|_| anyhow!("{board}: {step}: the port took no data for {IDLE_TIMEOUT:?}"))?
-        .map_err(|e| anyhow!("{board}: {step}: writing the port: {e}"))
+        .await;
+        match written {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(error)) => Err(ReplError::Write {
+                board: self.board.clone(),
+                step: step.to_string(),
+                error,
+            }),
+            Err(_) => Err(ReplError::Stalled {
+                board: self.board.clone(),
+                step: step.to_string(),
+                idle: IDLE_TIMEOUT,
+            }),
+        }
     }
 
     /// Whether a byte arrives right now (without waiting).
-    async fn poll_byte(&mut self) -> Result<bool> {
+    async fn poll_byte(&mut self, step: &str) -> Result<bool> {
         let mut buf = [0u8; 64];
         match tokio::time::timeout(Duration::from_millis(0), self.port.read(&mut buf)).await {
-            Ok(Ok(0)) => bail!("{}: the port closed", self.board),
+            Ok(Ok(0)) => Err(self.closed(step)),
             Ok(Ok(n)) => {
                 self.pending.extend_from_slice(&buf[..n]);
                 Ok(true)
             }
-            Ok(Err(e)) => Err(anyhow!("{}: reading the port: {e}", self.board)),
+            Ok(Err(e)) => Err(self.read_failed(step, e)),
             Err(_) => Ok(false),
         }
     }
@@ -357,18 +451,21 @@ impl<P: AsyncRead + AsyncWrite + Unpin + Send> RawRepl<P> {
         let mut buf = [0u8; 1024];
         let wait = idle.min(deadline.saturating_duration_since(Instant::now()));
         match tokio::time::timeout(wait, self.port.read(&mut buf)).await {
-            Err(_) => bail!(
-                "{}: {step}: no answer within {:.1} s (so far {:?})",
-                self.board,
-                wait.as_secs_f64(),
-                String::from_utf8_lossy(&self.pending[self.pending.len().saturating_sub(80)..])
-            ),
-            Ok(Ok(0)) => bail!("{}: {step}: the port closed", self.board),
+            Err(_) => Err(ReplError::Timeout {
+                board: self.board.clone(),
+                step: step.to_string(),
+                seconds: wait.as_secs_f64(),
+                so_far: String::from_utf8_lossy(
+                    &self.pending[self.pending.len().saturating_sub(80)..],
+                )
+                .into_owned(),
+            }),
+            Ok(Ok(0)) => Err(self.closed(step)),
             Ok(Ok(n)) => {
                 self.pending.extend_from_slice(&buf[..n]);
                 Ok(())
             }
-            Ok(Err(e)) => bail!("{}: {step}: reading the port: {e}", self.board),
+            Ok(Err(e)) => Err(self.read_failed(step, e)),
         }
     }
 
@@ -398,14 +495,14 @@ impl<P: AsyncRead + AsyncWrite + Unpin + Send> RawRepl<P> {
         }
     }
 
-    async fn drain(&mut self, quiet: Duration) -> Result<()> {
+    async fn drain(&mut self, quiet: Duration, step: &str) -> Result<()> {
         let mut buf = [0u8; 1024];
         let stop = Instant::now() + Duration::from_secs(2);
         while Instant::now() < stop {
             match tokio::time::timeout(quiet, self.port.read(&mut buf)).await {
                 Err(_) | Ok(Ok(0)) => break,
                 Ok(Ok(_)) => {}
-                Ok(Err(e)) => bail!("{}: reading the port: {e}", self.board),
+                Ok(Err(e)) => return Err(self.read_failed(step, e)),
             }
         }
         self.pending.clear();
@@ -424,7 +521,10 @@ fn check_path(board: &str, path: &str) -> Result<()> {
         || p.components().any(|c| !matches!(c, Component::Normal(_)))
         || path.contains(['\'', '\\', '\n', '\r'])
     {
-        bail!("{board}: refusing to deploy {path:?}: not a plain relative path");
+        return Err(ReplError::BadPath {
+            board: board.to_string(),
+            path: path.to_string(),
+        });
     }
     Ok(())
 }

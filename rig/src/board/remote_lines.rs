@@ -1,8 +1,8 @@
 //! Reset lines over a loopback side channel, for a twin board in another process (`hil bench up`): its pty has no
 //! modem lines, so DTR and RTS travel as text, one `dtr=1 rts=0` line each, answered `ok`.
 
-use super::reset_lines::ResetLines;
-use anyhow::{anyhow, bail, Context, Result};
+use super::reset_lines::{LinesError, ResetLines};
+use anyhow::{Context, Result};
 use async_trait::async_trait;
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,10 +19,13 @@ pub struct RemoteLines {
 }
 
 impl RemoteLines {
-    pub fn new(board: &str, address: &str) -> Result<RemoteLines> {
+    pub fn new(board: &str, address: &str) -> Result<RemoteLines, LinesError> {
         let addr = address
             .strip_prefix("tcp://")
-            .ok_or_else(|| anyhow!("{board}: lines address {address:?} is not tcp://HOST:PORT"))?;
+            .ok_or_else(|| LinesError::Address {
+                board: board.into(),
+                address: address.into(),
+            })?;
         Ok(RemoteLines {
             board: board.into(),
             addr: addr.into(),
@@ -32,7 +35,7 @@ impl RemoteLines {
 
 #[async_trait]
 impl ResetLines for RemoteLines {
-    async fn set(&self, dtr: bool, rts: bool) -> Result<()> {
+    async fn set(&self, dtr: bool, rts: bool) -> Result<(), LinesError> {
         let exchange = async {
             let mut stream = TcpStream::connect(&self.addr).await?;
             stream
@@ -40,24 +43,26 @@ impl ResetLines for RemoteLines {
                 .await?;
             let mut answer = String::new();
             BufReader::new(stream).read_line(&mut answer).await?;
-            anyhow::Ok(answer)
+            std::io::Result::Ok(answer)
         };
         let answer = tokio::time::timeout(ANSWER_TIMEOUT, exchange)
             .await
-            .with_context(|| {
-                format!(
-                    "{}: no answer from its reset lines at {} within 2 s",
-                    self.board, self.addr
-                )
+            .map_err(|_| LinesError::NoAnswer {
+                board: self.board.clone(),
+                address: self.addr.clone(),
+                within: ANSWER_TIMEOUT,
             })?
-            .with_context(|| format!("{}: setting reset lines at {}", self.board, self.addr))?;
+            .map_err(|error| LinesError::Link {
+                board: self.board.clone(),
+                address: self.addr.clone(),
+                error,
+            })?;
         if answer.trim() != "ok" {
-            bail!(
-                "{}: reset lines at {} answered {:?}",
-                self.board,
-                self.addr,
-                answer.trim()
-            );
+            return Err(LinesError::Refused {
+                board: self.board.clone(),
+                address: self.addr.clone(),
+                answer: answer.trim().to_string(),
+            });
         }
         Ok(())
     }
@@ -130,7 +135,7 @@ mod tests {
 
     #[async_trait]
     impl ResetLines for Recorder {
-        async fn set(&self, dtr: bool, rts: bool) -> Result<()> {
+        async fn set(&self, dtr: bool, rts: bool) -> Result<(), LinesError> {
             self.0.lock().unwrap().push((dtr, rts));
             Ok(())
         }

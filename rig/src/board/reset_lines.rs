@@ -2,14 +2,44 @@
 //! RTS: real ports through the modem lines, twin ports (ptys, which have none) through a side channel.
 
 use super::serial::ModemLines;
-use anyhow::Result;
 use async_trait::async_trait;
 use std::time::Duration;
+use thiserror::Error;
 
 /// DTR and RTS as the host sets them (true = asserted).
 #[async_trait]
 pub trait ResetLines: Send + Sync {
-    async fn set(&self, dtr: bool, rts: bool) -> Result<()>;
+    async fn set(&self, dtr: bool, rts: bool) -> Result<(), LinesError>;
+}
+
+/// Why the reset lines were not set.
+#[derive(Debug, Error)]
+pub enum LinesError {
+    #[error("setting DTR/RTS: {0} (a pty has no modem lines: give the board a side channel)")]
+    Modem(std::io::Error),
+    #[error("{board}: lines address {address:?} is not tcp://HOST:PORT")]
+    Address { board: String, address: String },
+    #[error("{board}: no answer from its reset lines at {address} within {} s", within.as_secs())]
+    NoAnswer {
+        board: String,
+        address: String,
+        within: Duration,
+    },
+    #[error("{board}: setting reset lines at {address}: {error}")]
+    Link {
+        board: String,
+        address: String,
+        error: std::io::Error,
+    },
+    #[error("{board}: reset lines at {address} answered {answer:?}")]
+    Refused {
+        board: String,
+        address: String,
+        answer: String,
+    },
+    /// A twin board's lines go with the board.
+    #[error("{board}: the twin board has stopped")]
+    Stopped { board: String },
 }
 
 /// The pin levels the two transistors of the auto-reset circuit make of DTR and RTS: the chip is held in reset
@@ -30,7 +60,7 @@ impl Pins {
 }
 
 /// Resets the chip with GPIO0 low, so it starts in the ROM serial loader.
-pub async fn reset_into_loader(lines: &dyn ResetLines) -> Result<()> {
+pub async fn reset_into_loader(lines: &dyn ResetLines) -> Result<(), LinesError> {
     lines.set(false, true).await?;
     tokio::time::sleep(Duration::from_millis(100)).await;
     lines.set(true, false).await?;
@@ -39,7 +69,7 @@ pub async fn reset_into_loader(lines: &dyn ResetLines) -> Result<()> {
 }
 
 /// Resets the chip with GPIO0 high, so it boots the image in flash.
-pub async fn reset_to_run(lines: &dyn ResetLines) -> Result<()> {
+pub async fn reset_to_run(lines: &dyn ResetLines) -> Result<(), LinesError> {
     lines.set(false, true).await?;
     tokio::time::sleep(Duration::from_millis(100)).await;
     lines.set(false, false).await
@@ -47,12 +77,8 @@ pub async fn reset_to_run(lines: &dyn ResetLines) -> Result<()> {
 
 #[async_trait]
 impl ResetLines for ModemLines {
-    async fn set(&self, dtr: bool, rts: bool) -> Result<()> {
-        ModemLines::set(self, dtr, rts).map_err(|e| {
-            anyhow::anyhow!(
-                "setting DTR/RTS: {e} (a pty has no modem lines: give the board a side channel)"
-            )
-        })
+    async fn set(&self, dtr: bool, rts: bool) -> Result<(), LinesError> {
+        ModemLines::set(self, dtr, rts).map_err(LinesError::Modem)
     }
 }
 
@@ -65,7 +91,7 @@ mod tests {
 
     #[async_trait]
     impl ResetLines for Recorder {
-        async fn set(&self, dtr: bool, rts: bool) -> Result<()> {
+        async fn set(&self, dtr: bool, rts: bool) -> Result<(), LinesError> {
             self.0.lock().unwrap().push(Pins::from_lines(dtr, rts));
             Ok(())
         }

@@ -10,12 +10,11 @@ use super::provision_step::Step;
 use anyhow::{Context, Result};
 use model::events::{BoardInfo, Body};
 use model::scenario::Scenario;
-use rig::board::esp8266::Esp8266Board;
-use rig::board::flasher::{FlashOutcome, FlashRecords};
+use rig::board::flash_records::FlashRecords;
 use rig::board::locate::PortFinder;
 use rig::board::reset_lines::ResetLines;
-use rig::board::rom_loader::parse_mac;
-use rig::board::{AppFile, Board, FoundBy};
+use rig::board::{AppFile, Board, Chip, FlashOutcome, FoundBy, Locating, Mac, WireBoard, Wiring};
+use std::borrow::Cow;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -29,8 +28,8 @@ const DEPLOY_TIMEOUT: Duration = Duration::from_secs(60);
 /// Boards provisioned at once.
 const PROVISION_JOBS: usize = 8;
 
-/// Size of the generated MicroPython image the twin boards are flashed with (a real ESP8266 build is ~600 KiB;
-/// this keeps each run's flash under a second on a pty).
+/// Size of the stand-in image twin boards are flashed with (a real ESP8266 build is ~600 KiB; this keeps each
+/// run's flash under a second on a pty).
 const TWIN_IMAGE_BYTES: usize = 64 * 1024;
 
 /// What provisioning over the wire reaches: the bench's channels (powered during provisioning), each board's
@@ -47,9 +46,10 @@ pub struct Wire<'a> {
     pub keep_flash_records: bool,
 }
 
-/// A board's serial port, where the port has no modem lines its reset lines' side channel, and the serial number
-/// of its USB-serial adapter when the rig file names it.
+/// A board's chip and serial port, where the port has no modem lines its reset lines' side channel, and the serial
+/// number of its USB-serial adapter when the rig file names it.
 pub struct WirePort {
+    pub chip: Arc<dyn Chip>,
     pub port: PathBuf,
     pub lines: Option<Arc<dyn ResetLines>>,
     pub usb_serial: Option<String>,
@@ -72,9 +72,11 @@ pub async fn provision(
     }
 
     let image = match wire.image {
-        Some(path) => std::fs::read(path)
-            .with_context(|| format!("reading the MicroPython image {}", path.display()))?,
-        None => rig::board::image::synthetic(TWIN_IMAGE_BYTES, 1),
+        Some(path) => Some(
+            std::fs::read(path)
+                .with_context(|| format!("reading the MicroPython image {}", path.display()))?,
+        ),
+        None => None,
     };
     // A twin bench's boards are new each run: only a rig's boards keep what was flashed onto them.
     let records = wire
@@ -87,12 +89,13 @@ pub async fn provision(
         .iter()
         .zip(wire.infos.iter().zip(files))
         .map(|(wire, (info, files))| {
-            let mut board = Esp8266Board::new(&info.name, &wire.port, wire.lines.clone());
-            if let Some(mac) = parse_mac(&info.mac) {
-                board = board.found_by_mac(mac, wire.usb_serial.clone(), finder.clone());
-            }
+            let mut board = open_board(wire, info, &finder);
             let wired = WiredBoard {
-                image: &image,
+                // Twins run whatever is flashed: each is flashed with a stand-in of its own chip's format.
+                image: image.as_deref().map_or_else(
+                    || Cow::Owned(wire.chip.stand_in_image(TWIN_IMAGE_BYTES)),
+                    Cow::Borrowed,
+                ),
                 records: records.as_ref(),
                 files,
             };
@@ -101,7 +104,7 @@ pub async fn provision(
                 // The semaphore is never closed: acquiring only waits for a free slot.
                 let _slot = slots.acquire().await;
                 let mut steps = Vec::new();
-                let result = wired.provision(&mut board, &mut steps).await;
+                let result = wired.provision(board.as_mut(), &mut steps).await;
                 (board, info, result, steps)
             }
         });
@@ -112,7 +115,7 @@ pub async fn provision(
     for (board, info, result, board_steps) in done {
         steps.extend(board_steps);
         match result {
-            Ok(()) => boards.push(Box::new(board)),
+            Ok(()) => boards.push(board),
             Err((step, e)) => steps.push(Step::now(Body::BoardError {
                 board: info.name.clone(),
                 step: step.into(),
@@ -127,9 +130,25 @@ pub async fn provision(
     Ok(Provisioned { boards, steps })
 }
 
+/// The board on `wire`, opened by its chip; one with a MAC is found by it (`finder` is shared by the run's
+/// boards), others are taken on their port as given.
+fn open_board(wire: &WirePort, info: &BoardInfo, finder: &Arc<PortFinder>) -> Box<dyn WireBoard> {
+    let locating = info.mac.parse::<Mac>().ok().map(|mac| Locating {
+        mac,
+        usb_serial: wire.usb_serial.clone(),
+        finder: finder.clone(),
+    });
+    wire.chip.open(Wiring {
+        name: info.name.clone(),
+        port: wire.port.clone(),
+        lines: wire.lines.clone(),
+        locating,
+    })
+}
+
 /// What one board is provisioned with.
 struct WiredBoard<'a> {
-    image: &'a [u8],
+    image: Cow<'a, [u8]>,
     records: Option<&'a FlashRecords>,
     files: &'a [AppFile],
 }
@@ -138,15 +157,15 @@ struct WiredBoard<'a> {
 type StepError = (&'static str, anyhow::Error);
 
 /// Runs a step within its bound; an error or timeout is that step's.
-async fn bounded<T>(
+async fn bounded<T, E: Into<anyhow::Error>>(
     step: &'static str,
     board: &str,
     limit: Duration,
-    run: impl Future<Output = Result<T>>,
+    run: impl Future<Output = Result<T, E>>,
 ) -> Result<T, StepError> {
     match tokio::time::timeout(limit, run).await {
         Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err((step, e)),
+        Ok(Err(e)) => Err((step, e.into())),
         Err(_) => Err((step, anyhow::anyhow!("{board}: {step} took over {limit:?}"))),
     }
 }
@@ -155,7 +174,7 @@ impl WiredBoard<'_> {
     /// Finds the board (when it has a MAC), flashes it and deploys to it, recording each step.
     async fn provision(
         &self,
-        board: &mut Esp8266Board,
+        board: &mut dyn WireBoard,
         steps: &mut Vec<Step>,
     ) -> Result<(), StepError> {
         let name = board.name().to_string();
@@ -163,7 +182,7 @@ impl WiredBoard<'_> {
             let found = bounded("find", &name, FIND_TIMEOUT, board.locate()).await?;
             steps.push(Step::now(Body::BoardPort {
                 board: name.clone(),
-                mac,
+                mac: mac.to_string(),
                 port: found.port.display().to_string(),
                 scanned: found.scanned,
                 by: FoundBy::Mac.as_str().into(),
@@ -176,7 +195,7 @@ impl WiredBoard<'_> {
             "flash",
             &name,
             FLASH_TIMEOUT,
-            board.flash(self.image, self.records, &mut |_| {}),
+            board.flash(&self.image, self.records, &mut |_| {}),
         )
         .await?;
         steps.push(Step::now(Body::BoardFlash {
@@ -187,13 +206,7 @@ impl WiredBoard<'_> {
         }));
 
         let started = Instant::now();
-        let report = bounded(
-            "deploy",
-            &name,
-            DEPLOY_TIMEOUT,
-            board.deploy_files(self.files),
-        )
-        .await?;
+        let report = bounded("deploy", &name, DEPLOY_TIMEOUT, board.deploy(self.files)).await?;
         steps.push(Step::now(Body::BoardDeploy {
             board: name,
             files: self.files.len(),

@@ -2,12 +2,12 @@
 //! UART's baud rate, so the numbers compare protocols and tools rather than pty speed. Not a test: it prints.
 
 use anyhow::{bail, Context, Result};
-use rig::board::flasher::{self, FlashOutcome};
-use rig::board::image;
+use rig::board::esp8266::{flasher, image};
 use rig::board::raw_repl::RawRepl;
 use rig::board::reset_lines::{reset_into_loader, reset_to_run};
 use rig::board::serial::Tty;
 use rig::board::AppFile;
+use rig::board::FlashOutcome;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -185,7 +185,7 @@ async fn erase(board: &PtyBoard) -> Result<()> {
     let port = Tty::open(board.port(), 115_200).await?;
     let mut f = flasher::Flasher::connect(port, board.name()).await?;
     let blank = vec![0xFF; 0x1000];
-    f.write_flash(0, &blank, &mut |_| {}).await
+    Ok(f.write_flash(0, &blank, &mut |_| {}).await?)
 }
 
 fn clear(folder: &Path) -> Result<()> {

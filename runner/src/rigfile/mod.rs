@@ -1,6 +1,7 @@
 //! Rig files: the bench a run uses (supplies, boards, broker, secrets by reference), parsed and validated with
 //! errors that name file:line:column.
 
+mod board_section;
 mod lock;
 mod raw;
 mod supply_section;
@@ -9,12 +10,14 @@ pub use lock::BenchLock;
 
 use model::diagnostic::{Diagnostic, UserTomlFile};
 use raw::RigFileRaw;
+use rig::board::{Chip, ChipRegistry};
 use rig::mqtt::TlsTrust;
 use rig::secret::Secret;
 use rig::supply::{ChannelLimits, SupplyKind};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 #[derive(Debug, Clone)]
 pub struct RigFile {
@@ -60,6 +63,8 @@ impl SupplyEntry {
 #[derive(Debug, Clone)]
 pub struct BoardEntry {
     pub name: String,
+    /// The board's chip, from the chip registry the rig file was read with: what opens the board on its port.
+    pub chip: Arc<dyn Chip>,
     pub mac: String,
     pub port: String,
     /// The serial number of the board's USB-serial adapter: the board is taken only on that adapter.
@@ -114,11 +119,31 @@ impl UserTomlFile for RigFile {
     const FORMAT_HELP: &'static str = "see the rig file format in README.md";
 
     fn validate(path: &Path, source: &str, raw: RigFileRaw) -> Result<RigFile, Diagnostic> {
-        Validator { path, source }.validate(raw)
+        Validator {
+            path,
+            source,
+            chips: &ChipRegistry::default(),
+        }
+        .validate(raw)
     }
 }
 
 impl RigFile {
+    /// Parses a rig file whose boards' chips are those of `chips`.
+    pub fn parse_with(
+        path: &Path,
+        source: &str,
+        chips: &ChipRegistry,
+    ) -> Result<RigFile, Diagnostic> {
+        let raw = RigFile::parse_raw(path, source)?;
+        Validator {
+            path,
+            source,
+            chips,
+        }
+        .validate(raw)
+    }
+
     /// The limits of the channel a board hangs on.
     pub fn limits_of(&self, board: &BoardEntry) -> Option<ChannelLimits> {
         self.supplies
@@ -132,6 +157,7 @@ impl RigFile {
 struct Validator<'a> {
     path: &'a Path,
     source: &'a str,
+    chips: &'a ChipRegistry,
 }
 
 impl Validator<'_> {
@@ -169,132 +195,9 @@ impl Validator<'_> {
         }
     }
 
-    /// A serial number as it ends a by-id name: what udev keeps of it, and no `_`, which separates it there.
-    fn usb_serial(&self, serial: &toml::Spanned<String>) -> Result<(), Diagnostic> {
-        let s = serial.get_ref();
-        let fits = |c: char| c.is_ascii_alphanumeric() || "#+-.:=@".contains(c);
-        if !s.is_empty() && s.chars().all(fits) {
-            return Ok(());
-        }
-        Err(self
-            .error(
-                serial.span(),
-                format!("usb_serial {s:?} is not a serial number as a /dev/serial/by-id name ends"),
-            )
-            .with_help("the part after the last `_` of the adapter's by-id name: usb-Silicon_Labs_CP2102_USB_to_UART_Bridge_Controller_0001-if00-port0 is usb_serial = \"0001\""))
-    }
-
     fn validate(&self, raw: RigFileRaw) -> Result<RigFile, Diagnostic> {
         let supplies = self.supplies(&raw.supply)?;
-        let mut boards = Vec::new();
-        let (mut names, mut macs, mut serials) =
-            (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
-        for entry in &raw.board {
-            let b = entry.get_ref();
-            if b.chip.get_ref() != "esp8266" {
-                return Err(self.error(b.chip.span(), "chip must be \"esp8266\""));
-            }
-            let mac = b.mac.get_ref().to_ascii_lowercase();
-            let mac_ok = mac.split(':').count() == 6
-                && mac
-                    .split(':')
-                    .all(|p| p.len() == 2 && p.bytes().all(|c| c.is_ascii_hexdigit()));
-            if !mac_ok {
-                return Err(self.error(
-                    b.mac.span(),
-                    format!("{:?} is not a MAC like 5c:cf:7f:12:34:56", b.mac.get_ref()),
-                ));
-            }
-            if !names.insert(b.name.get_ref().clone()) {
-                return Err(self.error(b.name.span(), "another board has this name"));
-            }
-            if !macs.insert(mac.clone()) {
-                return Err(self.error(b.mac.span(), "another board has this MAC"));
-            }
-            if let Some(serial) = &b.usb_serial {
-                self.usb_serial(serial)?;
-                if !serials.insert(serial.get_ref().clone()) {
-                    return Err(self
-                        .error(serial.span(), "another board has this usb_serial")
-                        .with_help("adapters that share a serial number (many CP2102s say 0001) cannot be told apart by it: leave usb_serial out, and the boards are found by MAC"));
-                }
-            }
-            let (supply, channel) = b
-                .supply
-                .get_ref()
-                .rsplit_once(':')
-                .and_then(|(s, c)| Some((s.to_string(), c.parse::<u8>().ok()?)))
-                .ok_or_else(|| {
-                    self.error(
-                        b.supply.span(),
-                        "supply must be NAME:CHANNEL, e.g. \"psu1:1\"",
-                    )
-                })?;
-            match supplies.get(&supply) {
-                None => {
-                    return Err(self.error(
-                        b.supply.span(),
-                        format!(
-                            "no [supply.{supply}]; defined: {}",
-                            supplies.keys().cloned().collect::<Vec<_>>().join(", ")
-                        ),
-                    ))
-                }
-                Some(s) if !s.channels.contains_key(&channel) => {
-                    return Err(self.error(
-                        b.supply.span(),
-                        format!("[supply.{supply}] has no channel {channel} in its channels table"),
-                    ))
-                }
-                Some(_) => {}
-            }
-            if let Some(adc) = b.adc {
-                if !(adc.divider > 0.0 && adc.divider <= 1.0 && adc.full_scale_volts > 0.0) {
-                    return Err(self.error(
-                        entry.span(),
-                        "adc: divider must be in (0, 1] and full_scale_volts > 0",
-                    ));
-                }
-            }
-            boards.push(BoardEntry {
-                name: b.name.get_ref().clone(),
-                mac,
-                port: b.port.get_ref().clone(),
-                usb_serial: b.usb_serial.as_ref().map(|s| s.get_ref().clone()),
-                supply,
-                channel,
-                lines: match &b.lines {
-                    Some(l) if !l.get_ref().starts_with("tcp://") => {
-                        return Err(self.error(
-                            l.span(),
-                            "lines must be tcp://HOST:PORT (a twin board's side channel)",
-                        ))
-                    }
-                    Some(l) => Some(l.get_ref().clone()),
-                    None => None,
-                },
-                adc: b.adc.map(|a| (a.divider, a.full_scale_volts)),
-            });
-        }
-        let scan = match &raw.boards {
-            Some(b) => b
-                .scan
-                .iter()
-                .map(|p| {
-                    let pattern = self.relative(p.get_ref()).display().to_string();
-                    rig::board::locate::check_pattern(&pattern)
-                        .map(|()| pattern)
-                        .map_err(|e| {
-                            self.error(p.span(), e)
-                                .with_help("scan = [\"/dev/serial/by-id/*\", \"/dev/ttyUSB*\"]")
-                        })
-                })
-                .collect::<Result<_, _>>()?,
-            None => rig::board::locate::DEFAULT_SCAN
-                .iter()
-                .map(|p| p.to_string())
-                .collect(),
-        };
+        let (boards, scan) = self.board_section(&raw, &supplies)?;
         let broker = match &raw.broker {
             Some(entry) => {
                 let b = entry.get_ref();

@@ -45,8 +45,8 @@ pub struct ChannelRaw {
 #[serde(deny_unknown_fields)]
 pub struct BoardRaw {
     pub name: Spanned<String>,
-    #[serde(default = "esp8266")]
-    pub chip: Spanned<String>,
+    /// A chip of the chip registry; none: the registry's first.
+    pub chip: Option<Spanned<String>>,
     pub mac: Spanned<String>,
     /// Where to look first; the board is found by MAC wherever it enumerated.
     pub port: Spanned<String>,
@@ -64,10 +64,6 @@ pub struct BoardRaw {
 pub struct BoardsRaw {
     /// Absolute glob patterns of candidate serial ports.
     pub scan: Vec<Spanned<String>>,
-}
-
-fn esp8266() -> Spanned<String> {
-    Spanned::new(0..0, "esp8266".into())
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]

@@ -4,9 +4,10 @@
 
 use flate2::{Decompress, FlushDecompress, Status};
 use md5::{Digest, Md5};
-use rig::board::rom_loader::{
+use rig::board::esp8266::rom_loader::{
     self as rl, efuse_for_mac, Begin, Command, DataBlock, Request, Response,
 };
+use rig::board::Mac;
 use std::collections::HashMap;
 
 pub const FLASH_SIZE: usize = 4 << 20;
@@ -82,7 +83,7 @@ pub struct Loader {
 }
 
 impl Loader {
-    pub fn new(mac: [u8; 6], flash: Vec<u8>, baud: u32) -> Loader {
+    pub fn new(mac: Mac, flash: Vec<u8>, baud: u32) -> Loader {
         Loader {
             flash: Flash::new(flash),
             efuse: efuse_for_mac(mac),
@@ -410,7 +411,7 @@ mod tests {
     use flate2::{write::ZlibEncoder, Compression};
     use std::io::Write as _;
 
-    const MAC: [u8; 6] = [0x5c, 0xcf, 0x7f, 1, 2, 3];
+    const MAC: Mac = Mac([0x5c, 0xcf, 0x7f, 1, 2, 3]);
 
     fn ask(l: &mut Loader, cmd: Command) -> Vec<Response> {
         l.on_frame(&cmd.to_request().encode())

@@ -23,8 +23,9 @@ mod repl;
 mod tests;
 
 use crate::bench_state::{BenchState, LoadState};
+use crate::board_spec::TwinBoardSpec;
 use crate::control::End;
-use crate::physics::Physics;
+use crate::reset_cause::{rom_cause, DEEPSLEEP_RESET, HARD_RESET, PWRON_RESET, SOFT_RESET};
 use crate::runtime::FirmwareRuntime;
 use anyhow::{Context, Result};
 use async_trait::async_trait;
@@ -33,11 +34,11 @@ use loader::{Action, Loader};
 use model::clock::DeviceClock;
 use rand::{rngs::SmallRng, SeedableRng};
 use repl::{ExecKind, Repl, Step};
-use rig::board::image;
-use rig::board::reset_lines::{Pins, ResetLines};
+use rig::board::esp8266::{image, slip, Esp8266, BAUD};
+use rig::board::reset_lines::{LinesError, Pins, ResetLines};
 use rig::board::serial::{self, Tty};
-use rig::board::slip;
 use rig::board::usb_id::UsbId;
+use rig::board::{Chip, Mac};
 use std::collections::VecDeque;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
@@ -46,15 +47,6 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
-
-/// MicroPython's `machine.reset_cause()` values.
-const PWRON_RESET: u8 = 0;
-const SOFT_RESET: u8 = 4;
-const DEEPSLEEP_RESET: u8 = 5;
-const HARD_RESET: u8 = 6;
-/// The ROM banner's `rst cause`: 1 power-on, 2 reset pin (deep-sleep wakes too), as the chip prints them.
-const ROM_POWER_ON: u8 = 1;
-const ROM_RESET_PIN: u8 = 2;
 
 /// Bytes typed while the app runs wait in the UART's buffer for the REPL; the rest is lost, as on the chip.
 const UART_RX_BUFFER: usize = 256;
@@ -65,13 +57,8 @@ const PACE_CHUNK: usize = 256;
 
 #[derive(Debug, Clone)]
 pub struct PtyBoardSpec {
-    pub name: String,
-    pub mac: String,
-    /// Index of the supply channel it hangs on (0-based).
-    pub channel: usize,
-    pub physics: Physics,
-    pub wifi_available: bool,
-    pub seed: u64,
+    /// What it shares with every twin board.
+    pub board: TwinBoardSpec,
     /// Pace the link as a UART at this baud rate (10 bits a byte); None: as fast as the pty goes.
     pub baud: Option<u32>,
     /// Power up in the ROM loader (GPIO0 held low) rather than booting the app.
@@ -87,12 +74,7 @@ pub struct PtyBoardSpec {
 impl PtyBoardSpec {
     pub fn new(name: &str, mac: &str, runtime: &FirmwareRuntime) -> Self {
         PtyBoardSpec {
-            name: name.to_string(),
-            mac: mac.to_string(),
-            channel: 0,
-            physics: Physics::default(),
-            wifi_available: true,
-            seed: 1,
+            board: TwinBoardSpec::new(name, mac),
             baud: None,
             start_in_loader: false,
             flash: None,
@@ -128,10 +110,10 @@ pub struct TwinLines {
 
 #[async_trait]
 impl ResetLines for TwinLines {
-    async fn set(&self, dtr: bool, rts: bool) -> Result<()> {
-        self.tx
-            .send((dtr, rts))
-            .map_err(|_| anyhow::anyhow!("{}: the twin board has stopped", self.board))
+    async fn set(&self, dtr: bool, rts: bool) -> Result<(), LinesError> {
+        self.tx.send((dtr, rts)).map_err(|_| LinesError::Stopped {
+            board: self.board.clone(),
+        })
     }
 }
 
@@ -163,21 +145,22 @@ impl PtyBoard {
         bench: Arc<BenchState>,
         clock: DeviceClock,
     ) -> Result<PtyBoard> {
-        let mac = rig::board::rom_loader::parse_mac(&spec.mac).with_context(|| {
-            format!("{}: MAC {:?} is not aa:bb:cc:dd:ee:ff", spec.name, spec.mac)
-        })?;
+        let TwinBoardSpec { name, mac, .. } = &spec.board;
+        let mac: Mac = mac
+            .parse()
+            .with_context(|| format!("{name}: the twin board's MAC"))?;
         spec.runtime
             .check()
-            .with_context(|| format!("{}: starting the twin board", spec.name))?;
-        let fs = rig::scratch::tempdir(&format!("{}-fs-", spec.name))
+            .with_context(|| format!("{}: starting the twin board", spec.board.name))?;
+        let fs = rig::scratch::tempdir(&format!("{}-fs-", spec.board.name))
             .context("creating the board's filesystem folder")?;
         let pty = serial::open_pty().context("opening a pty for the twin board")?;
         let port = pty.slave_path.clone();
         let flash = spec
             .flash
             .clone()
-            .unwrap_or_else(|| image::synthetic(4096, spec.seed));
-        let link_baud = spec.baud.unwrap_or(115_200);
+            .unwrap_or_else(|| image::synthetic(4096, spec.board.seed));
+        let link_baud = spec.baud.unwrap_or(BAUD);
         let shared = Arc::new(Shared {
             loader: Mutex::new(Loader::new(mac, flash, link_baud)),
             mode: Mutex::new(BoardMode::Off),
@@ -188,21 +171,21 @@ impl PtyBoard {
         let persist = Arc::new(Mutex::new(Persist::default()));
         let (shutdown, shutdown_rx) = watch::channel(false);
         let (gate, gate_rx) = watch::channel(true);
-        let load_index = bench.add_board(spec.channel, spec.physics.clone());
+        let load_index = bench.add_board(spec.board.channel, spec.board.physics.clone());
         let host = Host {
             runtime: spec.runtime.clone(),
-            board: spec.name.clone(),
-            mac: spec.mac.clone(),
+            board: spec.board.name.clone(),
+            mac: spec.board.mac.clone(),
             folder: fs.path().to_path_buf(),
             clock,
             control: ControlSpec {
-                board: spec.name.clone(),
-                physics: spec.physics.clone(),
+                board: spec.board.name.clone(),
+                physics: spec.board.physics.clone(),
                 bench: bench.clone(),
-                channel: spec.channel,
+                channel: spec.board.channel,
                 load_index,
-                wifi_available: spec.wifi_available,
-                seed: spec.seed,
+                wifi_available: spec.board.wifi_available,
+                seed: spec.board.seed,
                 gate: gate_rx,
             },
             persist: persist.clone(),
@@ -213,7 +196,7 @@ impl PtyBoard {
         let guard = Arc::new(pty.slave_guard);
         let writer = tokio::spawn(write_paced(write, out_rx, guard, spec.baud));
         let twin = Twin {
-            rng: SmallRng::seed_from_u64(spec.seed),
+            rng: SmallRng::seed_from_u64(spec.board.seed),
             spec: spec.clone(),
             shared: shared.clone(),
             out: out_tx.clone(),
@@ -244,12 +227,12 @@ impl PtyBoard {
             writer.abort();
         });
         Ok(PtyBoard {
-            name: spec.name.clone(),
+            name: spec.board.name.clone(),
             port,
             usb_serial: spec.usb_serial.clone(),
             lines: Arc::new(TwinLines {
                 tx: lines_tx,
-                board: spec.name,
+                board: spec.board.name,
             }),
             replug,
             out: out_tx,
@@ -262,8 +245,8 @@ impl PtyBoard {
 
     /// A board alone on a private bench powered at 12.6 V, in real time: for tools, tests and benchmarks.
     pub async fn spawn_standalone(spec: PtyBoardSpec) -> Result<PtyBoard> {
-        let bench = Arc::new(BenchState::new(spec.channel + 1));
-        bench.update_channel(spec.channel, |c| {
+        let bench = Arc::new(BenchState::new(spec.board.channel + 1));
+        bench.update_channel(spec.board.channel, |c| {
             c.set_volts = 12.6;
             c.limit_amps = 1.0;
             c.output_on = true;
@@ -309,6 +292,11 @@ impl PtyBoard {
 
     pub fn lines(&self) -> Arc<TwinLines> {
         self.lines.clone()
+    }
+
+    /// The chip the board is, as the registry holds it: what drives the board over its port.
+    pub fn chip(&self) -> Arc<dyn Chip> {
+        Arc::new(Esp8266)
     }
 
     /// The board's filesystem (the device's "/").
@@ -521,7 +509,7 @@ impl Twin {
                 }
                 _ = tokio::time::sleep(wake.unwrap_or_default()), if wake.is_some() => {
                     self.wake_at = None;
-                    self.boot(ROM_RESET_PIN, DEEPSLEEP_RESET, Strap::Pins);
+                    self.boot(DEEPSLEEP_RESET, Strap::Pins);
                 }
                 _ = async { let _ = shutdown.wait_for(|s| *s).await; } => {
                     self.proc = None;
@@ -534,8 +522,9 @@ impl Twin {
 
     fn powered(&self) -> bool {
         self.spec
+            .board
             .physics
-            .powered(self.bench.measured_volts(self.spec.channel))
+            .powered(self.bench.measured_volts(self.spec.board.channel))
     }
 
     fn set_mode(&mut self, mode: BoardMode) {
@@ -591,7 +580,6 @@ impl Twin {
         p.rtc_hex.clear();
         drop(p);
         self.boot(
-            ROM_POWER_ON,
             PWRON_RESET,
             if in_loader {
                 Strap::Loader
@@ -629,12 +617,13 @@ impl Twin {
             self.set_mode(BoardMode::HeldInReset);
             self.start_warm();
         } else if pins.en_high && !was.en_high {
-            self.boot(ROM_RESET_PIN, HARD_RESET, Strap::Pins);
+            self.boot(HARD_RESET, Strap::Pins);
         }
     }
 
     /// A chip reset: the ROM waits in its loader or loads the image in flash, as the strapping says.
-    fn boot(&mut self, rom_cause: u8, cause: u8, strap: Strap) {
+    fn boot(&mut self, cause: u8, strap: Strap) {
+        let rom_cause = rom_cause(cause);
         // Taken before `stop_everything` would kill it: a deep-sleep wake runs the app started during the sleep.
         let warm = self.warm.take();
         self.stop_everything();
@@ -644,7 +633,7 @@ impl Twin {
             .loader
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .reset(self.spec.baud.unwrap_or(115_200));
+            .reset(self.spec.baud.unwrap_or(BAUD));
         self.baud = self.spec.baud;
         let _ = self.out.send(Out::Baud(self.baud));
         self.latched_loader = match strap {
@@ -776,7 +765,7 @@ impl Twin {
         for a in actions {
             match a {
                 Action::Frame(f) => self.send(slip::encode(&f)),
-                Action::Reboot => return self.boot(ROM_RESET_PIN, SOFT_RESET, Strap::Latched),
+                Action::Reboot => return self.boot(SOFT_RESET, Strap::Latched),
                 Action::RunUserCode => {
                     self.persist().reset_cause = SOFT_RESET;
                     return self.start_app(None);
@@ -899,7 +888,7 @@ impl Twin {
                     }
                     self.pump().await;
                 }
-                b'r' => self.boot(ROM_RESET_PIN, SOFT_RESET, Strap::Latched),
+                b'r' => self.boot(SOFT_RESET, Strap::Latched),
                 b's' => {
                     // Raw-REPL code that soft-resets still ends its output and error sections, as on the chip.
                     if let Some(Exec {
@@ -944,12 +933,12 @@ impl Twin {
                 // Deep sleep: the RTC timer resets the chip (GPIO16 → RST) when it runs out.
                 self.stop_everything();
                 self.persist().reset_cause = DEEPSLEEP_RESET;
-                let secs = self.spec.physics.sleep_secs(ms, &mut self.rng);
+                let secs = self.spec.board.physics.sleep_secs(ms, &mut self.rng);
                 self.wake_at = Some(self.clock.now() + secs);
                 self.set_mode(BoardMode::Asleep);
                 self.start_warm();
             }
-            Some(End::Reset) => self.boot(ROM_RESET_PIN, SOFT_RESET, Strap::Latched),
+            Some(End::Reset) => self.boot(SOFT_RESET, Strap::Latched),
             said if self.state == BoardMode::App => {
                 // main.py ended (maintenance stop, an exception, or nothing to run): the REPL takes the console.
                 let greeted = said == Some(End::Repl) && self.spec.runtime.prints_repl_banner();

@@ -62,6 +62,7 @@ impl RigBench {
                     None => None,
                 };
                 ports.push(WirePort {
+                    chip: b.chip.clone(),
                     port: PathBuf::from(&b.port),
                     lines,
                     usb_serial: b.usb_serial.clone(),

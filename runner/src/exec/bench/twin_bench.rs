@@ -150,11 +150,12 @@ impl TwinBench {
         for i in 0..scenario.boards {
             let (info, seed) = twin_identity(scenario, i);
             let mut spec = PtyBoardSpec::new(&info.name, &info.mac, runtime);
-            spec.channel = scenario.supply.channel_of(i);
-            spec.physics = bench.physics.clone();
-            spec.seed = seed;
+            spec.board.channel = scenario.supply.channel_of(i);
+            spec.board.physics = bench.physics.clone();
+            spec.board.seed = seed;
             let pty = PtyBoard::spawn(spec, bench.state.clone(), clock).await?;
             ports.push(WirePort {
+                chip: pty.chip(),
                 port: pty.port().to_path_buf(),
                 lines: Some(pty.lines()),
                 usb_serial: None,

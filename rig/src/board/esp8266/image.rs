@@ -63,7 +63,7 @@ pub fn parse(image: &[u8]) -> Result<ImageInfo, ImageError> {
     }
     let entry = u32::from_le_bytes(image[4..8].try_into().unwrap());
     let mut at = HEADER;
-    let mut sum = crate::board::rom_loader::CHECKSUM_SEED;
+    let mut sum = super::rom_loader::CHECKSUM_SEED;
     let mut segments = Vec::with_capacity(usize::from(count));
     for index in 0..usize::from(count) {
         let head = image
@@ -106,7 +106,7 @@ pub fn parse(image: &[u8]) -> Result<ImageInfo, ImageError> {
 pub fn build(flash_mode: u8, size_freq: u8, entry: u32, segments: &[(u32, &[u8])]) -> Vec<u8> {
     let mut out = vec![MAGIC, segments.len() as u8, flash_mode, size_freq];
     out.extend(entry.to_le_bytes());
-    let mut sum = crate::board::rom_loader::CHECKSUM_SEED;
+    let mut sum = super::rom_loader::CHECKSUM_SEED;
     for (addr, data) in segments {
         out.extend(addr.to_le_bytes());
         out.extend((data.len() as u32).to_le_bytes());

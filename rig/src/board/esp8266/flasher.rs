@@ -6,15 +6,17 @@
 use super::image;
 use super::rom_loader::{self as rl, Begin, Command, DataBlock, Response};
 use super::slip;
-use anyhow::{anyhow, bail, Context, Result};
+use crate::board::error::FlashError;
+use crate::board::flash_records::FlashRecords;
+use crate::board::{FlashOutcome, Mac, Progress};
 use flate2::{write::ZlibEncoder, Compression};
 use md5::{Digest, Md5};
-use sha2::Sha256;
 use std::collections::VecDeque;
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+type Result<T, E = FlashError> = std::result::Result<T, E>;
 
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(3);
 const SYNC_ATTEMPTS: usize = 10;
@@ -25,13 +27,6 @@ const MD5_PER_MIB: Duration = Duration::from_secs(8);
 
 fn per_mib(rate: Duration, bytes: usize) -> Duration {
     COMMAND_TIMEOUT.max(rate.mul_f64(bytes as f64 / (1 << 20) as f64))
-}
-
-/// How far a write has got, for progress bars.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Progress {
-    pub written: usize,
-    pub total: usize,
 }
 
 pub struct Flasher<P> {
@@ -58,17 +53,17 @@ impl<P: AsyncRead + AsyncWrite + Unpin + Send> Flasher<P> {
                 Ok(r) => {
                     f.stub = r.value == 0;
                     // The ROM answers a SYNC eight times: let the echoes arrive and drop them.
-                    f.drain(Duration::from_millis(100)).await?;
+                    f.drain(Duration::from_millis(100), "SYNC").await?;
                     return Ok(f);
                 }
-                Err(e) if e.downcast_ref::<TimedOut>().is_some() => continue,
+                Err(FlashError::Timeout { .. }) => continue,
                 Err(e) => return Err(e),
             }
         }
-        bail!(
-            "{}: no answer to SYNC after {SYNC_ATTEMPTS} tries: is the board in its serial loader (GPIO0 low at reset)?",
-            f.board
-        )
+        Err(FlashError::NoSync {
+            board: f.board,
+            tries: SYNC_ATTEMPTS,
+        })
     }
 
     /// Whether the flasher stub (not the ROM) is answering.
@@ -84,26 +79,26 @@ impl<P: AsyncRead + AsyncWrite + Unpin + Send> Flasher<P> {
     pub async fn check_chip(&mut self) -> Result<()> {
         let magic = self.read_reg(rl::CHIP_MAGIC_REG, "chip detect").await?;
         if magic != rl::ESP8266_MAGIC {
-            bail!(
-                "{}: chip detect: READ_REG 0x{:08X} = 0x{magic:08X}, not an ESP8266 (0x{:08X})",
-                self.board,
-                rl::CHIP_MAGIC_REG,
-                rl::ESP8266_MAGIC
-            );
+            return Err(FlashError::WrongChip {
+                board: self.board.clone(),
+                detail: format!(
+                    "READ_REG 0x{:08X} = 0x{magic:08X}, not an ESP8266 (0x{:08X})",
+                    rl::CHIP_MAGIC_REG,
+                    rl::ESP8266_MAGIC
+                ),
+            });
         }
         Ok(())
     }
 
-    pub async fn read_mac(&mut self) -> Result<[u8; 6]> {
+    pub async fn read_mac(&mut self) -> Result<Mac> {
         let mut words = [0u32; 4];
         for (w, addr) in words.iter_mut().zip(rl::EFUSE_WORDS) {
             *w = self.read_reg(addr, "read MAC").await?;
         }
-        rl::mac_from_efuse(words).ok_or_else(|| {
-            anyhow!(
-                "{}: read MAC: efuse words {words:08X?} hold no MAC this flasher knows",
-                self.board
-            )
+        rl::mac_from_efuse(words).ok_or_else(|| FlashError::NoMac {
+            board: self.board.clone(),
+            detail: format!("efuse words {words:08X?} hold no MAC this flasher knows"),
         })
     }
 
@@ -126,13 +121,15 @@ impl<P: AsyncRead + AsyncWrite + Unpin + Send> Flasher<P> {
         let r = self
             .command(cmd, "flash MD5", per_mib(MD5_PER_MIB, len))
             .await?;
-        let digest: [u8; 16] = r.data.as_slice().try_into().map_err(|_| {
-            anyhow!(
-                "{}: flash MD5: {} bytes of digest, expected 16",
-                self.board,
-                r.data.len()
-            )
-        })?;
+        let digest: [u8; 16] = r
+            .data
+            .as_slice()
+            .try_into()
+            .map_err(|_| FlashError::BadReply {
+                board: self.board.clone(),
+                step: "flash MD5".into(),
+                detail: format!("{} bytes of digest, expected 16", r.data.len()),
+            })?;
         Ok(Some(digest))
     }
 
@@ -145,21 +142,21 @@ impl<P: AsyncRead + AsyncWrite + Unpin + Send> Flasher<P> {
         progress: &mut (dyn FnMut(Progress) + Send),
     ) -> Result<()> {
         if !(offset as usize).is_multiple_of(rl::SECTOR) {
-            bail!(
-                "{}: flash offset 0x{offset:X} is not on a 4 KiB sector",
-                self.board
-            );
+            return Err(FlashError::Misaligned {
+                board: self.board.clone(),
+                offset,
+            });
         }
         if self.stub {
             self.write_compressed(offset, data, progress).await?;
             let want: [u8; 16] = Md5::digest(data).into();
             match self.flash_md5(offset, data.len()).await? {
                 Some(got) if got == want => Ok(()),
-                got => bail!(
-                    "{}: verify: flash MD5 {:02x?} differs from the image's {want:02x?}",
-                    self.board,
-                    got.unwrap_or_default()
-                ),
+                got => Err(FlashError::VerifyMismatch {
+                    board: self.board.clone(),
+                    got: got.unwrap_or_default(),
+                    want,
+                }),
             }
         } else {
             self.write_rom(offset, data, progress).await
@@ -210,8 +207,13 @@ impl<P: AsyncRead + AsyncWrite + Unpin + Send> Flasher<P> {
         progress: &mut (dyn FnMut(Progress) + Send),
     ) -> Result<()> {
         let mut z = ZlibEncoder::new(Vec::new(), Compression::best());
-        z.write_all(data)?;
-        let packed = z.finish()?;
+        let packed = z
+            .write_all(data)
+            .and_then(|()| z.finish())
+            .map_err(|error| FlashError::Compress {
+                board: self.board.clone(),
+                error,
+            })?;
         let blocks: Vec<&[u8]> = packed.chunks(rl::STUB_FLASH_BLOCK).collect();
         let begin = Begin {
             size: data.len() as u32,
@@ -276,14 +278,22 @@ impl<P: AsyncRead + AsyncWrite + Unpin + Send> Flasher<P> {
 
     async fn send(&mut self, cmd: &Command) -> Result<()> {
         let frame = slip::encode(&cmd.to_request().encode());
-        let board = &self.board;
-        tokio::time::timeout(COMMAND_TIMEOUT, async {
+        let written = tokio::time::timeout(COMMAND_TIMEOUT, async {
             self.port.write_all(&frame).await?;
             self.port.flush().await
         })
         .await
-        .map_err(|_| anyhow!("{board}: writing op 0x{:02X}: port stalled", cmd.op()))?
-        .with_context(|| format!("{board}: writing op 0x{:02X}", cmd.op()))
+        .unwrap_or_else(|_| {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "port stalled",
+            ))
+        });
+        written.map_err(|error| FlashError::Port {
+            board: self.board.clone(),
+            step: format!("writing op 0x{:02X}", cmd.op()),
+            error,
+        })
     }
 
     /// Sends a command and waits for its answer; a failure status is an error naming the step.
@@ -292,13 +302,13 @@ impl<P: AsyncRead + AsyncWrite + Unpin + Send> Flasher<P> {
         self.send(&cmd).await?;
         let r = self.response(op, step, timeout).await?;
         if !r.is_ok() {
-            bail!(
-                "{}: {step}: the chip answered status {} error 0x{:02X} ({})",
-                self.board,
-                r.status,
-                r.error,
-                rl::error_name(r.error)
-            );
+            return Err(FlashError::Refused {
+                board: self.board.clone(),
+                step: step.to_string(),
+                status: r.status,
+                code: r.error,
+                meaning: rl::error_name(r.error),
+            });
         }
         Ok(r)
     }
@@ -312,11 +322,10 @@ impl<P: AsyncRead + AsyncWrite + Unpin + Send> Flasher<P> {
                 // Not a response (a stub's greeting, a late READ_FLASH block): not ours.
                 continue;
             }
-            let r = Response::decode(&frame).map_err(|e| {
-                anyhow!(
-                    "{}: {step}: malformed response {frame:02X?}: {e}",
-                    self.board
-                )
+            let r = Response::decode(&frame).map_err(|e| FlashError::BadReply {
+                board: self.board.clone(),
+                step: step.to_string(),
+                detail: format!("malformed response {frame:02X?}: {e}"),
             })?;
             if r.op == op {
                 return Ok(r);
@@ -333,29 +342,42 @@ impl<P: AsyncRead + AsyncWrite + Unpin + Send> Flasher<P> {
             let left = deadline.saturating_duration_since(Instant::now());
             let n = match tokio::time::timeout(left, self.port.read(&mut buf)).await {
                 Err(_) => {
-                    return Err(anyhow::Error::new(TimedOut).context(format!(
-                        "{}: {step}: no answer within {:.1} s",
-                        self.board,
-                        left.as_secs_f64()
-                    )))
+                    return Err(FlashError::Timeout {
+                        board: self.board.clone(),
+                        step: step.to_string(),
+                        seconds: left.as_secs_f64(),
+                    })
                 }
-                Ok(r) => r.with_context(|| format!("{}: {step}: reading the port", self.board))?,
+                Ok(r) => r.map_err(|error| self.read_failed(step, error))?,
             };
             if n == 0 {
-                bail!("{}: {step}: the port closed", self.board);
+                return Err(FlashError::Closed {
+                    board: self.board.clone(),
+                    step: step.to_string(),
+                });
             }
             for f in self.decoder.feed(&buf[..n]) {
-                self.frames.push_back(f.map_err(|e| {
-                    anyhow!("{}: {step}: bad framing from the board: {e}", self.board)
+                self.frames.push_back(f.map_err(|e| FlashError::BadReply {
+                    board: self.board.clone(),
+                    step: step.to_string(),
+                    detail: format!("bad framing from the board: {e}"),
                 })?);
             }
         }
     }
 
-    async fn drain(&mut self, quiet: Duration) -> Result<()> {
+    fn read_failed(&self, step: &str, error: std::io::Error) -> FlashError {
+        FlashError::Port {
+            board: self.board.clone(),
+            step: format!("{step}: reading the port"),
+            error,
+        }
+    }
+
+    async fn drain(&mut self, quiet: Duration, step: &str) -> Result<()> {
         let mut buf = [0u8; 1024];
         while let Ok(r) = tokio::time::timeout(quiet, self.port.read(&mut buf)).await {
-            if r? == 0 {
+            if r.map_err(|error| self.read_failed(step, error))? == 0 {
                 break;
             }
         }
@@ -363,82 +385,6 @@ impl<P: AsyncRead + AsyncWrite + Unpin + Send> Flasher<P> {
         self.frames.clear();
         Ok(())
     }
-}
-
-/// Marks a wait that ran out, so SYNC can retry it.
-#[derive(Debug)]
-struct TimedOut;
-
-impl std::fmt::Display for TimedOut {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("timed out")
-    }
-}
-
-impl std::error::Error for TimedOut {}
-
-/// What was flashed last onto each board, by MAC: lets the ROM path (which cannot hash flash) skip an image
-/// the board already runs. Only this rig's writes are recorded: a board flashed elsewhere since needs its record
-/// deleted.
-pub struct FlashRecords {
-    dir: PathBuf,
-}
-
-#[derive(serde::Serialize, serde::Deserialize, PartialEq, Eq)]
-struct Record {
-    offset: u32,
-    len: usize,
-    sha256: String,
-}
-
-impl FlashRecords {
-    pub fn new(dir: &Path) -> Self {
-        FlashRecords {
-            dir: dir.to_path_buf(),
-        }
-    }
-
-    fn path(&self, mac: [u8; 6]) -> PathBuf {
-        self.dir
-            .join(format!("{}.json", rl::format_mac(mac).replace(':', "")))
-    }
-
-    fn record(offset: u32, data: &[u8]) -> Record {
-        Record {
-            offset,
-            len: data.len(),
-            sha256: hex(&Sha256::digest(data)),
-        }
-    }
-
-    pub fn holds(&self, mac: [u8; 6], offset: u32, data: &[u8]) -> bool {
-        std::fs::read(self.path(mac))
-            .ok()
-            .and_then(|b| serde_json::from_slice::<Record>(&b).ok())
-            .is_some_and(|r| r == Self::record(offset, data))
-    }
-
-    pub fn store(&self, mac: [u8; 6], offset: u32, data: &[u8]) -> Result<()> {
-        std::fs::create_dir_all(&self.dir)
-            .with_context(|| format!("creating {}", self.dir.display()))?;
-        let json = serde_json::to_vec(&Self::record(offset, data))?;
-        std::fs::write(self.path(mac), json)
-            .with_context(|| format!("writing {}", self.path(mac).display()))
-    }
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum FlashOutcome {
-    /// Skipped: the board already holds the image; says how that was known.
-    Unchanged(&'static str),
-    Written {
-        bytes: usize,
-        seconds: f64,
-    },
 }
 
 /// Checks the image, connects, identifies the chip and writes the image at 0x0 unless the board already holds
@@ -449,7 +395,7 @@ pub async fn flash_image<P: AsyncRead + AsyncWrite + Unpin + Send>(
     firmware: &[u8],
     records: Option<&FlashRecords>,
     progress: &mut (dyn FnMut(Progress) + Send),
-) -> Result<(Flasher<P>, [u8; 6], FlashOutcome)> {
+) -> Result<(Flasher<P>, Mac, FlashOutcome)> {
     flash_image_onto(port, board, None, firmware, records, progress).await
 }
 
@@ -458,21 +404,24 @@ pub async fn flash_image<P: AsyncRead + AsyncWrite + Unpin + Send>(
 pub async fn flash_image_onto<P: AsyncRead + AsyncWrite + Unpin + Send>(
     port: P,
     board: &str,
-    expect_mac: Option<[u8; 6]>,
+    expect_mac: Option<Mac>,
     firmware: &[u8],
     records: Option<&FlashRecords>,
     progress: &mut (dyn FnMut(Progress) + Send),
-) -> Result<(Flasher<P>, [u8; 6], FlashOutcome)> {
-    image::parse(firmware).with_context(|| format!("{board}: the image to flash"))?;
+) -> Result<(Flasher<P>, Mac, FlashOutcome)> {
+    image::parse(firmware).map_err(|e| FlashError::ImageInvalid {
+        board: board.to_string(),
+        reason: e.to_string(),
+    })?;
     let mut f = Flasher::connect(port, board).await?;
     f.check_chip().await?;
     let mac = f.read_mac().await?;
     if let Some(want) = expect_mac.filter(|want| *want != mac) {
-        bail!(
-            "{board}: flash: the chip on this port is {}, not {}: nothing written",
-            rl::format_mac(mac),
-            rl::format_mac(want)
-        );
+        return Err(FlashError::WrongBoard {
+            board: board.to_string(),
+            found: mac,
+            want,
+        });
     }
     let want: [u8; 16] = Md5::digest(firmware).into();
     if f.flash_md5(0, firmware.len()).await? == Some(want) {
@@ -489,7 +438,11 @@ pub async fn flash_image_onto<P: AsyncRead + AsyncWrite + Unpin + Send>(
     f.write_flash(0, firmware, progress).await?;
     let seconds = started.elapsed().as_secs_f64();
     if let Some(r) = records {
-        r.store(mac, 0, firmware)?;
+        r.store(mac, 0, firmware)
+            .map_err(|error| FlashError::Record {
+                board: board.to_string(),
+                error,
+            })?;
     }
     Ok((
         f,

@@ -2,6 +2,7 @@
 //! encodes commands and decodes responses with it, the twin board decodes commands and encodes responses.
 //! Framing is SLIP (`slip.rs`); everything here is one unframed packet.
 
+use crate::board::Mac;
 use thiserror::Error;
 
 /// Direction bytes: host → chip requests, chip → host responses.
@@ -509,7 +510,7 @@ impl Command {
 
 /// The MAC an ESP8266 reports, from its efuse words at [`EFUSE_WORDS`]: the OUI from word 3 when set, else
 /// one of Espressif's two by a marker byte in word 1; the last three bytes from words 1 and 0.
-pub fn mac_from_efuse(words: [u32; 4]) -> Option<[u8; 6]> {
+pub fn mac_from_efuse(words: [u32; 4]) -> Option<Mac> {
     let [w0, w1, _, w3] = words;
     let oui = if w3 != 0 {
         [(w3 >> 16) as u8, (w3 >> 8) as u8, w3 as u8]
@@ -520,46 +521,23 @@ pub fn mac_from_efuse(words: [u32; 4]) -> Option<[u8; 6]> {
             _ => return None,
         }
     };
-    Some([
+    Some(Mac([
         oui[0],
         oui[1],
         oui[2],
         (w1 >> 8) as u8,
         w1 as u8,
         (w0 >> 24) as u8,
-    ])
+    ]))
 }
 
 /// The efuse words a chip with this MAC holds (the twin's side of [`mac_from_efuse`]); the ESP8285 flag bits
 /// (word 0 bit 4, word 2 bit 16) stay clear so the chip reads as an ESP8266EX.
-pub fn efuse_for_mac(mac: [u8; 6]) -> [u32; 4] {
+pub fn efuse_for_mac(Mac(mac): Mac) -> [u32; 4] {
     let w0 = u32::from(mac[5]) << 24;
     let w1 = (u32::from(mac[3]) << 8) | u32::from(mac[4]);
     let w3 = (u32::from(mac[0]) << 16) | (u32::from(mac[1]) << 8) | u32::from(mac[2]);
     [w0, w1, 0, w3]
-}
-
-/// Parses `5c:cf:7f:12:34:56` (or `-` separated).
-pub fn parse_mac(text: &str) -> Option<[u8; 6]> {
-    let parts: Vec<&str> = text.split([':', '-']).collect();
-    if parts.len() != 6 {
-        return None;
-    }
-    let mut mac = [0u8; 6];
-    for (byte, part) in mac.iter_mut().zip(parts) {
-        if part.len() != 2 {
-            return None;
-        }
-        *byte = u8::from_str_radix(part, 16).ok()?;
-    }
-    Some(mac)
-}
-
-pub fn format_mac(mac: [u8; 6]) -> String {
-    mac.iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<Vec<_>>()
-        .join(":")
 }
 
 /// What to put in FLASH_BEGIN's erase size so the ESP8266 ROM erases `size` bytes at `offset`: its erase
@@ -743,20 +721,17 @@ mod tests {
 
     #[test]
     fn mac_round_trips_through_efuse_words() {
-        let mac = parse_mac("5c:cf:7f:12:34:56").unwrap();
+        let mac = Mac([0x5c, 0xcf, 0x7f, 0x12, 0x34, 0x56]);
         let words = efuse_for_mac(mac);
         assert_eq!(words[0] & (1 << 4), 0);
         assert_eq!(words[2] & (1 << 16), 0);
         assert_eq!(mac_from_efuse(words), Some(mac));
-        assert_eq!(format_mac(mac), "5c:cf:7f:12:34:56");
         // Without an OUI word the marker byte picks Espressif's OUI.
         assert_eq!(
             mac_from_efuse([0xAA00_0000, 0x0001_BBCC, 0, 0]),
-            Some([0xAC, 0xD0, 0x74, 0xBB, 0xCC, 0xAA])
+            Some(Mac([0xAC, 0xD0, 0x74, 0xBB, 0xCC, 0xAA]))
         );
         assert_eq!(mac_from_efuse([0, 0x0005_0000, 0, 0]), None);
-        assert_eq!(parse_mac("5c:cf:7f:12:34"), None);
-        assert_eq!(parse_mac("5c:cf:7f:12:34:zz"), None);
     }
 
     #[test]

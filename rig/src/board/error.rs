@@ -1,0 +1,106 @@
+//! What goes wrong with a board, by kind, each message naming the board and the step: flashing ([`FlashError`]),
+//! and any step of a board ([`BoardError`]): flashing, the raw REPL ([`ReplError`]), finding the board
+//! ([`LocateError`]), its reset lines ([`LinesError`]) and its port.
+
+use super::locate::LocateError;
+use super::raw_repl::ReplError;
+use super::reset_lines::LinesError;
+use std::io;
+use std::path::PathBuf;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum BoardError {
+    #[error(transparent)]
+    Flash(#[from] FlashError),
+    #[error(transparent)]
+    Repl(#[from] ReplError),
+    #[error(transparent)]
+    Locate(#[from] LocateError),
+    #[error("{board}: {step} {}: {error}", port.display())]
+    Port {
+        board: String,
+        port: PathBuf,
+        /// What was done to the port: opening it, taking its DTR/RTS, reading the ROM banner on it.
+        step: &'static str,
+        error: io::Error,
+    },
+    #[error(transparent)]
+    Lines(#[from] LinesError),
+    #[error("{board}: the board was stopped")]
+    Stopped { board: String },
+    #[error("{board}: refusing to deploy {path:?} outside the board's filesystem")]
+    OutsideFilesystem { board: String, path: String },
+    #[error("{board}: writing {path}: {error}")]
+    Write {
+        board: String,
+        path: String,
+        error: io::Error,
+    },
+    #[error("{board}: the twin board did not stop within {seconds} s")]
+    NotStopped { board: String, seconds: u64 },
+}
+
+/// Flashing through a chip's serial loader: the loader's answers (or their absence) and what the image and the
+/// flash hold.
+#[derive(Debug, Error)]
+pub enum FlashError {
+    #[error("{board}: no answer to SYNC after {tries} tries: is the board in its serial loader (GPIO0 low at reset)?")]
+    NoSync { board: String, tries: usize },
+    #[error("{board}: {step}: no answer within {seconds:.1} s")]
+    Timeout {
+        board: String,
+        step: String,
+        seconds: f64,
+    },
+    #[error("{board}: {step}: the chip answered status {status} error 0x{code:02X} ({meaning})")]
+    Refused {
+        board: String,
+        step: String,
+        status: u8,
+        code: u8,
+        meaning: &'static str,
+    },
+    /// Bytes that do not fit the protocol: bad framing, a malformed response, a digest of the wrong length.
+    #[error("{board}: {step}: {detail}")]
+    BadReply {
+        board: String,
+        step: String,
+        detail: String,
+    },
+    #[error("{board}: chip detect: {detail}")]
+    WrongChip { board: String, detail: String },
+    #[error("{board}: read MAC: {detail}")]
+    NoMac { board: String, detail: String },
+    #[error("{board}: the image to flash: {reason}")]
+    ImageInvalid { board: String, reason: String },
+    #[error("{board}: flash offset 0x{offset:X} is not on a 4 KiB sector")]
+    Misaligned { board: String, offset: u32 },
+    #[error("{board}: flash: the chip on this port is {found}, not {want}: nothing written")]
+    WrongBoard {
+        board: String,
+        found: super::Mac,
+        want: super::Mac,
+    },
+    #[error("{board}: verify: flash MD5 {got:02x?} differs from the image's {want:02x?}")]
+    VerifyMismatch {
+        board: String,
+        got: [u8; 16],
+        want: [u8; 16],
+    },
+    #[error("{board}: {step}: {error}")]
+    Port {
+        board: String,
+        step: String,
+        error: io::Error,
+    },
+    #[error("{board}: {step}: the port closed")]
+    Closed { board: String, step: String },
+    #[error("{board}: compressing the image: {error}")]
+    Compress { board: String, error: io::Error },
+    #[error("{board}: recording the image flashed: {error}")]
+    Record {
+        board: String,
+        error: super::flash_records::RecordError,
+    },
+}
