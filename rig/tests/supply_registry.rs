@@ -4,8 +4,8 @@
 
 use async_trait::async_trait;
 use rig::supply::{
-    Address, ChannelError, ChannelLimits, DriverError, ModelInfo, OverCurrentProtection,
-    PowerSupply, Registry, Setting, SupplyDriver, SupplyError,
+    Address, ChannelError, ChannelLimits, ModelInfo, OverCurrentProtection, PowerSupply, Registry,
+    Setting, SupplyDriver, SupplyError,
 };
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -58,7 +58,7 @@ impl SupplyDriver for LineDriver {
     ) -> Result<Arc<dyn PowerSupply>, SupplyError> {
         let info = self.model(model).ok_or_else(|| SupplyError::Driver {
             instrument: name.into(),
-            error: DriverError::unknown_model(self, model),
+            error: self.unknown_model(model),
         })?;
         let refused = |reason: String| SupplyError::Address {
             instrument: name.into(),

@@ -2,9 +2,10 @@
 //! and any step of a board ([`BoardError`]): flashing, the raw REPL ([`ReplError`]), finding the board
 //! ([`LocateError`]), its reset lines ([`LinesError`]) and its port.
 
-use super::locate::LocateError;
 use super::raw_repl::ReplError;
 use super::reset_lines::LinesError;
+use super::usb_id::UsbId;
+use super::Mac;
 use std::io;
 use std::path::PathBuf;
 use thiserror::Error;
@@ -103,4 +104,35 @@ pub enum FlashError {
         board: String,
         error: super::flash_records::RecordError,
     },
+}
+
+/// Why a board was not found, or not taken where it answered.
+#[derive(Debug, Error)]
+pub enum LocateError {
+    #[error("{board}: finding the board by MAC {mac}: {hint}; {scan}")]
+    NotFound {
+        board: String,
+        mac: Mac,
+        /// What its hint said.
+        hint: String,
+        /// What the scan found on each port.
+        scan: String,
+    },
+    #[error(
+        "{board}: MAC {mac} answered on {}, {shows}; the rig file names its adapter usb_serial = {want:?} \
+         (correct usb_serial, or put the board back on that adapter)",
+        port.display()
+    )]
+    WrongAdapter {
+        board: String,
+        mac: Mac,
+        port: PathBuf,
+        /// What the port's adapter is (or why that is not known).
+        shows: String,
+        want: String,
+    },
+    #[error("{board}: no port shows {id} yet")]
+    NotBack { board: String, id: UsbId },
+    #[error("{board}: no MAC to find the board by")]
+    NoMac { board: String },
 }

@@ -4,7 +4,7 @@
 //! answers it ([`ProbeMac`]). A port that answers another MAC is never taken. Asking resets the chip, so a board
 //! found once is found again by its adapter's USB identity ([`UsbId`]), which nothing needs to ask the chip for.
 
-use super::error::FlashError;
+use super::error::{FlashError, LocateError};
 use super::reset_lines::{LinesError, ResetLines};
 use super::usb_id::UsbId;
 use super::Mac;
@@ -71,37 +71,6 @@ impl ProbeError {
     fn busy(&self) -> bool {
         matches!(self, ProbeError::Port { error, .. } if error.kind() == std::io::ErrorKind::ResourceBusy)
     }
-}
-
-/// Why a board was not found, or not taken where it answered.
-#[derive(Debug, Error)]
-pub enum LocateError {
-    #[error("{board}: finding the board by MAC {mac}: {hint}; {scan}")]
-    NotFound {
-        board: String,
-        mac: Mac,
-        /// What its hint said.
-        hint: String,
-        /// What the scan found on each port.
-        scan: String,
-    },
-    #[error(
-        "{board}: MAC {mac} answered on {}, {shows}; the rig file names its adapter usb_serial = {want:?} \
-         (correct usb_serial, or put the board back on that adapter)",
-        port.display()
-    )]
-    WrongAdapter {
-        board: String,
-        mac: Mac,
-        port: PathBuf,
-        /// What the port's adapter is (or why that is not known).
-        shows: String,
-        want: String,
-    },
-    #[error("{board}: no port shows {id} yet")]
-    NotBack { board: String, id: UsbId },
-    #[error("{board}: no MAC to find the board by")]
-    NoMac { board: String },
 }
 
 /// A port the scan patterns match: its device (links resolved) and the USB identity it shows, if any.

@@ -2,8 +2,9 @@
 //! adapter it was last found on, which leaves the chip running, else by MAC, which resets it. Shared by a board
 //! and its console reader, which follows the board to its new port; what happens is told as [`PortNotice`]s.
 
-use super::locate::{Found, LocateError, PortFinder, ProbeMac};
-use super::registry::Locating;
+use super::chip::Locating;
+use super::error::LocateError;
+use super::locate::{Found, PortFinder, ProbeMac};
 use super::reset_lines::ResetLines;
 use super::usb_id::UsbId;
 use super::{FoundBy, Mac, PortNotice};

@@ -3,6 +3,7 @@
 //! finding a board by MAC or USB identity, the console, MicroPython's raw REPL, flash records.
 
 mod capability;
+pub mod chip;
 pub mod console;
 pub mod error;
 pub mod esp8266;
@@ -21,9 +22,10 @@ pub use capability::{
     Board, Console, Deploy, DeployReport, Flash, FlashOutcome, Identify, Locate, Named, Progress,
     Run, WireBoard,
 };
+pub use chip::{Chip, Locating, Wiring};
 pub use error::{BoardError, FlashError};
 pub use mac::{Mac, MacError};
-pub use registry::{Chip, ChipRegistry, Locating, UnknownChip, Wiring};
+pub use registry::{ChipRegistry, UnknownChip};
 
 /// A file to put on a board's filesystem (app module or per-board `config.json`).
 #[derive(Debug, Clone)]

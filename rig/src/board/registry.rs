@@ -3,51 +3,10 @@
 //! folder under `board/` and a line in [`ChipRegistry::default`]; tests and tools add theirs with
 //! [`ChipRegistry::with`].
 
+use super::chip::Chip;
 use super::esp8266::Esp8266;
-use super::locate::PortFinder;
-use super::reset_lines::ResetLines;
-use super::{Mac, WireBoard};
-use std::fmt;
-use std::path::PathBuf;
 use std::sync::Arc;
 use thiserror::Error;
-
-pub trait Chip: fmt::Debug + Send + Sync {
-    /// What a rig file's `chip =` calls it.
-    fn name(&self) -> &str;
-
-    /// A board's `mac` as a rig file writes it, checked as this chip's MACs are; Err: why it is not one.
-    fn parse_mac(&self, text: &str) -> Result<Mac, String> {
-        text.parse()
-            .map_err(|e: super::mac::MacError| e.to_string())
-    }
-
-    /// A board with this chip on a serial port.
-    fn open(&self, wiring: Wiring) -> Box<dyn WireBoard>;
-
-    /// A valid firmware image of about `bytes` bytes, for twin boards when the rig names no image.
-    fn stand_in_image(&self, bytes: usize) -> Vec<u8>;
-}
-
-/// How a board is wired to the host.
-pub struct Wiring {
-    pub name: String,
-    /// Where the board is (when it has a MAC to be found by: where it is looked for first).
-    pub port: PathBuf,
-    /// Reset lines over a side channel, where the port has none (a twin's pty); None: the port's own DTR/RTS.
-    pub lines: Option<Arc<dyn ResetLines>>,
-    /// How the board is found wherever its port went; None: the port is taken as given.
-    pub locating: Option<Locating>,
-}
-
-/// What a board is found by, and where it is looked for.
-pub struct Locating {
-    pub mac: Mac,
-    /// The serial number of the board's USB-serial adapter, when the rig names it: the board is taken only there.
-    pub usb_serial: Option<String>,
-    /// Shared by the boards of a run, so that a scan never probes a port another board was found on.
-    pub finder: Arc<PortFinder>,
-}
 
 /// A rig file names a chip the registry does not hold.
 #[derive(Debug, Error, PartialEq, Eq)]

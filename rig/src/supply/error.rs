@@ -2,8 +2,7 @@
 //! link is at fault, the address; callers tell the cases apart by variant.
 
 use super::address::Address;
-use super::channels::ChannelError;
-use super::registry::DriverError;
+use super::limits::ChannelError;
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -114,4 +113,17 @@ pub(crate) fn shown(reply: &str) -> String {
         Some((cut, _)) => format!("{:?}…", &reply[..cut]),
         None => format!("{reply:?}"),
     }
+}
+
+/// Why a `driver`/`model` pair names no driver; the message lists what is valid.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum DriverError {
+    #[error("driver {driver:?} is not supported; valid drivers: {valid}")]
+    UnknownDriver { driver: String, valid: String },
+    #[error("unknown model {model:?} for driver {driver:?}; valid: {valid}")]
+    UnknownModel {
+        driver: String,
+        model: String,
+        valid: String,
+    },
 }

@@ -3,11 +3,12 @@
 //! for `*IDN?`, by the line going quiet. The unit has no error queue: every set is read back. It drops commands
 //! that follow each other within about 80 ms, so they are paced.
 
-use super::channels::{Channels, Setting};
+use super::channels::Channels;
+use super::driver::{ModelInfo, SupplyDriver};
 use super::error::{shown, SupplyError};
+use super::limits::Setting;
 use super::link::{Endpoint, Link, Pacer, Protocol};
 use super::port::Port;
-use super::registry::{DriverError, ModelInfo, SupplyDriver};
 use super::{ChannelLimits, OcpTrip, OverCurrentProtection, PowerSupply};
 use async_trait::async_trait;
 use std::fmt;
@@ -71,7 +72,7 @@ impl SupplyDriver for KoradDriver {
         if self.model(model).is_none() {
             return Err(SupplyError::Driver {
                 instrument: name.to_string(),
-                error: DriverError::unknown_model(self, model),
+                error: self.unknown_model(model),
             });
         }
         Ok(Arc::new(KoradSupply::new(

@@ -4,8 +4,10 @@
 mod address;
 mod channels;
 pub mod dialect;
+mod driver;
 mod error;
 pub mod korad;
+mod limits;
 mod link;
 mod port;
 mod registry;
@@ -14,11 +16,12 @@ mod scpi;
 mod scpi_protocol;
 
 pub use address::Address;
-pub use channels::{ChannelError, ChannelLimits, Setting};
 pub use dialect::Dialect;
-pub use error::SupplyError;
+pub use driver::{ModelInfo, SupplyDriver};
+pub use error::{DriverError, SupplyError};
 pub use korad::KoradSupply;
-pub use registry::{DriverError, ModelInfo, Registry, SupplyDriver, SupplyKind};
+pub use limits::{ChannelError, ChannelLimits, Setting};
+pub use registry::{Registry, SupplyKind};
 pub use riden::{RidenModel, RidenSupply};
 pub use scpi::ScpiSupply;
 

@@ -2,67 +2,14 @@
 //! the driver that opens it. A driver is one file implementing [`SupplyDriver`] and one line in
 //! [`Registry::standard`]; a program may add its own with [`Registry::with`].
 
+use super::driver::{ModelInfo, SupplyDriver};
+use super::error::DriverError;
 use super::korad::KoradDriver;
 use super::riden::RidenDriver;
 use super::scpi::ScpiDriver;
 use super::{ChannelLimits, PowerSupply, SupplyError};
 use std::fmt;
 use std::sync::Arc;
-use thiserror::Error;
-
-/// One family of supplies: what a rig file's `driver` names.
-pub trait SupplyDriver: Send + Sync {
-    /// The rig file's `driver` value (`scpi`).
-    fn name(&self) -> &'static str;
-    /// The models it drives, as a "valid: …" list shows them.
-    fn models(&self) -> String;
-    /// What the driver knows of a rig file's `model` (case-insensitive); `None` if it does not drive it.
-    fn model(&self, model: &str) -> Option<ModelInfo>;
-    /// The baud rate of a `serial://` address that gives none: the instrument's factory setting.
-    fn serial_baud(&self) -> u32;
-    /// Instrument `name`, a `model` this driver drives, at `address`, driving `channels` within their limits.
-    /// Nothing is sent until its first call.
-    fn open(
-        &self,
-        name: &str,
-        model: &str,
-        address: &str,
-        channels: &[(u8, ChannelLimits)],
-    ) -> Result<Arc<dyn PowerSupply>, SupplyError>;
-}
-
-/// What a driver knows of one of its models.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ModelInfo {
-    /// The model's family in messages (`KA3005P`).
-    pub family: String,
-    /// Its channels are `1..=max_channel`.
-    pub max_channel: u8,
-}
-
-/// Why a `driver`/`model` pair names no driver; the message lists what is valid.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum DriverError {
-    #[error("driver {driver:?} is not supported; valid drivers: {valid}")]
-    UnknownDriver { driver: String, valid: String },
-    #[error("unknown model {model:?} for driver {driver:?}; valid: {valid}")]
-    UnknownModel {
-        driver: String,
-        model: String,
-        valid: String,
-    },
-}
-
-impl DriverError {
-    /// `model` is not one of `driver`'s.
-    pub fn unknown_model(driver: &dyn SupplyDriver, model: &str) -> DriverError {
-        DriverError::UnknownModel {
-            driver: driver.name().to_string(),
-            model: model.to_string(),
-            valid: driver.models(),
-        }
-    }
-}
 
 /// The drivers a rig file may name, in the order "valid drivers: …" lists them.
 #[derive(Clone)]
@@ -107,7 +54,7 @@ impl Registry {
             })?;
         let info = chosen
             .model(model)
-            .ok_or_else(|| DriverError::unknown_model(chosen.as_ref(), model))?;
+            .ok_or_else(|| chosen.unknown_model(model))?;
         Ok(SupplyKind {
             driver: chosen.clone(),
             model: model.to_string(),

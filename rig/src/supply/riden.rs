@@ -3,11 +3,12 @@
 //! anything is written and must name the model the rig file gives, since a wrong scale would set ten times the
 //! voltage. Stock firmware answers fewer than 10 queries a second, so requests are paced.
 
-use super::channels::{Channels, Setting};
+use super::channels::Channels;
+use super::driver::{ModelInfo, SupplyDriver};
 use super::error::SupplyError;
+use super::limits::Setting;
 use super::link::{Endpoint, Link, Pacer, Protocol};
 use super::port::Port;
-use super::registry::{DriverError, ModelInfo, SupplyDriver};
 use super::{ChannelLimits, OcpTrip, OverCurrentProtection, PowerSupply};
 use async_trait::async_trait;
 use std::fmt;
@@ -157,7 +158,7 @@ impl SupplyDriver for RidenDriver {
     ) -> Result<Arc<dyn PowerSupply>, SupplyError> {
         let model = RidenModel::for_model(model).ok_or_else(|| SupplyError::Driver {
             instrument: name.to_string(),
-            error: DriverError::unknown_model(self, model),
+            error: self.unknown_model(model),
         })?;
         Ok(Arc::new(RidenSupply::new(
             name,

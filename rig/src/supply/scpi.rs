@@ -1,11 +1,12 @@
 //! SCPI supplies over raw TCP (`tcp://host:port`) or a serial port (`serial:///dev/…?baud=N`): the driver for the
 //! lab's supplies and for the twin's SCPI server alike. Each model speaks its [`Dialect`].
 
-use super::channels::{Channels, Setting};
+use super::channels::Channels;
 use super::dialect::{self, Dialect, Protection, IDENTIFY};
+use super::driver::{ModelInfo, SupplyDriver};
 use super::error::{shown, SupplyError};
+use super::limits::Setting;
 use super::link::{Endpoint, Link};
-use super::registry::{DriverError, ModelInfo, SupplyDriver};
 use super::scpi_protocol::{ScpiProtocol, ScpiRequest};
 use super::{ChannelLimits, OcpTrip, OverCurrentProtection, PowerSupply};
 use async_trait::async_trait;
@@ -46,7 +47,7 @@ impl SupplyDriver for ScpiDriver {
     ) -> Result<Arc<dyn PowerSupply>, SupplyError> {
         let dialect = Dialect::for_model(model).ok_or_else(|| SupplyError::Driver {
             instrument: name.to_string(),
-            error: DriverError::unknown_model(self, model),
+            error: self.unknown_model(model),
         })?;
         let supply = ScpiSupply::new(name, address, dialect, channels.iter().copied())?;
         Ok(Arc::new(supply))

@@ -8,13 +8,14 @@ use super::flasher::{self, Flasher};
 use super::probe::RomLoaderProbe;
 use super::rom_banner::{self, RomBoot};
 use super::BAUD;
+use crate::board::chip::Wiring;
 use crate::board::console;
 use crate::board::error::BoardError;
+use crate::board::error::LocateError;
 use crate::board::flash_records::FlashRecords;
-use crate::board::locate::{Found, LocateError};
+use crate::board::locate::Found;
 use crate::board::locator::{CurrentPort, Locator};
 use crate::board::raw_repl::RawRepl;
-use crate::board::registry::Wiring;
 use crate::board::reset_lines::{reset_into_loader, reset_to_run, ResetLines};
 use crate::board::serial::Tty;
 use crate::board::{

@@ -12,7 +12,7 @@ pub mod slip;
 
 pub use board::Esp8266Board;
 
-use super::registry::{Chip, Wiring};
+use super::chip::{Chip, Wiring};
 use super::WireBoard;
 
 /// MicroPython's and the ROM loader's speed.
