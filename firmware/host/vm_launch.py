@@ -7,7 +7,7 @@ this process holding the GIL and leaves the process's signal handling changed, s
 own: a fresh interpreter, or a child of the rig's fork server, which imports the module once for all of them.
 
 --framed (the REPL host of pty boards, micropython/repl_host.py): stdout carries frames `kind(1) len(u32 LE)
-payload` (rig/src/twin/pty_board/host.rs). What the VM prints, on its stdout and stderr (one UART on the chip),
+payload` (twin/src/pty_board/host.rs). What the VM prints, on its stdout and stderr (one UART on the chip),
 goes out as `o` frames, in order with the frames the VM writes to the pipe HIL_FRAMES_FD names. The VM cannot
 point its own stdout elsewhere (sys.stdout is fixed), and holds the GIL while it runs, so a forked child of this
 process does the merging.

@@ -1,4 +1,4 @@
-//! The twin's heap scale (rig/src/twin/runtime.rs `VM_BYTES_PER_CHIP_BYTE`) against a 32-bit MicroPython: the same
+//! The twin's heap scale (twin/src/runtime.rs `VM_BYTES_PER_CHIP_BYTE`) against a 32-bit MicroPython: the same
 //! allocations (buffers, the app's modules imported from .mpy, small objects) measured on the twin's 64-bit unix
 //! port and on the 32-bit WebAssembly port. No kind may cost less on the twin than the scale says, or a firmware
 //! could fit the twin's heap and not the chip's. Prints the figures.

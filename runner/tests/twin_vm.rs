@@ -216,7 +216,7 @@ fn every_wake_reports_its_heap_and_the_app_keeps_the_default_headroom() {
             h["free_at_boot"].as_u64().unwrap(),
             h["min_free"].as_u64().unwrap(),
         );
-        // The chip's free heap after boot, as the twin leaves it to the firmware (rig/src/twin/runtime.rs).
+        // The chip's free heap after boot, as the twin leaves it to the firmware (twin/src/runtime.rs).
         assert!((31 * 1024 - 64..=31 * 1024).contains(&boot), "{h}");
         assert!(min < boot && min >= 4096, "{h}");
     }

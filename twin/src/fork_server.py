@@ -1,4 +1,4 @@
-"""Fork server for twin boards' host processes (rig/src/twin/fork_server.rs, firmware/host/PROTOCOL.md).
+"""Fork server for twin boards' host processes (twin/src/fork_server.rs, firmware/host/PROTOCOL.md).
 
 Started once as `python3 -u fork_server.py` with a SOCK_SEQPACKET socket as fd 3. A CPython start costs tens of
 milliseconds of CPU; a hundred boards at speed 10 start a hundred per wake cycle, so this process imports the

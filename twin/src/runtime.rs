@@ -166,7 +166,7 @@ impl FirmwareRuntime {
 
     /// `python3 -u` arguments and extra environment of a pty board's REPL host, which runs the code typed at the
     /// board's REPL on the same runtime, set up as for a boot. Either speaks the framed stdin/stdout protocol of
-    /// rig/src/twin/pty_board/host.rs.
+    /// twin/src/pty_board/host.rs.
     pub fn repl_command(&self) -> (Vec<OsString>, Vec<(String, String)>) {
         match self {
             FirmwareRuntime::MicroPython {

@@ -1,4 +1,4 @@
-"""Runs a twin board's REPL code under CPython with the firmware host shims (rig/src/twin/pty_board/host.rs), for
+"""Runs a twin board's REPL code under CPython with the firmware host shims (twin/src/pty_board/host.rs), for
 the CPython comparison runtime (the MicroPython VM has its own: ../micropython/repl_host.py).
 
 Started as `python3 -u repl_host.py` in the board's filesystem folder, with the same HIL_* environment as run.py

@@ -1,4 +1,4 @@
-"""Runs the code typed at a twin board's REPL on MicroPython's unix port (rig/src/twin/pty_board/host.rs).
+"""Runs the code typed at a twin board's REPL on MicroPython's unix port (twin/src/pty_board/host.rs).
 
 Started through `../vm_launch.py SITE HEAP repl_host.py --framed` in the board's folder with the app's environment,
 so the code sees the chip as the firmware does (hil_chip.py): its modules, the board folder as "/", its heap. One
