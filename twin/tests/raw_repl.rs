@@ -88,8 +88,7 @@ async fn deploys_skips_unchanged_files_and_resets_into_the_app() {
     assert_eq!(second.written, vec!["helper.py".to_string()]);
     assert_eq!(second.unchanged.len(), 2);
 
-    let mut port = repl.reset_into_app().await.unwrap();
-    let mut seen = Vec::new();
+    let (mut port, mut seen) = repl.reset_into_app().await.unwrap();
     let mut buf = [0u8; 256];
     tokio::time::timeout(Duration::from_secs(10), async {
         while !String::from_utf8_lossy(&seen).contains("app says 2") {
@@ -123,8 +122,8 @@ async fn deep_sleeps_and_wakes_on(runtime: &FirmwareRuntime) {
         contents: main.as_bytes().to_vec(),
     }];
     repl.deploy(&files).await.unwrap();
-    let mut port = repl.reset_into_app().await.unwrap();
-    let mut seen = String::new();
+    let (mut port, first) = repl.reset_into_app().await.unwrap();
+    let mut seen = String::from_utf8_lossy(&first).into_owned();
     let mut buf = [0u8; 256];
     tokio::time::timeout(Duration::from_secs(15), async {
         while !seen.contains("wake 5 2") {

@@ -242,9 +242,9 @@ impl<P: AsyncRead + AsyncWrite + Unpin + Send> RawRepl<P> {
         Ok(())
     }
 
-    /// Leaves raw mode and soft-resets from the friendly REPL, so boot.py and main.py run; returns the port
-    /// for the console reader.
-    pub async fn reset_into_app(mut self) -> Result<P> {
+    /// Leaves raw mode and soft-resets from the friendly REPL, so boot.py and main.py run; returns the port for
+    /// the console reader and the app's output already read with the reboot line.
+    pub async fn reset_into_app(mut self) -> Result<(P, Vec<u8>)> {
         self.write(b"\r\x02", "leave raw REPL").await?;
         let deadline = Instant::now() + ENTER_TIMEOUT;
         self.read_until(b">>> ", IDLE_TIMEOUT, deadline, "leave raw REPL")
@@ -257,7 +257,8 @@ impl<P: AsyncRead + AsyncWrite + Unpin + Send> RawRepl<P> {
             "soft reset into the app",
         )
         .await?;
-        Ok(self.port)
+        // What came after the reboot line in the same read is the app's first output: handed over, not lost.
+        Ok((self.port, self.pending))
     }
 
     /// sha256 of each file on the board (None: no such file), in one exec.
