@@ -154,13 +154,18 @@ pub enum UsbIdError {
         port.display()
     )]
     Unknown { port: PathBuf, scan: Vec<String> },
-    #[error("{} and {} show the same USB identity {id}: it does not tell them apart", port.display(), others.join(", "))]
+    #[error("{} and {} show the same USB identity {id}: it does not tell them apart", port.display(), listed(others))]
     Shared {
         port: PathBuf,
         /// The other ports with that identity.
-        others: Vec<String>,
+        others: Vec<PathBuf>,
         id: UsbId,
     },
-    #[error("{id} is on {} ports ({})", ports.len(), ports.join(", "))]
-    OnSeveralPorts { id: UsbId, ports: Vec<String> },
+    #[error("{id} is on {} ports ({})", ports.len(), listed(ports))]
+    OnSeveralPorts { id: UsbId, ports: Vec<PathBuf> },
+}
+
+fn listed(ports: &[PathBuf]) -> String {
+    let shown: Vec<String> = ports.iter().map(|p| p.display().to_string()).collect();
+    shown.join(", ")
 }

@@ -171,10 +171,10 @@ impl PortFinder {
                 port: port.into(),
                 scan: self.scan.clone(),
             })?;
-        let twins: Vec<String> = scanned
+        let twins: Vec<PathBuf> = scanned
             .iter()
             .filter(|p| p.device != port && p.usb.as_ref() == Some(&id))
-            .map(|p| p.device.display().to_string())
+            .map(|p| p.device.clone())
             .collect();
         if twins.is_empty() {
             Ok(id)
@@ -205,7 +205,7 @@ impl PortFinder {
             })),
             several => Err(UsbIdError::OnSeveralPorts {
                 id: id.clone(),
-                ports: several.iter().map(|p| p.display().to_string()).collect(),
+                ports: several.to_vec(),
             }),
         }
     }
