@@ -25,15 +25,16 @@ struct Scratch {
     _owner: File,
 }
 
-static SCRATCH: OnceLock<Result<Scratch, String>> = OnceLock::new();
+static SCRATCH: OnceLock<io::Result<Scratch>> = OnceLock::new();
 
-/// This process's scratch folder, made (after removing stale ones) on first use.
+/// This process's scratch folder, made (after removing stale ones) on first use. A failure is kept and told to
+/// every caller, each with its own copy (an io::Error is not Clone), of the same kind.
 pub fn dir() -> io::Result<&'static Path> {
     SCRATCH
-        .get_or_init(|| create().map_err(|e| e.to_string()))
+        .get_or_init(create)
         .as_ref()
         .map(|s| s.path.as_path())
-        .map_err(|e| io::Error::other(format!("creating hil's scratch folder: {e}")))
+        .map_err(|e| io::Error::new(e.kind(), format!("creating hil's scratch folder: {e}")))
 }
 
 /// A new folder inside the scratch folder; dropping it removes it sooner.

@@ -64,7 +64,8 @@ impl SupplyDriver for LineDriver {
             instrument: name.into(),
             reason,
         };
-        let address = Address::parse(address, self.serial_baud()).map_err(refused)?;
+        let address =
+            Address::parse(address, self.serial_baud()).map_err(|e| refused(e.to_string()))?;
         let Address::Tcp(socket) = &address else {
             return Err(refused(format!(
                 "{address} is not tcp://: the line supply has no serial port"

@@ -7,7 +7,7 @@
 use model::diagnostic::UserTomlFile;
 use rig::board::esp8266::{image, Esp8266};
 use rig::board::remote_lines::LinesServer;
-use rig::board::{AppFile, Chip, ChipRegistry, Mac, WireBoard, Wiring};
+use rig::board::{AppFile, Chip, ChipMacError, ChipRegistry, Mac, WireBoard, Wiring};
 use runner::exec::{run_scenario, Apps, RigSource, RunContext};
 use runner::rigfile::RigFile;
 use serde_json::Value;
@@ -33,14 +33,17 @@ impl Chip for Esp8285 {
         "esp8285"
     }
 
-    fn parse_mac(&self, text: &str) -> Result<Mac, String> {
+    fn parse_mac(&self, text: &str) -> Result<Mac, ChipMacError> {
         let mac = Esp8266.parse_mac(text)?;
         if ESPRESSIF.iter().any(|oui| mac.0.starts_with(oui)) {
             Ok(mac)
         } else {
-            Err(format!(
-                "{mac} is not Espressif's: an ESP8285's MAC starts 5c:cf:7f, 18:fe:34 or ac:d0:74"
-            ))
+            Err(ChipMacError::Refused {
+                mac,
+                reason:
+                    "is not Espressif's: an ESP8285's MAC starts 5c:cf:7f, 18:fe:34 or ac:d0:74"
+                        .into(),
+            })
         }
     }
 

@@ -2,20 +2,21 @@
 //! twin board of it is flashed with. Each chip implements [`Chip`] in its folder; the registry lists them.
 
 use super::locate::PortFinder;
+use super::mac::MacError;
 use super::reset_lines::ResetLines;
 use super::{Mac, WireBoard};
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
+use thiserror::Error;
 
 pub trait Chip: fmt::Debug + Send + Sync {
     /// What a rig file's `chip =` calls it.
     fn name(&self) -> &str;
 
     /// A board's `mac` as a rig file writes it, checked as this chip's MACs are; Err: why it is not one.
-    fn parse_mac(&self, text: &str) -> Result<Mac, String> {
-        text.parse()
-            .map_err(|e: super::mac::MacError| e.to_string())
+    fn parse_mac(&self, text: &str) -> Result<Mac, ChipMacError> {
+        Ok(text.parse()?)
     }
 
     /// A board with this chip on a serial port.
@@ -23,6 +24,16 @@ pub trait Chip: fmt::Debug + Send + Sync {
 
     /// A valid firmware image of about `bytes` bytes, for twin boards when the rig names no image.
     fn stand_in_image(&self, bytes: usize) -> Vec<u8>;
+}
+
+/// Why a rig file's `mac` is not one of a chip's.
+#[derive(Debug, PartialEq, Eq, Error)]
+pub enum ChipMacError {
+    #[error(transparent)]
+    NotAMac(#[from] MacError),
+    /// A MAC this chip cannot have; `reason` follows the MAC in the message (`is not Espressif's: …`).
+    #[error("{mac} {reason}")]
+    Refused { mac: Mac, reason: String },
 }
 
 /// How a board is wired to the host.

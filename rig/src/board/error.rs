@@ -1,6 +1,7 @@
 //! What goes wrong with a board, by kind, each message naming the board and the step: flashing ([`FlashError`]),
 //! and any step of a board ([`BoardError`]): flashing, the raw REPL ([`ReplError`]), finding the board
-//! ([`LocateError`]), its reset lines ([`LinesError`]) and its port.
+//! ([`LocateError`]), its reset lines ([`LinesError`]) and its port; and what finding a board's port runs into on
+//! the way ([`ScanPatternError`], [`UsbIdError`]).
 
 use super::raw_repl::ReplError;
 use super::reset_lines::LinesError;
@@ -135,4 +136,36 @@ pub enum LocateError {
     NotBack { board: String, id: UsbId },
     #[error("{board}: no MAC to find the board by")]
     NoMac { board: String },
+}
+
+/// A rig file's scan pattern that is no shell glob.
+#[derive(Debug, Error)]
+#[error("scan pattern {pattern:?}: {error}")]
+pub struct ScanPatternError {
+    pub pattern: String,
+    pub error: glob::PatternError,
+}
+
+/// Why a port's USB identity does not tell it apart from the other ports the scan matches.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum UsbIdError {
+    #[error(
+        "{} shows no USB identity (no USB device in sysfs, no by-id link to it among {scan:?})",
+        port.display()
+    )]
+    Unknown { port: PathBuf, scan: Vec<String> },
+    #[error("{} and {} show the same USB identity {id}: it does not tell them apart", port.display(), listed(others))]
+    Shared {
+        port: PathBuf,
+        /// The other ports with that identity.
+        others: Vec<PathBuf>,
+        id: UsbId,
+    },
+    #[error("{id} is on {} ports ({})", ports.len(), listed(ports))]
+    OnSeveralPorts { id: UsbId, ports: Vec<PathBuf> },
+}
+
+fn listed(ports: &[PathBuf]) -> String {
+    let shown: Vec<String> = ports.iter().map(|p| p.display().to_string()).collect();
+    shown.join(", ")
 }

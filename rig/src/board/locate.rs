@@ -4,7 +4,7 @@
 //! answers it ([`ProbeMac`]). A port that answers another MAC is never taken. Asking resets the chip, so a board
 //! found once is found again by its adapter's USB identity ([`UsbId`]), which nothing needs to ask the chip for.
 
-use super::error::{FlashError, LocateError};
+use super::error::{FlashError, LocateError, ScanPatternError, UsbIdError};
 use super::reset_lines::{LinesError, ResetLines};
 use super::usb_id::UsbId;
 use super::Mac;
@@ -18,10 +18,13 @@ use thiserror::Error;
 pub const DEFAULT_SCAN: &[&str] = &["/dev/serial/by-id/*", "/dev/ttyUSB*", "/dev/ttyACM*"];
 
 /// Whether `pattern` is a usable scan pattern (a shell glob); the error says why not.
-pub fn check_pattern(pattern: &str) -> Result<(), String> {
+pub fn check_pattern(pattern: &str) -> Result<(), ScanPatternError> {
     glob::Pattern::new(pattern)
         .map(|_| ())
-        .map_err(|e| format!("scan pattern {pattern:?}: {e}"))
+        .map_err(|error| ScanPatternError {
+            pattern: pattern.into(),
+            error,
+        })
 }
 
 /// Where a board was found.
@@ -152,7 +155,7 @@ impl PortFinder {
     /// The USB identity of the adapter behind `port` (a device a board was found on; `hint`: the path the board
     /// was said to be on, which may be a by-id link outside the scan), when it tells `port` apart from every other
     /// port the scan matches. Err: why it does not.
-    pub fn usb_id(&self, port: &Path, hint: &Path) -> Result<UsbId, String> {
+    pub fn usb_id(&self, port: &Path, hint: &Path) -> Result<UsbId, UsbIdError> {
         let scanned = self.scanned();
         let id = scanned
             .iter()
@@ -164,32 +167,29 @@ impl PortFinder {
                     .filter(|p| canonical(p) == port)
                     .find_map(|p| UsbId::of_port(p, port))
             })
-            .ok_or_else(|| {
-                format!(
-                    "{} shows no USB identity (no USB device in sysfs, no by-id link to it among {:?})",
-                    port.display(),
-                    self.scan
-                )
+            .ok_or_else(|| UsbIdError::Unknown {
+                port: port.into(),
+                scan: self.scan.clone(),
             })?;
-        let twins: Vec<String> = scanned
+        let twins: Vec<PathBuf> = scanned
             .iter()
             .filter(|p| p.device != port && p.usb.as_ref() == Some(&id))
-            .map(|p| p.device.display().to_string())
+            .map(|p| p.device.clone())
             .collect();
         if twins.is_empty() {
             Ok(id)
         } else {
-            Err(format!(
-                "{} and {} show the same USB identity {id}: it does not tell them apart",
-                port.display(),
-                twins.join(", ")
-            ))
+            Err(UsbIdError::Shared {
+                port: port.into(),
+                others: twins,
+                id,
+            })
         }
     }
 
     /// Claims the one unclaimed port whose adapter shows `id`, touching nothing on it. Ok(None): no port does
     /// (yet); Err: several do, so the identity tells nothing.
-    pub fn find_by_usb(&self, id: &UsbId) -> Result<Option<Found>, String> {
+    pub fn find_by_usb(&self, id: &UsbId) -> Result<Option<Found>, UsbIdError> {
         let claimed = self.claimed().clone();
         let matching: Vec<PathBuf> = self
             .scanned()
@@ -203,15 +203,10 @@ impl PortFinder {
                 usb: Some(id.clone()),
                 ..self.claim(port.clone(), true)
             })),
-            several => Err(format!(
-                "{id} is on {} ports ({})",
-                several.len(),
-                several
-                    .iter()
-                    .map(|p| p.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )),
+            several => Err(UsbIdError::OnSeveralPorts {
+                id: id.clone(),
+                ports: several.to_vec(),
+            }),
         }
     }
 
@@ -286,6 +281,7 @@ mod tests {
         assert!(check_pattern("/dev/ttyUSB*").is_ok());
         assert!(check_pattern("/dev/[tty")
             .unwrap_err()
+            .to_string()
             .contains("scan pattern \"/dev/[tty\""));
     }
 

@@ -107,7 +107,7 @@ impl Locator {
                 finder.release(&found.port);
                 let shows = match &usb {
                     Ok(id) => format!("whose adapter is {id}"),
-                    Err(why) => why.clone(),
+                    Err(why) => why.to_string(),
                 };
                 return Err(LocateError::WrongAdapter {
                     board: self.name.clone(),

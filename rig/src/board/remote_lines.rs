@@ -2,7 +2,6 @@
 //! modem lines, so DTR and RTS travel as text, one `dtr=1 rts=0` line each, answered `ok`.
 
 use super::reset_lines::{LinesError, ResetLines};
-use anyhow::{Context, Result};
 use async_trait::async_trait;
 use std::sync::Arc;
 use std::time::Duration;
@@ -75,11 +74,14 @@ pub struct LinesServer {
 }
 
 impl LinesServer {
-    pub async fn start(lines: Arc<dyn ResetLines>) -> Result<LinesServer> {
+    pub async fn start(lines: Arc<dyn ResetLines>) -> Result<LinesServer, LinesError> {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
-            .context("binding a reset-lines side channel")?;
-        let address = format!("tcp://{}", listener.local_addr()?);
+            .map_err(|error| LinesError::Serve { error })?;
+        let local = listener
+            .local_addr()
+            .map_err(|error| LinesError::Serve { error })?;
+        let address = format!("tcp://{local}");
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let lines = lines.clone();

@@ -40,6 +40,9 @@ pub enum LinesError {
     /// A twin board's lines go with the board.
     #[error("{board}: the twin board has stopped")]
     Stopped { board: String },
+    /// The server side (a twin board's side channel) could not listen.
+    #[error("binding a reset-lines side channel: {error}")]
+    Serve { error: std::io::Error },
 }
 
 /// The pin levels the two transistors of the auto-reset circuit make of DTR and RTS: the chip is held in reset

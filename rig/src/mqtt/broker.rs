@@ -1,10 +1,10 @@
 //! The broker the boards publish to: embedded (rumqttd in-process, no install), a spawned system `mosquitto`
 //! with a generated config and password file, or an existing broker given by URL (`mqtts://` over TLS).
 
+use super::error::{BrokerError, BrokerUrlError};
 use super::tap::Upstream;
 use super::tls::{client_config, TlsTrust};
 use crate::secret::Secret;
-use anyhow::{bail, Context, Result};
 use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -31,7 +31,7 @@ pub enum BrokerSpec {
 
 impl BrokerSpec {
     /// Trusts only the CA in `ca_file` (`--broker-ca`); only an `mqtts://` broker takes one.
-    pub fn with_ca(self, ca_file: Option<PathBuf>) -> Result<BrokerSpec, String> {
+    pub fn with_ca(self, ca_file: Option<PathBuf>) -> Result<BrokerSpec, BrokerUrlError> {
         match (self, ca_file) {
             (spec, None) => Ok(spec),
             (
@@ -48,16 +48,13 @@ impl BrokerSpec {
                 username,
                 tls: Some(TlsTrust::CaFile(ca)),
             }),
-            (_, Some(ca)) => Err(format!(
-                "--broker-ca {} applies to an mqtts:// broker only",
-                ca.display()
-            )),
+            (_, Some(ca)) => Err(BrokerUrlError::CaWithoutTls { ca }),
         }
     }
 }
 
 impl FromStr for BrokerSpec {
-    type Err = String;
+    type Err = BrokerUrlError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
@@ -76,32 +73,28 @@ impl FromStr for BrokerSpec {
     }
 }
 
-fn parse_url(url: &str) -> Result<BrokerSpec, String> {
-    let usage =
-        "expected `auto`, `embedded`, `mosquitto`, `mqtt://USER@HOST:PORT` or `mqtts://USER@HOST:PORT` \
-                 (password from HIL_MQTT_PASSWORD)";
+fn parse_url(url: &str) -> Result<BrokerSpec, BrokerUrlError> {
+    let url_owned = || url.to_string();
     let (tls, rest) = match (url.strip_prefix("mqtt://"), url.strip_prefix("mqtts://")) {
         (Some(rest), _) => (None, rest),
         (_, Some(rest)) => (Some(TlsTrust::System), rest),
-        _ => return Err(format!("unknown broker {url:?}: {usage}")),
+        _ => return Err(BrokerUrlError::UnknownBroker { url: url_owned() }),
     };
     let (user, hostport) = rest
         .split_once('@')
-        .ok_or_else(|| format!("{url:?} names no user: {usage}"))?;
+        .ok_or_else(|| BrokerUrlError::NoUser { url: url_owned() })?;
     if user.contains(':') {
-        return Err(
-            "the broker URL carries a password; put it in HIL_MQTT_PASSWORD instead, never on the command line"
-                .into(),
-        );
+        return Err(BrokerUrlError::Password);
     }
     let (host, port) = hostport
         .rsplit_once(':')
-        .ok_or_else(|| format!("{url:?} names no port: {usage}"))?;
-    let port = port
-        .parse::<u16>()
-        .map_err(|_| format!("{url:?}: port {port:?} is not a number 1-65535"))?;
+        .ok_or_else(|| BrokerUrlError::NoPort { url: url_owned() })?;
+    let port = port.parse::<u16>().map_err(|_| BrokerUrlError::BadPort {
+        url: url_owned(),
+        port: port.into(),
+    })?;
     if user.is_empty() || host.is_empty() {
-        return Err(format!("{url:?}: {usage}"));
+        return Err(BrokerUrlError::Empty { url: url_owned() });
     }
     Ok(BrokerSpec::External {
         host: host.into(),
@@ -141,7 +134,7 @@ const RIG_USER: &str = "hil-rig";
 const START_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Broker {
-    pub async fn start(spec: &BrokerSpec) -> Result<Broker> {
+    pub async fn start(spec: &BrokerSpec) -> Result<Broker, BrokerError> {
         match spec {
             BrokerSpec::Embedded => start_embedded().await,
             BrokerSpec::Mosquitto => start_mosquitto().await,
@@ -151,9 +144,8 @@ impl Broker {
                 username,
                 tls,
             } => {
-                let password = std::env::var("HIL_MQTT_PASSWORD").context(
-                    "--broker with a URL takes its password from HIL_MQTT_PASSWORD, which is not set",
-                )?;
+                let password = std::env::var("HIL_MQTT_PASSWORD")
+                    .map_err(|error| BrokerError::NoPassword { error })?;
                 Broker::external(host, *port, username, Secret::new(password), tls.as_ref())
             }
         }
@@ -167,13 +159,16 @@ impl Broker {
         username: &str,
         password: Secret,
         tls: Option<&TlsTrust>,
-    ) -> Result<Broker> {
+    ) -> Result<Broker, BrokerError> {
         let scheme = if tls.is_some() { "mqtts" } else { "mqtt" };
         let description = format!("external broker {scheme}://{username}@{host}:{port}");
         let tls = tls
             .map(client_config)
             .transpose()
-            .with_context(|| format!("{description}: setting up TLS"))?;
+            .map_err(|error| BrokerError::Tls {
+                broker: description.clone(),
+                error,
+            })?;
         Ok(Broker {
             host: host.into(),
             port,
@@ -203,12 +198,14 @@ impl Broker {
     }
 }
 
-fn free_loopback_port() -> Result<u16> {
-    let listener = TcpListener::bind("127.0.0.1:0").context("finding a free loopback port")?;
-    Ok(listener.local_addr()?.port())
+fn free_loopback_port() -> Result<u16, BrokerError> {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .map_err(|error| BrokerError::NoFreePort { error })
 }
 
-async fn wait_until_listening(port: u16, what: &str) -> Result<()> {
+async fn wait_until_listening(port: u16, what: &'static str) -> Result<(), BrokerError> {
     let deadline = Instant::now() + START_TIMEOUT;
     while Instant::now() < deadline {
         if tokio::net::TcpStream::connect(("127.0.0.1", port))
@@ -219,10 +216,14 @@ async fn wait_until_listening(port: u16, what: &str) -> Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    bail!("{what} did not listen on 127.0.0.1:{port} within {START_TIMEOUT:?}")
+    Err(BrokerError::NotListening {
+        what,
+        port,
+        within: START_TIMEOUT,
+    })
 }
 
-async fn start_embedded() -> Result<Broker> {
+async fn start_embedded() -> Result<Broker, BrokerError> {
     let port = free_loopback_port()?;
     let password = Secret::generate();
     let config = embedded_config(port, &password);
@@ -234,7 +235,7 @@ async fn start_embedded() -> Result<Broker> {
                 tracing::error!("embedded broker stopped: {e}");
             }
         })
-        .context("starting the embedded broker's thread")?;
+        .map_err(|error| BrokerError::EmbeddedThread { error })?;
     wait_until_listening(port, "the embedded broker (rumqttd)").await?;
     Ok(Broker {
         host: "127.0.0.1".into(),
@@ -293,25 +294,29 @@ fn find_program(name: &str) -> Option<PathBuf> {
 /// it, so another process can take it in between.
 const PORT_TRIES: u32 = 5;
 
-async fn start_mosquitto() -> Result<Broker> {
+async fn start_mosquitto() -> Result<Broker, BrokerError> {
     start_mosquitto_on(free_loopback_port).await
 }
 
 /// Starts mosquitto on the port `pick` gives, and on a new one each time another process took it first.
-async fn start_mosquitto_on(mut pick: impl FnMut() -> Result<u16>) -> Result<Broker> {
-    let install = "install it with: apt-get install -y mosquitto";
-    let mosquitto =
-        find_program("mosquitto").with_context(|| format!("mosquitto not found; {install}"))?;
-    let passwd = find_program("mosquitto_passwd")
-        .with_context(|| format!("mosquitto_passwd not found; {install}"))?;
-    let dir = crate::scratch::tempdir("mosquitto-")?;
+async fn start_mosquitto_on(
+    mut pick: impl FnMut() -> Result<u16, BrokerError>,
+) -> Result<Broker, BrokerError> {
+    let installed = |program| find_program(program).ok_or(BrokerError::NotInstalled { program });
+    let mosquitto = installed("mosquitto")?;
+    let passwd = installed("mosquitto_passwd")?;
+    let dir = crate::scratch::tempdir("mosquitto-").map_err(|error| BrokerError::Files {
+        step: "making mosquitto's folder".into(),
+        error,
+    })?;
     let password = Secret::generate();
     let password_file = dir.path().join("passwd");
     // Written in clear, then hashed in place by mosquitto_passwd -U, so the password is never on a command line.
     std::fs::write(
         &password_file,
         format!("{RIG_USER}:{}\n", password.expose()),
-    )?;
+    )
+    .map_err(|error| files(format!("writing {}", password_file.display()), error))?;
     let mut hash = Command::new(&passwd);
     hash.arg("-U")
         .arg(&password_file)
@@ -321,17 +326,25 @@ async fn start_mosquitto_on(mut pick: impl FnMut() -> Result<u16>) -> Result<Bro
         .kill_on_drop(true);
     let hashed = crate::process::spawn(hash)
         .await
-        .with_context(|| format!("running {}", passwd.display()))?;
+        .map_err(|error| BrokerError::Spawn {
+            step: "running",
+            program: passwd.clone(),
+            error,
+        })?;
     let out = tokio::time::timeout(START_TIMEOUT, hashed.wait_with_output())
         .await
-        .with_context(|| format!("{} ran past {START_TIMEOUT:?}", passwd.display()))??;
+        .map_err(|error| BrokerError::PasswdTimeout {
+            program: passwd.clone(),
+            within: START_TIMEOUT,
+            error,
+        })?
+        .map_err(|error| files(format!("waiting for {}", passwd.display()), error))?;
     if !out.status.success() {
-        bail!(
-            "mosquitto_passwd -U failed ({}) on {}: {}",
-            out.status,
-            password_file.display(),
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
+        return Err(BrokerError::PasswdFailed {
+            status: out.status,
+            file: password_file,
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        });
     }
     let log = dir.path().join("mosquitto.log");
     for attempt in 1..=PORT_TRIES {
@@ -358,10 +371,14 @@ async fn start_mosquitto_on(mut pick: impl FnMut() -> Result<u16>) -> Result<Bro
             })),
         });
     }
-    bail!(
-        "mosquitto found each of {PORT_TRIES} free loopback ports taken by the time it bound it; see its log {}",
-        log.display()
-    )
+    Err(BrokerError::PortsTaken {
+        tries: PORT_TRIES,
+        log,
+    })
+}
+
+fn files(step: String, error: std::io::Error) -> BrokerError {
+    BrokerError::Files { step, error }
 }
 
 /// Mosquitto on `port` with the config and password file in `dir`, once it says it is running; None when the
@@ -371,9 +388,10 @@ async fn spawn_mosquitto(
     dir: &Path,
     password_file: &Path,
     port: u16,
-) -> Result<Option<Child>> {
+) -> Result<Option<Child>, BrokerError> {
     let log = dir.join("mosquitto.log");
-    let log_file = std::fs::File::create(&log)?;
+    let log_file = std::fs::File::create(&log)
+        .map_err(|error| files(format!("creating {}", log.display()), error))?;
     let config = dir.join("mosquitto.conf");
     std::fs::write(
         &config,
@@ -386,7 +404,8 @@ async fn spawn_mosquitto(
             // not read our folder): stay root, so it dies with the run.
             if unsafe { libc::geteuid() } == 0 { "user root\n" } else { "" },
         ),
-    )?;
+    )
+    .map_err(|error| files(format!("writing {}", config.display()), error))?;
     let mut command = Command::new(mosquitto);
     crate::process::die_with_parent(&mut command)
         .arg("-c")
@@ -398,28 +417,33 @@ async fn spawn_mosquitto(
         .kill_on_drop(true);
     let mut child = crate::process::spawn(command)
         .await
-        .with_context(|| format!("starting {}", mosquitto.display()))?;
+        .map_err(|error| BrokerError::Spawn {
+            step: "starting",
+            program: mosquitto.to_path_buf(),
+            error,
+        })?;
     // Its log, not a connection, says it is up: a connection could reach whoever took the port instead.
     let deadline = Instant::now() + START_TIMEOUT;
     loop {
         let said = std::fs::read_to_string(&log).unwrap_or_default();
-        if let Some(status) = child.try_wait()? {
+        let exited = child
+            .try_wait()
+            .map_err(|error| files("waiting for mosquitto".into(), error))?;
+        if let Some(status) = exited {
             if said.contains("Address already in use") {
                 return Ok(None);
             }
-            bail!(
-                "mosquitto exited ({status}) before listening on 127.0.0.1:{port}; see its log {}",
-                log.display()
-            );
+            return Err(BrokerError::MosquittoExited { status, port, log });
         }
         if said.lines().any(|line| line.ends_with(" running")) {
             return Ok(Some(child));
         }
         if Instant::now() >= deadline {
-            bail!(
-                "mosquitto did not start on 127.0.0.1:{port} within {START_TIMEOUT:?}; see its log {}",
-                log.display()
-            );
+            return Err(BrokerError::MosquittoSlow {
+                port,
+                within: START_TIMEOUT,
+                log,
+            });
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -497,14 +521,14 @@ mod tests {
     fn a_ca_file_needs_an_mqtts_broker() {
         let plain = "mqtt://rig@h:1883".parse::<BrokerSpec>().unwrap();
         let err = plain.with_ca(Some("ca.pem".into())).unwrap_err();
-        assert!(err.contains("mqtts://"), "{err}");
+        assert!(err.to_string().contains("mqtts://"), "{err}");
         assert!(BrokerSpec::Embedded.with_ca(Some("ca.pem".into())).is_err());
     }
 
     #[test]
     fn refuses_passwords_in_urls_and_bad_ports() {
         for url in ["mqtt://rig:pw@h:1", "mqtts://rig:pw@h:1"] {
-            let err = url.parse::<BrokerSpec>().unwrap_err();
+            let err = url.parse::<BrokerSpec>().unwrap_err().to_string();
             assert!(err.contains("HIL_MQTT_PASSWORD"), "{err}");
             assert!(
                 !err.contains("pw@"),

@@ -1,7 +1,7 @@
 //! The runner's subscriber on the firmware's topics, through the broker (rumqttc).
 
 use super::broker::Broker;
-use anyhow::{bail, Context, Result};
+use super::error::MonitorError;
 use rumqttc::{
     AsyncClient, Event, EventLoop, MqttOptions, Packet, QoS, TlsConfiguration, Transport,
 };
@@ -31,7 +31,7 @@ impl Monitor {
         broker: &Broker,
         client_id: &str,
         filter: &str,
-    ) -> Result<(Monitor, mpsc::Receiver<Received>)> {
+    ) -> Result<(Monitor, mpsc::Receiver<Received>), MonitorError> {
         let mut options = MqttOptions::new(client_id, broker.host.clone(), broker.port);
         options
             .set_credentials(
@@ -50,14 +50,13 @@ impl Monitor {
         client
             .subscribe(filter, QoS::AtLeastOnce)
             .await
-            .context("queueing the monitor's subscription")?;
+            .map_err(|error| MonitorError::Subscribe { error })?;
         tokio::time::timeout(SUBSCRIBE_TIMEOUT, wait_for_suback(&mut events, broker))
             .await
-            .with_context(|| {
-                format!(
-                    "the monitor got no SUBACK from {} within {SUBSCRIBE_TIMEOUT:?}",
-                    broker.description
-                )
+            .map_err(|error| MonitorError::NoSuback {
+                broker: broker.description.clone(),
+                within: SUBSCRIBE_TIMEOUT,
+                error,
             })??;
         let (tx, rx) = mpsc::channel(1024);
         let resubscribe = client.clone();
@@ -104,21 +103,25 @@ impl Drop for Monitor {
     }
 }
 
-async fn wait_for_suback(events: &mut EventLoop, broker: &Broker) -> Result<()> {
+async fn wait_for_suback(events: &mut EventLoop, broker: &Broker) -> Result<(), MonitorError> {
     loop {
         match events.poll().await {
             Ok(Event::Incoming(Packet::SubAck(_))) => return Ok(()),
             Ok(Event::Incoming(Packet::ConnAck(ack)))
                 if ack.code != rumqttc::ConnectReturnCode::Success =>
             {
-                bail!("{} refused the monitor: {:?}", broker.description, ack.code)
+                return Err(MonitorError::Refused {
+                    broker: broker.description.clone(),
+                    code: ack.code,
+                })
             }
             Ok(_) => {}
-            Err(e) => bail!(
-                "the monitor could not connect to {}: {}",
-                broker.description,
-                super::tls::cause(&e, &broker.host)
-            ),
+            Err(e) => {
+                return Err(MonitorError::Connect {
+                    broker: broker.description.clone(),
+                    cause: super::tls::cause(&e, &broker.host),
+                })
+            }
         }
     }
 }

@@ -1,7 +1,7 @@
 //! TLS to an external broker (`mqtts://`): one rustls client configuration, shared by the monitor and the tap's
 //! upstream connections, and handshake failures told in words a bench user can act on.
 
-use anyhow::{bail, Context, Result};
+use super::error::{ConnectError, TlsError};
 use std::error::Error;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -23,7 +23,7 @@ pub enum TlsTrust {
 
 /// The rustls client configuration for a broker: ring as the crypto provider, the trusted roots, no client
 /// certificate.
-pub fn client_config(trust: &TlsTrust) -> Result<Arc<ClientConfig>> {
+pub fn client_config(trust: &TlsTrust) -> Result<Arc<ClientConfig>, TlsError> {
     let roots = match trust {
         TlsTrust::System => system_roots()?,
         TlsTrust::CaFile(path) => ca_file_roots(path)?,
@@ -31,43 +31,41 @@ pub fn client_config(trust: &TlsTrust) -> Result<Arc<ClientConfig>> {
     let config =
         ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
             .with_safe_default_protocol_versions()
-            .context("rustls has no TLS version in common with its ring provider")?
+            .map_err(|error| TlsError::NoProtocolVersion { error })?
             .with_root_certificates(roots)
             .with_no_client_auth();
     Ok(Arc::new(config))
 }
 
-fn system_roots() -> Result<RootCertStore> {
+fn system_roots() -> Result<RootCertStore, TlsError> {
     let found = rustls_native_certs::load_native_certs();
     let mut roots = RootCertStore::empty();
     let (added, _) = roots.add_parsable_certificates(found.certs);
     if added == 0 {
-        bail!(
-            "no CA certificate found in the system's store (install ca-certificates, or give the broker's CA \
-             with --broker-ca FILE or the rig file's ca_file){}",
-            found
-                .errors
-                .first()
-                .map(|e| format!("; first error: {e}"))
-                .unwrap_or_default()
-        );
+        return Err(TlsError::NoSystemCa {
+            first_error: found.errors.into_iter().next(),
+        });
     }
     Ok(roots)
 }
 
-fn ca_file_roots(path: &Path) -> Result<RootCertStore> {
-    let what = || format!("the broker's CA file {}", path.display());
+fn ca_file_roots(path: &Path) -> Result<RootCertStore, TlsError> {
     let certs = CertificateDer::pem_file_iter(path)
         .and_then(|iter| iter.collect::<Result<Vec<_>, _>>())
-        .with_context(what)?;
+        .map_err(|error| TlsError::CaFileUnreadable {
+            path: path.into(),
+            error,
+        })?;
     if certs.is_empty() {
-        bail!("{} holds no PEM certificate", what());
+        return Err(TlsError::CaFileEmpty { path: path.into() });
     }
     let mut roots = RootCertStore::empty();
     for (i, cert) in certs.into_iter().enumerate() {
-        roots
-            .add(cert)
-            .with_context(|| format!("certificate {} in {} is not a usable CA", i + 1, what()))?;
+        roots.add(cert).map_err(|error| TlsError::NotACa {
+            path: path.into(),
+            number: i + 1,
+            error,
+        })?;
     }
     Ok(roots)
 }
@@ -77,18 +75,19 @@ pub async fn connect(
     config: &Arc<ClientConfig>,
     host: &str,
     tcp: TcpStream,
-) -> Result<TlsStream<TcpStream>, String> {
+) -> Result<TlsStream<TcpStream>, ConnectError> {
     let name = ServerName::try_from(host.to_string())
-        .map_err(|_| format!("{host:?} is neither a DNS name nor an IP address"))?;
+        .map_err(|_| ConnectError::BadHostName { host: host.into() })?;
     TlsConnector::from(config.clone())
         .connect(name, tcp)
         .await
         .map_err(|e| cause(&e, host))
 }
 
-/// Why a connection to the broker at `host` failed, from anywhere in the error's chain: the certificate, the
-/// name, a refusal, or the error itself when it is none of those.
-pub fn cause(err: &(dyn Error + 'static), host: &str) -> String {
+/// Why a connection to the broker at `host` failed, from anywhere in the error's chain (rumqttc's or the
+/// socket's, read through downcasts): the certificate, the name, a refusal, or the error itself when it is none
+/// of those.
+pub fn cause(err: &(dyn Error + 'static), host: &str) -> ConnectError {
     let mut next = Some(err);
     while let Some(e) = next {
         // io::Error hides what it wraps from `source()`: look inside it too.
@@ -102,50 +101,37 @@ pub fn cause(err: &(dyn Error + 'static), host: &str) -> String {
             }
             if let Some(io) = candidate.downcast_ref::<std::io::Error>() {
                 match io.kind() {
-                    std::io::ErrorKind::ConnectionRefused => {
-                        return "the connection was refused (nothing listens on that port?)".into()
-                    }
-                    std::io::ErrorKind::UnexpectedEof => {
-                        return "the broker closed the connection during the TLS handshake (is that port a \
-                                TLS listener?)"
-                            .into()
-                    }
+                    std::io::ErrorKind::ConnectionRefused => return ConnectError::Refused,
+                    std::io::ErrorKind::UnexpectedEof => return ConnectError::ClosedInHandshake,
                     _ => {}
                 }
             }
         }
         next = e.source();
     }
-    err.to_string()
+    ConnectError::Other(err.to_string())
 }
 
-fn tls_cause(err: &rustls::Error, host: &str) -> String {
-    let hint = "give the broker's CA with --broker-ca FILE or the rig file's ca_file";
+fn tls_cause(err: &rustls::Error, host: &str) -> ConnectError {
     match err {
         rustls::Error::InvalidCertificate(cert) => match cert {
             CertificateError::UnknownIssuer | CertificateError::BadSignature => {
-                format!("certificate not trusted: the broker's certificate is not signed by a trusted CA; {hint}")
+                ConnectError::Untrusted
             }
             CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
-                format!(
-                    "certificate name mismatch: the broker's certificate is not valid for {host:?}"
-                )
+                ConnectError::NameMismatch { host: host.into() }
             }
             CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
-                "certificate expired: the broker's certificate is past its validity".into()
+                ConnectError::Expired
             }
             CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
-                "certificate not yet valid (is this machine's clock right?)".into()
+                ConnectError::NotYetValid
             }
-            other => format!("certificate rejected: {other:?}"),
+            other => ConnectError::CertificateRejected(other.clone()),
         },
-        rustls::Error::AlertReceived(alert) => {
-            format!("the broker ended the TLS handshake with the alert {alert:?}")
-        }
-        rustls::Error::InvalidMessage(_) => {
-            "the broker does not speak TLS on that port (a plain mqtt:// listener?)".into()
-        }
-        other => format!("TLS: {other}"),
+        rustls::Error::AlertReceived(alert) => ConnectError::Alert(*alert),
+        rustls::Error::InvalidMessage(_) => ConnectError::NotTls,
+        other => ConnectError::Tls(other.clone()),
     }
 }
 
@@ -157,11 +143,15 @@ mod tests {
     fn names_certificate_causes() {
         let unknown = rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer);
         let io = std::io::Error::new(std::io::ErrorKind::InvalidData, unknown);
-        assert!(cause(&io, "h").starts_with("certificate not trusted"));
+        assert!(cause(&io, "h")
+            .to_string()
+            .starts_with("certificate not trusted"));
         let name = rustls::Error::InvalidCertificate(CertificateError::NotValidForName);
-        assert!(cause(&name, "broker.lab").contains("not valid for \"broker.lab\""));
+        assert!(cause(&name, "broker.lab")
+            .to_string()
+            .contains("not valid for \"broker.lab\""));
         let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
-        assert!(cause(&refused, "h").contains("refused"));
+        assert!(cause(&refused, "h").to_string().contains("refused"));
     }
 
     #[test]

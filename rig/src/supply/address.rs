@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::path::PathBuf;
+use thiserror::Error;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Address {
@@ -16,10 +17,26 @@ pub enum Address {
 /// Baud rates a Linux serial port can be set to (termios2 takes any number; these bound typos).
 const BAUD_RANGE: std::ops::RangeInclusive<u32> = 50..=4_000_000;
 
+/// Why an address does not parse; the message says what a valid one looks like.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum AddressError {
+    #[error("address {text:?} is not tcp://HOST:PORT")]
+    NotTcp { text: String },
+    #[error("address {text:?} needs the port's absolute path: serial:///dev/ttyUSB0?baud={default_baud}")]
+    NoSerialPath { text: String, default_baud: u32 },
+    #[error("address {text:?}: baud {value:?} is not a rate from {} to {}", BAUD_RANGE.start(), BAUD_RANGE.end())]
+    BadBaud { text: String, value: String },
+    #[error("address {text:?}: unknown option {option:?} (the only one is baud=N)")]
+    UnknownOption { text: String, option: String },
+    #[error("address {text:?} is neither tcp://HOST:PORT nor serial:///dev/PORT?baud=N")]
+    UnknownScheme { text: String },
+}
+
 impl Address {
     /// Parses an address; a `serial://` one without `?baud=` gets `default_baud` (the instrument's factory
-    /// setting). The error says what a valid address looks like.
-    pub fn parse(text: &str, default_baud: u32) -> Result<Address, String> {
+    /// setting).
+    pub fn parse(text: &str, default_baud: u32) -> Result<Address, AddressError> {
+        let text_owned = || text.to_string();
         if let Some(rest) = text.strip_prefix("tcp://") {
             let valid = rest.rsplit_once(':').is_some_and(|(host, port)| {
                 !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0)
@@ -27,15 +44,16 @@ impl Address {
             return if valid {
                 Ok(Address::Tcp(rest.to_string()))
             } else {
-                Err(format!("address {text:?} is not tcp://HOST:PORT"))
+                Err(AddressError::NotTcp { text: text_owned() })
             };
         }
         if let Some(rest) = text.strip_prefix("serial://") {
             let (path, options) = rest.split_once('?').unwrap_or((rest, ""));
             if !path.starts_with('/') || path.len() < 2 {
-                return Err(format!(
-                    "address {text:?} needs the port's absolute path: serial:///dev/ttyUSB0?baud={default_baud}"
-                ));
+                return Err(AddressError::NoSerialPath {
+                    text: text_owned(),
+                    default_baud,
+                });
             }
             let mut baud = default_baud;
             for option in options.split('&').filter(|o| !o.is_empty()) {
@@ -44,17 +62,15 @@ impl Address {
                         .parse::<u32>()
                         .ok()
                         .filter(|b| BAUD_RANGE.contains(b))
-                        .ok_or_else(|| {
-                            format!(
-                                "address {text:?}: baud {value:?} is not a rate from {} to {}",
-                                BAUD_RANGE.start(),
-                                BAUD_RANGE.end()
-                            )
+                        .ok_or_else(|| AddressError::BadBaud {
+                            text: text_owned(),
+                            value: value.into(),
                         })?,
                     _ => {
-                        return Err(format!(
-                            "address {text:?}: unknown option {option:?} (the only one is baud=N)"
-                        ))
+                        return Err(AddressError::UnknownOption {
+                            text: text_owned(),
+                            option: option.into(),
+                        })
                     }
                 };
             }
@@ -63,9 +79,7 @@ impl Address {
                 baud,
             });
         }
-        Err(format!(
-            "address {text:?} is neither tcp://HOST:PORT nor serial:///dev/PORT?baud=N"
-        ))
+        Err(AddressError::UnknownScheme { text: text_owned() })
     }
 
     pub fn is_serial(&self) -> bool {
@@ -126,7 +140,7 @@ mod tests {
                 "unknown option \"parity=even\"",
             ),
         ] {
-            let message = Address::parse(bad, 9600).unwrap_err();
+            let message = Address::parse(bad, 9600).unwrap_err().to_string();
             assert!(message.contains(words), "{bad}: {message}");
         }
     }

@@ -7,7 +7,8 @@ use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum SupplyError {
-    /// The rig file's address does not parse; nothing was opened.
+    /// The rig file's address does not parse, or the driver cannot use it; nothing was opened. `reason` is in the
+    /// driver's words: drivers outside rig refuse addresses for reasons of their own.
     #[error("{instrument}: {reason}")]
     Address { instrument: String, reason: String },
     /// The driver does not drive the model it was given.

@@ -25,11 +25,10 @@ pub(crate) struct Endpoint {
 impl Endpoint {
     /// Instrument `instrument` at `address`; a `serial://` address without `?baud=` gets `default_baud`.
     pub fn parse(instrument: &str, address: &str, default_baud: u32) -> Result<Self, SupplyError> {
-        let address =
-            Address::parse(address, default_baud).map_err(|reason| SupplyError::Address {
-                instrument: instrument.to_string(),
-                reason,
-            })?;
+        let address = Address::parse(address, default_baud).map_err(|e| SupplyError::Address {
+            instrument: instrument.to_string(),
+            reason: e.to_string(),
+        })?;
         Ok(Endpoint {
             instrument: instrument.to_string(),
             address,

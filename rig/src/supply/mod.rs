@@ -15,7 +15,7 @@ pub mod riden;
 mod scpi;
 mod scpi_protocol;
 
-pub use address::Address;
+pub use address::{Address, AddressError};
 pub use dialect::Dialect;
 pub use driver::{ModelInfo, SupplyDriver};
 pub use error::{DriverError, SupplyError};

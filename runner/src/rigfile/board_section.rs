@@ -73,7 +73,7 @@ impl Validator<'_> {
 
     fn mac(&self, chip: &dyn Chip, mac: &Spanned<String>) -> Result<Mac, Diagnostic> {
         chip.parse_mac(mac.get_ref())
-            .map_err(|why| self.error(mac.span(), why))
+            .map_err(|why| self.error(mac.span(), why.to_string()))
     }
 
     /// Claims the board's name, MAC and adapter serial number, each of which only one board may have.
@@ -177,7 +177,7 @@ impl Validator<'_> {
                 rig::board::locate::check_pattern(&pattern)
                     .map(|()| pattern)
                     .map_err(|e| {
-                        self.error(p.span(), e)
+                        self.error(p.span(), e.to_string())
                             .with_help("scan = [\"/dev/serial/by-id/*\", \"/dev/ttyUSB*\"]")
                     })
             })

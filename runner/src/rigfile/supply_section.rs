@@ -68,7 +68,7 @@ impl Validator<'_> {
         Address::parse(s.address.get_ref(), kind.serial_baud())
             .map(drop)
             .map_err(|e| {
-                self.error(s.address.span(), e).with_help(
+                self.error(s.address.span(), e.to_string()).with_help(
                     "address = \"tcp://192.0.2.50:5025\" or \"serial:///dev/ttyUSB0?baud=9600\"",
                 )
             })

@@ -4,6 +4,7 @@
 use super::faults::TapFaults;
 use super::framing::{next_frame, Frame, MAX_PACKET};
 use super::{Side, TapEvent, Upstream};
+use crate::mqtt::error::ConnectError;
 use bytes::BytesMut;
 use rumqttc::mqttbytes::v4::{ConnAck, ConnectReturnCode, Packet};
 use rumqttc::mqttbytes::QoS;
@@ -84,7 +85,7 @@ fn qos_of(q: QoS) -> u8 {
 trait BrokerStream: AsyncRead + AsyncWrite + Send + Unpin {}
 impl<S: AsyncRead + AsyncWrite + Send + Unpin> BrokerStream for S {}
 
-async fn connect_upstream(upstream: &Upstream) -> Result<Box<dyn BrokerStream>, String> {
+async fn connect_upstream(upstream: &Upstream) -> Result<Box<dyn BrokerStream>, ConnectError> {
     let host = upstream.host.as_str();
     let tcp = TcpStream::connect((host, upstream.port))
         .await

@@ -8,7 +8,7 @@ mod framing;
 pub use faults::{TapFault, TapFaults};
 pub use framing::{next_frame, Frame, MAX_PACKET};
 
-use anyhow::{Context, Result};
+use super::error::TapError;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -116,12 +116,14 @@ impl Tap {
         listen: SocketAddr,
         upstream: impl Into<Upstream>,
         events: mpsc::UnboundedSender<TapEvent>,
-    ) -> Result<Tap> {
+    ) -> Result<Tap, TapError> {
         let upstream = Arc::new(upstream.into());
-        let listener = TcpListener::bind(listen)
-            .await
-            .with_context(|| format!("the MQTT tap cannot listen on {listen}"))?;
-        let addr = listener.local_addr()?;
+        let cannot_listen = |error| TapError::Listen {
+            addr: listen,
+            error,
+        };
+        let listener = TcpListener::bind(listen).await.map_err(cannot_listen)?;
+        let addr = listener.local_addr().map_err(cannot_listen)?;
         let faults = Arc::new(TapFaults::default());
         let shared = faults.clone();
         let task = tokio::spawn(async move {
