@@ -11,3 +11,4 @@ pub mod report;
 pub mod rigfile;
 pub mod safety_guard;
 pub mod suite;
+pub mod tested;

@@ -32,3 +32,69 @@ fn a_run_writes_a_self_contained_html_report() {
         "a web address in the page"
     );
 }
+
+#[test]
+fn a_reused_report_folder_says_what_was_tested_and_loses_the_last_runs_scenarios() {
+    let fx = Fixture::new();
+    let scenario = fx.write("steady.toml", &short_scenario("steady", 12.6, 0, ""));
+    let report = fx.path("report");
+    let stale = report.join("from-last-night");
+    std::fs::create_dir_all(&stale).unwrap();
+    std::fs::write(stale.join("events.jsonl"), "").unwrap();
+    let out = run_hil(&scenario, &report, &["--quiet"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(!stale.exists(), "the earlier run's scenario folder is gone");
+
+    let firmware = project_root().join("firmware").join("app");
+    let hash = runner::tested::content_hash(&firmware).unwrap();
+    let html = std::fs::read_to_string(report.join("index.html")).unwrap();
+    assert!(
+        html.contains(&format!("<th>firmware_sha256</th><td>{hash}</td>")),
+        "{html}"
+    );
+    assert!(html.contains("<th>fw</th><td>0.1.0</td>"));
+    assert!(html.contains("<th>rig</th><td>twin bench</td>"));
+    assert!(html.contains("<a href=\"#scenario-steady\">steady</a>"));
+
+    let junit = std::fs::read_to_string(report.join("junit.xml")).unwrap();
+    for name in ["commit", "hil", "date", "firmware", "fw", "rig", "broker"] {
+        assert!(
+            junit.contains(&format!("<property name=\"{name}\" value=\"")),
+            "{name}: {junit}"
+        );
+    }
+    assert!(junit.contains(&format!(
+        "<property name=\"firmware_sha256\" value=\"{hash}\"/>"
+    )));
+    let summary = std::fs::read_to_string(report.join("summary.txt")).unwrap();
+    assert!(
+        summary.contains(&format!("firmware_sha256: {hash}")),
+        "{summary}"
+    );
+
+    let log = std::fs::read_to_string(report.join("steady/events.jsonl")).unwrap();
+    let start: serde_json::Value = serde_json::from_str(log.lines().next().unwrap()).unwrap();
+    assert_eq!(start["kind"], "scenario.start");
+    assert_eq!(start["firmware_sha256"], hash.as_str());
+    assert_eq!(start["hil"], env!("CARGO_PKG_VERSION"));
+}
+
+#[test]
+fn a_report_folder_holding_something_else_is_refused_untouched() {
+    let fx = Fixture::new();
+    let scenario = fx.write("steady.toml", &short_scenario("steady", 12.6, 0, ""));
+    let report = fx.path("mine");
+    std::fs::create_dir_all(&report).unwrap();
+    std::fs::write(report.join("thesis.tex"), "keep me").unwrap();
+    let out = run_hil(&scenario, &report, &["--quiet"], &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("is not a hil report") && stderr.contains("thesis.tex"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(report.join("thesis.tex")).unwrap(),
+        "keep me"
+    );
+}

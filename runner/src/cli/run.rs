@@ -6,7 +6,9 @@ use super::rig_bench::OpenRig;
 use super::{file_error, setup_error, stop_signal, Ended, RunArgs, SetupFailed};
 use super::{EXIT_FAIL, EXIT_PASS, EXIT_SETUP};
 use crate::exec::{Apps, BenchSource, RigSource, RunContext, ScenarioOutcome, TwinSource};
-use crate::report::{summary_table, write_html, write_junit, Skipped};
+use crate::report::{
+    prepare_report_folder, summary_table, write_html, write_junit, RunHeader, Skipped,
+};
 use crate::rigfile::RigFile;
 use crate::{paths, plan, suite};
 use model::scenario::Scenario;
@@ -30,7 +32,13 @@ pub(super) async fn run(args: RunArgs) -> Ended {
     let rig_file = rig.as_ref().map(|r| r.file.clone());
     refuse_over_limits(&scenarios, rig_file.as_deref())?;
     let firmware = Firmware::prepare(&args, &scenarios).await?;
-    create_report_folder(&args.report)?;
+    let tested = crate::tested::describe(&firmware.folder, args.rig.as_deref()).map_err(|e| {
+        setup_error(format_args!(
+            "reading the firmware folder {}: {e}",
+            firmware.folder.display()
+        ))
+    })?;
+    prepare_report_folder(&args.report).map_err(setup_error)?;
     let (scenarios, skipped) = suite::split_runnable(scenarios, &broker_spec);
     for s in &skipped {
         eprintln!("SKIP {}: {}", s.scenario, s.reason);
@@ -50,7 +58,11 @@ pub(super) async fn run(args: RunArgs) -> Ended {
         rig: rig_file,
     };
     announce(&args, scenarios.len(), &shared, jobs, &brokers, &firmware);
-    let contexts = contexts(&args, &shared, &firmware, brokers);
+    let header = RunHeader {
+        broker: broker_description(&brokers, jobs),
+        tested,
+    };
+    let contexts = contexts(&args, &shared, &firmware, &header, brokers);
     let guard = rig.as_ref().map(OpenRig::guard).transpose()?;
     let started = Instant::now();
     let outcomes = suite::run_all(&scenarios, contexts).await;
@@ -59,6 +71,7 @@ pub(super) async fn run(args: RunArgs) -> Ended {
     }
     let wall = started.elapsed();
     conclude(
+        &header,
         &outcomes,
         &skipped,
         scenarios.len(),
@@ -66,15 +79,6 @@ pub(super) async fn run(args: RunArgs) -> Ended {
         wall,
         &args.report,
     )
-}
-
-fn create_report_folder(folder: &Path) -> Result<(), SetupFailed> {
-    std::fs::create_dir_all(folder).map_err(|e| {
-        setup_error(format_args!(
-            "cannot create the report folder {}: {e}",
-            folder.display()
-        ))
-    })
 }
 
 /// Refuses, before anything is sent, every scenario that asks a supply channel for more than it allows.
@@ -187,13 +191,7 @@ fn announce(
     brokers: &[Arc<Broker>],
     firmware: &Firmware,
 ) {
-    let broker = brokers.first().map_or_else(
-        || "none needed".to_string(),
-        |b| match jobs {
-            1 => b.description.clone(),
-            _ => format!("{} (one per job)", b.description),
-        },
-    );
+    let broker = broker_description(brokers, jobs);
     let bench = shared.rig.as_ref().map_or_else(
         || "the twin bench".to_string(),
         |r| format!("the rig {}", r.path.display()),
@@ -212,14 +210,27 @@ fn announce(
     );
 }
 
+/// The brokers as the run's header names them: their description, never a password.
+fn broker_description(brokers: &[Arc<Broker>], jobs: usize) -> String {
+    brokers.first().map_or_else(
+        || "none needed".to_string(),
+        |b| match jobs {
+            1 => b.description.clone(),
+            _ => format!("{} (one per job)", b.description),
+        },
+    )
+}
+
 /// One context per broker, so one per job.
 fn contexts(
     args: &RunArgs,
     shared: &SharedByJobs,
     firmware: &Firmware,
+    header: &RunHeader,
     brokers: Vec<Arc<Broker>>,
 ) -> Vec<Arc<RunContext>> {
     let run_id = run_id();
+    let tested = Arc::new(header.tested.clone());
     let bench_source: Arc<dyn BenchSource> = match &shared.rig {
         Some(rig) => Arc::new(RigSource(rig.clone())),
         None => Arc::new(TwinSource {
@@ -240,6 +251,7 @@ fn contexts(
                 wifi_password: shared.wifi_password.clone(),
                 progress: !args.quiet,
                 bench: bench_source.clone(),
+                tested: tested.clone(),
             })
         })
         .collect()
@@ -255,6 +267,7 @@ fn run_id() -> String {
 
 /// Prints the summary and the timings, writes the reports, and gives the run's exit code.
 fn conclude(
+    header: &RunHeader,
     outcomes: &[ScenarioOutcome],
     skipped: &[Skipped],
     planned: usize,
@@ -273,7 +286,7 @@ fn conclude(
         eprintln!("slowest: {}", suite::slowest(outcomes, 3));
     }
     let code = exit_code(outcomes, planned);
-    let written = write_reports(outcomes, skipped, &summary, report);
+    let written = write_reports(header, outcomes, skipped, &summary, report);
     eprintln!("report: {}", report.display());
     written.map(|()| code)
 }
@@ -292,14 +305,16 @@ fn exit_code(outcomes: &[ScenarioOutcome], planned: usize) -> u8 {
 
 /// junit.xml, summary.txt and index.html in the report folder.
 fn write_reports(
+    header: &RunHeader,
     outcomes: &[ScenarioOutcome],
     skipped: &[Skipped],
     summary: &str,
     folder: &Path,
 ) -> Result<(), SetupFailed> {
-    write_junit(outcomes, skipped, &folder.join("junit.xml"))
+    let summary = format!("{}\n{summary}", header.text());
+    write_junit(header, outcomes, skipped, &folder.join("junit.xml"))
         .and_then(|_| std::fs::write(folder.join("summary.txt"), summary))
-        .and_then(|_| write_html(outcomes, &folder.join("index.html")))
+        .and_then(|_| write_html(header, outcomes, &folder.join("index.html")))
         .map_err(|e| {
             setup_error(format_args!(
                 "writing the report in {}: {e}",

@@ -24,7 +24,7 @@ use anyhow::{Context, Result};
 use futures_util::FutureExt;
 use model::checks::{run_checks, Verdict};
 use model::clock::DeviceClock;
-use model::events::{Body, Event, EventLog};
+use model::events::{Body, Event, EventLog, Tested};
 use model::scenario::FaultKind;
 use model::scenario::Scenario;
 use provision::BoardConfig;
@@ -53,6 +53,8 @@ pub struct RunContext {
     pub progress: bool,
     /// Where each scenario's bench comes from: a rig file's bench, or a twin bench of the scenario's own.
     pub bench: Arc<dyn BenchSource>,
+    /// Recorded in each scenario's start.
+    pub tested: Arc<Tested>,
 }
 
 pub struct ScenarioOutcome {
@@ -189,13 +191,16 @@ async fn execute(
             step.record(&log, clock);
         }
         let mut boards = provisioned.boards;
-        log.record(Body::ScenarioStart {
-            scenario: scenario.name.clone(),
-            speed: ctx.speed,
-            boards: bench.boards().to_vec(),
-            broker: ctx.broker.description.clone(),
-            payload: Some(payload.clone()),
-        });
+        log.record_start(
+            Body::ScenarioStart {
+                scenario: scenario.name.clone(),
+                speed: ctx.speed,
+                boards: bench.boards().to_vec(),
+                broker: ctx.broker.description.clone(),
+                payload: Some(payload.clone()),
+            },
+            &ctx.tested,
+        );
         let reader = publish::Reader {
             prefix: prefix.clone(),
             format: payload,

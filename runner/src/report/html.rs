@@ -3,6 +3,7 @@
 
 mod plot;
 
+use super::RunHeader;
 use crate::exec::ScenarioOutcome;
 use model::events::{read_log, Body, Event};
 use plot::{activity_figure, volts_figure, Reported};
@@ -21,7 +22,11 @@ pub struct ScenarioRecord<'a> {
 
 /// Reads each outcome's event log back and writes the page. A log that cannot be read leaves that scenario
 /// without plots rather than failing the report.
-pub fn write_html(outcomes: &[ScenarioOutcome], path: &Path) -> std::io::Result<()> {
+pub fn write_html(
+    header: &RunHeader,
+    outcomes: &[ScenarioOutcome],
+    path: &Path,
+) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new(""));
     let records: Vec<ScenarioRecord> = outcomes
         .iter()
@@ -42,11 +47,11 @@ pub fn write_html(outcomes: &[ScenarioOutcome], path: &Path) -> std::io::Result<
             }
         })
         .collect();
-    std::fs::write(path, render_html(&records))
+    std::fs::write(path, render_html(header, &records))
 }
 
-/// The page, as a pure function of the records.
-pub fn render_html(records: &[ScenarioRecord]) -> String {
+/// The page, as a pure function of the header and the records.
+pub fn render_html(header: &RunHeader, records: &[ScenarioRecord]) -> String {
     let mut page = String::new();
     let passed = records.iter().filter(|r| r.outcome.passed()).count();
     let _ = write!(
@@ -63,6 +68,7 @@ pub fn render_html(records: &[ScenarioRecord]) -> String {
         },
         records.len(),
     );
+    tested(&mut page, header);
     summary(&mut page, records);
     for record in records {
         scenario(&mut page, record);
@@ -130,6 +136,20 @@ fn result_word(o: &ScenarioOutcome) -> (&'static str, &'static str) {
 
 fn anchor(scenario: &str) -> String {
     format!("scenario-{}", Esc(scenario))
+}
+
+/// What the run tested, as a table of named values.
+fn tested(page: &mut String, header: &RunHeader) {
+    page.push_str("<table class=\"tested\">\n");
+    for (name, value) in header.properties() {
+        let _ = writeln!(
+            page,
+            "<tr><th>{}</th><td>{}</td></tr>",
+            Esc(name),
+            Esc(&value)
+        );
+    }
+    page.push_str("</table>\n");
 }
 
 fn summary(page: &mut String, records: &[ScenarioRecord]) {
@@ -485,13 +505,26 @@ mod tests {
         }
     }
 
+    fn header() -> RunHeader {
+        RunHeader {
+            tested: model::events::Tested {
+                firmware_sha256: "0f1e".into(),
+                ..model::events::Tested::default()
+            },
+            broker: "embedded <local>".into(),
+        }
+    }
+
     fn page(outcome: &ScenarioOutcome) -> String {
-        render_html(&[ScenarioRecord {
-            outcome,
-            events: two_board_log(),
-            log_error: None,
-            log_href: Some("demo/events.jsonl".into()),
-        }])
+        render_html(
+            &header(),
+            &[ScenarioRecord {
+                outcome,
+                events: two_board_log(),
+                log_error: None,
+                log_href: Some("demo/events.jsonl".into()),
+            }],
+        )
     }
 
     #[test]
@@ -503,6 +536,13 @@ mod tests {
         assert!(html.contains("<a href=\"demo/events.jsonl\">"));
         assert!(html.contains("reported late, sampled on an earlier wake (1)"));
         assert!(!html.contains("<script"), "no script at all on the page");
+    }
+
+    #[test]
+    fn the_page_says_what_was_tested() {
+        let html = page(&outcome(Vec::new()));
+        assert!(html.contains("<tr><th>firmware_sha256</th><td>0f1e</td></tr>"));
+        assert!(html.contains("<tr><th>broker</th><td>embedded &lt;local&gt;</td></tr>"));
     }
 
     #[test]
@@ -565,12 +605,15 @@ mod tests {
         let mut o = outcome(Vec::new());
         o.boards.clear();
         o.error = Some("broker: <refused>".into());
-        let html = render_html(&[ScenarioRecord {
-            outcome: &o,
-            events: Vec::new(),
-            log_error: Some("report/demo/events.jsonl: not found".into()),
-            log_href: None,
-        }]);
+        let html = render_html(
+            &header(),
+            &[ScenarioRecord {
+                outcome: &o,
+                events: Vec::new(),
+                log_error: Some("report/demo/events.jsonl: not found".into()),
+                log_href: None,
+            }],
+        );
         assert!(html.contains("error: broker: &lt;refused&gt;"));
         assert!(html.contains("no event log to plot"));
         assert!(html.contains("<td class=\"result fail\">ERROR</td>"));

@@ -1,9 +1,14 @@
-//! Reports: the console summary table and JUnit XML (the event logs are written as the run goes).
+//! Reports: the console summary table, JUnit XML and index.html, each headed by what the run tested (the event
+//! logs are written as the run goes).
 
+mod folder;
+mod header;
 mod html;
 mod junit;
 mod summary;
 
+pub use folder::{prepare_report_folder, ReportFolderError};
+pub use header::RunHeader;
 pub use html::write_html;
 pub use junit::write_junit;
 pub use summary::summary_table;
