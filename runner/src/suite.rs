@@ -2,7 +2,7 @@
 //! listed, and run a few at a time.
 
 use crate::exec::{run_scenario, RunContext, ScenarioOutcome};
-use crate::report::Skipped;
+use crate::report::{SkipKind, Skipped};
 use futures_util::FutureExt;
 use model::scenario::{Requirement, Scenario};
 use rig::mqtt::BrokerSpec;
@@ -70,6 +70,7 @@ pub fn split_runnable(
                     "requires mosquitto: the embedded broker closes a refused connection without \
                          its CONNACK code; run it with --broker mosquitto"
                         .into(),
+                kind: SkipKind::Unservable,
             }),
             None => runnable.push(s),
         }

@@ -98,3 +98,58 @@ fn a_report_folder_holding_something_else_is_refused_untouched() {
         "keep me"
     );
 }
+
+/// A run stopped by Ctrl-C while its first scenario runs: index.html still lists every selected scenario, the
+/// one that could not run on this broker as skipped and the one the stop came before as not run, each with why.
+#[test]
+fn every_selected_scenario_has_a_row_skipped_and_not_run_ones_with_why() {
+    let fx = Fixture::new();
+    fx.write("suite/first.toml", &short_scenario("first", 12.6, 0, ""));
+    fx.write("suite/second.toml", &short_scenario("second", 12.6, 0, ""));
+    fx.write(
+        "suite/refused.toml",
+        &short_scenario("refused", 12.6, 5, "")
+            .replace("duration =", "requires = [\"mosquitto\"]\nduration ="),
+    );
+    let (suite, report) = (fx.path("suite"), fx.path("report"));
+    let args = [
+        "run",
+        suite.to_str().unwrap(),
+        "--broker",
+        "embedded",
+        "--jobs",
+        "1",
+        "--speed",
+        TEST_SPEED,
+        "--quiet",
+        "--report",
+        report.to_str().unwrap(),
+    ];
+    let run = spawn_hil(&args, &[("HIL_LOG", "warn")]);
+    wait_for_log(
+        &report.join("first/events.jsonl"),
+        "\"kind\":\"scenario.start\"",
+        std::time::Duration::from_secs(60),
+    );
+    signal(&run, "-INT");
+    let out = finish(run, "the interrupted run");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+
+    let html = std::fs::read_to_string(report.join("index.html")).unwrap();
+    assert!(
+        html.contains("0 of 3 scenarios passed (1 skipped, 1 not run)"),
+        "{html}"
+    );
+    assert!(html.contains(
+        "<a href=\"#scenario-first\">first</a></td><td class=\"result fail\">STOPPED</td>"
+    ));
+    let row = |name: &str, word: &str| {
+        format!("<tr class=\"unjudged\"><td>{name}</td><td class=\"result unjudged\">{word}</td>")
+    };
+    assert!(html.contains(&row("refused", "skip")), "{html}");
+    assert!(html.contains("requires mosquitto"));
+    assert!(html.contains(&row("second", "not run")), "{html}");
+    assert!(html.contains("the run was stopped (Ctrl-C or SIGTERM) before it started"));
+    let summary = std::fs::read_to_string(report.join("summary.txt")).unwrap();
+    assert!(summary.contains("1 skipped, 1 not run"), "{summary}");
+}

@@ -39,7 +39,7 @@ pub(super) async fn run(args: RunArgs) -> Ended {
         ))
     })?;
     prepare_report_folder(&args.report).map_err(setup_error)?;
-    let (scenarios, skipped) = suite::split_runnable(scenarios, &broker_spec);
+    let (scenarios, mut skipped) = suite::split_runnable(scenarios, &broker_spec);
     for s in &skipped {
         eprintln!("SKIP {}: {}", s.scenario, s.reason);
     }
@@ -69,6 +69,7 @@ pub(super) async fn run(args: RunArgs) -> Ended {
     if let Some(guard) = guard {
         guard.disarm().await;
     }
+    skipped.extend(Skipped::not_started(&scenarios, &outcomes));
     let wall = started.elapsed();
     conclude(
         &header,
@@ -314,7 +315,7 @@ fn write_reports(
     let summary = format!("{}\n{summary}", header.text());
     write_junit(header, outcomes, skipped, &folder.join("junit.xml"))
         .and_then(|_| std::fs::write(folder.join("summary.txt"), summary))
-        .and_then(|_| write_html(header, outcomes, &folder.join("index.html")))
+        .and_then(|_| write_html(header, outcomes, skipped, &folder.join("index.html")))
         .map_err(|e| {
             setup_error(format_args!(
                 "writing the report in {}: {e}",

@@ -3,7 +3,7 @@
 
 mod plot;
 
-use super::RunHeader;
+use super::{RunHeader, Skipped};
 use crate::exec::ScenarioOutcome;
 use model::events::{read_log, Body, Event};
 use plot::{activity_figure, volts_figure, Reported};
@@ -25,6 +25,7 @@ pub struct ScenarioRecord<'a> {
 pub fn write_html(
     header: &RunHeader,
     outcomes: &[ScenarioOutcome],
+    skipped: &[Skipped],
     path: &Path,
 ) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new(""));
@@ -47,29 +48,29 @@ pub fn write_html(
             }
         })
         .collect();
-    std::fs::write(path, render_html(header, &records))
+    std::fs::write(path, render_html(header, &records, skipped))
 }
 
-/// The page, as a pure function of the header and the records.
-pub fn render_html(header: &RunHeader, records: &[ScenarioRecord]) -> String {
+/// The page, as a pure function of the header, the records and the selected scenarios that did not run.
+pub fn render_html(header: &RunHeader, records: &[ScenarioRecord], skipped: &[Skipped]) -> String {
     let mut page = String::new();
     let passed = records.iter().filter(|r| r.outcome.passed()).count();
+    // Every selected scenario counts: one that did not run is not a pass.
+    let selected = records.len() + skipped.len();
+    let mut tally = format!("{passed} of {selected} scenarios passed");
+    if !skipped.is_empty() {
+        let _ = write!(tally, " ({})", Skipped::counts(skipped));
+    }
     let _ = write!(
         page,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>hil report: {passed} of {} passed</title>\n<style>{STYLE}</style>\n</head>\n<body>\n\
-         <h1>hil report</h1>\n<p class=\"{}\">{passed} of {} scenarios passed</p>\n",
-        records.len(),
-        if passed == records.len() {
-            "pass"
-        } else {
-            "fail"
-        },
-        records.len(),
+         <title>hil report: {passed} of {selected} passed</title>\n<style>{STYLE}</style>\n</head>\n<body>\n\
+         <h1>hil report</h1>\n<p class=\"{}\">{tally}</p>\n",
+        if passed == selected { "pass" } else { "fail" },
     );
     tested(&mut page, header);
-    summary(&mut page, records);
+    summary(&mut page, records, skipped);
     for record in records {
         scenario(&mut page, record);
     }
@@ -152,7 +153,7 @@ fn tested(page: &mut String, header: &RunHeader) {
     page.push_str("</table>\n");
 }
 
-fn summary(page: &mut String, records: &[ScenarioRecord]) {
+fn summary(page: &mut String, records: &[ScenarioRecord], skipped: &[Skipped]) {
     page.push_str(
         "<table>\n<tr><th>scenario</th><th>result</th><th>readings</th><th>wall time</th>\
          <th>failed checks</th></tr>\n",
@@ -173,6 +174,16 @@ fn summary(page: &mut String, records: &[ScenarioRecord]) {
             o.readings,
             o.wall.as_secs_f64(),
             Esc(&failed.join(", ")),
+        );
+    }
+    for s in skipped {
+        let _ = writeln!(
+            page,
+            "<tr class=\"unjudged\"><td>{}</td><td class=\"result unjudged\">{}</td>\
+             <td class=\"num\">-</td><td class=\"num\">-</td><td>{}</td></tr>",
+            Esc(&s.scenario),
+            s.kind.word(),
+            Esc(&s.reason),
         );
     }
     page.push_str("</table>\n");
@@ -524,6 +535,7 @@ mod tests {
                 log_error: None,
                 log_href: Some("demo/events.jsonl".into()),
             }],
+            &[],
         )
     }
 
@@ -613,6 +625,7 @@ mod tests {
                 log_error: Some("report/demo/events.jsonl: not found".into()),
                 log_href: None,
             }],
+            &[],
         );
         assert!(html.contains("error: broker: &lt;refused&gt;"));
         assert!(html.contains("no event log to plot"));
