@@ -214,6 +214,9 @@ pub enum Body {
     /// measure how precisely the rig's own observations time things.
     #[serde(rename = "twin.load")]
     TwinLoad { board: String, state: String },
+    /// How many device seconds after its scheduled time a twin board woke from deep sleep: the host's lag.
+    #[serde(rename = "twin.lag")]
+    TwinLag { board: String, seconds: f64 },
     /// A twin board's heap during the wake that just ended, in the chip's bytes: free when boot.py started and
     /// the least free seen (after a collection) at the firmware's calls into the chip. Twin on the VM only.
     #[serde(rename = "board.heap")]

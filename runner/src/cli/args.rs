@@ -180,9 +180,10 @@ pub struct RunArgs {
     /// Scenario files or folders of them [default: scenarios/]
     pub paths: Vec<PathBuf>,
     /// Device time runs this many times faster than real time (twin bench only). Scenario times stay in device
-    /// time; readings and periods are judged in device time.
-    #[arg(long, default_value_t = DEFAULT_SPEED, value_parser = parse_speed)]
-    pub speed: f64,
+    /// time; readings and periods are judged in device time. Refused with --rig: real boards run in real time.
+    /// [default: 20]
+    #[arg(long, value_parser = parse_speed)]
+    pub speed: Option<f64>,
     /// MicroPython app folder to deploy (default: the project's firmware/app).
     #[arg(long, value_name = "DIR")]
     pub firmware: Option<PathBuf>,

@@ -4,7 +4,7 @@
 use super::offline::load_scenarios;
 use super::rig_bench::OpenRig;
 use super::{file_error, setup_error, stop_signal, Ended, RunArgs, SetupFailed};
-use super::{EXIT_FAIL, EXIT_PASS, EXIT_SETUP};
+use super::{DEFAULT_SPEED, EXIT_FAIL, EXIT_PASS, EXIT_SETUP};
 use crate::exec::{Apps, BenchSource, RigSource, RunContext, ScenarioOutcome, TwinSource};
 use crate::report::{
     prepare_report_folder, summary_table, write_html, write_junit, RunHeader, Skipped,
@@ -27,6 +27,7 @@ pub(super) async fn run(args: RunArgs) -> Ended {
         .map_err(setup_error)?;
     let scenarios =
         suite::with_tags(load_scenarios(&args.paths)?, &args.tag).map_err(setup_error)?;
+    let speed = speed(&args)?;
     // Held until the run ends (and, should the run be killed, by its safety guard until that is done).
     let rig = args.rig.as_deref().map(OpenRig::open).transpose()?;
     let rig_file = rig.as_ref().map(|r| r.file.clone());
@@ -51,8 +52,7 @@ pub(super) async fn run(args: RunArgs) -> Ended {
     let rig_broker = rig.as_ref().and_then(|r| r.broker.clone());
     let brokers = start_brokers(&broker_spec, rig_broker, jobs).await?;
     let shared = SharedByJobs {
-        // Real boards sleep in real time.
-        speed: if rig.is_some() { 1.0 } else { args.speed },
+        speed,
         interrupt: stop_on_signal(),
         wifi_password: wifi_password(rig.as_ref()),
         rig: rig_file,
@@ -80,6 +80,19 @@ pub(super) async fn run(args: RunArgs) -> Ended {
         wall,
         &args.report,
     )
+}
+
+/// The run's speed: `--speed` on the twin bench; a rig's real boards sleep in real time, so it refuses one.
+fn speed(args: &RunArgs) -> Result<f64, SetupFailed> {
+    match (&args.rig, args.speed) {
+        (Some(rig), Some(speed)) => Err(setup_error(format_args!(
+            "--speed {speed} with --rig {}: real boards run in real time, so a rig run is always 1x; \
+             leave --speed out",
+            rig.display()
+        ))),
+        (Some(_), None) => Ok(1.0),
+        (None, speed) => Ok(speed.unwrap_or(DEFAULT_SPEED)),
+    }
 }
 
 /// Refuses, before anything is sent, every scenario that asks a supply channel for more than it allows.

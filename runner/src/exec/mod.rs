@@ -127,7 +127,11 @@ pub async fn run_scenario(scenario: &Scenario, ctx: &RunContext) -> ScenarioOutc
                 .iter()
                 .filter(|e| matches!(e.body, Body::Reading { .. }))
                 .count();
-            outcome.verdicts = run_checks(scenario, &events);
+            // A bench that fell behind says nothing about the firmware: a bench error, not its checks.
+            match model::bench_lag::fell_behind(&events) {
+                Some(behind) => outcome.error = Some(behind.to_string()),
+                None => outcome.verdicts = run_checks(scenario, &events),
+            }
             let end = events.last().map_or(0.0, |e| e.t);
             for v in &outcome.verdicts {
                 log.record_at(Event {
