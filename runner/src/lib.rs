@@ -4,6 +4,7 @@
 pub mod benchup;
 pub mod cli;
 pub mod exec;
+pub mod local_time;
 pub mod paths;
 pub mod perf;
 pub mod plan;

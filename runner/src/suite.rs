@@ -106,6 +106,8 @@ pub async fn run_all(
 trait Job: Send + Sync + 'static {
     fn stopped(&self) -> bool;
     fn speed(&self) -> f64;
+    /// Whether to say on stderr as each scenario starts and ends (not with `--quiet`).
+    fn chatty(&self) -> bool;
     /// Where the scenario's event log is (or would have been) written.
     fn events_path(&self, scenario: &str) -> std::path::PathBuf;
 }
@@ -117,6 +119,10 @@ impl Job for RunContext {
 
     fn speed(&self) -> f64 {
         self.speed
+    }
+
+    fn chatty(&self) -> bool {
+        self.progress
     }
 
     fn events_path(&self, scenario: &str) -> std::path::PathBuf {
@@ -156,13 +162,15 @@ where
                 let Some((index, scenario)) = next else {
                     break;
                 };
-                eprintln!(
-                    "▶ {} — {} boards, {:.0}s device time (≈{:.0}s here)",
-                    scenario.name,
-                    scenario.boards,
-                    scenario.duration,
-                    scenario.duration / ctx.speed()
-                );
+                if ctx.chatty() {
+                    eprintln!(
+                        "▶ {} — {} boards, {:.0}s device time (≈{:.0}s here)",
+                        scenario.name,
+                        scenario.boards,
+                        scenario.duration,
+                        scenario.duration / ctx.speed()
+                    );
+                }
                 let started = std::time::Instant::now();
                 let name = scenario.name.clone();
                 let outcome = match AssertUnwindSafe(run(scenario, ctx.clone()))
@@ -180,12 +188,14 @@ where
                         outcome
                     }
                 };
-                eprintln!(
-                    "{} {} ({:.1}s)",
-                    if outcome.passed() { "✔" } else { "✘" },
-                    name,
-                    outcome.wall.as_secs_f64()
-                );
+                if ctx.chatty() {
+                    eprintln!(
+                        "{} {} ({:.1}s)",
+                        if outcome.passed() { "✔" } else { "✘" },
+                        name,
+                        outcome.wall.as_secs_f64()
+                    );
+                }
                 lock(&done).push((index, outcome));
             }
         });
@@ -318,6 +328,9 @@ mod tests {
         }
         fn speed(&self) -> f64 {
             1.0
+        }
+        fn chatty(&self) -> bool {
+            false
         }
         fn events_path(&self, scenario: &str) -> std::path::PathBuf {
             std::path::PathBuf::from(scenario).join("events.jsonl")

@@ -52,7 +52,17 @@ fn unique_names(scenarios: &[Scenario]) -> Result<(), SetupFailed> {
 /// `hil check`: the scenario's checks over a recorded event log.
 pub(super) fn check(events: &Path, scenario: &Path) -> Ended {
     let scenario = Scenario::load(scenario).map_err(file_error)?;
-    let events = read_log(events).map_err(setup_error)?;
+    let path = events;
+    let events = read_log(path).map_err(setup_error)?;
+    if events.is_empty() {
+        return Err(setup_error(format_args!(
+            "{}: the log holds no events: nothing to judge",
+            path.display()
+        )));
+    }
+    if let Some(behind) = model::bench_lag::fell_behind(&events) {
+        return Err(setup_error(behind));
+    }
     let verdicts = run_checks(&scenario, &events);
     for v in &verdicts {
         println!(

@@ -12,7 +12,7 @@ use crate::report::{
 use crate::rigfile::RigFile;
 use crate::{paths, plan, suite};
 use model::scenario::Scenario;
-use rig::mqtt::{Broker, BrokerSpec};
+use rig::mqtt::{Broker, BrokerSpec, Monitor};
 use rig::secret::Secret;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -41,8 +41,10 @@ pub(super) async fn run(args: RunArgs) -> Ended {
     })?;
     prepare_report_folder(&args.report).map_err(setup_error)?;
     let (scenarios, mut skipped) = suite::split_runnable(scenarios, &broker_spec);
-    for s in &skipped {
-        eprintln!("SKIP {}: {}", s.scenario, s.reason);
+    if !args.quiet {
+        for s in &skipped {
+            eprintln!("SKIP {}: {}", s.scenario, s.reason);
+        }
     }
     // A real bench is one set of boards: its scenarios run one at a time.
     let jobs = match &rig {
@@ -57,7 +59,9 @@ pub(super) async fn run(args: RunArgs) -> Ended {
         wifi_password: wifi_password(rig.as_ref()),
         rig: rig_file,
     };
-    announce(&args, scenarios.len(), &shared, jobs, &brokers, &firmware);
+    if !args.quiet {
+        announce(&args, scenarios.len(), &shared, jobs, &brokers, &firmware);
+    }
     let header = RunHeader {
         broker: broker_description(&brokers, jobs),
         tested,
@@ -78,7 +82,7 @@ pub(super) async fn run(args: RunArgs) -> Ended {
         scenarios.len(),
         jobs,
         wall,
-        &args.report,
+        &args,
     )
 }
 
@@ -148,7 +152,9 @@ impl Firmware {
     }
 }
 
-/// One broker per job: the rig's when it names one, then as many as `spec` starts.
+/// One broker per job: the rig's when it names one, then as many as `spec` starts; each one answering before
+/// any scenario starts, so that a broker that cannot be reached (or refuses the credentials) is one error, not
+/// one per scenario.
 async fn start_brokers(
     spec: &BrokerSpec,
     rig_broker: Option<Arc<Broker>>,
@@ -161,6 +167,12 @@ async fn start_brokers(
             .await
             .map_err(|e| setup_error(format_args!("broker: {e:#}")))?;
         brokers.push(Arc::new(broker));
+    }
+    for broker in &brokers {
+        let client_id = format!("hil-probe-{}", std::process::id());
+        Monitor::start(broker, &client_id, "hil/probe")
+            .await
+            .map_err(|e| setup_error(format_args!("broker: {e:#}")))?;
     }
     Ok(brokers)
 }
@@ -287,21 +299,25 @@ fn conclude(
     planned: usize,
     jobs: usize,
     wall: Duration,
-    report: &Path,
+    args: &RunArgs,
 ) -> Ended {
     let summary = summary_table(outcomes, skipped);
     print!("{summary}");
-    eprintln!(
-        "wall time: {} for {} scenario(s), {jobs} at a time",
-        suite::duration_text(wall.as_secs_f64()),
-        outcomes.len()
-    );
-    if outcomes.len() > 1 {
-        eprintln!("slowest: {}", suite::slowest(outcomes, 3));
+    if !args.quiet {
+        eprintln!(
+            "wall time: {} for {} scenario(s), {jobs} at a time",
+            suite::duration_text(wall.as_secs_f64()),
+            outcomes.len()
+        );
+        if outcomes.len() > 1 {
+            eprintln!("slowest: {}", suite::slowest(outcomes, 3));
+        }
     }
     let code = exit_code(outcomes, planned);
-    let written = write_reports(header, outcomes, skipped, &summary, report);
-    eprintln!("report: {}", report.display());
+    let written = write_reports(header, outcomes, skipped, &summary, &args.report);
+    if !args.quiet {
+        eprintln!("report: {}", args.report.display());
+    }
     written.map(|()| code)
 }
 
