@@ -182,7 +182,8 @@ pub struct RunArgs {
     /// Device time runs this many times faster than real time (twin bench only). Scenario times stay in device
     /// time; readings and periods are judged in device time. Refused with --rig: real boards run in real time.
     /// [default: 20]
-    #[arg(long, value_parser = parse_speed)]
+    // A negative number is a bad speed, not an option to escape with `--`.
+    #[arg(long, value_parser = parse_speed, allow_negative_numbers = true)]
     pub speed: Option<f64>,
     /// MicroPython app folder to deploy (default: the project's firmware/app).
     #[arg(long, value_name = "DIR")]

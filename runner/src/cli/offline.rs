@@ -6,7 +6,7 @@ use crate::rigfile::RigFile;
 use crate::{paths, plan, suite};
 use model::checks::run_checks;
 use model::diagnostic::UserTomlFile;
-use model::events::read_log;
+use model::events::{read_log, Body, Event};
 use model::scenario::{collect_files, Scenario};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -49,6 +49,30 @@ fn unique_names(scenarios: &[Scenario]) -> Result<(), SetupFailed> {
     unique
 }
 
+/// Why a log's verdicts may not mean what they seem: it is another scenario's, or its run was cut short.
+fn doubts(scenario: &str, events: &[Event]) -> Vec<String> {
+    let mut doubts = Vec::new();
+    let logged = events.iter().find_map(|e| match &e.body {
+        Body::ScenarioStart { scenario, .. } => Some(scenario.as_str()),
+        _ => None,
+    });
+    if let Some(logged) = logged.filter(|l| *l != scenario) {
+        doubts.push(format!(
+            "the log is of scenario {logged:?}, judged here by {scenario:?}'s checks"
+        ));
+    }
+    if !events
+        .iter()
+        .any(|e| matches!(e.body, Body::ScenarioEnd { .. }))
+    {
+        doubts.push(
+            "the log has no scenario.end: its run was cut short, so checks judge only what it recorded"
+                .into(),
+        );
+    }
+    doubts
+}
+
 /// `hil check`: the scenario's checks over a recorded event log.
 pub(super) fn check(events: &Path, scenario: &Path) -> Ended {
     let scenario = Scenario::load(scenario).map_err(file_error)?;
@@ -62,6 +86,9 @@ pub(super) fn check(events: &Path, scenario: &Path) -> Ended {
     }
     if let Some(behind) = model::bench_lag::fell_behind(&events) {
         return Err(setup_error(behind));
+    }
+    for warning in doubts(&scenario.name, &events) {
+        eprintln!("warning: {warning}");
     }
     let verdicts = run_checks(&scenario, &events);
     for v in &verdicts {
@@ -139,4 +166,40 @@ pub(super) fn import_trace(capture: &Path, out: &Path, device: Option<&str>) -> 
         suite::duration_text(imported.span / speedup)
     );
     Ok(EXIT_PASS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(body: Body) -> Event {
+        Event { t: 0.0, body }
+    }
+
+    fn start(name: &str) -> Event {
+        event(Body::ScenarioStart {
+            scenario: name.into(),
+            speed: 20.0,
+            boards: Vec::new(),
+            broker: "b".into(),
+            payload: None,
+        })
+    }
+
+    #[test]
+    fn another_scenarios_log_or_one_cut_short_is_doubted() {
+        let end = |name: &str| {
+            event(Body::ScenarioEnd {
+                scenario: name.into(),
+            })
+        };
+        assert!(doubts("a", &[start("a"), end("a")]).is_empty());
+        let other = doubts("a", &[start("b"), end("b")]);
+        assert_eq!(
+            other,
+            ["the log is of scenario \"b\", judged here by \"a\"'s checks"]
+        );
+        let cut = doubts("a", &[start("a")]);
+        assert!(cut.len() == 1 && cut[0].contains("cut short"), "{cut:?}");
+    }
 }
