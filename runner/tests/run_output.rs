@@ -64,6 +64,9 @@ fn a_negative_speed_is_named_a_bad_speed() {
     let out = hil(&["run", "--speed", "-1"], &[]);
     let all = text(&out);
     assert_eq!(out.status.code(), Some(2), "{all}");
-    assert!(all.contains("speed must be a number from 1 to 1000"), "{all}");
+    assert!(
+        all.contains("speed must be a number from 1 to 1000"),
+        "{all}"
+    );
     assert!(!all.contains("-- -1"), "{all}");
 }
