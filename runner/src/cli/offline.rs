@@ -152,9 +152,15 @@ pub(super) fn import_trace(capture: &Path, out: &Path, device: Option<&str>) -> 
         .map_err(|e| setup_error(format_args!("writing {}: {e}", out.display())))?;
     // A replay should fit a scenario of about ten minutes of device time.
     let speedup = (imported.span / 600.0).ceil().max(1.0);
+    let (folder, csv) = from_scenario_folder(out);
+    let folder = match folder.display().to_string() {
+        empty if empty.is_empty() => "this folder".to_string(),
+        named => named,
+    };
     println!(
         "wrote {}: {} readings of {} over {} (left out: {} late, {} repeated, {} other lines)
-         replay it with: profile = {{ csv = \"{}\", speedup = {speedup} }}  (≈{} of device time)",
+         replay it from a scenario file in {folder}: profile = {{ csv = \"{csv}\", speedup = {speedup} }}  \
+         (≈{} of device time)",
         out.display(),
         imported.rows,
         imported.device,
@@ -162,10 +168,22 @@ pub(super) fn import_trace(capture: &Path, out: &Path, device: Option<&str>) -> 
         imported.late,
         imported.repeated,
         imported.other,
-        out.display(),
         suite::duration_text(imported.span / speedup)
     );
     Ok(EXIT_PASS)
+}
+
+/// Where a scenario replaying the trace at `out` would be, and the `csv` path it would give: a scenario's paths
+/// are relative to its file, and traces go in a `traces/` folder beside the scenarios (else beside the trace).
+fn from_scenario_folder(out: &Path) -> (PathBuf, String) {
+    let folder = out.parent().unwrap_or(Path::new(""));
+    let scenarios = match folder.file_name() {
+        Some(name) if name == "traces" => folder.parent().unwrap_or(Path::new("")),
+        _ => folder,
+    };
+    let relative = out.strip_prefix(scenarios).unwrap_or(out);
+    let parts: Vec<_> = relative.iter().map(|c| c.to_string_lossy()).collect();
+    (scenarios.to_path_buf(), parts.join("/"))
 }
 
 #[cfg(test)]
@@ -184,6 +202,24 @@ mod tests {
             broker: "b".into(),
             payload: None,
         })
+    }
+
+    #[test]
+    fn a_trace_is_named_from_the_scenarios_folder() {
+        let at = |out: &str| from_scenario_folder(Path::new(out));
+        assert_eq!(
+            at("scenarios/traces/site.csv"),
+            (PathBuf::from("scenarios"), "traces/site.csv".into())
+        );
+        assert_eq!(
+            at("traces/site.csv"),
+            (PathBuf::new(), "traces/site.csv".into())
+        );
+        assert_eq!(
+            at("lab/site.csv"),
+            (PathBuf::from("lab"), "site.csv".into())
+        );
+        assert_eq!(at("site.csv"), (PathBuf::new(), "site.csv".into()));
     }
 
     #[test]
