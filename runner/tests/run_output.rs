@@ -70,3 +70,29 @@ fn a_negative_speed_is_named_a_bad_speed() {
     );
     assert!(!all.contains("-- -1"), "{all}");
 }
+
+#[test]
+fn list_outside_the_project_says_whose_scenarios_it_lists() {
+    let fx = Fixture::new();
+    let out = hil_command()
+        .arg("list")
+        .current_dir(fx.dir.path())
+        .output()
+        .unwrap();
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(
+        all.contains("no scenarios/ in this folder: using the project's, "),
+        "{all}"
+    );
+    let here = hil_command()
+        .arg("list")
+        .current_dir(project_root())
+        .output()
+        .unwrap();
+    assert!(
+        !text(&here).contains("no scenarios/ in this folder"),
+        "{}",
+        text(&here)
+    );
+}

@@ -14,7 +14,14 @@ use std::path::{Path, PathBuf};
 /// The scenarios in `paths` (default: the project's scenarios/), every file's errors reported before stopping.
 pub(super) fn load_scenarios(paths: &[PathBuf]) -> Result<Vec<Scenario>, SetupFailed> {
     let paths = if paths.is_empty() {
-        vec![paths::default_scenarios()]
+        let default = paths::default_scenarios();
+        if default.is_absolute() {
+            eprintln!(
+                "hil: no scenarios/ in this folder: using the project's, {}",
+                default.display()
+            );
+        }
+        vec![default]
     } else {
         paths.to_vec()
     };
