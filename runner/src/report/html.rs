@@ -6,7 +6,7 @@ mod plot;
 use super::{RunHeader, Skipped};
 use crate::exec::ScenarioOutcome;
 use model::events::{read_log, Body, Event};
-use plot::{activity_figure, volts_figure, Reported};
+use plot::{activity_figure, volts_figure, FaultSpan, Reported, VoltsPlot};
 use std::fmt::{self, Display, Write};
 use std::path::Path;
 
@@ -241,6 +241,7 @@ fn scenario(page: &mut String, record: &ScenarioRecord) {
     if !general.is_empty() {
         checks(page, &general);
     }
+    let faults = fault_spans(&record.events, t_end);
     for board in &o.boards {
         let info = start.and_then(|(_, boards, _)| boards.iter().find(|b| &b.name == board));
         let _ = write!(page, "<h3>{}</h3>\n<p class=\"muted\">", Esc(board));
@@ -255,12 +256,14 @@ fn scenario(page: &mut String, record: &ScenarioRecord) {
         page.push_str("</p>\n");
         let supply = info.map(|i| i.supply.as_str());
         let trace = BoardTrace::new(&record.events, board, supply, t_end);
-        page.push_str(&volts_figure(
+        page.push_str(&volts_figure(&VoltsPlot {
             t_end,
-            &trace.volts,
-            &trace.output_off,
-            &trace.readings,
-        ));
+            supply: &trace.volts,
+            off: &trace.output_off,
+            readings: &trace.readings,
+            faults: &faults,
+            within_volts: o.within_volts,
+        }));
         page.push_str(&activity_figure(
             t_end,
             &trace.awake,
@@ -282,6 +285,28 @@ fn scenario(page: &mut String, record: &ScenarioRecord) {
         console(page, &trace.console);
     }
     page.push_str("</section>\n");
+}
+
+/// The scenario's fault windows as recorded: from each `fault.start` to its `fault.end`, or to where it was to
+/// end (or the log's end) when the run stopped first.
+fn fault_spans(events: &[Event], t_end: f64) -> Vec<FaultSpan> {
+    let mut spans: Vec<FaultSpan> = Vec::new();
+    for e in events {
+        match &e.body {
+            Body::FaultStart { fault, until } => spans.push(FaultSpan {
+                start: e.t,
+                end: until.min(t_end),
+                name: fault.clone(),
+            }),
+            Body::FaultEnd { fault } => {
+                if let Some(open) = spans.iter_mut().rev().find(|s| &s.name == fault) {
+                    open.end = e.t;
+                }
+            }
+            _ => {}
+        }
+    }
+    spans
 }
 
 fn checks(page: &mut String, verdicts: &[&model::checks::Verdict]) {
@@ -503,6 +528,7 @@ mod tests {
             events_path: PathBuf::from("report/demo/events.jsonl"),
             wall: Duration::from_millis(4200),
             readings: 2,
+            within_volts: Some(0.15),
         }
     }
 
@@ -548,6 +574,44 @@ mod tests {
         assert!(html.contains("<a href=\"demo/events.jsonl\">"));
         assert!(html.contains("reported late, sampled on an earlier wake (1)"));
         assert!(!html.contains("<script"), "no script at all on the page");
+    }
+
+    #[test]
+    fn the_plot_draws_the_band_the_fault_window_and_a_reading_outside_the_band_with_why() {
+        let mut log = two_board_log();
+        log.extend(events(
+            r#"
+{"t":2.1,"kind":"fault.start","fault":"broker-down","until":2.9}
+{"t":2.7,"kind":"reading","board":"twin-0","seq":1,"v":11.15,"raw":700,"late":false,"low":false}
+{"t":2.9,"kind":"fault.end","fault":"broker-down"}
+"#,
+        ));
+        log.sort_by(|a, b| a.t.total_cmp(&b.t));
+        let o = outcome(Vec::new());
+        let html = render_html(
+            &header(),
+            &[ScenarioRecord {
+                outcome: &o,
+                events: log,
+                log_error: None,
+                log_href: None,
+            }],
+            &[],
+        );
+        assert_eq!(
+            html.matches("class=\"out-of-band\"").count(),
+            1,
+            "one reading is out"
+        );
+        assert!(html.contains(
+            "<title>t=2.7 s: reported 11.15 V, supply 12.40 V: off by -1.25 V, more than ±0.15 V</title>"
+        ));
+        assert!(
+            html.contains(">\nbroker-down\n</text>"),
+            "the fault window is named"
+        );
+        assert!(html.contains("tolerance ±0.15 V"));
+        assert!(html.contains("outside it (1)"));
     }
 
     #[test]
