@@ -25,6 +25,27 @@ pub struct BoardInfo {
     pub supply: String,
 }
 
+/// What a run tested, written into its `scenario.start` line beside the start's own fields: kept out of
+/// `Body::ScenarioStart` so that logs without it, and code that builds a start by hand, read as before.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Tested {
+    /// `git describe --always --dirty` of the firmware's repository, or `unknown` outside one.
+    pub commit: String,
+    /// The hil version that ran it.
+    pub hil: String,
+    /// When the run started, RFC 3339 in UTC.
+    pub date: String,
+    /// The firmware folder deployed to the boards.
+    pub firmware: String,
+    /// sha256 over the folder's files: each relative path and its contents, in path order.
+    pub firmware_sha256: String,
+    /// The firmware's own version (`FW` in its app.py), when it declares one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fw: Option<String>,
+    /// The rig file's path, or `twin bench`.
+    pub rig: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind")]
 pub enum Body {
@@ -193,6 +214,9 @@ pub enum Body {
     /// measure how precisely the rig's own observations time things.
     #[serde(rename = "twin.load")]
     TwinLoad { board: String, state: String },
+    /// How many device seconds after its scheduled time a twin board woke from deep sleep: the host's lag.
+    #[serde(rename = "twin.lag")]
+    TwinLag { board: String, seconds: f64 },
     /// A twin board's heap during the wake that just ended, in the chip's bytes: free when boot.py started and
     /// the least free seen (after a collection) at the firmware's calls into the chip. Twin on the VM only.
     #[serde(rename = "board.heap")]
@@ -305,6 +329,25 @@ impl EventLog {
         event
     }
 
+    /// Stamps and appends the scenario's start with what the run tested in the same line.
+    pub fn record_start(&self, start: Body, tested: &Tested) -> Event {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let event = Event {
+            t: (self.clock.now() * 1000.0).round() / 1000.0,
+            body: start,
+        };
+        let line = match (serde_json::to_value(&event), serde_json::to_value(tested)) {
+            (Ok(Value::Object(mut fields)), Ok(Value::Object(extra))) => {
+                fields.extend(extra);
+                Value::Object(fields).to_string()
+            }
+            (Err(e), _) | (_, Err(e)) => error_line(event.t, &e.to_string()),
+            _ => error_line(event.t, "the start or what was tested is not a JSON object"),
+        };
+        inner.append_line(&event, line);
+        event
+    }
+
     /// Appends an event whose time was decided elsewhere (check verdicts at the end of a run).
     pub fn record_at(&self, event: Event) {
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
@@ -331,9 +374,13 @@ impl EventLog {
 
 impl LogInner {
     fn append(&mut self, event: &Event) {
+        let line =
+            serde_json::to_string(event).unwrap_or_else(|e| error_line(event.t, &e.to_string()));
+        self.append_line(event, line);
+    }
+
+    fn append_line(&mut self, event: &Event, mut line: String) {
         if let Some(file) = &mut self.file {
-            let mut line = serde_json::to_string(event)
-                .unwrap_or_else(|e| error_line(event.t, &e.to_string()));
             line.push('\n');
             // One write per line, straight to the file: a crash loses nothing already recorded.
             if let Err(e) = file.write_all(line.as_bytes()).and_then(|_| file.flush()) {
@@ -507,6 +554,36 @@ mod tests {
         let path = dir.path().join("events.jsonl");
         std::fs::write(&path, format!("{line}\n{line}\n")).unwrap();
         assert_eq!(read_log(&path).unwrap().len(), 2, "hil check reads it");
+    }
+
+    #[test]
+    fn the_start_line_carries_what_was_tested_and_still_reads_as_a_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("events.jsonl");
+        let log = EventLog::create(Some(&path), DeviceClock::start(1.0)).unwrap();
+        let start = Body::ScenarioStart {
+            scenario: "s".into(),
+            speed: 1.0,
+            boards: Vec::new(),
+            broker: "embedded".into(),
+            payload: None,
+        };
+        let tested = Tested {
+            commit: "v1-3-gabc-dirty".into(),
+            firmware_sha256: "ab12".into(),
+            fw: Some("0.1.0".into()),
+            ..Tested::default()
+        };
+        log.record_start(start.clone(), &tested);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let line: Value = serde_json::from_str(text.trim()).unwrap();
+        assert_eq!(line["kind"], "scenario.start");
+        assert_eq!(line["broker"], "embedded");
+        assert_eq!(line["commit"], "v1-3-gabc-dirty");
+        assert_eq!(line["firmware_sha256"], "ab12");
+        assert_eq!(line["fw"], "0.1.0");
+        assert_eq!(serde_json::from_value::<Tested>(line).unwrap(), tested);
+        assert_eq!(read_log(&path).unwrap()[0].body, start);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 pub mod benchup;
 pub mod cli;
 pub mod exec;
+pub mod local_time;
 pub mod paths;
 pub mod perf;
 pub mod plan;
@@ -11,3 +12,4 @@ pub mod report;
 pub mod rigfile;
 pub mod safety_guard;
 pub mod suite;
+pub mod tested;

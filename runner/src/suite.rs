@@ -2,7 +2,7 @@
 //! listed, and run a few at a time.
 
 use crate::exec::{run_scenario, RunContext, ScenarioOutcome};
-use crate::report::Skipped;
+use crate::report::{SkipKind, Skipped};
 use futures_util::FutureExt;
 use model::scenario::{Requirement, Scenario};
 use rig::mqtt::BrokerSpec;
@@ -70,6 +70,7 @@ pub fn split_runnable(
                     "requires mosquitto: the embedded broker closes a refused connection without \
                          its CONNACK code; run it with --broker mosquitto"
                         .into(),
+                kind: SkipKind::Unservable,
             }),
             None => runnable.push(s),
         }
@@ -105,6 +106,8 @@ pub async fn run_all(
 trait Job: Send + Sync + 'static {
     fn stopped(&self) -> bool;
     fn speed(&self) -> f64;
+    /// Whether to say on stderr as each scenario starts and ends (not with `--quiet`).
+    fn chatty(&self) -> bool;
     /// Where the scenario's event log is (or would have been) written.
     fn events_path(&self, scenario: &str) -> std::path::PathBuf;
 }
@@ -116,6 +119,10 @@ impl Job for RunContext {
 
     fn speed(&self) -> f64 {
         self.speed
+    }
+
+    fn chatty(&self) -> bool {
+        self.progress
     }
 
     fn events_path(&self, scenario: &str) -> std::path::PathBuf {
@@ -155,13 +162,15 @@ where
                 let Some((index, scenario)) = next else {
                     break;
                 };
-                eprintln!(
-                    "▶ {} — {} boards, {:.0}s device time (≈{:.0}s here)",
-                    scenario.name,
-                    scenario.boards,
-                    scenario.duration,
-                    scenario.duration / ctx.speed()
-                );
+                if ctx.chatty() {
+                    eprintln!(
+                        "▶ {} — {} boards, {:.0}s device time (≈{:.0}s here)",
+                        scenario.name,
+                        scenario.boards,
+                        scenario.duration,
+                        scenario.duration / ctx.speed()
+                    );
+                }
                 let started = std::time::Instant::now();
                 let name = scenario.name.clone();
                 let outcome = match AssertUnwindSafe(run(scenario, ctx.clone()))
@@ -179,12 +188,14 @@ where
                         outcome
                     }
                 };
-                eprintln!(
-                    "{} {} ({:.1}s)",
-                    if outcome.passed() { "✔" } else { "✘" },
-                    name,
-                    outcome.wall.as_secs_f64()
-                );
+                if ctx.chatty() {
+                    eprintln!(
+                        "{} {} ({:.1}s)",
+                        if outcome.passed() { "✔" } else { "✘" },
+                        name,
+                        outcome.wall.as_secs_f64()
+                    );
+                }
                 lock(&done).push((index, outcome));
             }
         });
@@ -304,6 +315,7 @@ mod tests {
             events_path: std::path::PathBuf::new(),
             wall: std::time::Duration::from_millis(ms),
             readings: 0,
+            within_volts: None,
         };
         let all = [outcome("a", 1200), outcome("b", 9800), outcome("c", 4100)];
         assert_eq!(slowest(&all, 2), "b 9.8s, c 4.1s");
@@ -317,6 +329,9 @@ mod tests {
         }
         fn speed(&self) -> f64 {
             1.0
+        }
+        fn chatty(&self) -> bool {
+            false
         }
         fn events_path(&self, scenario: &str) -> std::path::PathBuf {
             std::path::PathBuf::from(scenario).join("events.jsonl")

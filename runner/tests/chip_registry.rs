@@ -175,6 +175,7 @@ async fn provisions_through_the_registered_chip() {
         wifi_password: rig::secret::Secret::generate(),
         progress: false,
         bench: Arc::new(RigSource(Arc::new(rig))),
+        tested: Arc::new(model::events::Tested::default()),
     };
     let outcome = tokio::time::timeout(Duration::from_secs(60), run_scenario(&scenario, &ctx))
         .await

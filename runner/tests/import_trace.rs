@@ -71,6 +71,21 @@ readings = { within_volts = 0.15, min_count = 5 }
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(text(&out).contains("readings of twin-0"), "{}", text(&out));
+    // The line it prints, pasted into a scenario in the folder it names, validates.
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    let line = said
+        .lines()
+        .find(|l| l.contains("replay it from a scenario file in "))
+        .unwrap_or_else(|| panic!("no replay line\n{said}"));
+    assert!(
+        line.contains(&format!("in {}: ", fx.dir.path().display())),
+        "{line}"
+    );
+    let pasted = line
+        .split_once("profile = ")
+        .and_then(|(_, rest)| rest.split_once('}'))
+        .map(|(profile, _)| format!("profile = {profile}}}"))
+        .unwrap_or_else(|| panic!("no profile in {line}"));
     let csv = std::fs::read_to_string(&from_capture).unwrap();
     let times: Vec<f64> = csv
         .lines()
@@ -103,12 +118,13 @@ readings = { within_volts = 0.15, min_count = 5 }
 
     let replay = fx.write(
         "replay.toml",
-        r#"name = "replay"
+        &r#"name = "replay"
 duration = "1m"
 
 [supply]
-profile = { csv = "traces/site.csv", speedup = 1 }
-"#,
+PROFILE
+"#
+        .replace("PROFILE", &pasted),
     );
     let out = hil(&["validate", replay.to_str().unwrap()], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));

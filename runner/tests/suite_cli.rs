@@ -72,12 +72,7 @@ fn run_takes_the_tagged_scenarios_several_at_a_time_and_skips_what_needs_mosquit
     );
     let dir = fx.path("s");
     let report = fx.path("report");
-    let out = run_hil(
-        &dir,
-        &report,
-        &["--tag", "fast", "--jobs", "2", "--quiet"],
-        &[],
-    );
+    let out = run_hil(&dir, &report, &["--tag", "fast", "--jobs", "2"], &[]);
     let all = text(&out);
     assert_eq!(out.status.code(), Some(0), "{all}");
     assert!(

@@ -60,6 +60,8 @@ struct Inner {
     load_watchers: Vec<mpsc::UnboundedSender<(usize, LoadState)>>,
     /// Each wake's heap, as the boards' VMs report it.
     heap_watchers: Vec<mpsc::UnboundedSender<(usize, HeapReport)>>,
+    /// How late in device seconds each board woke from deep sleep, as it wakes.
+    lag_watchers: Vec<mpsc::UnboundedSender<(usize, f64)>>,
 }
 
 impl Inner {
@@ -123,6 +125,7 @@ impl BenchState {
                 boards: Vec::new(),
                 load_watchers: Vec::new(),
                 heap_watchers: Vec::new(),
+                lag_watchers: Vec::new(),
             }),
             changed: watch::channel(0).0,
             wifi_up: AtomicBool::new(true),
@@ -243,6 +246,21 @@ impl BenchState {
     pub fn watch_heaps(&self) -> mpsc::UnboundedReceiver<(usize, HeapReport)> {
         let (tx, rx) = mpsc::unbounded_channel();
         self.lock().heap_watchers.push(tx);
+        rx
+    }
+
+    /// How many device seconds after its scheduled time board `board` woke from deep sleep: the host running
+    /// the twin could not keep up when this grows.
+    pub fn report_lag(&self, board: usize, seconds: f64) {
+        self.lock()
+            .lag_watchers
+            .retain(|w| w.send((board, seconds)).is_ok());
+    }
+
+    /// Every later wake's lag, by board index.
+    pub fn watch_lags(&self) -> mpsc::UnboundedReceiver<(usize, f64)> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.lock().lag_watchers.push(tx);
         rx
     }
 

@@ -275,7 +275,13 @@ impl Life {
                     // The next wake's process starts now, while the board sleeps.
                     warm = self.warm_up().await.ok();
                     tokio::select! {
-                        _ = tokio::time::sleep(clock.real_until(wake_at)) => cause = DEEPSLEEP_RESET,
+                        _ = tokio::time::sleep(clock.real_until(wake_at)) => {
+                            cause = DEEPSLEEP_RESET;
+                            // Late when the next wake's process took longer to start than the sleep, or the
+                            // timer fired late: the host could not keep up.
+                            let lag = clock.now() - wake_at;
+                            self.runtime.bench.report_lag(self.runtime.load_index, lag);
+                        }
                         alive = self.wait_for(&mut power, false) => {
                             if !alive { return; }
                             // Power lost while asleep: the loop top sees it and forgets RTC memory.

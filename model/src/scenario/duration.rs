@@ -34,6 +34,8 @@ pub enum DurationError {
     NotANumber(String),
     #[error("unknown unit {unit:?} in {text:?}: use ms, s, m or h ({HELP})")]
     UnknownUnit { unit: String, text: String },
+    #[error("{text:?} has {unit:?} again or after a smaller unit: write each unit once, largest first ({HELP})")]
+    UnitOrder { unit: String, text: String },
 }
 
 pub fn parse_duration(text: &str) -> Result<Dur, DurationError> {
@@ -45,6 +47,8 @@ pub fn parse_duration(text: &str) -> Result<Dur, DurationError> {
         return Err(DurationError::Empty);
     }
     let mut total = 0.0;
+    // Each unit once, largest first: "6h6h" or "30s1m" is a typo more likely than a sum.
+    let mut last_scale = f64::INFINITY;
     let mut rest = s;
     while !rest.is_empty() {
         let number_len = rest
@@ -61,7 +65,7 @@ pub fn parse_duration(text: &str) -> Result<Dur, DurationError> {
         let scale = match unit {
             "ms" => 0.001,
             "s" => 1.0,
-            "m" | "min" => 60.0,
+            "m" => 60.0,
             "h" => 3600.0,
             other => {
                 return Err(DurationError::UnknownUnit {
@@ -70,6 +74,13 @@ pub fn parse_duration(text: &str) -> Result<Dur, DurationError> {
                 })
             }
         };
+        if scale >= last_scale {
+            return Err(DurationError::UnitOrder {
+                unit: unit.into(),
+                text: text.into(),
+            });
+        }
+        last_scale = scale;
         total += value * scale;
         rest = next;
     }
@@ -133,6 +144,20 @@ mod tests {
             })
         );
         assert_eq!(parse_duration(""), Err(DurationError::Empty));
+        assert_eq!(
+            parse_duration("6min"),
+            Err(DurationError::UnknownUnit {
+                unit: "min".into(),
+                text: "6min".into()
+            })
+        );
+        for text in ["6h6h", "30s1m", "1m1m"] {
+            assert!(
+                matches!(parse_duration(text), Err(DurationError::UnitOrder { .. })),
+                "{text}"
+            );
+        }
+        assert_eq!(parse_duration("1h2m3s4ms"), Ok(Dur(3723.004)));
         assert_eq!(
             parse_duration("1.2.3s").unwrap_err().to_string(),
             "\"1.2.3s\" is not a duration: expected a duration like \"60s\", \"2m\", \"1h30m\" or \"500ms\""

@@ -45,7 +45,7 @@ pub enum Command {
         #[arg(long)]
         scenario: PathBuf,
     },
-    /// Benchmarks that print figures (not pass/fail).
+    /// The twin bench standalone (`bench up`), and benchmarks that print figures, not pass/fail.
     #[command(subcommand)]
     Bench(BenchCommand),
     /// Parse and validate scenario files without running them.
@@ -94,6 +94,7 @@ pub enum BenchCommand {
         /// Where to write the rig file (the broker and WiFi passwords go to files beside it, mode 0600).
         #[arg(long, value_name = "FILE")]
         write_rig: PathBuf,
+        /// Twin boards on the bench.
         #[arg(long, default_value_t = 1)]
         boards: u32,
         /// Supply channels (1-3, as a Rigol DP832); board i hangs on channel i mod N + 1.
@@ -106,6 +107,7 @@ pub enum BenchCommand {
         /// Hold the boards in the ROM loader (for esptool) instead of running their app.
         #[arg(long)]
         bootloader: bool,
+        /// The broker the boards and `hil run --rig` use (as for `hil run`).
         #[arg(long, default_value = "embedded")]
         broker: BrokerSpec,
         /// Append a line to FILE for every setting the twin supply's channels receive (time, channel, volts,
@@ -118,6 +120,7 @@ pub enum BenchCommand {
     },
     /// Our flasher vs esptool and our deploy vs mpremote, on the same twin board over a pty at one baud.
     Boards {
+        /// The serial speed of the pty, as esptool's and mpremote's --baud.
         #[arg(long, default_value_t = 115_200)]
         baud: u32,
         /// Size of the generated firmware image to flash, in KiB.
@@ -132,11 +135,13 @@ pub enum BenchCommand {
         /// Board counts to run, one run each.
         #[arg(long, value_delimiter = ',', default_value = "1,10,50,100")]
         boards: Vec<u32>,
+        /// Device time runs this many times faster than real time (as for `hil run`).
         #[arg(long, default_value_t = 10.0, value_parser = parse_speed)]
         speed: f64,
         /// Device minutes per run.
         #[arg(long, default_value_t = 5.0)]
         minutes: f64,
+        /// The broker the boards publish to (as for `hil run`).
         #[arg(long, default_value = "embedded")]
         broker: BrokerSpec,
         /// How the twin boards are reached: `pty` is the hardware path (ROM-loader flash, raw-REPL deploy and
@@ -150,6 +155,7 @@ pub enum BenchCommand {
     /// All three peer comparisons in one run: `boards` (flasher vs esptool, deploy vs mpremote) and `tap`
     /// (publish round trip through the tap vs direct), with their ratios together at the end.
     Peers {
+        /// The serial speed of the pty, as esptool's and mpremote's --baud.
         #[arg(long, default_value_t = 115_200)]
         baud: u32,
         /// Size of the generated firmware image to flash, in KiB.
@@ -158,6 +164,7 @@ pub enum BenchCommand {
         /// Messages per path for the tap comparison.
         #[arg(long, default_value_t = 500)]
         messages: usize,
+        /// Broker to measure against (as for `hil run`).
         #[arg(long, default_value = "embedded")]
         broker: BrokerSpec,
         /// What the board runs its REPL code on (as for `hil run`).
@@ -180,9 +187,11 @@ pub struct RunArgs {
     /// Scenario files or folders of them [default: scenarios/]
     pub paths: Vec<PathBuf>,
     /// Device time runs this many times faster than real time (twin bench only). Scenario times stay in device
-    /// time; readings and periods are judged in device time.
-    #[arg(long, default_value_t = DEFAULT_SPEED, value_parser = parse_speed)]
-    pub speed: f64,
+    /// time; readings and periods are judged in device time. Refused with --rig: real boards run in real time.
+    /// [default: 20]
+    // A negative number is a bad speed, not an option to escape with `--`.
+    #[arg(long, value_parser = parse_speed, allow_negative_numbers = true)]
+    pub speed: Option<f64>,
     /// MicroPython app folder to deploy (default: the project's firmware/app).
     #[arg(long, value_name = "DIR")]
     pub firmware: Option<PathBuf>,
@@ -253,5 +262,31 @@ fn parse_jobs(s: &str) -> Result<usize, BadJobs> {
     match s.parse::<usize>() {
         Ok(n) if (1..=64).contains(&n) => Ok(n),
         _ => Err(BadJobs(s.into())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// Every option of every command that `--help` shows says what it is for.
+    #[test]
+    fn every_shown_option_has_help() {
+        fn undocumented(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            let path = format!("{path} {}", command.get_name());
+            for arg in command.get_arguments() {
+                let builtin = matches!(arg.get_id().as_str(), "help" | "version");
+                if !arg.is_hide_set() && !builtin && arg.get_help().is_none() {
+                    missing.push(format!("{path} {}", arg.get_id()));
+                }
+            }
+            for sub in command.get_subcommands().filter(|c| !c.is_hide_set()) {
+                undocumented(sub, &path, missing);
+            }
+        }
+        let mut missing = Vec::new();
+        undocumented(&Cli::command(), "", &mut missing);
+        assert!(missing.is_empty(), "no help text: {missing:?}");
     }
 }

@@ -6,7 +6,7 @@ use crate::rigfile::RigFile;
 use crate::{paths, plan, suite};
 use model::checks::run_checks;
 use model::diagnostic::UserTomlFile;
-use model::events::read_log;
+use model::events::{read_log, Body, Event};
 use model::scenario::{collect_files, Scenario};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -14,7 +14,14 @@ use std::path::{Path, PathBuf};
 /// The scenarios in `paths` (default: the project's scenarios/), every file's errors reported before stopping.
 pub(super) fn load_scenarios(paths: &[PathBuf]) -> Result<Vec<Scenario>, SetupFailed> {
     let paths = if paths.is_empty() {
-        vec![paths::default_scenarios()]
+        let default = paths::default_scenarios();
+        if default.is_absolute() {
+            eprintln!(
+                "hil: no scenarios/ in this folder: using the project's, {}",
+                default.display()
+            );
+        }
+        vec![default]
     } else {
         paths.to_vec()
     };
@@ -49,10 +56,47 @@ fn unique_names(scenarios: &[Scenario]) -> Result<(), SetupFailed> {
     unique
 }
 
+/// Why a log's verdicts may not mean what they seem: it is another scenario's, or its run was cut short.
+fn doubts(scenario: &str, events: &[Event]) -> Vec<String> {
+    let mut doubts = Vec::new();
+    let logged = events.iter().find_map(|e| match &e.body {
+        Body::ScenarioStart { scenario, .. } => Some(scenario.as_str()),
+        _ => None,
+    });
+    if let Some(logged) = logged.filter(|l| *l != scenario) {
+        doubts.push(format!(
+            "the log is of scenario {logged:?}, judged here by {scenario:?}'s checks"
+        ));
+    }
+    if !events
+        .iter()
+        .any(|e| matches!(e.body, Body::ScenarioEnd { .. }))
+    {
+        doubts.push(
+            "the log has no scenario.end: its run was cut short, so checks judge only what it recorded"
+                .into(),
+        );
+    }
+    doubts
+}
+
 /// `hil check`: the scenario's checks over a recorded event log.
 pub(super) fn check(events: &Path, scenario: &Path) -> Ended {
     let scenario = Scenario::load(scenario).map_err(file_error)?;
-    let events = read_log(events).map_err(setup_error)?;
+    let path = events;
+    let events = read_log(path).map_err(setup_error)?;
+    if events.is_empty() {
+        return Err(setup_error(format_args!(
+            "{}: the log holds no events: nothing to judge",
+            path.display()
+        )));
+    }
+    if let Some(behind) = model::bench_lag::fell_behind(&events) {
+        return Err(setup_error(behind));
+    }
+    for warning in doubts(&scenario.name, &events) {
+        eprintln!("warning: {warning}");
+    }
     let verdicts = run_checks(&scenario, &events);
     for v in &verdicts {
         println!(
@@ -115,9 +159,15 @@ pub(super) fn import_trace(capture: &Path, out: &Path, device: Option<&str>) -> 
         .map_err(|e| setup_error(format_args!("writing {}: {e}", out.display())))?;
     // A replay should fit a scenario of about ten minutes of device time.
     let speedup = (imported.span / 600.0).ceil().max(1.0);
+    let (folder, csv) = from_scenario_folder(out);
+    let folder = match folder.display().to_string() {
+        empty if empty.is_empty() => "this folder".to_string(),
+        named => named,
+    };
     println!(
         "wrote {}: {} readings of {} over {} (left out: {} late, {} repeated, {} other lines)
-         replay it with: profile = {{ csv = \"{}\", speedup = {speedup} }}  (≈{} of device time)",
+         replay it from a scenario file in {folder}: profile = {{ csv = \"{csv}\", speedup = {speedup} }}  \
+         (≈{} of device time)",
         out.display(),
         imported.rows,
         imported.device,
@@ -125,8 +175,74 @@ pub(super) fn import_trace(capture: &Path, out: &Path, device: Option<&str>) -> 
         imported.late,
         imported.repeated,
         imported.other,
-        out.display(),
         suite::duration_text(imported.span / speedup)
     );
     Ok(EXIT_PASS)
+}
+
+/// Where a scenario replaying the trace at `out` would be, and the `csv` path it would give: a scenario's paths
+/// are relative to its file, and traces go in a `traces/` folder beside the scenarios (else beside the trace).
+fn from_scenario_folder(out: &Path) -> (PathBuf, String) {
+    let folder = out.parent().unwrap_or(Path::new(""));
+    let scenarios = match folder.file_name() {
+        Some(name) if name == "traces" => folder.parent().unwrap_or(Path::new("")),
+        _ => folder,
+    };
+    let relative = out.strip_prefix(scenarios).unwrap_or(out);
+    let parts: Vec<_> = relative.iter().map(|c| c.to_string_lossy()).collect();
+    (scenarios.to_path_buf(), parts.join("/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(body: Body) -> Event {
+        Event { t: 0.0, body }
+    }
+
+    fn start(name: &str) -> Event {
+        event(Body::ScenarioStart {
+            scenario: name.into(),
+            speed: 20.0,
+            boards: Vec::new(),
+            broker: "b".into(),
+            payload: None,
+        })
+    }
+
+    #[test]
+    fn a_trace_is_named_from_the_scenarios_folder() {
+        let at = |out: &str| from_scenario_folder(Path::new(out));
+        assert_eq!(
+            at("scenarios/traces/site.csv"),
+            (PathBuf::from("scenarios"), "traces/site.csv".into())
+        );
+        assert_eq!(
+            at("traces/site.csv"),
+            (PathBuf::new(), "traces/site.csv".into())
+        );
+        assert_eq!(
+            at("lab/site.csv"),
+            (PathBuf::from("lab"), "site.csv".into())
+        );
+        assert_eq!(at("site.csv"), (PathBuf::new(), "site.csv".into()));
+    }
+
+    #[test]
+    fn another_scenarios_log_or_one_cut_short_is_doubted() {
+        let end = |name: &str| {
+            event(Body::ScenarioEnd {
+                scenario: name.into(),
+            })
+        };
+        assert!(doubts("a", &[start("a"), end("a")]).is_empty());
+        let other = doubts("a", &[start("b"), end("b")]);
+        assert_eq!(
+            other,
+            ["the log is of scenario \"b\", judged here by \"a\"'s checks"]
+        );
+        let cut = doubts("a", &[start("a")]);
+        assert!(cut.len() == 1 && cut[0].contains("cut short"), "{cut:?}");
+    }
 }

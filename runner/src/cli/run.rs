@@ -4,13 +4,15 @@
 use super::offline::load_scenarios;
 use super::rig_bench::OpenRig;
 use super::{file_error, setup_error, stop_signal, Ended, RunArgs, SetupFailed};
-use super::{EXIT_FAIL, EXIT_PASS, EXIT_SETUP};
+use super::{DEFAULT_SPEED, EXIT_FAIL, EXIT_PASS, EXIT_SETUP};
 use crate::exec::{Apps, BenchSource, RigSource, RunContext, ScenarioOutcome, TwinSource};
-use crate::report::{summary_table, write_html, write_junit, Skipped};
+use crate::report::{
+    prepare_report_folder, summary_table, write_html, write_junit, RunHeader, Skipped,
+};
 use crate::rigfile::RigFile;
 use crate::{paths, plan, suite};
 use model::scenario::Scenario;
-use rig::mqtt::{Broker, BrokerSpec};
+use rig::mqtt::{Broker, BrokerSpec, Monitor};
 use rig::secret::Secret;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -25,15 +27,24 @@ pub(super) async fn run(args: RunArgs) -> Ended {
         .map_err(setup_error)?;
     let scenarios =
         suite::with_tags(load_scenarios(&args.paths)?, &args.tag).map_err(setup_error)?;
+    let speed = speed(&args)?;
     // Held until the run ends (and, should the run be killed, by its safety guard until that is done).
     let rig = args.rig.as_deref().map(OpenRig::open).transpose()?;
     let rig_file = rig.as_ref().map(|r| r.file.clone());
     refuse_over_limits(&scenarios, rig_file.as_deref())?;
     let firmware = Firmware::prepare(&args, &scenarios).await?;
-    create_report_folder(&args.report)?;
-    let (scenarios, skipped) = suite::split_runnable(scenarios, &broker_spec);
-    for s in &skipped {
-        eprintln!("SKIP {}: {}", s.scenario, s.reason);
+    let tested = crate::tested::describe(&firmware.folder, args.rig.as_deref()).map_err(|e| {
+        setup_error(format_args!(
+            "reading the firmware folder {}: {e}",
+            firmware.folder.display()
+        ))
+    })?;
+    prepare_report_folder(&args.report).map_err(setup_error)?;
+    let (scenarios, mut skipped) = suite::split_runnable(scenarios, &broker_spec);
+    if !args.quiet {
+        for s in &skipped {
+            eprintln!("SKIP {}: {}", s.scenario, s.reason);
+        }
     }
     // A real bench is one set of boards: its scenarios run one at a time.
     let jobs = match &rig {
@@ -43,38 +54,49 @@ pub(super) async fn run(args: RunArgs) -> Ended {
     let rig_broker = rig.as_ref().and_then(|r| r.broker.clone());
     let brokers = start_brokers(&broker_spec, rig_broker, jobs).await?;
     let shared = SharedByJobs {
-        // Real boards sleep in real time.
-        speed: if rig.is_some() { 1.0 } else { args.speed },
+        speed,
         interrupt: stop_on_signal(),
         wifi_password: wifi_password(rig.as_ref()),
         rig: rig_file,
     };
-    announce(&args, scenarios.len(), &shared, jobs, &brokers, &firmware);
-    let contexts = contexts(&args, &shared, &firmware, brokers);
+    if !args.quiet {
+        announce(&args, scenarios.len(), &shared, jobs, &brokers, &firmware);
+    }
+    let header = RunHeader {
+        broker: broker_description(&brokers, jobs),
+        tested,
+    };
+    let contexts = contexts(&args, &shared, &firmware, &header, brokers);
     let guard = rig.as_ref().map(OpenRig::guard).transpose()?;
     let started = Instant::now();
     let outcomes = suite::run_all(&scenarios, contexts).await;
     if let Some(guard) = guard {
         guard.disarm().await;
     }
+    skipped.extend(Skipped::not_started(&scenarios, &outcomes));
     let wall = started.elapsed();
     conclude(
+        &header,
         &outcomes,
         &skipped,
         scenarios.len(),
         jobs,
         wall,
-        &args.report,
+        &args,
     )
 }
 
-fn create_report_folder(folder: &Path) -> Result<(), SetupFailed> {
-    std::fs::create_dir_all(folder).map_err(|e| {
-        setup_error(format_args!(
-            "cannot create the report folder {}: {e}",
-            folder.display()
-        ))
-    })
+/// The run's speed: `--speed` on the twin bench; a rig's real boards sleep in real time, so it refuses one.
+fn speed(args: &RunArgs) -> Result<f64, SetupFailed> {
+    match (&args.rig, args.speed) {
+        (Some(rig), Some(speed)) => Err(setup_error(format_args!(
+            "--speed {speed} with --rig {}: real boards run in real time, so a rig run is always 1x; \
+             leave --speed out",
+            rig.display()
+        ))),
+        (Some(_), None) => Ok(1.0),
+        (None, speed) => Ok(speed.unwrap_or(DEFAULT_SPEED)),
+    }
 }
 
 /// Refuses, before anything is sent, every scenario that asks a supply channel for more than it allows.
@@ -130,7 +152,9 @@ impl Firmware {
     }
 }
 
-/// One broker per job: the rig's when it names one, then as many as `spec` starts.
+/// One broker per job: the rig's when it names one, then as many as `spec` starts; each one answering before
+/// any scenario starts, so that a broker that cannot be reached (or refuses the credentials) is one error, not
+/// one per scenario.
 async fn start_brokers(
     spec: &BrokerSpec,
     rig_broker: Option<Arc<Broker>>,
@@ -143,6 +167,12 @@ async fn start_brokers(
             .await
             .map_err(|e| setup_error(format_args!("broker: {e:#}")))?;
         brokers.push(Arc::new(broker));
+    }
+    for broker in &brokers {
+        let client_id = format!("hil-probe-{}", std::process::id());
+        Monitor::start(broker, &client_id, "hil/probe")
+            .await
+            .map_err(|e| setup_error(format_args!("broker: {e:#}")))?;
     }
     Ok(brokers)
 }
@@ -187,13 +217,7 @@ fn announce(
     brokers: &[Arc<Broker>],
     firmware: &Firmware,
 ) {
-    let broker = brokers.first().map_or_else(
-        || "none needed".to_string(),
-        |b| match jobs {
-            1 => b.description.clone(),
-            _ => format!("{} (one per job)", b.description),
-        },
-    );
+    let broker = broker_description(brokers, jobs);
     let bench = shared.rig.as_ref().map_or_else(
         || "the twin bench".to_string(),
         |r| format!("the rig {}", r.path.display()),
@@ -212,14 +236,27 @@ fn announce(
     );
 }
 
+/// The brokers as the run's header names them: their description, never a password.
+fn broker_description(brokers: &[Arc<Broker>], jobs: usize) -> String {
+    brokers.first().map_or_else(
+        || "none needed".to_string(),
+        |b| match jobs {
+            1 => b.description.clone(),
+            _ => format!("{} (one per job)", b.description),
+        },
+    )
+}
+
 /// One context per broker, so one per job.
 fn contexts(
     args: &RunArgs,
     shared: &SharedByJobs,
     firmware: &Firmware,
+    header: &RunHeader,
     brokers: Vec<Arc<Broker>>,
 ) -> Vec<Arc<RunContext>> {
     let run_id = run_id();
+    let tested = Arc::new(header.tested.clone());
     let bench_source: Arc<dyn BenchSource> = match &shared.rig {
         Some(rig) => Arc::new(RigSource(rig.clone())),
         None => Arc::new(TwinSource {
@@ -240,6 +277,7 @@ fn contexts(
                 wifi_password: shared.wifi_password.clone(),
                 progress: !args.quiet,
                 bench: bench_source.clone(),
+                tested: tested.clone(),
             })
         })
         .collect()
@@ -255,26 +293,31 @@ fn run_id() -> String {
 
 /// Prints the summary and the timings, writes the reports, and gives the run's exit code.
 fn conclude(
+    header: &RunHeader,
     outcomes: &[ScenarioOutcome],
     skipped: &[Skipped],
     planned: usize,
     jobs: usize,
     wall: Duration,
-    report: &Path,
+    args: &RunArgs,
 ) -> Ended {
     let summary = summary_table(outcomes, skipped);
     print!("{summary}");
-    eprintln!(
-        "wall time: {} for {} scenario(s), {jobs} at a time",
-        suite::duration_text(wall.as_secs_f64()),
-        outcomes.len()
-    );
-    if outcomes.len() > 1 {
-        eprintln!("slowest: {}", suite::slowest(outcomes, 3));
+    if !args.quiet {
+        eprintln!(
+            "wall time: {} for {} scenario(s), {jobs} at a time",
+            suite::duration_text(wall.as_secs_f64()),
+            outcomes.len()
+        );
+        if outcomes.len() > 1 {
+            eprintln!("slowest: {}", suite::slowest(outcomes, 3));
+        }
     }
     let code = exit_code(outcomes, planned);
-    let written = write_reports(outcomes, skipped, &summary, report);
-    eprintln!("report: {}", report.display());
+    let written = write_reports(header, outcomes, skipped, &summary, &args.report);
+    if !args.quiet {
+        eprintln!("report: {}", args.report.display());
+    }
     written.map(|()| code)
 }
 
@@ -292,14 +335,16 @@ fn exit_code(outcomes: &[ScenarioOutcome], planned: usize) -> u8 {
 
 /// junit.xml, summary.txt and index.html in the report folder.
 fn write_reports(
+    header: &RunHeader,
     outcomes: &[ScenarioOutcome],
     skipped: &[Skipped],
     summary: &str,
     folder: &Path,
 ) -> Result<(), SetupFailed> {
-    write_junit(outcomes, skipped, &folder.join("junit.xml"))
+    let summary = format!("{}\n{summary}", header.text());
+    write_junit(header, outcomes, skipped, &folder.join("junit.xml"))
         .and_then(|_| std::fs::write(folder.join("summary.txt"), summary))
-        .and_then(|_| write_html(outcomes, &folder.join("index.html")))
+        .and_then(|_| write_html(header, outcomes, skipped, &folder.join("index.html")))
         .map_err(|e| {
             setup_error(format_args!(
                 "writing the report in {}: {e}",

@@ -24,7 +24,7 @@ use anyhow::{Context, Result};
 use futures_util::FutureExt;
 use model::checks::{run_checks, Verdict};
 use model::clock::DeviceClock;
-use model::events::{Body, Event, EventLog};
+use model::events::{Body, Event, EventLog, Tested};
 use model::scenario::FaultKind;
 use model::scenario::Scenario;
 use provision::BoardConfig;
@@ -53,6 +53,8 @@ pub struct RunContext {
     pub progress: bool,
     /// Where each scenario's bench comes from: a rig file's bench, or a twin bench of the scenario's own.
     pub bench: Arc<dyn BenchSource>,
+    /// Recorded in each scenario's start.
+    pub tested: Arc<Tested>,
 }
 
 pub struct ScenarioOutcome {
@@ -65,6 +67,8 @@ pub struct ScenarioOutcome {
     pub events_path: PathBuf,
     pub wall: Duration,
     pub readings: usize,
+    /// The readings check's tolerance, for the report's band around the supply.
+    pub within_volts: Option<f64>,
 }
 
 impl ScenarioOutcome {
@@ -79,6 +83,7 @@ impl ScenarioOutcome {
             events_path,
             wall: Duration::ZERO,
             readings: 0,
+            within_volts: None,
         }
     }
 
@@ -116,6 +121,7 @@ pub async fn run_scenario(scenario: &Scenario, ctx: &RunContext) -> ScenarioOutc
     let started = Instant::now();
     let events_path = ctx.report_dir.join(&scenario.name).join("events.jsonl");
     let mut outcome = ScenarioOutcome::new(&scenario.name, events_path.clone());
+    outcome.within_volts = scenario.expect.readings.as_ref().map(|r| r.within_volts);
     match execute(scenario, ctx, &events_path).await {
         Ok((log, boards, interrupted)) => {
             let events = log.events();
@@ -125,7 +131,11 @@ pub async fn run_scenario(scenario: &Scenario, ctx: &RunContext) -> ScenarioOutc
                 .iter()
                 .filter(|e| matches!(e.body, Body::Reading { .. }))
                 .count();
-            outcome.verdicts = run_checks(scenario, &events);
+            // A bench that fell behind says nothing about the firmware: a bench error, not its checks.
+            match model::bench_lag::fell_behind(&events) {
+                Some(behind) => outcome.error = Some(behind.to_string()),
+                None => outcome.verdicts = run_checks(scenario, &events),
+            }
             let end = events.last().map_or(0.0, |e| e.t);
             for v in &outcome.verdicts {
                 log.record_at(Event {
@@ -189,13 +199,16 @@ async fn execute(
             step.record(&log, clock);
         }
         let mut boards = provisioned.boards;
-        log.record(Body::ScenarioStart {
-            scenario: scenario.name.clone(),
-            speed: ctx.speed,
-            boards: bench.boards().to_vec(),
-            broker: ctx.broker.description.clone(),
-            payload: Some(payload.clone()),
-        });
+        log.record_start(
+            Body::ScenarioStart {
+                scenario: scenario.name.clone(),
+                speed: ctx.speed,
+                boards: bench.boards().to_vec(),
+                broker: ctx.broker.description.clone(),
+                payload: Some(payload.clone()),
+            },
+            &ctx.tested,
+        );
         let reader = publish::Reader {
             prefix: prefix.clone(),
             format: payload,

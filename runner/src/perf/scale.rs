@@ -174,6 +174,7 @@ pub async fn scale(
                 transport,
                 runtime: runtime.clone(),
             }),
+            tested: Arc::new(crate::tested::describe(&paths::default_firmware(), None)?),
         };
         let (cpu_before, _, _) = usage();
         let started = Instant::now();

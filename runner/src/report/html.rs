@@ -3,9 +3,10 @@
 
 mod plot;
 
+use super::{RunHeader, Skipped};
 use crate::exec::ScenarioOutcome;
 use model::events::{read_log, Body, Event};
-use plot::{activity_figure, volts_figure, Reported};
+use plot::{activity_figure, volts_figure, FaultSpan, Reported, VoltsPlot};
 use std::fmt::{self, Display, Write};
 use std::path::Path;
 
@@ -21,7 +22,12 @@ pub struct ScenarioRecord<'a> {
 
 /// Reads each outcome's event log back and writes the page. A log that cannot be read leaves that scenario
 /// without plots rather than failing the report.
-pub fn write_html(outcomes: &[ScenarioOutcome], path: &Path) -> std::io::Result<()> {
+pub fn write_html(
+    header: &RunHeader,
+    outcomes: &[ScenarioOutcome],
+    skipped: &[Skipped],
+    path: &Path,
+) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new(""));
     let records: Vec<ScenarioRecord> = outcomes
         .iter()
@@ -42,28 +48,29 @@ pub fn write_html(outcomes: &[ScenarioOutcome], path: &Path) -> std::io::Result<
             }
         })
         .collect();
-    std::fs::write(path, render_html(&records))
+    std::fs::write(path, render_html(header, &records, skipped))
 }
 
-/// The page, as a pure function of the records.
-pub fn render_html(records: &[ScenarioRecord]) -> String {
+/// The page, as a pure function of the header, the records and the selected scenarios that did not run.
+pub fn render_html(header: &RunHeader, records: &[ScenarioRecord], skipped: &[Skipped]) -> String {
     let mut page = String::new();
     let passed = records.iter().filter(|r| r.outcome.passed()).count();
+    // Every selected scenario counts: one that did not run is not a pass.
+    let selected = records.len() + skipped.len();
+    let mut tally = format!("{passed} of {selected} scenarios passed");
+    if !skipped.is_empty() {
+        let _ = write!(tally, " ({})", Skipped::counts(skipped));
+    }
     let _ = write!(
         page,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>hil report: {passed} of {} passed</title>\n<style>{STYLE}</style>\n</head>\n<body>\n\
-         <h1>hil report</h1>\n<p class=\"{}\">{passed} of {} scenarios passed</p>\n",
-        records.len(),
-        if passed == records.len() {
-            "pass"
-        } else {
-            "fail"
-        },
-        records.len(),
+         <title>hil report: {passed} of {selected} passed</title>\n<style>{STYLE}</style>\n</head>\n<body>\n\
+         <h1>hil report</h1>\n<p class=\"{}\">{tally}</p>\n",
+        if passed == selected { "pass" } else { "fail" },
     );
-    summary(&mut page, records);
+    tested(&mut page, header);
+    summary(&mut page, records, skipped);
     for record in records {
         scenario(&mut page, record);
     }
@@ -132,7 +139,21 @@ fn anchor(scenario: &str) -> String {
     format!("scenario-{}", Esc(scenario))
 }
 
-fn summary(page: &mut String, records: &[ScenarioRecord]) {
+/// What the run tested, as a table of named values.
+fn tested(page: &mut String, header: &RunHeader) {
+    page.push_str("<table class=\"tested\">\n");
+    for (name, value) in header.properties() {
+        let _ = writeln!(
+            page,
+            "<tr><th>{}</th><td>{}</td></tr>",
+            Esc(name),
+            Esc(&value)
+        );
+    }
+    page.push_str("</table>\n");
+}
+
+fn summary(page: &mut String, records: &[ScenarioRecord], skipped: &[Skipped]) {
     page.push_str(
         "<table>\n<tr><th>scenario</th><th>result</th><th>readings</th><th>wall time</th>\
          <th>failed checks</th></tr>\n",
@@ -153,6 +174,16 @@ fn summary(page: &mut String, records: &[ScenarioRecord]) {
             o.readings,
             o.wall.as_secs_f64(),
             Esc(&failed.join(", ")),
+        );
+    }
+    for s in skipped {
+        let _ = writeln!(
+            page,
+            "<tr class=\"unjudged\"><td>{}</td><td class=\"result unjudged\">{}</td>\
+             <td class=\"num\">-</td><td class=\"num\">-</td><td>{}</td></tr>",
+            Esc(&s.scenario),
+            s.kind.word(),
+            Esc(&s.reason),
         );
     }
     page.push_str("</table>\n");
@@ -210,6 +241,7 @@ fn scenario(page: &mut String, record: &ScenarioRecord) {
     if !general.is_empty() {
         checks(page, &general);
     }
+    let faults = fault_spans(&record.events, t_end);
     for board in &o.boards {
         let info = start.and_then(|(_, boards, _)| boards.iter().find(|b| &b.name == board));
         let _ = write!(page, "<h3>{}</h3>\n<p class=\"muted\">", Esc(board));
@@ -224,12 +256,14 @@ fn scenario(page: &mut String, record: &ScenarioRecord) {
         page.push_str("</p>\n");
         let supply = info.map(|i| i.supply.as_str());
         let trace = BoardTrace::new(&record.events, board, supply, t_end);
-        page.push_str(&volts_figure(
+        page.push_str(&volts_figure(&VoltsPlot {
             t_end,
-            &trace.volts,
-            &trace.output_off,
-            &trace.readings,
-        ));
+            supply: &trace.volts,
+            off: &trace.output_off,
+            readings: &trace.readings,
+            faults: &faults,
+            within_volts: o.within_volts,
+        }));
         page.push_str(&activity_figure(
             t_end,
             &trace.awake,
@@ -251,6 +285,28 @@ fn scenario(page: &mut String, record: &ScenarioRecord) {
         console(page, &trace.console);
     }
     page.push_str("</section>\n");
+}
+
+/// The scenario's fault windows as recorded: from each `fault.start` to its `fault.end`, or to where it was to
+/// end (or the log's end) when the run stopped first.
+fn fault_spans(events: &[Event], t_end: f64) -> Vec<FaultSpan> {
+    let mut spans: Vec<FaultSpan> = Vec::new();
+    for e in events {
+        match &e.body {
+            Body::FaultStart { fault, until } => spans.push(FaultSpan {
+                start: e.t,
+                end: until.min(t_end),
+                name: fault.clone(),
+            }),
+            Body::FaultEnd { fault } => {
+                if let Some(open) = spans.iter_mut().rev().find(|s| &s.name == fault) {
+                    open.end = e.t;
+                }
+            }
+            _ => {}
+        }
+    }
+    spans
 }
 
 fn checks(page: &mut String, verdicts: &[&model::checks::Verdict]) {
@@ -472,6 +528,7 @@ mod tests {
             events_path: PathBuf::from("report/demo/events.jsonl"),
             wall: Duration::from_millis(4200),
             readings: 2,
+            within_volts: Some(0.15),
         }
     }
 
@@ -485,13 +542,27 @@ mod tests {
         }
     }
 
+    fn header() -> RunHeader {
+        RunHeader {
+            tested: model::events::Tested {
+                firmware_sha256: "0f1e".into(),
+                ..model::events::Tested::default()
+            },
+            broker: "embedded <local>".into(),
+        }
+    }
+
     fn page(outcome: &ScenarioOutcome) -> String {
-        render_html(&[ScenarioRecord {
-            outcome,
-            events: two_board_log(),
-            log_error: None,
-            log_href: Some("demo/events.jsonl".into()),
-        }])
+        render_html(
+            &header(),
+            &[ScenarioRecord {
+                outcome,
+                events: two_board_log(),
+                log_error: None,
+                log_href: Some("demo/events.jsonl".into()),
+            }],
+            &[],
+        )
     }
 
     #[test]
@@ -503,6 +574,51 @@ mod tests {
         assert!(html.contains("<a href=\"demo/events.jsonl\">"));
         assert!(html.contains("reported late, sampled on an earlier wake (1)"));
         assert!(!html.contains("<script"), "no script at all on the page");
+    }
+
+    #[test]
+    fn the_plot_draws_the_band_the_fault_window_and_a_reading_outside_the_band_with_why() {
+        let mut log = two_board_log();
+        log.extend(events(
+            r#"
+{"t":2.1,"kind":"fault.start","fault":"broker-down","until":2.9}
+{"t":2.7,"kind":"reading","board":"twin-0","seq":1,"v":11.15,"raw":700,"late":false,"low":false}
+{"t":2.9,"kind":"fault.end","fault":"broker-down"}
+"#,
+        ));
+        log.sort_by(|a, b| a.t.total_cmp(&b.t));
+        let o = outcome(Vec::new());
+        let html = render_html(
+            &header(),
+            &[ScenarioRecord {
+                outcome: &o,
+                events: log,
+                log_error: None,
+                log_href: None,
+            }],
+            &[],
+        );
+        assert_eq!(
+            html.matches("class=\"out-of-band\"").count(),
+            1,
+            "one reading is out"
+        );
+        assert!(html.contains(
+            "<title>t=2.7 s: reported 11.15 V, supply 12.40 V: off by -1.25 V, more than ±0.15 V</title>"
+        ));
+        assert!(
+            html.contains(">\nbroker-down\n</text>"),
+            "the fault window is named"
+        );
+        assert!(html.contains("tolerance ±0.15 V"));
+        assert!(html.contains("outside it (1)"));
+    }
+
+    #[test]
+    fn the_page_says_what_was_tested() {
+        let html = page(&outcome(Vec::new()));
+        assert!(html.contains("<tr><th>firmware_sha256</th><td>0f1e</td></tr>"));
+        assert!(html.contains("<tr><th>broker</th><td>embedded &lt;local&gt;</td></tr>"));
     }
 
     #[test]
@@ -565,12 +681,16 @@ mod tests {
         let mut o = outcome(Vec::new());
         o.boards.clear();
         o.error = Some("broker: <refused>".into());
-        let html = render_html(&[ScenarioRecord {
-            outcome: &o,
-            events: Vec::new(),
-            log_error: Some("report/demo/events.jsonl: not found".into()),
-            log_href: None,
-        }]);
+        let html = render_html(
+            &header(),
+            &[ScenarioRecord {
+                outcome: &o,
+                events: Vec::new(),
+                log_error: Some("report/demo/events.jsonl: not found".into()),
+                log_href: None,
+            }],
+            &[],
+        );
         assert!(html.contains("error: broker: &lt;refused&gt;"));
         assert!(html.contains("no event log to plot"));
         assert!(html.contains("<td class=\"result fail\">ERROR</td>"));

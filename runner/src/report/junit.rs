@@ -1,19 +1,23 @@
 //! JUnit XML: one testcase per scenario × board, failing with the failed checks' messages.
 
-use super::Skipped;
+use super::{RunHeader, Skipped};
 use crate::exec::ScenarioOutcome;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use std::path::Path;
 
-/// Skipped scenarios become one skipped testcase each, with the reason as its message.
+/// Skipped scenarios become one skipped testcase each, with the reason as its message. Every testsuite carries
+/// the run's header as properties (JUnit has no report-wide ones).
 pub fn write_junit(
+    header: &RunHeader,
     outcomes: &[ScenarioOutcome],
     skipped: &[Skipped],
     path: &Path,
 ) -> std::io::Result<()> {
+    let properties = header.properties();
     let mut report = Report::new("hil");
     for outcome in outcomes {
         let mut suite = TestSuite::new(outcome.scenario.as_str());
+        suite.add_properties(properties.iter().map(|(k, v)| (*k, v.as_str())));
         suite.set_time(outcome.wall);
         let boards: Vec<Option<&str>> = if outcome.boards.is_empty() {
             vec![None]
@@ -68,6 +72,7 @@ pub fn write_junit(
         let mut case = TestCase::new(s.scenario.as_str(), status);
         case.set_classname(s.scenario.as_str());
         let mut suite = TestSuite::new(s.scenario.as_str());
+        suite.add_properties(properties.iter().map(|(k, v)| (*k, v.as_str())));
         suite.add_test_case(case);
         report.add_test_suite(suite);
     }

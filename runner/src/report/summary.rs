@@ -55,13 +55,17 @@ pub fn summary_table(outcomes: &[ScenarioOutcome], skipped: &[Skipped]) -> Strin
         let _ = writeln!(
             out,
             "{:<width$}  {:<6}  {:>8}  {:>6}  {}",
-            s.scenario, "skip", "-", "-", s.reason
+            s.scenario,
+            s.kind.word(),
+            "-",
+            "-",
+            s.reason
         );
     }
     let passed = outcomes.iter().filter(|o| o.passed()).count();
     let _ = write!(out, "{passed} of {} scenarios passed", outcomes.len());
     if !skipped.is_empty() {
-        let _ = write!(out, ", {} skipped", skipped.len());
+        let _ = write!(out, ", {}", Skipped::counts(skipped));
     }
     out.push('\n');
     out

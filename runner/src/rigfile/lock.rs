@@ -74,12 +74,10 @@ impl BenchLock {
             });
         }
         let note = format!(
-            "pid {} ({}) since unix time {}",
+            "pid {} ({}) since {}",
             std::process::id(),
             std::env::args().collect::<Vec<_>>().join(" "),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs())
+            crate::local_time::local_date(std::time::SystemTime::now())
         );
         let written = file
             .set_len(0)
@@ -122,10 +120,17 @@ mod tests {
         std::fs::write(&rig, "").unwrap();
         let first = BenchLock::acquire(&rig).unwrap();
         match BenchLock::acquire(&rig) {
-            Err(LockError::InUse { holder, .. }) => assert!(
-                holder.starts_with(&format!("pid {} (", std::process::id())),
-                "{holder}"
-            ),
+            Err(LockError::InUse { holder, .. }) => {
+                assert!(
+                    holder.starts_with(&format!("pid {} (", std::process::id())),
+                    "{holder}"
+                );
+                let since = holder.rsplit(" since ").next().unwrap_or_default();
+                assert!(
+                    chrono::DateTime::parse_from_str(since, "%Y-%m-%d %H:%M:%S %:z").is_ok(),
+                    "a local date: {holder}"
+                );
+            }
             Err(other) => panic!("{other}"),
             Ok(_) => panic!("the bench is held"),
         }

@@ -508,7 +508,10 @@ impl Twin {
                     self.power_changed();
                 }
                 _ = tokio::time::sleep(wake.unwrap_or_default()), if wake.is_some() => {
-                    self.wake_at = None;
+                    if let Some(wake_at) = self.wake_at.take() {
+                        // A timer firing late: the host could not keep up.
+                        self.bench.report_lag(self.load_index, self.clock.now() - wake_at);
+                    }
                     self.boot(DEEPSLEEP_RESET, Strap::Pins);
                 }
                 _ = async { let _ = shutdown.wait_for(|s| *s).await; } => {

@@ -274,7 +274,11 @@ impl Bench for TwinBench {
                 .cloned()
                 .unwrap_or_else(|| format!("board-{index}"))
         };
-        let (mut loads, mut heaps) = (self.state.watch_loads(), self.state.watch_heaps());
+        let (mut loads, mut heaps, mut lags) = (
+            self.state.watch_loads(),
+            self.state.watch_heaps(),
+            self.state.watch_lags(),
+        );
         let log = log.clone();
         Some(tokio::spawn(async move {
             loop {
@@ -292,6 +296,10 @@ impl Bench for TwinBench {
                         board: board(index),
                         free_at_boot: heap.free_at_boot,
                         min_free: heap.min_free,
+                    },
+                    Some((index, seconds)) = lags.recv() => Body::TwinLag {
+                        board: board(index),
+                        seconds: (seconds * 1000.0).round() / 1000.0,
                     },
                     else => return,
                 };

@@ -19,6 +19,10 @@ const CURRENT: RGBColor = RGBColor(0x6a, 0x3d, 0x9a);
 const AWAKE: RGBColor = RGBColor(0xff, 0xa5, 0x00);
 const ASLEEP: RGBColor = RGBColor(0x9e, 0xb6, 0xd0);
 const OFF: RGBColor = RGBColor(0xe4, 0xe4, 0xe4);
+const OUT_OF_BAND: RGBColor = RGBColor(0xb3, 0x16, 0x1b);
+const FAULT: RGBColor = RGBColor(0xc9, 0x7b, 0x00);
+const FAULT_FILL: RGBColor = RGBColor(0xfb, 0xec, 0xd4);
+const BAND: RGBColor = RGBColor(0xd2, 0xe3, 0xf3);
 
 /// A reading as the board reported it, at the device time it arrived.
 pub struct Reported {
@@ -28,20 +32,87 @@ pub struct Reported {
     pub late: bool,
 }
 
+/// A scenario's fault window, as its `fault.start` and `fault.end` recorded it.
+pub struct FaultSpan {
+    pub start: f64,
+    pub end: f64,
+    pub name: String,
+}
+
+/// What the volts figure draws for one board.
+pub struct VoltsPlot<'a> {
+    pub t_end: f64,
+    /// Supply volts as measured while the output was on, one run per stretch.
+    pub supply: &'a [Vec<(f64, f64)>],
+    /// Stretches with the output off.
+    pub off: &'a [(f64, f64)],
+    pub readings: &'a [Reported],
+    pub faults: &'a [FaultSpan],
+    /// The readings check's tolerance around the supply, when the scenario sets one.
+    pub within_volts: Option<f64>,
+}
+
+/// The supply's last measured volts at or before `t`, in the run that holds `t`.
+fn supply_at(supply: &[Vec<(f64, f64)>], t: f64) -> Option<f64> {
+    supply
+        .iter()
+        .filter_map(|run| run.iter().take_while(|p| p.0 <= t).last())
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|p| p.1)
+}
+
+/// A reading outside the tolerance band, and by how much: drawn in the failure colour with why on hover.
+struct OutOfBand {
+    t: f64,
+    volts: f64,
+    why: String,
+}
+
+fn out_of_band(plot: &VoltsPlot) -> Vec<OutOfBand> {
+    let Some(within) = plot.within_volts else {
+        return Vec::new();
+    };
+    // A late reading was sampled earlier than it arrived; its arrival time says nothing of the supply then.
+    plot.readings
+        .iter()
+        .filter(|r| !r.late)
+        .filter_map(|r| {
+            let supply = supply_at(plot.supply, r.t)?;
+            let off_by = r.volts - supply;
+            (off_by.abs() > within).then(|| OutOfBand {
+                t: r.t,
+                volts: r.volts,
+                why: format!(
+                    "t={:.1} s: reported {:.2} V, supply {supply:.2} V: off by {off_by:+.2} V, more than ±{within} V",
+                    r.t, r.volts
+                ),
+            })
+        })
+        .collect()
+}
+
 /// Supply volts as measured while the output was on (one run per stretch), with the board's reported volts over
-/// them; the stretches with the output off are shaded instead, so the 0 V there does not flatten the scale.
-pub fn volts_figure(
-    t_end: f64,
-    supply: &[Vec<(f64, f64)>],
-    off: &[(f64, f64)],
-    readings: &[Reported],
-) -> String {
+/// them; the stretches with the output off are shaded instead, so the 0 V there does not flatten the scale. The
+/// tolerance band is drawn around the supply, fault windows shaded and named, and readings outside the band in
+/// the failure colour, each saying why when hovered.
+pub fn volts_figure(plot: &VoltsPlot) -> String {
+    let VoltsPlot {
+        t_end,
+        supply,
+        off,
+        readings,
+        faults,
+        within_volts,
+    } = *plot;
+    let within = within_volts.unwrap_or(0.0);
     let values = supply
         .iter()
         .flatten()
-        .map(|p| p.1)
+        .flat_map(|p| [p.1 - within, p.1 + within])
         .chain(readings.iter().map(|r| r.volts));
     let (lo, hi) = padded_range(values, 0.5);
+    let failing = out_of_band(plot);
+    let mut hover = Vec::new();
     let svg = draw(260, |root| {
         let mut chart = ChartBuilder::on(root)
             .margin(MARGIN)
@@ -61,15 +132,45 @@ pub fn volts_figure(
             off.iter()
                 .map(|&(a, b)| Rectangle::new([(a, lo), (b, hi)], OFF.filled())),
         )?;
+        chart.draw_series(
+            faults
+                .iter()
+                .map(|f| Rectangle::new([(f.start, lo), (f.end, hi)], FAULT_FILL.filled())),
+        )?;
+        for f in faults {
+            let (x, y) = chart.backend_coord(&(f.start, hi));
+            root.draw(&Text::new(
+                f.name.clone(),
+                (x + 4, y + 4),
+                ("sans-serif", 12).into_font().color(&FAULT),
+            ))?;
+        }
+        if within_volts.is_some() {
+            for run in supply.iter().filter(|r| !r.is_empty()) {
+                let edge = thin(run, t_end);
+                let band: Vec<(f64, f64)> = edge
+                    .iter()
+                    .map(|&(t, v)| (t, v + within))
+                    .chain(edge.iter().rev().map(|&(t, v)| (t, v - within)))
+                    .collect();
+                chart.draw_series(std::iter::once(Polygon::new(band, BAND.filled())))?;
+            }
+        }
         for run in supply {
             chart.draw_series(LineSeries::new(thin(run, t_end), SUPPLY.stroke_width(2)))?;
         }
+        let failed = |r: &Reported| failing.iter().any(|f| f.t == r.t && f.volts == r.volts);
         chart.draw_series(
             readings
                 .iter()
-                .filter(|r| !r.late)
+                .filter(|r| !r.late && !failed(r))
                 .map(|r| Circle::new((r.t, r.volts), 4, READING.filled())),
         )?;
+        hover.extend(
+            failing
+                .iter()
+                .map(|f| (chart.backend_coord(&(f.t, f.volts)), &f.why)),
+        );
         chart.draw_series(
             readings
                 .iter()
@@ -78,16 +179,49 @@ pub fn volts_figure(
         )?;
         Ok(())
     });
+    let svg = with_hover_points(svg, &hover);
     let late = readings.iter().filter(|r| r.late).count();
+    let band = match within_volts {
+        Some(w) => format!(
+            " &nbsp; {} tolerance ±{w} V &nbsp; {} outside it ({})",
+            swatch(BAND),
+            marker_key(OUT_OF_BAND, "●"),
+            failing.len()
+        ),
+        None => String::new(),
+    };
+    let fault_key = if faults.is_empty() {
+        String::new()
+    } else {
+        format!(" &nbsp; {} fault window", swatch(FAULT_FILL))
+    };
     format!(
         "<figure>{svg}<figcaption>{} supply volts (measured) &nbsp; {} supply output off &nbsp; {} reported volts ({}) \
-         &nbsp; {} reported late, sampled on an earlier wake ({late})</figcaption></figure>\n",
+         &nbsp; {} reported late, sampled on an earlier wake ({late}){band}{fault_key}</figcaption></figure>\n",
         line_key(SUPPLY),
         swatch(OFF),
         marker_key(READING, "●"),
-        readings.len() - late,
+        readings.len() - late - failing.len(),
         marker_key(LATE, "△"),
     )
+}
+
+/// The failing points, drawn after plotters' output so that each can carry its `<title>`, which a browser shows
+/// on hover.
+fn with_hover_points(svg: String, points: &[((i32, i32), &String)]) -> String {
+    let Some(end) = svg.rfind("</svg>") else {
+        return svg;
+    };
+    let mut out = svg[..end].to_string();
+    for ((x, y), why) in points {
+        out.push_str(&format!(
+            "<circle class=\"out-of-band\" cx=\"{x}\" cy=\"{y}\" r=\"5\" fill=\"{}\"><title>{}</title></circle>\n",
+            hex(OUT_OF_BAND),
+            Esc(why)
+        ));
+    }
+    out.push_str(&svg[end..]);
+    out
 }
 
 /// Awake and asleep intervals as a strip, over the supply current with the awake intervals shaded.

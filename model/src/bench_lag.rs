@@ -1,0 +1,132 @@
+//! Whether a twin bench kept up with its speed: a run whose boards woke too late says nothing about the firmware,
+//! so it ends as a bench error rather than being judged.
+
+use crate::events::{Body, Event};
+use std::fmt;
+
+/// Device seconds a twin board may wake late before its run cannot be judged. The tightest timing the scenarios
+/// judge is a period within 5% of 60 s, 3 s: a wake 2 s late still leaves a correct firmware a second of its own
+/// drift, and at the tests' 20x it is 100 ms of the host's time, more than a timer's jitter on a busy machine.
+pub const LAG_BOUND_SECS: f64 = 2.0;
+
+/// The worst wake of a run that fell behind.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FellBehind {
+    pub speed: f64,
+    pub board: String,
+    /// When it woke, device seconds.
+    pub t: f64,
+    pub lag: f64,
+}
+
+impl FellBehind {
+    /// A speed the host should hold: scaled down by how far over the bound the worst wake was, with half again as
+    /// margin, to 1, 2 or 5 times a power of ten.
+    pub fn suggested_speed(&self) -> f64 {
+        let fitting = self.speed * LAG_BOUND_SECS / self.lag / 2.0;
+        if fitting <= 1.0 {
+            return 1.0;
+        }
+        let decade = 10f64.powf(fitting.log10().floor());
+        [5.0, 2.0, 1.0]
+            .iter()
+            .map(|m| m * decade)
+            .find(|s| *s <= fitting)
+            .unwrap_or(decade)
+    }
+}
+
+impl fmt::Display for FellBehind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the host could not keep up at {}x: lag {:.1} s ({} woke at t={:.1} s, bound {LAG_BOUND_SECS} s); \
+             try ≤ {}x — the checks were not judged",
+            self.speed,
+            self.lag,
+            self.board,
+            self.t,
+            self.suggested_speed()
+        )
+    }
+}
+
+/// The run's worst late wake, when one was later than `LAG_BOUND_SECS`.
+pub fn fell_behind(events: &[Event]) -> Option<FellBehind> {
+    let speed = events.iter().find_map(|e| match &e.body {
+        Body::ScenarioStart { speed, .. } => Some(*speed),
+        _ => None,
+    })?;
+    events
+        .iter()
+        .filter_map(|e| match &e.body {
+            Body::TwinLag { board, seconds } if *seconds > LAG_BOUND_SECS => Some(FellBehind {
+                speed,
+                board: board.clone(),
+                t: e.t,
+                lag: *seconds,
+            }),
+            _ => None,
+        })
+        .max_by(|a, b| a.lag.total_cmp(&b.lag))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn log(lags: &[f64]) -> Vec<Event> {
+        let start = Event {
+            t: 0.0,
+            body: Body::ScenarioStart {
+                scenario: "s".into(),
+                speed: 500.0,
+                boards: Vec::new(),
+                broker: "b".into(),
+                payload: None,
+            },
+        };
+        let wakes = lags.iter().enumerate().map(|(i, seconds)| Event {
+            t: 30.0 * (i + 1) as f64,
+            body: Body::TwinLag {
+                board: format!("twin-{i}"),
+                seconds: *seconds,
+            },
+        });
+        std::iter::once(start).chain(wakes).collect()
+    }
+
+    #[test]
+    fn the_worst_wake_over_the_bound_is_named_with_a_speed_to_try() {
+        let behind = fell_behind(&log(&[0.1, 4.8, 2.5])).unwrap();
+        assert_eq!((behind.board.as_str(), behind.lag), ("twin-1", 4.8));
+        assert_eq!(behind.suggested_speed(), 100.0);
+        assert_eq!(
+            behind.to_string(),
+            "the host could not keep up at 500x: lag 4.8 s (twin-1 woke at t=60.0 s, bound 2 s); try ≤ 100x \
+             — the checks were not judged"
+        );
+    }
+
+    #[test]
+    fn wakes_within_the_bound_or_no_lag_at_all_are_kept_up() {
+        assert_eq!(fell_behind(&log(&[0.1, 2.0])), None);
+        assert_eq!(fell_behind(&log(&[])), None);
+    }
+
+    #[test]
+    fn suggested_speeds_are_round_and_never_below_one() {
+        let at = |speed, lag| {
+            FellBehind {
+                speed,
+                board: "b".into(),
+                t: 0.0,
+                lag,
+            }
+            .suggested_speed()
+        };
+        assert_eq!(at(1000.0, 3.0), 200.0);
+        assert_eq!(at(20.0, 100.0), 1.0);
+        assert_eq!(at(50.0, 2.1), 20.0);
+    }
+}
