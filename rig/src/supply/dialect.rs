@@ -1,4 +1,4 @@
-//! What each supply model calls the same operations (REFERENCE "Bench supplies"), and how to read its replies.
+//! What each supply model calls the same operations (each model's programming manual), and how to read its replies.
 //! Pure text in and out, so every dialect is tested without an instrument.
 
 use std::time::Duration;

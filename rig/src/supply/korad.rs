@@ -1,4 +1,4 @@
-//! Korad/Tenma KA3005P over its serial protocol (REFERENCE "Bench supplies"): commands without a terminator
+//! Korad/Tenma KA3005P over its serial remote-control protocol: commands without a terminator
 //! (`VSET1:12.60`, `OUT1`, `VOUT1?`) and replies without one either, so a reply is framed by its known length or,
 //! for `*IDN?`, by the line going quiet. The unit has no error queue: every set is read back. It drops commands
 //! that follow each other within about 80 ms, so they are paced.

@@ -24,7 +24,7 @@ pub const SLAVE: u8 = 1;
 /// Least time from one reply to the next request.
 pub const PACING: Duration = Duration::from_millis(100);
 
-/// Holding registers (REFERENCE "Bench supplies").
+/// Holding registers, as the Riden RD60xx Modbus register map numbers them.
 pub mod register {
     pub const MODEL_ID: u16 = 0;
     pub const SERIAL_HIGH: u16 = 1;

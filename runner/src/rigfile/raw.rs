@@ -1,5 +1,5 @@
-//! The rig file format (DESIGN §3) as written by a user: the bench's instruments, boards, broker and secrets by
-//! reference. Unknown keys are errors.
+//! The rig file format (README.md, "Rig files") as written by a user: the bench's instruments, boards, broker and
+//! secrets by reference. Unknown keys are errors.
 
 use serde::Deserialize;
 use std::collections::BTreeMap;
