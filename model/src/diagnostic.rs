@@ -65,8 +65,8 @@ impl Diagnostic {
                         .with_color(false)
                         .with_index_type(IndexType::Byte),
                 )
-                .with_message(&self.message)
-                .with_label(Label::new((id.clone(), span)).with_message(&self.message));
+                // The message is on the `error:` line above: the label only points.
+                .with_label(Label::new((id.clone(), span)).with_message("here"));
             if let Some(help) = &self.help {
                 report = report.with_help(help);
             }
@@ -76,7 +76,13 @@ impl Diagnostic {
                 .write((id, Source::from(self.source.as_str())), &mut buf)
                 .is_ok()
             {
-                out.push_str(&String::from_utf8_lossy(&buf));
+                // Without the report's own `Error:` header, which would say the message a second time.
+                let drawn = String::from_utf8_lossy(&buf);
+                out.push_str(
+                    drawn
+                        .split_once('\n')
+                        .map_or(&drawn, |(_, snippet)| snippet),
+                );
             }
         } else if let Some(help) = &self.help {
             out.push_str(&format!("  help: {help}\n"));
@@ -143,6 +149,7 @@ mod tests {
         assert_eq!(d.line_col(), Some((2, 6)));
         let text = d.render();
         assert!(text.starts_with("error: x.toml:2:6: bad value\n"), "{text}");
+        assert_eq!(text.matches("bad value").count(), 1, "said once: {text}");
         assert!(text.contains("bb = oops"), "{text}");
     }
 
