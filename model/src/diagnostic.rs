@@ -65,8 +65,8 @@ impl Diagnostic {
                         .with_color(false)
                         .with_index_type(IndexType::Byte),
                 )
-                .with_message(&self.message)
-                .with_label(Label::new((id.clone(), span)).with_message(&self.message));
+                // The message is on the `error:` line above: the label only points.
+                .with_label(Label::new((id.clone(), span)).with_message("here"));
             if let Some(help) = &self.help {
                 report = report.with_help(help);
             }
@@ -76,7 +76,13 @@ impl Diagnostic {
                 .write((id, Source::from(self.source.as_str())), &mut buf)
                 .is_ok()
             {
-                out.push_str(&String::from_utf8_lossy(&buf));
+                // Without the report's own `Error:` header, which would say the message a second time.
+                let drawn = String::from_utf8_lossy(&buf);
+                out.push_str(
+                    drawn
+                        .split_once('\n')
+                        .map_or(&drawn, |(_, snippet)| snippet),
+                );
             }
         } else if let Some(help) = &self.help {
             out.push_str(&format!("  help: {help}\n"));
@@ -118,10 +124,42 @@ pub trait UserTomlFile: Sized {
     /// `source` as serde reads it, before validation (for a caller that validates with more context).
     fn parse_raw(path: &Path, source: &str) -> Result<Self::Raw, Diagnostic> {
         toml::from_str(source).map_err(|e| {
-            Diagnostic::new(path, source, e.span(), e.message().trim_end())
-                .with_help(Self::FORMAT_HELP)
+            Diagnostic::new(
+                path,
+                source,
+                e.span(),
+                in_plain_words(e.message().trim_end()),
+            )
+            .with_help(Self::FORMAT_HELP)
         })
     }
+}
+
+/// serde's words for a value of the wrong type, as someone writing the file would say them.
+const PLAIN_WORDS: [(&str, &str); 12] = [
+    ("invalid type: ", "got "),
+    ("invalid value: ", "got "),
+    ("expected f64", "expected a number"),
+    ("expected f32", "expected a number"),
+    ("expected u8", "expected a whole number from 0"),
+    ("expected u16", "expected a whole number from 0"),
+    ("expected u32", "expected a whole number from 0"),
+    ("expected u64", "expected a whole number from 0"),
+    ("expected usize", "expected a whole number from 0"),
+    ("expected i64", "expected a whole number"),
+    (
+        "expected a sequence",
+        "expected a list, like [\"a\", \"b\"]",
+    ),
+    ("expected a boolean", "expected true or false"),
+];
+
+fn in_plain_words(serde_message: &str) -> String {
+    PLAIN_WORDS
+        .iter()
+        .fold(serde_message.to_string(), |text, (serde, plain)| {
+            text.replace(serde, plain)
+        })
 }
 
 impl fmt::Display for Diagnostic {
@@ -143,7 +181,24 @@ mod tests {
         assert_eq!(d.line_col(), Some((2, 6)));
         let text = d.render();
         assert!(text.starts_with("error: x.toml:2:6: bad value\n"), "{text}");
+        assert_eq!(text.matches("bad value").count(), 1, "said once: {text}");
         assert!(text.contains("bb = oops"), "{text}");
+    }
+
+    #[test]
+    fn type_errors_are_said_in_the_files_words() {
+        assert_eq!(
+            in_plain_words("invalid type: string \"high\", expected f64"),
+            "got string \"high\", expected a number"
+        );
+        assert_eq!(
+            in_plain_words("invalid value: integer `-1`, expected u32"),
+            "got integer `-1`, expected a whole number from 0"
+        );
+        assert_eq!(
+            in_plain_words("invalid type: string \"a\", expected a sequence"),
+            "got string \"a\", expected a list, like [\"a\", \"b\"]"
+        );
     }
 
     /// A one-key file whose `n` must be even.

@@ -1,4 +1,5 @@
-//! The HTML report as a browser draws it: headless Chromium screenshots a two-board run's `index.html`, offline.
+//! The HTML report as a browser draws it: headless Chromium screenshots a failing two-board run's `index.html`
+//! (tolerance band, readings outside it, a fault window), offline.
 //! The screenshot is left in `target/tmp/report-render.png` for a person to look at.
 
 mod common;
@@ -17,13 +18,26 @@ fn the_html_report_renders_in_headless_chromium() {
     assert!(installed, "install chromium: apt-get install -y chromium");
 
     let fx = Fixture::new();
-    let fixture =
-        short_scenario("pair", 12.6, 0, "").replace("duration =", "boards = 2\nduration =");
+    // A failing run, as a lab would look at one: a tolerance no ADC meets puts readings outside the band, and
+    // the broker goes down for 40 s.
+    let fixture = short_scenario("pair", 12.6, 0, "")
+        .replace("duration =", "boards = 2\nduration =")
+        .replace("within_volts = 0.15", "within_volts = 0.001")
+        + "\n[[fault]]\nat = \"60s\"\nfor = \"40s\"\nkind = \"broker-down\"\n";
     let scenario = fx.write("pair.toml", &fixture);
     let report = fx.path("report");
     let out = run_hil(&scenario, &report, &["--quiet"], &[]);
+    assert_eq!(out.status.code(), Some(1), "the run fails\n{}", text(&out));
     let page = report.join("index.html");
-    assert!(page.is_file(), "no index.html\n{}", text(&out));
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(
+        html.contains("class=\"out-of-band\""),
+        "readings outside the band"
+    );
+    assert!(
+        html.contains("\nbroker-down\n</text>"),
+        "the fault window is named"
+    );
 
     let png = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("report-render.png");
     let _ = std::fs::remove_file(&png);
