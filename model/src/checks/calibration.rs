@@ -15,7 +15,7 @@ pub fn raw(view: &RunView, board: &str) -> Verdict {
     // `raw` is the mean rounded to a count, `v` the unrounded mean rounded to hundredths.
     let allowed = per_count / 2.0 + 0.005 + 1e-9;
     let calibration = format!(
-        "divider {}, full scale {} V",
+        "divider {:.4}, full scale {} V",
         config.divider, config.full_scale_volts
     );
     every_message(

@@ -144,6 +144,25 @@ impl<'a> RunView<'a> {
         sessions
     }
 
+    /// The first copy of each sample in each session, in order: a later copy (a QoS 1 resend, or a duplicate,
+    /// which check `duplicates` judges) repeats its bytes.
+    pub fn first_copies(&self, board: &str) -> Vec<Message<'a>> {
+        let mut firsts = Vec::new();
+        for s in self.sessions(board) {
+            let mut seen = Vec::new();
+            for m in s.messages.iter().chain(&s.after_disconnect) {
+                match m.seq() {
+                    Some(seq) if seen.contains(&seq) => {}
+                    seq => {
+                        seen.extend(seq);
+                        firsts.push(*m);
+                    }
+                }
+            }
+        }
+        firsts
+    }
+
     /// (CONNECT, close) times of each of the board's MQTT connections the tap saw end.
     pub fn connection_windows(&self, board: &str) -> Vec<(f64, f64)> {
         self.sessions(board)
@@ -226,6 +245,16 @@ mod tests {
             view.messages("b").len(),
             4,
             "every message, in a session or not"
+        );
+        let firsts: Vec<(f64, Option<u64>)> = view
+            .first_copies("b")
+            .iter()
+            .map(|m| (m.t, m.seq()))
+            .collect();
+        assert_eq!(
+            firsts,
+            [(1.2, Some(0)), (1.5, Some(1))],
+            "the copy after DISCONNECT repeats seq 1; seq 2 came in no session"
         );
     }
 }
