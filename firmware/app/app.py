@@ -105,8 +105,9 @@ def connect(cfg):
     refused = None
     try:
         sock = mqtt.open_socket(broker["host"], broker["port"], SOCKET_TIMEOUT_S)
-        client = mqtt.Client(sock)
-        client.connect(broker["client_id"], broker["username"], broker["password"], config.keepalive_to_send(cfg))
+        keepalive_s = config.keepalive_to_send(cfg)
+        client = mqtt.Client(sock, keepalive_s, SOCKET_TIMEOUT_S)
+        client.connect(broker["client_id"], broker["username"], broker["password"], keepalive_s)
         print("mqtt connack=0 accepted")
         return client
     except mqtt.RefusedError as e:
@@ -126,19 +127,15 @@ def connect(cfg):
 def publish_backlog(cfg, state, current, wlan, client):
     """Send every queued sample, oldest first; those from earlier wakes are marked late."""
     topic = "%s/%s/battery" % (cfg["topic_prefix"], cfg["device_id"])
-    keepalive_ms = config.keepalive_to_send(cfg) * 1000
-    last_sent = time.ticks_ms()
     try:
-        while state.entries:
-            entry = state.entries[0]
+        while state.count():
+            entry = state.entry(0)
             late = entry.seq != current.seq
-            if keepalive_ms and time.ticks_diff(time.ticks_ms(), last_sent) >= keepalive_ms:
-                client.ping()
-            message = payload.build(
-                entry, late, time.ticks_ms(), wlan.status("rssi"), reset_name(entry.cause), FW, state.dropped
-            )
+            rssi = wlan.status("rssi")
+            # The ESP8266 SDK answers 31 where it cannot tell: the payload says null.
+            rssi = rssi if rssi < 0 else None
+            message = payload.build(entry, late, time.ticks_ms(), rssi, reset_name(entry.cause), FW, state.dropped)
             client.publish(topic, message, cfg["qos"])
-            last_sent = time.ticks_ms()
             state.sent()
             print("pub seq=%d v=%s%s" % (entry.seq, payload.volts_text(entry.centivolts), " late" if late else ""))
     except BaseException:

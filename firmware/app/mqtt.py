@@ -135,11 +135,15 @@ def open_socket(host, port, timeout_s):
 
 
 class Client:
-    """Blocking client over a connected socket whose timeout bounds every wait."""
+    """Blocking client over a connected socket. A wait for the broker lasts wait_s at most, read in slices short
+    enough to keep the keepalive: a slice that passes in silence ends with a PINGREQ."""
 
-    def __init__(self, sock):
+    def __init__(self, sock, keepalive_s=0, wait_s=5):
         self.sock = sock
         self.pid = 0
+        self.wait_s = wait_s
+        # Three quarters of the keepalive, so the PINGREQ is on its way before the keepalive runs out.
+        self.slice_s = min(wait_s, keepalive_s * 3 / 4) if keepalive_s else wait_s
 
     def send(self, data):
         view = memoryview(data)
@@ -156,16 +160,16 @@ class Client:
             data += chunk
         return data
 
-    def read_packet(self):
-        """(first byte, body) of the next packet."""
-        first = self.recv_exact(1)[0]
+    def read_body(self):
+        """The rest of a packet whose first byte was read."""
         length = decode_length(lambda: self.recv_exact(1)[0])
-        return first, self.recv_exact(length)
+        return self.recv_exact(length)
 
     def connect(self, client_id, username, password, keepalive):
         """Returns session_present; raises RefusedError for a non-zero return code."""
         self.send(connect_packet(client_id, username, password, keepalive))
-        first, body = self.read_packet()
+        first = self.recv_exact(1)[0]
+        body = self.read_body()
         if first != CONNACK:
             raise MQTTError("expected CONNACK, got packet 0x%02x" % first)
         present, rc = parse_connack(body)
@@ -174,7 +178,7 @@ class Client:
         return present
 
     def publish(self, topic, message, qos=0, tries=3):
-        """QoS 1 waits for PUBACK and resends with DUP set after each timeout, tries times in all."""
+        """QoS 1 waits for PUBACK and resends with DUP set after each wait in vain, tries times in all."""
         if not qos:
             self.send(publish_packet(topic, message))
             return
@@ -190,15 +194,25 @@ class Client:
         raise MQTTError("no PUBACK for packet id %d after %d tries" % (self.pid, tries))
 
     def wait_for(self, kind, pid=None):
-        # Other packets (a late PUBACK of an earlier try, PINGRESP) are skipped.
+        """Reads until that packet comes, skipping others (a late PUBACK of an earlier try, a PINGRESP); raises
+        OSError once wait_s passed without it."""
+        waited = 0
         while True:
-            first, body = self.read_packet()
+            timeout = min(self.slice_s, self.wait_s - waited)
+            self.sock.settimeout(timeout)
+            try:
+                first = self.recv_exact(1)[0]
+            except OSError:
+                waited += timeout
+                if waited >= self.wait_s:
+                    raise
+                self.send(packet(PINGREQ))
+                continue
+            finally:
+                self.sock.settimeout(self.wait_s)
+            body = self.read_body()
             if first & 0xF0 == kind and (pid is None or parse_packet_id(body) == pid):
                 return
-
-    def ping(self):
-        self.send(packet(PINGREQ))
-        self.wait_for(PINGRESP)
 
     def disconnect(self):
         try:

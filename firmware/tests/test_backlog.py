@@ -7,8 +7,12 @@ load_tests = runner.unittest_hook(__name__)
 RTC_MEMORY_BYTES = 492
 
 
+def entries(state):
+    return [state.entry(i) for i in range(state.count())]
+
+
 def snapshot(state):
-    return (state.seq, state.dropped, [(e.seq, e.raw, e.centivolts, e.low, e.cause) for e in state.entries])
+    return (state.seq, state.dropped, [(e.seq, e.raw, e.centivolts, e.low, e.cause) for e in entries(state)])
 
 
 def test_empty_memory_starts_at_seq_zero():
@@ -43,8 +47,8 @@ def test_overflow_drops_oldest_and_counts():
     state = backlog.State()
     for i in range(backlog.MAX_ENTRIES + 4):
         state.add(i, i, False, 5)
-    eq(len(state.entries), backlog.MAX_ENTRIES)
-    eq(state.entries[0].seq, 4)
+    eq(state.count(), backlog.MAX_ENTRIES)
+    eq(state.entry(0).seq, 4)
     eq(state.dropped, 4)
     data = state.encode()
     if len(data) > RTC_MEMORY_BYTES:
@@ -57,13 +61,13 @@ def test_sent_removes_oldest_and_clears_dropped():
     state.add(1, 1, False, 5)
     state.add(2, 2, False, 5)
     state.sent()
-    eq((state.dropped, [e.seq for e in state.entries]), (0, [1]))
+    eq((state.dropped, [e.seq for e in entries(state)]), (0, [1]))
 
 
 def test_unusual_reset_cause_is_clamped():
     state = backlog.State()
     state.add(1, 1, True, 200)
-    entry = backlog.decode(state.encode()).entries[0]
+    entry = backlog.decode(state.encode()).entry(0)
     eq((entry.cause, entry.low), (15, True))
 
 
@@ -71,4 +75,4 @@ def test_seq_wraps_at_32_bits():
     state = backlog.State(0xFFFFFFFF)
     state.add(1, 1, False, 5)
     eq(state.seq, 0)
-    eq(backlog.decode(state.encode()).entries[0].seq, 0xFFFFFFFF)
+    eq(backlog.decode(state.encode()).entry(0).seq, 0xFFFFFFFF)

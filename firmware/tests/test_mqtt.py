@@ -16,6 +16,7 @@ class FakeSocket:
         self.buffer = b""
         self.sent = []
         self.closed = False
+        self.timeouts = []
 
     def send(self, data):
         # Short writes, to exercise the send loop.
@@ -39,6 +40,9 @@ class FakeSocket:
             self.buffer = item
         data, self.buffer = self.buffer[:n], self.buffer[n:]
         return data
+
+    def settimeout(self, seconds):
+        self.timeouts.append(seconds)
 
     def close(self):
         self.closed = True
@@ -163,11 +167,28 @@ def test_packet_ids_wrap_and_skip_zero():
     eq(client.pid, 1)
 
 
-def test_ping_waits_for_pingresp():
-    sock = FakeSocket(b"\xd0\x00")
-    mqtt.Client(sock).ping()
-    eq(sock.packets(), [b"\xc0\x00"])
-    raises(mqtt.ClosedError, mqtt.Client(FakeSocket()).ping)
+def test_a_wait_in_silence_pings_before_the_keepalive_runs_out():
+    # Keepalive 2 s: the wait is read in 1.5 s slices; the silent first one ends with a PINGREQ.
+    sock = FakeSocket(TIMEOUT, b"\xd0\x00", b"\x40\x02\x00\x01")
+    mqtt.Client(sock, 2, 5).publish("t", "m", 1)
+    eq(sock.packets(), [mqtt.publish_packet("t", "m", 1, 1), b"\xc0\x00"])
+    eq(sock.timeouts[:2], [1.5, 5])
+
+
+def test_the_resend_waits_for_the_whole_wait_not_a_slice():
+    # 1.5 + 1.5 + 1.5 + 0.5 s of silence make the 5 s wait: three PINGREQs, then the resend with DUP.
+    sock = FakeSocket(TIMEOUT, TIMEOUT, TIMEOUT, TIMEOUT, b"\x40\x02\x00\x01")
+    mqtt.Client(sock, 2, 5).publish("t", "m", 1)
+    ping = b"\xc0\x00"
+    eq(sock.packets(), [mqtt.publish_packet("t", "m", 1, 1), ping, ping, ping, mqtt.publish_packet("t", "m", 1, 1, True)])
+    eq(sock.timeouts[0::2], [1.5, 1.5, 1.5, 0.5, 1.5])
+
+
+def test_without_a_keepalive_a_wait_is_one_slice_and_never_pings():
+    sock = FakeSocket(TIMEOUT, b"\x40\x02\x00\x01")
+    mqtt.Client(sock, 0, 5).publish("t", "m", 1)
+    eq(sock.packets(), [mqtt.publish_packet("t", "m", 1, 1), mqtt.publish_packet("t", "m", 1, 1, True)])
+    eq(sock.timeouts[0::2], [5, 5])
 
 
 def test_disconnect_sends_and_closes():

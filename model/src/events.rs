@@ -151,6 +151,19 @@ pub enum Body {
         step: String,
         message: String,
     },
+    /// What the board was given for the run, as its checks need it: the topic and QoS of its config.json, its
+    /// ADC calibration, and the version the deployed app declares (`FW` in its app module; absent when it
+    /// declares none). Never its passwords.
+    #[serde(rename = "board.config")]
+    BoardConfig {
+        board: String,
+        topic: String,
+        qos: u8,
+        divider: f64,
+        full_scale_volts: f64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fw: Option<String>,
+    },
     #[serde(rename = "console")]
     Console { board: String, line: String },
     #[serde(rename = "mqtt.connack")]
@@ -174,6 +187,12 @@ pub enum Body {
         board: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         qos: Option<u8>,
+        /// The tap's: the DUP flag (a QoS 1 resend).
+        #[serde(default, skip_serializing_if = "is_false")]
+        dup: bool,
+        /// The tap's: the packet id of a QoS 1 message.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pkid: Option<u16>,
     },
     #[serde(rename = "mqtt.connect")]
     Connect {
@@ -189,6 +208,9 @@ pub enum Body {
         board: String,
         pkid: u16,
         from: String,
+        /// A `puback-drop` fault kept it from the board.
+        #[serde(default, skip_serializing_if = "is_false")]
+        dropped: bool,
     },
     #[serde(rename = "mqtt.pingreq")]
     PingReq { board: String },
@@ -272,6 +294,10 @@ fn yes() -> bool {
 
 fn is_true(b: &bool) -> bool {
     *b
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 fn monitor_source() -> String {

@@ -215,3 +215,136 @@ async fn garbage_and_silent_clients_do_not_stop_the_tap() {
         matches!(read_packet(&mut good).await, Some(Packet::ConnAck(a)) if a.code == ConnectReturnCode::Success)
     );
 }
+
+/// A connected client of the tap: CONNECT sent and its CONNACK read.
+async fn connected(broker: &Broker, tap: &Tap, client: &str) -> TcpStream {
+    let mut stream = TcpStream::connect(tap.addr).await.unwrap();
+    stream
+        .write_all(&connect_packet(broker, client, 60))
+        .await
+        .unwrap();
+    assert!(
+        matches!(read_packet(&mut stream).await, Some(Packet::ConnAck(a)) if a.code == ConnectReturnCode::Success)
+    );
+    stream
+}
+
+fn qos1_publish(pkid: u16, dup: bool) -> BytesMut {
+    let mut publish = Publish::new(
+        "hil/x/q/battery",
+        QoS::AtLeastOnce,
+        br#"{"seq":7}"#.to_vec(),
+    );
+    publish.pkid = pkid;
+    publish.dup = dup;
+    let mut buf = BytesMut::new();
+    Packet::Publish(publish)
+        .write(&mut buf, MAX_PACKET)
+        .unwrap();
+    buf
+}
+
+#[tokio::test]
+async fn puback_drop_loses_the_first_puback_of_each_packet_id_and_the_resend_gets_one() {
+    let (broker, tap, mut rx) = setup().await;
+    tap.faults.set(TapFault::PubackDrop, true);
+    let mut client = connected(&broker, &tap, "lossy").await;
+    client.write_all(&qos1_publish(3, false)).await.unwrap();
+    let original = next_event(&mut rx, |e| matches!(e, TapEvent::Publish { .. })).await;
+    assert!(
+        matches!(
+            original,
+            TapEvent::Publish {
+                pkid: 3,
+                dup: false,
+                qos: 1,
+                ..
+            }
+        ),
+        "{original:?}"
+    );
+    let first = next_event(&mut rx, |e| {
+        matches!(
+            e,
+            TapEvent::Puback {
+                from: Side::Broker,
+                ..
+            }
+        )
+    })
+    .await;
+    assert!(
+        matches!(
+            first,
+            TapEvent::Puback {
+                pkid: 3,
+                dropped: true,
+                ..
+            }
+        ),
+        "{first:?}"
+    );
+    let mut nothing = BytesMut::new();
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), client.read_buf(&mut nothing))
+            .await
+            .is_err(),
+        "the dropped PUBACK reached the client: {nothing:?}"
+    );
+    client.write_all(&qos1_publish(3, true)).await.unwrap();
+    let resend = next_event(&mut rx, |e| matches!(e, TapEvent::Publish { .. })).await;
+    assert!(
+        matches!(
+            resend,
+            TapEvent::Publish {
+                pkid: 3,
+                dup: true,
+                ..
+            }
+        ),
+        "{resend:?}"
+    );
+    match read_packet(&mut client).await {
+        Some(Packet::PubAck(ack)) => assert_eq!(ack.pkid, 3),
+        other => panic!("expected the resend's PUBACK, got {other:?}"),
+    }
+    let second = next_event(&mut rx, |e| {
+        matches!(
+            e,
+            TapEvent::Puback {
+                from: Side::Broker,
+                ..
+            }
+        )
+    })
+    .await;
+    assert!(
+        matches!(
+            second,
+            TapEvent::Puback {
+                pkid: 3,
+                dropped: false,
+                ..
+            }
+        ),
+        "{second:?}"
+    );
+}
+
+#[tokio::test]
+async fn puback_delay_holds_the_brokers_puback() {
+    let (broker, tap, _rx) = setup().await;
+    tap.faults.set(TapFault::PubackDelay { ms: 400 }, true);
+    let mut client = connected(&broker, &tap, "slow").await;
+    let sent = std::time::Instant::now();
+    client.write_all(&qos1_publish(9, false)).await.unwrap();
+    match read_packet(&mut client).await {
+        Some(Packet::PubAck(ack)) => assert_eq!(ack.pkid, 9),
+        other => panic!("expected PUBACK, got {other:?}"),
+    }
+    assert!(
+        sent.elapsed() >= Duration::from_millis(400),
+        "held {:?}",
+        sent.elapsed()
+    );
+}

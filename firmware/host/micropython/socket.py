@@ -1,6 +1,6 @@
 """MicroPython's `socket` in the ESP8266's shape over the unix port's real sockets: getaddrinfo gives
 `('ip', port)` tuples and connect takes them (lwIP's shape; the unix port's raw sockaddr bytearrays would break
-firmware that works on a board), and a timed-out receive is ETIMEDOUT, as lwIP says it."""
+firmware that works on a board), a timed-out receive is ETIMEDOUT, as lwIP says it, and timeouts count device time."""
 import micropython
 import usocket as _s
 
@@ -53,8 +53,9 @@ class socket(_s.socket):
 
     @micropython.native
     def settimeout(self, value):
+        # Timeouts run on the device clock, as every wait of the chip does: at --speed 20 a 5 s wait is 0.25 s.
         self._timeout = value
-        super().settimeout(value)
+        super().settimeout(None if value is None else value / _hil.SPEED)
 
     @micropython.native
     def connect(self, addr):

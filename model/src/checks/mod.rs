@@ -1,19 +1,34 @@
 //! Checks: pure functions of (scenario expectations, event log) → verdicts whose messages say what was expected,
 //! what was seen, and when. They run after a live run and offline (`hil check`) alike.
 
+mod awake_ms;
+mod backlog;
+mod calibration;
 mod connack;
+mod connects;
 mod console;
+mod contract;
 pub mod current;
 mod delivery;
 mod drift;
+mod duplicates;
 pub mod heap;
+mod keepalive;
 mod low_battery;
+mod messages;
 mod over_current;
+mod payload_keys;
 mod period;
 mod power;
 mod readings;
+mod rssi;
+mod sample_fields;
+mod seq;
 mod session;
+mod tap_log;
+mod version;
 mod view;
+mod wakes;
 
 pub use view::{IncompleteLog, RunView};
 
@@ -90,9 +105,6 @@ pub fn run_checks(scenario: &Scenario, events: &[Event]) -> Vec<Verdict> {
         if expect.keepalive_nonzero {
             verdicts.push(session::keepalive_nonzero(&view, board));
         }
-        if expect.clean_disconnect {
-            verdicts.push(session::clean_disconnect(&view, board));
-        }
         if expect.silence_during_faults {
             verdicts.push(delivery::silence_during_faults(&view, board));
         }
@@ -114,6 +126,7 @@ pub fn run_checks(scenario: &Scenario, events: &[Event]) -> Vec<Verdict> {
         if let Some(text) = &expect.console {
             verdicts.push(console::check(text, &view, board));
         }
+        verdicts.extend(contract::check(expect, &view, board));
         verdicts.extend(heap::check(expect.heap_min_free, &view, board));
         verdicts.extend(over_current::check(&view, board));
         if let Some(error) = provisioning_error(&view, board) {
@@ -148,7 +161,57 @@ mod tests {
     use super::*;
     use crate::diagnostic::UserTomlFile;
     use crate::events::Body;
-    use fixtures::{connack, start};
+    use fixtures::{board_config, connack, start, wake_sending};
+
+    #[test]
+    fn a_run_that_keeps_the_contract_passes_every_default_check_and_names_each() {
+        let scenario = Scenario::parse(
+            std::path::Path::new("s.toml"),
+            "name = \"s\"\nduration = \"1m\"\n[supply]\nprofile = [{ at = \"0s\", volts = 12.6 }]\n",
+        )
+        .unwrap();
+        let mut events = vec![start(&["b"]), board_config("b", 0)];
+        events.extend(wake_sending(1.0, "b", 0, &[0]));
+        events.extend(wake_sending(31.0, "b", 1, &[1]));
+        let verdicts = run_checks(&scenario, &events);
+        let names: Vec<&str> = verdicts.iter().map(|v| v.name).collect();
+        assert_eq!(
+            names,
+            [
+                "one-connect-per-wake",
+                "clean-disconnect",
+                "after-disconnect",
+                "keepalive-interval",
+                "topic",
+                "qos",
+                "retain",
+                "payload",
+                "duplicates",
+                "backlog",
+                "dropped",
+                "late",
+                "seq",
+                "raw",
+                "awake-ms",
+                "sample-reset",
+                "fw",
+                "rssi"
+            ]
+        );
+        assert!(verdicts.iter().all(|v| v.pass && v.judged), "{verdicts:#?}");
+        let silent = Scenario::parse(
+            std::path::Path::new("s.toml"),
+            "name = \"s\"\nduration = \"1m\"\n[supply]\nprofile = [{ at = \"0s\", volts = 12.6 }]\n\
+             [expect]\npublishes = false\n",
+        )
+        .unwrap();
+        let verdicts = run_checks(&silent, &events);
+        let names: Vec<(&str, bool)> = verdicts.iter().map(|v| (v.name, v.pass)).collect();
+        assert_eq!(
+            names,
+            [("one-connect-per-wake", true), ("publishes", false)]
+        );
+    }
 
     #[test]
     fn a_board_left_out_by_provisioning_fails_each_check_with_why_and_the_others_are_judged() {
@@ -166,12 +229,9 @@ mod tests {
                 message: "mute: no answer".into(),
             },
         };
-        let events = [
-            error,
-            start(&["good", "mute"]),
-            connack(1.0, "good", 0),
-            connack(1.0, "mute", 0),
-        ];
+        let mut events = vec![error, start(&["good", "mute"]), board_config("good", 0)];
+        events.extend(wake_sending(1.0, "good", 0, &[0]));
+        events.push(connack(3.2, "mute", 0));
         let verdicts = run_checks(&scenario, &events);
         let of = |board: &str| -> Vec<&Verdict> {
             verdicts
@@ -179,16 +239,18 @@ mod tests {
                 .filter(|v| v.board.as_deref() == Some(board))
                 .collect()
         };
-        assert!(of("good").iter().all(|v| v.pass), "{verdicts:?}");
+        let good = of("good");
+        assert!(good.iter().all(|v| v.pass && v.judged), "{good:#?}");
         let mute = of("mute");
-        assert_eq!(mute.len(), 2, "{verdicts:?}");
+        assert_eq!(mute.len(), good.len() + 1, "{verdicts:?}");
         assert!(mute.iter().all(|v| !v.pass));
         assert!(mute
             .iter()
             .all(|v| v.message.contains("find failed: mute: no answer")));
-        assert_eq!(mute[1].name, "provisioned");
+        let provisioned = mute[mute.len() - 1];
+        assert_eq!(provisioned.name, "provisioned");
         assert!(!mute[0].judged && mute[0].message.starts_with("not judged: "));
-        assert!(mute[1].judged, "provisioning was judged: it failed");
+        assert!(provisioned.judged, "provisioning was judged: it failed");
     }
 
     #[test]

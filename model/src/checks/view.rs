@@ -9,15 +9,6 @@ pub struct RunView<'a> {
     payload: PayloadFormat,
 }
 
-/// One MQTT connection of a board, as the tap saw it.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Session {
-    pub connect: f64,
-    pub accepted: bool,
-    pub disconnect: bool,
-    pub close: Option<f64>,
-}
-
 /// One `reading` event, flattened.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ReadingAt {
@@ -36,6 +27,17 @@ impl ReadingAt {
             None => format!("the reading at t={:.1}s", self.t),
         }
     }
+}
+
+/// What the board was given for the run (its `board.config` event).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BoardConfig<'a> {
+    pub topic: &'a str,
+    pub qos: u8,
+    pub divider: f64,
+    pub full_scale_volts: f64,
+    /// The version the deployed app declares, if it declares one.
+    pub fw: Option<&'a str>,
 }
 
 /// A log with no `scenario.start` event: the run it records never started, or the file is not a run's log.
@@ -80,6 +82,27 @@ impl<'a> RunView<'a> {
             .iter()
             .find(|b| b.name == board)
             .map(|b| b.supply.as_str())
+    }
+
+    /// What the board was given for the run; None in logs from before hil recorded it.
+    pub fn board_config(&self, board: &str) -> Option<BoardConfig<'a>> {
+        self.events.iter().find_map(|e| match &e.body {
+            Body::BoardConfig {
+                board: b,
+                topic,
+                qos,
+                divider,
+                full_scale_volts,
+                fw,
+            } if b == board => Some(BoardConfig {
+                topic,
+                qos: *qos,
+                divider: *divider,
+                full_scale_volts: *full_scale_volts,
+                fw: fw.as_deref(),
+            }),
+            _ => None,
+        })
     }
 
     /// The run's last timestamp.
@@ -196,43 +219,6 @@ impl<'a> RunView<'a> {
             .collect()
     }
 
-    /// The board's MQTT sessions as the tap saw them: (CONNECT time, accepted, DISCONNECT seen, close time).
-    pub fn sessions(&self, board: &str) -> Vec<Session> {
-        let mut sessions: Vec<Session> = Vec::new();
-        for e in self.events {
-            match &e.body {
-                Body::Connect { board: b, .. } if b == board => sessions.push(Session {
-                    connect: e.t,
-                    accepted: false,
-                    disconnect: false,
-                    close: None,
-                }),
-                Body::Connack {
-                    board: b,
-                    code,
-                    source,
-                    ..
-                } if b == board && source.starts_with("tap") => {
-                    if let Some(s) = sessions.last_mut() {
-                        s.accepted = *code == 0;
-                    }
-                }
-                Body::Disconnect { board: b } if b == board => {
-                    if let Some(s) = sessions.last_mut() {
-                        s.disconnect = true;
-                    }
-                }
-                Body::Close { board: b, .. } if b == board => {
-                    if let Some(s) = sessions.last_mut().filter(|s| s.close.is_none()) {
-                        s.close = Some(e.t);
-                    }
-                }
-                _ => {}
-            }
-        }
-        sessions
-    }
-
     /// Fault windows as the log recorded them: (start, end, description). A fault still on at the end of the log
     /// lasts until then.
     pub fn faults(&self) -> Vec<(f64, f64, &'a str)> {
@@ -268,14 +254,6 @@ impl<'a> RunView<'a> {
             }
         }
         windows
-    }
-
-    /// (CONNECT, close) times of each of the board's MQTT connections the tap saw end.
-    pub fn connection_windows(&self, board: &str) -> Vec<(f64, f64)> {
-        self.sessions(board)
-            .into_iter()
-            .filter_map(|s| Some((s.connect, s.close?)))
-            .collect()
     }
 
     /// (t, seq) of every reading the tap saw the board publish (none when the payload format has no seq).

@@ -12,6 +12,12 @@ pub enum FaultKind {
     Delay {
         ms: u64,
     },
+    /// The broker's PUBACKs reach the boards this much later.
+    PubackDelay {
+        ms: u64,
+    },
+    /// The broker's first PUBACK for each QoS 1 message is lost: only a resend gets one.
+    PubackDrop,
     /// The supply's output is off.
     SupplyOff,
     /// The bench's WiFi access point is down (twin bench only).
@@ -19,7 +25,7 @@ pub enum FaultKind {
 }
 
 pub const FAULT_KINDS: &str = "strict-keepalive, refuse-connect (with rc = 1..5), broker-down, \
-     drop-after-connect, delay (with ms), supply-off, wifi-off";
+     drop-after-connect, delay (with ms), puback-delay (with ms), puback-drop, supply-off, wifi-off";
 
 /// Why a `[[fault]]` entry's kind and parameters do not make a fault.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -30,10 +36,18 @@ pub enum FaultError {
     RefusalCode(u8),
     #[error("refuse-connect needs rc = 1..=5 (and no ms)")]
     RefuseConnectNeedsRc,
-    #[error("delay needs ms = 1..=60000 (and no rc)")]
-    DelayNeedsMs,
+    #[error("{0} needs ms = 1..=60000 (and no rc)")]
+    NeedsMs(&'static str),
     #[error("unknown fault kind {0:?}; valid kinds: {FAULT_KINDS}")]
     UnknownKind(String),
+}
+
+/// The `ms` of a fault that holds packets: 1..=60000, with no rc.
+fn held_ms(kind: &'static str, rc: Option<u8>, ms: Option<u64>) -> Result<u64, FaultError> {
+    match (rc, ms) {
+        (None, Some(ms @ 1..=60_000)) => Ok(ms),
+        _ => Err(FaultError::NeedsMs(kind)),
+    }
 }
 
 impl FaultKind {
@@ -48,15 +62,18 @@ impl FaultKind {
             "drop-after-connect" => no_extra(FaultKind::DropAfterConnect),
             "supply-off" => no_extra(FaultKind::SupplyOff),
             "wifi-off" => no_extra(FaultKind::WifiOff),
+            "puback-drop" => no_extra(FaultKind::PubackDrop),
             "refuse-connect" => match (rc, ms) {
                 (Some(rc @ 1..=5), None) => Ok(FaultKind::RefuseConnect(rc)),
                 (Some(rc), None) => Err(FaultError::RefusalCode(rc)),
                 _ => Err(FaultError::RefuseConnectNeedsRc),
             },
-            "delay" => match (rc, ms) {
-                (None, Some(ms @ 1..=60_000)) => Ok(FaultKind::Delay { ms }),
-                _ => Err(FaultError::DelayNeedsMs),
-            },
+            "delay" => Ok(FaultKind::Delay {
+                ms: held_ms("delay", rc, ms)?,
+            }),
+            "puback-delay" => Ok(FaultKind::PubackDelay {
+                ms: held_ms("puback-delay", rc, ms)?,
+            }),
             other => Err(FaultError::UnknownKind(other.into())),
         }
     }
@@ -69,6 +86,8 @@ impl FaultKind {
             FaultKind::BrokerDown => "broker-down",
             FaultKind::DropAfterConnect => "drop-after-connect",
             FaultKind::Delay { .. } => "delay",
+            FaultKind::PubackDelay { .. } => "puback-delay",
+            FaultKind::PubackDrop => "puback-drop",
             FaultKind::SupplyOff => "supply-off",
             FaultKind::WifiOff => "wifi-off",
         }
@@ -80,6 +99,7 @@ impl fmt::Display for FaultKind {
         match self {
             FaultKind::RefuseConnect(rc) => write!(f, "refuse-connect rc={rc}"),
             FaultKind::Delay { ms } => write!(f, "delay {ms}ms"),
+            FaultKind::PubackDelay { ms } => write!(f, "puback-delay {ms}ms"),
             other => f.write_str(other.name()),
         }
     }
@@ -106,6 +126,22 @@ mod tests {
         assert_eq!(
             FaultKind::parse("delay", None, Some(200)),
             Ok(FaultKind::Delay { ms: 200 })
+        );
+        assert_eq!(
+            FaultKind::parse("puback-delay", None, Some(3000)),
+            Ok(FaultKind::PubackDelay { ms: 3000 })
+        );
+        assert_eq!(
+            FaultKind::parse("puback-delay", None, None),
+            Err(FaultError::NeedsMs("puback-delay"))
+        );
+        assert_eq!(
+            FaultKind::parse("puback-drop", None, None),
+            Ok(FaultKind::PubackDrop)
+        );
+        assert_eq!(
+            FaultKind::parse("puback-drop", None, Some(5)),
+            Err(FaultError::TakesNoParameters("puback-drop".into()))
         );
         assert_eq!(
             FaultKind::parse("refuse-connect", None, None),

@@ -103,13 +103,18 @@ pub struct ChannelPlan {
     trace: Option<trace_csv::TraceFile>,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Expectations {
     pub readings: Option<ReadingsExpectation>,
     pub period: Option<PeriodExpectation>,
     pub connack: Option<u8>,
     pub keepalive_nonzero: bool,
+    /// Every accepted session the board ends itself ends with DISCONNECT (default true).
     pub clean_disconnect: bool,
+    /// The boards publish (default true): false asks check `publishes` instead of the message and field checks.
+    pub publishes: bool,
+    /// Readings carry the retain flag (default false).
+    pub retain: bool,
     pub silence_during_faults: bool,
     pub no_lost_readings: bool,
     /// Longest a board may stay awake per wake, seconds.
@@ -692,7 +697,9 @@ impl Validator<'_> {
             period,
             connack,
             keepalive_nonzero: e.keepalive_nonzero.unwrap_or(false),
-            clean_disconnect: e.clean_disconnect.unwrap_or(false),
+            clean_disconnect: e.clean_disconnect.unwrap_or(true),
+            publishes: e.publishes.unwrap_or(true),
+            retain: e.retain.unwrap_or(false),
             silence_during_faults: e.silence_during_faults.unwrap_or(false),
             no_lost_readings: e.no_lost_readings.unwrap_or(false),
             awake_max: e.awake.as_ref().map(|a| a.max.secs()),

@@ -168,6 +168,10 @@ pub struct Expect {
     pub sleep_drift: Option<SleepDriftExpect>,
     pub heap: Option<HeapExpect>,
     pub console: Option<Spanned<ConsoleExpect>>,
+    /// False: the boards are to publish nothing (every CONNECT refused, a config the firmware rejects).
+    pub publishes: Option<bool>,
+    /// True: readings are to be published with the retain flag.
+    pub retain: Option<bool>,
 }
 
 /// `console = { contains = "MQTTException: 2", not_contains = ["MemoryError"] }`: texts some console line must

@@ -1,5 +1,6 @@
 //! Execution: provision the boards, run one timeline on one clock, record every event. Checks come after.
 
+mod app_version;
 mod bench;
 pub mod chip_api;
 mod console;
@@ -209,6 +210,7 @@ async fn execute(
             },
             &ctx.tested,
         );
+        record_board_configs(&log, bench.as_ref(), scenario, app, &prefix);
         let reader = publish::Reader {
             prefix: prefix.clone(),
             format: payload,
@@ -353,6 +355,28 @@ fn board_files(
             files
         })
         .collect()
+}
+
+/// What each board was given that its checks judge it by (event `board.config`).
+fn record_board_configs(
+    log: &EventLog,
+    bench: &dyn Bench,
+    scenario: &Scenario,
+    app: &[AppFile],
+    prefix: &str,
+) {
+    let adc = bench.adc();
+    let fw = app_version::declared(app);
+    for info in bench.boards() {
+        log.record(Body::BoardConfig {
+            board: info.name.clone(),
+            topic: format!("{prefix}/{}/battery", info.name),
+            qos: scenario.firmware.qos,
+            divider: adc.divider,
+            full_scale_volts: adc.full_scale_volts,
+            fw: fw.clone(),
+        });
+    }
 }
 
 /// Starts the tasks that only record: the bench's ground truth, each board's console and port changes, the tap's
@@ -644,6 +668,11 @@ async fn schedule_faults(
             FaultKind::BrokerDown => Some(TapFault::BrokerDown),
             FaultKind::DropAfterConnect => Some(TapFault::DropAfterConnect),
             FaultKind::Delay { ms } => Some(TapFault::Delay { ms }),
+            // The scenario's ms are device time; the tap holds packets on the wall clock.
+            FaultKind::PubackDelay { ms } => Some(TapFault::PubackDelay {
+                ms: (clock.real(ms as f64 / 1000.0).as_millis() as u64).max(1),
+            }),
+            FaultKind::PubackDrop => Some(TapFault::PubackDrop),
             FaultKind::SupplyOff | FaultKind::WifiOff => None,
         };
         match tap_fault {

@@ -26,6 +26,8 @@ impl Reader {
             source: "monitor".into(),
             board: None,
             qos: None,
+            dup: false,
+            pkid: None,
         }];
         let device = topic
             .strip_prefix(self.prefix.as_str())

@@ -35,6 +35,8 @@ pub fn body_of(event: TapEvent) -> Body {
             topic,
             qos,
             retain,
+            dup,
+            pkid,
             payload,
         } => Body::Publish {
             topic,
@@ -44,11 +46,19 @@ pub fn body_of(event: TapEvent) -> Body {
             source: "tap".into(),
             board: Some(client),
             qos: Some(qos),
+            dup,
+            pkid: (qos > 0).then_some(pkid),
         },
-        TapEvent::Puback { client, pkid, from } => Body::Puback {
+        TapEvent::Puback {
+            client,
+            pkid,
+            from,
+            dropped,
+        } => Body::Puback {
             board: client,
             pkid,
             from: from.as_str().into(),
+            dropped,
         },
         TapEvent::PingReq { client } => Body::PingReq { board: client },
         TapEvent::PingResp { client } => Body::PingResp { board: client },
@@ -102,6 +112,8 @@ mod tests {
             topic: "t".into(),
             qos: 1,
             retain: false,
+            dup: true,
+            pkid: 7,
             payload: br#"{"seq":3}"#.to_vec(),
         });
         match body {
@@ -110,14 +122,37 @@ mod tests {
                 board,
                 qos,
                 source,
+                dup,
+                pkid,
                 ..
             } => {
                 assert_eq!(payload["seq"], 3);
                 assert_eq!(board.as_deref(), Some("b"));
                 assert_eq!(qos, Some(1));
                 assert_eq!(source, "tap");
+                assert_eq!((dup, pkid), (true, Some(7)));
             }
             other => panic!("{other:?}"),
         }
+        let qos0 = body_of(TapEvent::Publish {
+            client: "b".into(),
+            topic: "t".into(),
+            qos: 0,
+            retain: true,
+            dup: false,
+            pkid: 0,
+            payload: b"12.6".to_vec(),
+        });
+        assert!(
+            matches!(
+                qos0,
+                Body::Publish {
+                    pkid: None,
+                    retain: true,
+                    ..
+                }
+            ),
+            "a QoS 0 message carries no packet id: {qos0:?}"
+        );
     }
 }

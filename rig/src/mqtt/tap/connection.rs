@@ -8,6 +8,7 @@ use crate::mqtt::error::ConnectError;
 use bytes::BytesMut;
 use rumqttc::mqttbytes::v4::{ConnAck, ConnectReturnCode, Packet};
 use rumqttc::mqttbytes::QoS;
+use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -261,6 +262,8 @@ impl Connection {
             let emit = |e: TapEvent| {
                 let _ = events.send(e);
             };
+            // Packet ids whose PUBACK a `puback-drop` fault already dropped on this connection.
+            let mut dropped_pubacks = HashSet::new();
             let clean = || disconnected.load(Ordering::SeqCst);
             let end = loop {
                 if faults.broker_down() {
@@ -304,13 +307,33 @@ impl Connection {
                         topic: p.topic.clone(),
                         qos: qos_of(p.qos),
                         retain: p.retain,
+                        dup: p.dup,
+                        pkid: p.pkid,
                         payload: p.payload.to_vec(),
                     }),
-                    Packet::PubAck(ack) => emit(TapEvent::Puback {
-                        client: client.clone(),
-                        pkid: ack.pkid,
-                        from,
-                    }),
+                    Packet::PubAck(ack) => {
+                        let from_broker = from == Side::Broker;
+                        let dropped =
+                            from_broker && faults.puback_drop() && dropped_pubacks.insert(ack.pkid);
+                        let hold = if from_broker && !dropped {
+                            faults.puback_delay_ms()
+                        } else {
+                            0
+                        };
+                        if hold > 0 {
+                            // Reported once it goes on: a client that closes meanwhile never got it.
+                            tokio::time::sleep(Duration::from_millis(hold)).await;
+                        }
+                        emit(TapEvent::Puback {
+                            client: client.clone(),
+                            pkid: ack.pkid,
+                            from,
+                            dropped,
+                        });
+                        if dropped {
+                            continue;
+                        }
+                    }
                     Packet::PingReq => emit(TapEvent::PingReq {
                         client: client.clone(),
                     }),
@@ -330,12 +353,12 @@ impl Connection {
                     tokio::time::sleep(Duration::from_millis(delay)).await;
                 }
                 if tx.write_all(&raw).await.is_err() {
-                    let other = if from == Side::Client {
-                        Side::Broker
-                    } else {
-                        Side::Client
-                    };
-                    break (other, clean(), "connection closed".to_string());
+                    if from == Side::Broker {
+                        // The client closed. What it sent before closing (its DISCONNECT) may still wait to be
+                        // read: the client's pump reads it and reports the end.
+                        return;
+                    }
+                    break (Side::Broker, clean(), "connection closed".to_string());
                 }
                 if drop_after {
                     break (Side::Tap, false, "drop-after-connect fault".to_string());

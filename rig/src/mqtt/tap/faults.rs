@@ -12,6 +12,8 @@ pub struct TapFaults {
     broker_down: AtomicBool,
     drop_after_connect: AtomicBool,
     delay_ms: AtomicU64,
+    puback_delay_ms: AtomicU64,
+    puback_drop: AtomicBool,
 }
 
 impl Default for TapFaults {
@@ -22,6 +24,8 @@ impl Default for TapFaults {
             broker_down: AtomicBool::new(false),
             drop_after_connect: AtomicBool::new(false),
             delay_ms: AtomicU64::new(0),
+            puback_delay_ms: AtomicU64::new(0),
+            puback_drop: AtomicBool::new(false),
         }
     }
 }
@@ -39,6 +43,12 @@ pub enum TapFault {
     DropAfterConnect,
     /// Each packet is held this long before it is forwarded.
     Delay { ms: u64 },
+    /// Each PUBACK from the broker is held this long (wall-clock) before it is forwarded; the client's packets
+    /// are not held, and the broker's other answers wait only behind a held PUBACK.
+    PubackDelay { ms: u64 },
+    /// The broker's first PUBACK for each packet id of a connection is dropped, as a lossy link would: the client
+    /// must resend (with DUP set) to get one.
+    PubackDrop,
 }
 
 impl TapFaults {
@@ -53,6 +63,10 @@ impl TapFaults {
             TapFault::Delay { ms } => self
                 .delay_ms
                 .store(if on { ms } else { 0 }, Ordering::SeqCst),
+            TapFault::PubackDelay { ms } => self
+                .puback_delay_ms
+                .store(if on { ms } else { 0 }, Ordering::SeqCst),
+            TapFault::PubackDrop => self.puback_drop.store(on, Ordering::SeqCst),
         }
     }
 
@@ -75,6 +89,14 @@ impl TapFaults {
     pub fn delay_ms(&self) -> u64 {
         self.delay_ms.load(Ordering::SeqCst)
     }
+
+    pub fn puback_delay_ms(&self) -> u64 {
+        self.puback_delay_ms.load(Ordering::SeqCst)
+    }
+
+    pub fn puback_drop(&self) -> bool {
+        self.puback_drop.load(Ordering::SeqCst)
+    }
 }
 
 #[cfg(test)]
@@ -93,5 +115,11 @@ mod tests {
         assert_eq!(f.delay_ms(), 40);
         f.set(TapFault::StrictKeepalive, true);
         assert!(f.strict_keepalive());
+        f.set(TapFault::PubackDelay { ms: 3000 }, true);
+        assert_eq!((f.puback_delay_ms(), f.delay_ms()), (3000, 40));
+        f.set(TapFault::PubackDrop, true);
+        assert!(f.puback_drop());
+        f.set(TapFault::PubackDrop, false);
+        assert!(!f.puback_drop());
     }
 }

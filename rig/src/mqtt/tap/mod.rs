@@ -74,12 +74,18 @@ pub enum TapEvent {
         topic: String,
         qos: u8,
         retain: bool,
+        /// The DUP flag: a QoS 1 resend of a message the client sent before.
+        dup: bool,
+        /// 0 on QoS 0 messages, which carry none.
+        pkid: u16,
         payload: Vec<u8>,
     },
     Puback {
         client: String,
         pkid: u16,
         from: Side,
+        /// A `puback-drop` fault kept it from the client.
+        dropped: bool,
     },
     PingReq {
         client: String,
