@@ -2,20 +2,13 @@
 //! ends at the ROM banner of the wake it caused (`rst cause:2`, printed at reset, before the app's one-second
 //! maintenance window), or at the app's `boot` line when no banner was seen.
 
-use super::view::RunView;
+use super::view::{rom_cause, RunView};
 use super::Verdict;
 use crate::events::Body;
 use crate::scenario::SleepDriftExpectation;
 
 /// The ROM's reset cause for a deep-sleep wake (GPIO16 wired to RST pulls the reset pin).
 const DEEPSLEEP_ROM_CAUSE: u32 = 2;
-
-/// The reset cause of the ROM's banner (`ets Jan  8 2013,rst cause:2, boot mode:(3,6)`), if the line is one.
-pub(super) fn rom_cause(line: &str) -> Option<u32> {
-    let rest = &line[line.find("rst cause:")? + "rst cause:".len()..];
-    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-    digits.parse().ok()
-}
 
 /// (sleep start, requested seconds, slept seconds) of each deep sleep that ended in a deep-sleep wake.
 fn sleeps(view: &RunView, board: &str) -> Vec<(f64, f64, f64)> {

@@ -161,7 +161,7 @@ impl<'a> RunView<'a> {
     pub fn rom_banners(&self, board: &str) -> Vec<f64> {
         self.console(board)
             .into_iter()
-            .filter(|(_, line)| super::drift::rom_cause(line).is_some())
+            .filter(|(_, line)| rom_cause(line).is_some())
             .map(|(t, _)| t)
             .collect()
     }
@@ -337,4 +337,11 @@ impl<'a> RunView<'a> {
             (None, r) => r,
         }
     }
+}
+
+/// The reset cause of the ROM's banner (`ets Jan  8 2013,rst cause:2, boot mode:(3,6)`), if the line is one.
+pub(super) fn rom_cause(line: &str) -> Option<u32> {
+    let rest = &line[line.find("rst cause:")? + "rst cause:".len()..];
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
 }
