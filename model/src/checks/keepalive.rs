@@ -96,7 +96,10 @@ mod tests {
     fn ping(t: f64) -> Event {
         Event {
             t,
-            body: Body::PingReq { board: "b".into() },
+            body: Body::PingReq {
+                board: "b".into(),
+                conn: None,
+            },
         }
     }
 
@@ -113,7 +116,10 @@ mod tests {
             tap_publish(5.3, "b", 1, 2),
             Event {
                 t: 5.4,
-                body: Body::Disconnect { board: "b".into() },
+                body: Body::Disconnect {
+                    board: "b".into(),
+                    conn: None,
+                },
             },
             tap_close(5.4, "b"),
         ]);
@@ -154,6 +160,7 @@ mod tests {
                     by: "broker".into(),
                     clean: false,
                     reason: "connection closed".into(),
+                    conn: None,
                 },
             },
         ];
