@@ -173,6 +173,10 @@ pub enum Body {
         name: String,
         /// Where it was seen: `console` (the firmware's own report) or `tap`.
         source: String,
+        /// The tap's number for the connection (absent from the console and the monitor, and in logs from
+        /// before the tap numbered them).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        conn: Option<u64>,
     },
     /// A message on the firmware's topic: as the monitor received it from the broker (`source` = `monitor`), or
     /// as the tap saw the board send it (`source` = `tap`, with `board` and `qos`).
@@ -193,6 +197,10 @@ pub enum Body {
         /// The tap's: the packet id of a QoS 1 message.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pkid: Option<u16>,
+        /// The tap's number for the connection (absent from the console and the monitor, and in logs from
+        /// before the tap numbered them).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        conn: Option<u64>,
     },
     #[serde(rename = "mqtt.connect")]
     Connect {
@@ -202,6 +210,9 @@ pub enum Body {
         keepalive: u16,
         clean_session: bool,
         will_topic: Option<String>,
+        /// The tap's number for the connection (absent in logs from before it numbered them).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        conn: Option<u64>,
     },
     #[serde(rename = "mqtt.puback")]
     Puback {
@@ -211,13 +222,31 @@ pub enum Body {
         /// A `puback-drop` fault kept it from the board.
         #[serde(default, skip_serializing_if = "is_false")]
         dropped: bool,
+        /// The tap's number for the connection (absent in logs from before it numbered them).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        conn: Option<u64>,
     },
     #[serde(rename = "mqtt.pingreq")]
-    PingReq { board: String },
+    PingReq {
+        board: String,
+        /// The tap's number for the connection (absent in logs from before it numbered them).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        conn: Option<u64>,
+    },
     #[serde(rename = "mqtt.pingresp")]
-    PingResp { board: String },
+    PingResp {
+        board: String,
+        /// The tap's number for the connection (absent in logs from before it numbered them).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        conn: Option<u64>,
+    },
     #[serde(rename = "mqtt.disconnect")]
-    Disconnect { board: String },
+    Disconnect {
+        board: String,
+        /// The tap's number for the connection (absent in logs from before it numbered them).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        conn: Option<u64>,
+    },
     #[serde(rename = "mqtt.close")]
     Close {
         board: String,
@@ -225,12 +254,18 @@ pub enum Body {
         by: String,
         clean: bool,
         reason: String,
+        /// The tap's number for the connection (absent in logs from before it numbered them).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        conn: Option<u64>,
     },
     #[serde(rename = "mqtt.garbage")]
     Garbage {
         board: String,
         from: String,
         error: String,
+        /// The tap's number for the connection (absent in logs from before it numbered them).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        conn: Option<u64>,
     },
     /// The twin's ground truth: a board's load changed (`awake`, `asleep`, `off`). Never on hardware; used to
     /// measure how precisely the rig's own observations time things.

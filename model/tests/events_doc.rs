@@ -140,6 +140,7 @@ fn every_kind() -> Vec<Body> {
             code: 0,
             name: "accepted".into(),
             source: "tap".into(),
+            conn: Some(1),
         },
         Body::Publish {
             topic: "t".into(),
@@ -150,6 +151,7 @@ fn every_kind() -> Vec<Body> {
             qos: Some(1),
             dup: true,
             pkid: Some(1),
+            conn: Some(1),
         },
         Body::Connect {
             board: board(),
@@ -157,12 +159,14 @@ fn every_kind() -> Vec<Body> {
             keepalive: 60,
             clean_session: true,
             will_topic: Some("w".into()),
+            conn: Some(1),
         },
         Body::Puback {
             board: board(),
             pkid: 1,
             from: "broker".into(),
             dropped: true,
+            conn: Some(1),
         },
         Body::BoardConfig {
             board: board(),
@@ -172,19 +176,30 @@ fn every_kind() -> Vec<Body> {
             full_scale_volts: 1.0,
             fw: Some("0.1.3".into()),
         },
-        Body::PingReq { board: board() },
-        Body::PingResp { board: board() },
-        Body::Disconnect { board: board() },
+        Body::PingReq {
+            board: board(),
+            conn: Some(1),
+        },
+        Body::PingResp {
+            board: board(),
+            conn: Some(1),
+        },
+        Body::Disconnect {
+            board: board(),
+            conn: Some(1),
+        },
         Body::Close {
             board: board(),
             by: "client".into(),
             clean: true,
             reason: "r".into(),
+            conn: Some(1),
         },
         Body::Garbage {
             board: board(),
             from: "client".into(),
             error: "e".into(),
+            conn: Some(1),
         },
         Body::TwinLoad {
             board: board(),

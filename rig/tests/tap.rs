@@ -98,6 +98,7 @@ async fn forwards_a_session_and_reports_each_packet() {
         connect,
         TapEvent::Connect {
             client: "board-a".into(),
+            conn: 1,
             username: Some(broker.username.clone()),
             keepalive: 60,
             clean_session: true,
@@ -109,6 +110,7 @@ async fn forwards_a_session_and_reports_each_packet() {
         ack,
         TapEvent::Connack {
             client: "board-a".into(),
+            conn: 1,
             code: 0,
             by_tap: false
         }
@@ -143,12 +145,13 @@ async fn strict_keepalive_refuses_keepalive_zero_with_connack_2() {
         ack,
         TapEvent::Connack {
             client: "legacy".into(),
+            conn: 1,
             code: 2,
             by_tap: true
         }
     );
 
-    // A non-zero keepalive passes the same rule.
+    // A non-zero keepalive passes the same rule; the tap numbers the second connection 2.
     let mut fixed = TcpStream::connect(tap.addr).await.unwrap();
     fixed
         .write_all(&connect_packet(&broker, "fixed", 60))
@@ -156,6 +159,11 @@ async fn strict_keepalive_refuses_keepalive_zero_with_connack_2() {
         .unwrap();
     assert!(
         matches!(read_packet(&mut fixed).await, Some(Packet::ConnAck(a)) if a.code == ConnectReturnCode::Success)
+    );
+    let second = next_event(&mut rx, |e| matches!(e, TapEvent::Connect { .. })).await;
+    assert!(
+        matches!(second, TapEvent::Connect { conn: 2, ref client, .. } if client == "fixed"),
+        "{second:?}"
     );
 }
 

@@ -100,6 +100,7 @@ pub fn connack(t: f64, board: &str, code: u8) -> Event {
             code,
             name: crate::connack::connack_name(code).into(),
             source: "console".into(),
+            conn: None,
         },
     }
 }
@@ -114,6 +115,7 @@ pub fn tap_connect(t: f64, board: &str, keepalive: u16) -> Event {
             keepalive,
             clean_session: true,
             will_topic: None,
+            conn: None,
         },
     }
 }
@@ -127,6 +129,7 @@ pub fn tap_close(t: f64, board: &str) -> Event {
             by: "client".into(),
             clean: true,
             reason: "closed after DISCONNECT".into(),
+            conn: None,
         },
     }
 }
@@ -140,6 +143,7 @@ pub fn tap_connack(t: f64, board: &str, code: u8) -> Event {
             code,
             name: crate::connack::connack_name(code).into(),
             source: "tap".into(),
+            conn: None,
         },
     }
 }
@@ -171,6 +175,7 @@ pub fn tap_publish(t: f64, board: &str, seq: u64, pkid: u16) -> Event {
             qos: Some(u8::from(pkid > 0)),
             dup: false,
             pkid: (pkid > 0).then_some(pkid),
+            conn: None,
         },
     }
 }
@@ -192,6 +197,7 @@ pub fn tap_puback(t: f64, board: &str, pkid: u16, dropped: bool) -> Event {
             pkid,
             from: "broker".into(),
             dropped,
+            conn: None,
         },
     }
 }
@@ -251,8 +257,26 @@ pub fn wake_sending(t: f64, board: &str, seq: u64, sends: &[u64]) -> Vec<Event> 
         t: t + 2.5,
         body: Body::Disconnect {
             board: board.into(),
+            conn: None,
         },
     });
     events.push(tap_close(t + 2.5, board));
     events
+}
+
+/// `event` (one the tap records) on the tap's connection number `conn`.
+pub fn on_conn(mut event: Event, number: u64) -> Event {
+    match &mut event.body {
+        Body::Connect { conn, .. }
+        | Body::Connack { conn, .. }
+        | Body::Publish { conn, .. }
+        | Body::Puback { conn, .. }
+        | Body::PingReq { conn, .. }
+        | Body::PingResp { conn, .. }
+        | Body::Disconnect { conn, .. }
+        | Body::Close { conn, .. }
+        | Body::Garbage { conn, .. } => *conn = Some(number),
+        other => panic!("not a tap event: {other:?}"),
+    }
+    event
 }

@@ -150,7 +150,10 @@ mod tests {
     fn a_session_closed_without_disconnect_fails() {
         let disconnect = Event {
             t: 2.0,
-            body: Body::Disconnect { board: "b".into() },
+            body: Body::Disconnect {
+                board: "b".into(),
+                conn: None,
+            },
         };
         let events = vec![
             start(&["b"]),
@@ -182,6 +185,7 @@ mod tests {
                 by: "tap".into(),
                 clean: false,
                 reason: "broker-down fault: connection dropped".into(),
+                conn: None,
             },
         };
         let events = vec![
@@ -193,7 +197,10 @@ mod tests {
             tap_connack(61.1, "b", 0),
             Event {
                 t: 61.5,
-                body: Body::Disconnect { board: "b".into() },
+                body: Body::Disconnect {
+                    board: "b".into(),
+                    conn: None,
+                },
             },
             tap_close(61.6, "b"),
         ];
@@ -206,7 +213,10 @@ mod tests {
     fn a_message_after_disconnect_fails() {
         let disconnect = Event {
             t: 2.0,
-            body: Body::Disconnect { board: "b".into() },
+            body: Body::Disconnect {
+                board: "b".into(),
+                conn: None,
+            },
         };
         let mut events = vec![
             start(&["b"]),

@@ -39,6 +39,8 @@ impl<'a> Message<'a> {
 /// One MQTT connection of a board, as the tap saw it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Session<'a> {
+    /// The tap's number for the connection (None in older logs).
+    pub conn: Option<u64>,
     pub connect: f64,
     pub keepalive: u16,
     pub accepted: bool,
@@ -76,68 +78,92 @@ impl<'a> RunView<'a> {
             .collect()
     }
 
-    /// The board's MQTT sessions as the tap saw them, in order.
+    /// The board's MQTT sessions as the tap saw them, in order. Each event goes to its connection's session: two
+    /// connections' events may interleave in the log (each is recorded by a task of its own).
     pub fn sessions(&self, board: &str) -> Vec<Session<'a>> {
         let mut sessions: Vec<Session<'a>> = Vec::new();
         for e in self.events() {
-            if let Body::Connect {
-                board: b,
-                keepalive,
-                ..
-            } = &e.body
-            {
-                if b == board {
-                    sessions.push(Session {
-                        connect: e.t,
-                        keepalive: *keepalive,
-                        accepted: false,
-                        disconnect: None,
-                        close: None,
-                        sent: vec![(e.t, "CONNECT")],
-                        messages: Vec::new(),
-                        after_disconnect: Vec::new(),
-                        acked: Vec::new(),
-                    });
-                }
-                continue;
-            }
-            let Some(s) = sessions.last_mut().filter(|s| s.close.is_none()) else {
-                continue;
-            };
-            if let Some(m) = message(e.t, &e.body, board) {
-                s.sent.push((e.t, "PUBLISH"));
-                if s.disconnect.is_some() {
-                    s.after_disconnect.push(m);
-                } else {
-                    s.messages.push(m);
-                }
-                continue;
-            }
             match &e.body {
+                Body::Connect {
+                    board: b,
+                    keepalive,
+                    conn,
+                    ..
+                } if b == board => sessions.push(Session {
+                    conn: *conn,
+                    connect: e.t,
+                    keepalive: *keepalive,
+                    accepted: false,
+                    disconnect: None,
+                    close: None,
+                    sent: vec![(e.t, "CONNECT")],
+                    messages: Vec::new(),
+                    after_disconnect: Vec::new(),
+                    acked: Vec::new(),
+                }),
+                Body::Publish {
+                    board: Some(b),
+                    source,
+                    conn,
+                    ..
+                } if b == board && source == "tap" => {
+                    let (Some(s), Some(m)) = (
+                        session_of(&mut sessions, *conn),
+                        message(e.t, &e.body, board),
+                    ) else {
+                        continue;
+                    };
+                    s.sent.push((e.t, "PUBLISH"));
+                    if s.disconnect.is_some() {
+                        s.after_disconnect.push(m);
+                    } else {
+                        s.messages.push(m);
+                    }
+                }
                 Body::Connack {
                     board: b,
                     code,
                     source,
+                    conn,
                     ..
-                } if b == board && source.starts_with("tap") => s.accepted = *code == 0,
+                } if b == board && source.starts_with("tap") => {
+                    if let Some(s) = session_of(&mut sessions, *conn) {
+                        s.accepted = *code == 0;
+                    }
+                }
                 Body::Puback {
                     board: b,
                     pkid,
                     from,
                     dropped,
+                    conn,
                 } if b == board => {
-                    if from == "client" {
-                        s.sent.push((e.t, "PUBACK"));
-                    } else if !dropped {
-                        s.acked.push(*pkid);
+                    if let Some(s) = session_of(&mut sessions, *conn) {
+                        if from == "client" {
+                            s.sent.push((e.t, "PUBACK"));
+                        } else if !dropped {
+                            s.acked.push(*pkid);
+                        }
                     }
                 }
-                Body::PingReq { board: b } if b == board => s.sent.push((e.t, "PINGREQ")),
-                Body::Disconnect { board: b } if b == board => {
-                    s.sent.push((e.t, "DISCONNECT"));
-                    s.disconnect.get_or_insert(e.t);
+                Body::PingReq { board: b, conn } if b == board => {
+                    if let Some(s) = session_of(&mut sessions, *conn) {
+                        s.sent.push((e.t, "PINGREQ"));
+                    }
                 }
-                Body::Close { board: b, by, .. } if b == board => s.close = Some((e.t, by)),
+                Body::Disconnect { board: b, conn } if b == board => {
+                    if let Some(s) = session_of(&mut sessions, *conn) {
+                        s.sent.push((e.t, "DISCONNECT"));
+                        s.disconnect.get_or_insert(e.t);
+                    }
+                }
+                Body::Close {
+                    board: b, by, conn, ..
+                } if b == board => {
+                    if let Some(s) = session_of(&mut sessions, *conn) {
+                        s.close = Some((e.t, by));
+                    }
+                }
                 _ => {}
             }
         }
@@ -172,6 +198,21 @@ impl<'a> RunView<'a> {
     }
 }
 
+/// The open session an event of connection `conn` belongs to; in logs from before the tap numbered its
+/// connections, the latest one still open.
+fn session_of<'s, 'a>(
+    sessions: &'s mut [Session<'a>],
+    conn: Option<u64>,
+) -> Option<&'s mut Session<'a>> {
+    match conn {
+        Some(c) => sessions
+            .iter_mut()
+            .rev()
+            .find(|s| s.conn == Some(c) && s.close.is_none()),
+        None => sessions.last_mut().filter(|s| s.close.is_none()),
+    }
+}
+
 fn message<'a>(t: f64, body: &'a Body, board: &str) -> Option<Message<'a>> {
     match body {
         Body::Publish {
@@ -183,6 +224,7 @@ fn message<'a>(t: f64, body: &'a Body, board: &str) -> Option<Message<'a>> {
             qos,
             dup,
             pkid,
+            ..
         } if b == board && source == "tap" => Some(Message {
             t,
             topic,
@@ -210,11 +252,23 @@ mod tests {
             tap_connect(1.0, "b", 60),
             tap_connack(1.1, "b", 0),
             tap_publish(1.2, "b", 0, 1),
-            at(1.3, Body::PingReq { board: "b".into() }),
+            at(
+                1.3,
+                Body::PingReq {
+                    board: "b".into(),
+                    conn: None,
+                },
+            ),
             tap_puback(1.4, "b", 1, false),
             tap_publish(1.5, "b", 1, 2),
             tap_puback(1.6, "b", 2, true),
-            at(1.7, Body::Disconnect { board: "b".into() }),
+            at(
+                1.7,
+                Body::Disconnect {
+                    board: "b".into(),
+                    conn: None,
+                },
+            ),
             tap_publish(1.8, "b", 1, 2),
             tap_close(1.9, "b"),
             tap_publish(5.0, "b", 2, 3),
@@ -255,6 +309,43 @@ mod tests {
             firsts,
             [(1.2, Some(0)), (1.5, Some(1))],
             "the copy after DISCONNECT repeats seq 1; seq 2 came in no session"
+        );
+    }
+
+    #[test]
+    fn interleaved_connections_are_told_apart_by_their_number() {
+        // A probe connection's DISCONNECT and close are recorded after the next connection's CONNECT: each is
+        // recorded by a task of its own.
+        let disconnect = |t: f64| Event {
+            t,
+            body: Body::Disconnect {
+                board: "b".into(),
+                conn: None,
+            },
+        };
+        let events = vec![
+            start(&["b"]),
+            on_conn(tap_connect(4.37, "b", 60), 1),
+            on_conn(tap_connack(4.38, "b", 0), 1),
+            on_conn(tap_connect(4.40, "b", 60), 2),
+            on_conn(disconnect(4.41), 1),
+            on_conn(tap_close(4.41, "b"), 1),
+            on_conn(tap_connack(4.43, "b", 0), 2),
+            on_conn(tap_publish(4.44, "b", 0, 0), 2),
+            on_conn(disconnect(4.45), 2),
+            on_conn(tap_close(4.45, "b"), 2),
+        ];
+        let sessions = RunView::new(&events).unwrap().sessions("b");
+        let seen: Vec<(Option<u64>, bool, usize, Option<f64>)> = sessions
+            .iter()
+            .map(|s| (s.conn, s.accepted, s.messages.len(), s.disconnect))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (Some(1), true, 0, Some(4.41)),
+                (Some(2), true, 1, Some(4.45))
+            ]
         );
     }
 }

@@ -38,6 +38,7 @@ pub fn interpret(board: &str, line: &str) -> Option<Body> {
             code,
             name: connack_name(code).into(),
             source: "console".into(),
+            conn: None,
         });
     }
     None

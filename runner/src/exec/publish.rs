@@ -28,6 +28,7 @@ impl Reader {
             qos: None,
             dup: false,
             pkid: None,
+            conn: None,
         }];
         let device = topic
             .strip_prefix(self.prefix.as_str())

@@ -9,6 +9,7 @@ pub fn body_of(event: TapEvent) -> Body {
     match event {
         TapEvent::Connect {
             client,
+            conn,
             username,
             keepalive,
             clean_session,
@@ -19,9 +20,11 @@ pub fn body_of(event: TapEvent) -> Body {
             keepalive,
             clean_session,
             will_topic,
+            conn: Some(conn),
         },
         TapEvent::Connack {
             client,
+            conn,
             code,
             by_tap,
         } => Body::Connack {
@@ -29,9 +32,11 @@ pub fn body_of(event: TapEvent) -> Body {
             code,
             name: connack_name(code).into(),
             source: if by_tap { "tap-fault" } else { "tap" }.into(),
+            conn: Some(conn),
         },
         TapEvent::Publish {
             client,
+            conn,
             topic,
             qos,
             retain,
@@ -48,9 +53,11 @@ pub fn body_of(event: TapEvent) -> Body {
             qos: Some(qos),
             dup,
             pkid: (qos > 0).then_some(pkid),
+            conn: Some(conn),
         },
         TapEvent::Puback {
             client,
+            conn,
             pkid,
             from,
             dropped,
@@ -59,12 +66,23 @@ pub fn body_of(event: TapEvent) -> Body {
             pkid,
             from: from.as_str().into(),
             dropped,
+            conn: Some(conn),
         },
-        TapEvent::PingReq { client } => Body::PingReq { board: client },
-        TapEvent::PingResp { client } => Body::PingResp { board: client },
-        TapEvent::Disconnect { client } => Body::Disconnect { board: client },
+        TapEvent::PingReq { client, conn } => Body::PingReq {
+            board: client,
+            conn: Some(conn),
+        },
+        TapEvent::PingResp { client, conn } => Body::PingResp {
+            board: client,
+            conn: Some(conn),
+        },
+        TapEvent::Disconnect { client, conn } => Body::Disconnect {
+            board: client,
+            conn: Some(conn),
+        },
         TapEvent::Close {
             client,
+            conn,
             by,
             clean,
             reason,
@@ -73,15 +91,18 @@ pub fn body_of(event: TapEvent) -> Body {
             by: by.as_str().into(),
             clean,
             reason,
+            conn: Some(conn),
         },
         TapEvent::Garbage {
             client,
+            conn,
             from,
             error,
         } => Body::Garbage {
             board: client,
             from: Side::as_str(from).into(),
             error,
+            conn: Some(conn),
         },
     }
 }
@@ -94,12 +115,16 @@ mod tests {
     fn a_fault_connack_is_named_and_marked() {
         match body_of(TapEvent::Connack {
             client: "b".into(),
+            conn: 3,
             code: 2,
             by_tap: true,
         }) {
-            Body::Connack { name, source, .. } => {
+            Body::Connack {
+                name, source, conn, ..
+            } => {
                 assert_eq!(name, "identifier rejected");
                 assert_eq!(source, "tap-fault");
+                assert_eq!(conn, Some(3), "the tap's connection number is kept");
             }
             other => panic!("{other:?}"),
         }
@@ -109,6 +134,7 @@ mod tests {
     fn a_publish_keeps_board_qos_and_parsed_payload() {
         let body = body_of(TapEvent::Publish {
             client: "b".into(),
+            conn: 1,
             topic: "t".into(),
             qos: 1,
             retain: false,
@@ -136,6 +162,7 @@ mod tests {
         }
         let qos0 = body_of(TapEvent::Publish {
             client: "b".into(),
+            conn: 1,
             topic: "t".into(),
             qos: 0,
             retain: true,

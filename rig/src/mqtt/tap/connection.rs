@@ -22,6 +22,9 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub struct Connection {
+    /// The tap's number for this connection (1, 2, …): its events carry it, so a board's connections can be told
+    /// apart however their events interleave.
+    pub id: u64,
     pub peer: SocketAddr,
     pub upstream: Arc<Upstream>,
     pub faults: Arc<TapFaults>,
@@ -108,6 +111,7 @@ impl Connection {
     fn close(&self, client: &str, by: Side, clean: bool, reason: impl Into<String>) {
         self.emit(TapEvent::Close {
             client: client.into(),
+            conn: self.id,
             by,
             clean,
             reason: reason.into(),
@@ -115,6 +119,7 @@ impl Connection {
     }
 
     pub async fn serve(self, socket: TcpStream) {
+        let conn = self.id;
         let peer = self.peer.to_string();
         if self.faults.broker_down() {
             self.close(
@@ -140,6 +145,7 @@ impl Connection {
             Ok(Read::Garbage(error)) => {
                 self.emit(TapEvent::Garbage {
                     client: peer.clone(),
+                    conn: self.id,
                     from: Side::Client,
                     error,
                 });
@@ -150,6 +156,7 @@ impl Connection {
                 other => {
                     self.emit(TapEvent::Garbage {
                         client: peer.clone(),
+                        conn: self.id,
                         from: Side::Client,
                         error: format!("expected CONNECT first, got {other:?}"),
                     });
@@ -160,6 +167,7 @@ impl Connection {
         let client = connect.client_id.clone();
         self.emit(TapEvent::Connect {
             client: client.clone(),
+            conn,
             username: connect.login.as_ref().map(|l| l.username.clone()),
             keepalive: connect.keep_alive,
             clean_session: connect.clean_session,
@@ -185,6 +193,7 @@ impl Connection {
             }
             self.emit(TapEvent::Connack {
                 client: client.clone(),
+                conn,
                 code: rc,
                 by_tap: true,
             });
@@ -258,6 +267,7 @@ impl Connection {
     ) -> impl std::future::Future<Output = ()> + Send + 'static {
         let events = self.events.clone();
         let faults = self.faults.clone();
+        let conn = self.id;
         async move {
             let emit = |e: TapEvent| {
                 let _ = events.send(e);
@@ -286,6 +296,7 @@ impl Connection {
                     Read::Garbage(error) => {
                         emit(TapEvent::Garbage {
                             client: client.clone(),
+                            conn,
                             from,
                             error,
                         });
@@ -297,6 +308,7 @@ impl Connection {
                     Packet::ConnAck(ack) => {
                         emit(TapEvent::Connack {
                             client: client.clone(),
+                            conn,
                             code: code_of(ack.code),
                             by_tap: false,
                         });
@@ -304,6 +316,7 @@ impl Connection {
                     }
                     Packet::Publish(p) => emit(TapEvent::Publish {
                         client: client.clone(),
+                        conn,
                         topic: p.topic.clone(),
                         qos: qos_of(p.qos),
                         retain: p.retain,
@@ -326,6 +339,7 @@ impl Connection {
                         }
                         emit(TapEvent::Puback {
                             client: client.clone(),
+                            conn,
                             pkid: ack.pkid,
                             from,
                             dropped,
@@ -336,14 +350,17 @@ impl Connection {
                     }
                     Packet::PingReq => emit(TapEvent::PingReq {
                         client: client.clone(),
+                        conn,
                     }),
                     Packet::PingResp => emit(TapEvent::PingResp {
                         client: client.clone(),
+                        conn,
                     }),
                     Packet::Disconnect => {
                         disconnected.store(true, Ordering::SeqCst);
                         emit(TapEvent::Disconnect {
                             client: client.clone(),
+                            conn,
                         });
                     }
                     _ => {}

@@ -53,11 +53,13 @@ impl Side {
     }
 }
 
-/// What the tap saw. `client` is the MQTT client id once the CONNECT arrived, the peer address before.
+/// What the tap saw. `client` is the MQTT client id once the CONNECT arrived, the peer address before; `conn` the
+/// tap's number for the connection.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TapEvent {
     Connect {
         client: String,
+        conn: u64,
         username: Option<String>,
         keepalive: u16,
         clean_session: bool,
@@ -65,12 +67,14 @@ pub enum TapEvent {
     },
     Connack {
         client: String,
+        conn: u64,
         code: u8,
         /// The tap answered itself (a fault), the broker never saw the CONNECT.
         by_tap: bool,
     },
     Publish {
         client: String,
+        conn: u64,
         topic: String,
         qos: u8,
         retain: bool,
@@ -82,6 +86,7 @@ pub enum TapEvent {
     },
     Puback {
         client: String,
+        conn: u64,
         pkid: u16,
         from: Side,
         /// A `puback-drop` fault kept it from the client.
@@ -89,15 +94,19 @@ pub enum TapEvent {
     },
     PingReq {
         client: String,
+        conn: u64,
     },
     PingResp {
         client: String,
+        conn: u64,
     },
     Disconnect {
         client: String,
+        conn: u64,
     },
     Close {
         client: String,
+        conn: u64,
         by: Side,
         /// The client sent DISCONNECT before the connection ended.
         clean: bool,
@@ -105,6 +114,7 @@ pub enum TapEvent {
     },
     Garbage {
         client: String,
+        conn: u64,
         from: Side,
         error: String,
     },
@@ -133,11 +143,14 @@ impl Tap {
         let faults = Arc::new(TapFaults::default());
         let shared = faults.clone();
         let task = tokio::spawn(async move {
+            let mut id = 0;
             loop {
                 let Ok((socket, peer)) = listener.accept().await else {
                     continue;
                 };
+                id += 1;
                 let conn = connection::Connection {
+                    id,
                     peer,
                     upstream: upstream.clone(),
                     faults: shared.clone(),
