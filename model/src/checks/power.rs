@@ -7,6 +7,16 @@ use super::Verdict;
 use crate::events::Body;
 use crate::scenario::ResetExpectation;
 
+/// When the board's supply fell below what its buck converter needs (the starts of its power losses).
+pub(super) fn board_power_losses(view: &RunView, board: &str) -> Vec<f64> {
+    view.supply_of(board)
+        .map(|supply| power_losses(view, supply, crate::scenario::BUCK_MIN_VOLTS))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(start, _)| start)
+        .collect()
+}
+
 /// Intervals `[start, end)` during which `supply` could not power a board: output off, commanded below
 /// `below`, or measured below it. One still open when the log ends (the run's own switch-off) has no end.
 pub(super) fn power_losses(view: &RunView, supply: &str, below: f64) -> Vec<(f64, Option<f64>)> {

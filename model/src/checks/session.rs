@@ -3,7 +3,6 @@
 
 use super::view::RunView;
 use super::Verdict;
-use crate::scenario::BUCK_MIN_VOLTS;
 
 pub fn keepalive_nonzero(view: &RunView, board: &str) -> Verdict {
     let connects = view.connects(board);
@@ -36,13 +35,7 @@ pub fn keepalive_nonzero(view: &RunView, board: &str) -> Verdict {
 /// Every accepted session the board ended itself ends with DISCONNECT. Sessions the bench cut (a tap fault, the
 /// board's power failing) are not the firmware's to end.
 pub fn clean_disconnect(view: &RunView, board: &str) -> Verdict {
-    let losses: Vec<f64> = view
-        .supply_of(board)
-        .map(|supply| super::power::power_losses(view, supply, BUCK_MIN_VOLTS))
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(start, _)| start)
-        .collect();
+    let losses = super::power::board_power_losses(view, board);
     let sessions = view.sessions(board);
     let accepted: Vec<_> = sessions
         .iter()

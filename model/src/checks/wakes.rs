@@ -4,7 +4,6 @@
 
 use super::view::RunView;
 use crate::events::Body;
-use crate::scenario::BUCK_MIN_VOLTS;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Wake<'a> {
@@ -49,13 +48,7 @@ pub fn wakes<'a>(view: &RunView<'a>, board: &str) -> Vec<Wake<'a>> {
             _ => {}
         }
     }
-    let losses: Vec<f64> = view
-        .supply_of(board)
-        .map(|supply| super::power::power_losses(view, supply, BUCK_MIN_VOLTS))
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(start, _)| start)
-        .collect();
+    let losses = super::power::board_power_losses(view, board);
     let mut previous = f64::NEG_INFINITY;
     for w in &mut wakes {
         w.after_power_loss = losses.iter().any(|l| (previous..w.t).contains(l));
