@@ -5,22 +5,24 @@ mod common;
 use common::vm_runtime;
 use rig::board::esp8266::{image, Esp8266Board};
 use rig::board::reset_lines::ResetLines;
-use rig::board::{AppFile, Console, Deploy, Flash, FlashOutcome, Identify, Run, Wiring};
+use rig::board::{
+    AppFile, Console, Deploy, Flash, FlashOutcome, FlashSettings, Identify, Run, Wiring,
+};
 use std::sync::Arc;
 use std::time::Duration;
 use twin::pty_board::{BoardMode, PtyBoard, PtyBoardSpec};
 
 #[tokio::test]
 async fn identifies_flashes_deploys_and_runs_a_twin_over_its_pty() {
-    let mut spec = PtyBoardSpec::new("twin-0", "5c:cf:7f:00:00:21", &vm_runtime());
-    spec.baud = Some(921_600);
-    let twin = PtyBoard::spawn_standalone(spec).await.unwrap();
+    let spec = PtyBoardSpec::new("twin-0", "5c:cf:7f:00:00:21", &vm_runtime());
+    let twin = PtyBoard::spawn_standalone_at(spec, 8.0).await.unwrap();
     let lines: Arc<dyn ResetLines> = twin.lines();
     let mut board = Esp8266Board::new(Wiring {
         name: "twin-0".into(),
         port: twin.port().to_path_buf(),
         lines: Some(lines),
         locating: None,
+        flash: FlashSettings::default(),
     });
 
     assert_eq!(

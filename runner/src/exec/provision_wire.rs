@@ -13,7 +13,9 @@ use model::scenario::Scenario;
 use rig::board::flash_records::FlashRecords;
 use rig::board::locate::PortFinder;
 use rig::board::reset_lines::ResetLines;
-use rig::board::{AppFile, Board, Chip, FlashOutcome, FoundBy, Locating, Mac, WireBoard, Wiring};
+use rig::board::{
+    AppFile, Board, Chip, FlashOutcome, FlashSettings, FoundBy, Locating, Mac, WireBoard, Wiring,
+};
 use std::borrow::Cow;
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -143,6 +145,7 @@ fn open_board(wire: &WirePort, info: &BoardInfo, finder: &Arc<PortFinder>) -> Bo
         port: wire.port.clone(),
         lines: wire.lines.clone(),
         locating,
+        flash: FlashSettings::default(),
     })
 }
 
