@@ -55,6 +55,8 @@ pub struct WirePort {
     pub port: PathBuf,
     pub lines: Option<Arc<dyn ResetLines>>,
     pub usb_serial: Option<String>,
+    /// How the board is flashed (the rig's `[boards] flash_baud` and `stub`).
+    pub flash: FlashSettings,
 }
 
 /// Flashes and deploys each board (`files` in `wire.infos` order) with the supply on, and returns those that
@@ -145,7 +147,7 @@ fn open_board(wire: &WirePort, info: &BoardInfo, finder: &Arc<PortFinder>) -> Bo
         port: wire.port.clone(),
         lines: wire.lines.clone(),
         locating,
-        flash: FlashSettings::default(),
+        flash: wire.flash.clone(),
     })
 }
 

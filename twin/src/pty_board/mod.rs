@@ -211,6 +211,7 @@ impl PtyBoard {
             exec: None,
             last_out: 0,
             baud: BAUD,
+            rx_due: tokio::time::Instant::now(),
             pins: Pins::from_lines(false, false),
             latched_loader: false,
             wake_at: None,
@@ -377,6 +378,13 @@ fn wire_time(bytes: usize, baud: u32, clock: &DeviceClock) -> Duration {
     clock.real(bytes as f64 * 10.0 / f64::from(baud.max(1)))
 }
 
+/// Waits until `bytes` more have crossed the line, counted from `due` (when the line went idle, if later): an
+/// absolute deadline, so timer rounding does not add up over a long transfer.
+async fn pace(due: &mut tokio::time::Instant, bytes: usize, baud: u32, clock: &DeviceClock) {
+    *due = (*due).max(tokio::time::Instant::now()) + wire_time(bytes, baud, clock);
+    tokio::time::sleep_until(*due).await;
+}
+
 /// Writes the board's output to the pty, paced at the link's baud rate; drops what nobody reads.
 async fn write_paced(
     mut pty: WriteHalf<Tty>,
@@ -385,6 +393,7 @@ async fn write_paced(
     clock: DeviceClock,
 ) {
     let mut baud = BAUD;
+    let mut due = tokio::time::Instant::now();
     while let Some(out) = rx.recv().await {
         let data = match out {
             Out::Baud(b) => {
@@ -407,7 +416,7 @@ async fn write_paced(
                     break;
                 }
             }
-            tokio::time::sleep(wire_time(chunk.len(), baud, &clock)).await;
+            pace(&mut due, chunk.len(), baud, &clock).await;
         }
     }
 }
@@ -458,6 +467,8 @@ struct Twin {
     last_out: u8,
     /// The link's speed: the ROM's after a reset, the stub's after CHANGE_BAUDRATE.
     baud: u32,
+    /// When the bytes received so far have crossed the line.
+    rx_due: tokio::time::Instant,
     pins: Pins,
     /// Boot mode latched from GPIO0 at the last pin reset or power-on; software resets boot it again.
     latched_loader: bool,
@@ -487,7 +498,7 @@ impl Twin {
                 r = self.read.read(&mut buf) => match r {
                     Ok(n) if n > 0 => {
                         self.input(&buf[..n]).await;
-                        tokio::time::sleep(wire_time(n, self.baud, &self.clock)).await;
+                        pace(&mut self.rx_due, n, self.baud, &self.clock).await;
                     }
                     // The slave side is held open by the board, so this is the pty going away.
                     _ => return self.set_mode(BoardMode::Off),

@@ -66,6 +66,7 @@ impl RigBench {
                     port: PathBuf::from(&b.port),
                     lines,
                     usb_serial: b.usb_serial.clone(),
+                    flash: b.flash.clone(),
                 });
                 infos.push(BoardInfo {
                     name: b.name.clone(),

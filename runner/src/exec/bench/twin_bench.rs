@@ -159,6 +159,7 @@ impl TwinBench {
                 port: pty.port().to_path_buf(),
                 lines: Some(pty.lines()),
                 usb_serial: None,
+                flash: rig::board::FlashSettings::default(),
             });
             ptys.push(pty);
             bench.infos.push(info);
