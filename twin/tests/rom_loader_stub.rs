@@ -12,6 +12,7 @@ use rig::board::esp8266::Esp8266Board;
 use rig::board::reset_lines::{reset_into_loader, ResetLines};
 use rig::board::serial::Tty;
 use rig::board::{Flash, FlashError, FlashOutcome, FlashSettings, Wiring};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use twin::pty_board::{BoardMode, PtyBoard, PtyBoardSpec};
@@ -107,7 +108,7 @@ async fn esptool_and_our_stub_flasher_read_back_what_the_other_wrote_at_460800()
 }
 
 #[tokio::test]
-async fn a_stub_that_never_greets_is_named_and_the_rom_flashes_instead() {
+async fn a_silent_stub_is_named_and_silent_or_corrupt_stubs_leave_the_rom_to_flash() {
     let board = board_in_loader("twin-1").await;
     let dir = tempfile::tempdir().unwrap();
     // Well-formed, but its entry point is nowhere it was loaded: the chip runs off into nothing.
@@ -130,23 +131,46 @@ async fn a_stub_that_never_greets_is_named_and_the_rom_flashes_instead() {
     );
     drop(f);
 
+    let firmware = image::synthetic(40_000, 23);
+    let outcome = wired(&board, path)
+        .flash(&firmware, None, &mut |_| {})
+        .await;
+    assert!(
+        matches!(outcome, Ok(FlashOutcome::Written { .. })),
+        "{outcome:?}"
+    );
+    assert!(board.read_flash(0, firmware.len()) == firmware);
+
+    // A stub file that is not one: the board is flashed through the ROM all the same.
+    let corrupt = dir.path().join("corrupt-stub.json");
+    std::fs::write(
+        &corrupt,
+        r#"{"entry": 1, "text": "not base64!", "text_start": 2}"#,
+    )
+    .unwrap();
+    let other = image::synthetic(40_000, 24);
+    let outcome = wired(&board, corrupt)
+        .flash(&other, None, &mut |_| {})
+        .await;
+    assert!(
+        matches!(outcome, Ok(FlashOutcome::Written { .. })),
+        "{outcome:?}"
+    );
+    assert!(board.read_flash(0, other.len()) == other);
+    board.stop().await;
+}
+
+/// The twin as a rig board whose flashing names `stub` and 460800 baud.
+fn wired(board: &PtyBoard, stub: PathBuf) -> Esp8266Board {
     let lines: Arc<dyn ResetLines> = board.lines();
-    let mut wired = Esp8266Board::new(Wiring {
-        name: "twin-1".into(),
+    Esp8266Board::new(Wiring {
+        name: board.name().into(),
         port: board.port().to_path_buf(),
         lines: Some(lines),
         locating: None,
         flash: FlashSettings {
             baud: FAST,
-            stub: Some(path),
+            stub: Some(stub),
         },
-    });
-    let firmware = image::synthetic(40_000, 23);
-    let outcome = wired.flash(&firmware, None, &mut |_| {}).await.unwrap();
-    assert!(
-        matches!(outcome, FlashOutcome::Written { .. }),
-        "{outcome:?}"
-    );
-    assert!(board.read_flash(0, firmware.len()) == firmware);
-    board.stop().await;
+    })
 }

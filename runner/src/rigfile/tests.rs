@@ -352,9 +352,8 @@ fn boards_flash_at_flash_baud_through_the_named_stub_and_a_bad_one_names_its_lin
         r#"{"entry": 1074843652, "text": "AAEC", "text_start": 1074843648}"#,
     )
     .unwrap();
-    let with_stub = |file: &str| {
-        RigFile::parse(&rig, &format!("{GOOD}\n[boards]\nstub = \"{file}\"\n"))
-    };
+    let with_stub =
+        |file: &str| RigFile::parse(&rig, &format!("{GOOD}\n[boards]\nstub = \"{file}\"\n"));
     let d = with_stub("bad.json").unwrap_err();
     assert_eq!(line_of(&d), 25);
     assert!(
@@ -365,5 +364,8 @@ fn boards_flash_at_flash_baud_through_the_named_stub_and_a_bad_one_names_its_lin
     let d = with_stub("missing.json").unwrap_err();
     assert!(d.message.contains("missing.json"), "{}", d.message);
     let good = with_stub("stub.json").unwrap();
-    assert_eq!(good.boards[0].flash.stub, Some(dir.path().join("stub.json")));
+    assert_eq!(
+        good.boards[0].flash.stub,
+        Some(dir.path().join("stub.json"))
+    );
 }
