@@ -266,12 +266,20 @@ impl Deploy for Esp8266Board {
     /// Deploys through the raw REPL (Ctrl-C right after a reset catches the app's maintenance window) and
     /// leaves the board at its REPL; `start` resets it into the app.
     async fn deploy(&mut self, files: &[AppFile]) -> Result<DeployReport, BoardError> {
+        self.deploy_with_progress(files, &mut |_| {}).await
+    }
+
+    async fn deploy_with_progress(
+        &mut self,
+        files: &[AppFile],
+        progress: &mut (dyn FnMut(Progress) + Send),
+    ) -> Result<DeployReport, BoardError> {
         self.stop_reader().await;
         let (mut port, lines) = self.open_with_lines().await?;
         self.reset_and_read_banner(&mut port, lines.as_ref())
             .await?;
         let mut repl = RawRepl::enter(port, &self.name).await?;
-        Ok(repl.deploy(files).await?)
+        Ok(repl.deploy_with_progress(files, progress).await?)
     }
 }
 

@@ -260,6 +260,7 @@ impl Bench for TwinBench {
                     image: None,
                     scan: &[],
                     keep_flash_records: false,
+                    progress: false,
                 };
                 provision_wire::provision(wire, scenario, files).await
             }
