@@ -32,7 +32,9 @@ impl ProvisionProgress {
     /// A line for board `name`.
     pub fn board(&self, name: &str) -> BoardProgress {
         let bar = self.bars.add(ProgressBar::hidden());
+        bar.set_style(style(SPINNER));
         bar.set_prefix(name.to_string());
+        bar.set_message("waiting for a free slot");
         BoardProgress { bar }
     }
 }
