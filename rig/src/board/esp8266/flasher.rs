@@ -402,9 +402,16 @@ impl<P: AsyncRead + AsyncWrite + SetBaud + Unpin + Send> Flasher<P> {
                 total: data.len(),
             });
         }
-        // The stub answers a block before writing it: one more command waits for the last write.
-        self.read_reg(rl::CHIP_MAGIC_REG, "waiting for the last block")
-            .await?;
+        // The stub answers a block before writing it: FLASH_DEFL_END (staying in the stub, as esptool sends it)
+        // is answered once the last write is done.
+        self.command(
+            Command::FlashDeflEnd {
+                run_user_code: true,
+            },
+            "FLASH_DEFL_END",
+            per_mib(ERASE_PER_MIB, rl::STUB_FLASH_BLOCK * 4),
+        )
+        .await?;
         Ok(())
     }
 
