@@ -98,7 +98,7 @@ pub enum FlashError {
     },
     #[error("{board}: {step}: the port closed")]
     Closed { board: String, step: String },
-    #[error("{board}: the flasher stub from {} sent no OHAI within {seconds:.0} s of its start: flashing through the ROM instead (reinstall esptool or correct `stub =` in the rig file)", path.display())]
+    #[error("{board}: the flasher stub from {} sent no OHAI within {seconds:.0} s of its start: flashing through the ROM instead (reinstall esptool or correct `[boards] stub` in the rig file)", path.display())]
     StubSilent {
         board: String,
         path: std::path::PathBuf,

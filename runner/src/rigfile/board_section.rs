@@ -11,8 +11,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use toml::Spanned;
 
-/// Flash link speeds a USB-serial adapter and the ESP8266's stub both take (CP210x and CH340 go to 921600 at
-/// least; the ROM's 115200 is the floor).
+/// Flash link speeds: from the ROM's 115200 up to 2 Mbaud, past which the boards' usual USB-serial adapters
+/// (CP210x, CH340) do not go.
 const FLASH_BAUDS: std::ops::RangeInclusive<u32> = 115_200..=2_000_000;
 
 /// What the boards read so far hold, which no other board may hold too.

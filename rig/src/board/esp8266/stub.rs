@@ -28,14 +28,14 @@ pub struct FlasherStub {
 /// Why no stub could be read; each says what to do about it.
 #[derive(Debug, Error)]
 pub enum StubError {
-    #[error("no esptool found by python3 ({detail}): install it (python3 -m pip install esptool) or name the stub's file with `stub =` in the rig file")]
+    #[error("no esptool found by python3 ({detail}): install it (python3 -m pip install esptool) or name the stub's file with `[boards] stub` in the rig file")]
     NoEsptool { detail: String },
-    #[error("{}: {error}: reinstall esptool or correct `stub =` in the rig file", path.display())]
+    #[error("{}: {error}: reinstall esptool or correct `[boards] stub` in the rig file", path.display())]
     Unreadable {
         path: PathBuf,
         error: std::io::Error,
     },
-    #[error("{}: not a flasher stub's JSON ({detail}): reinstall esptool or correct `stub =` in the rig file", path.display())]
+    #[error("{}: not a flasher stub's JSON ({detail}): reinstall esptool or correct `[boards] stub` in the rig file", path.display())]
     Corrupt { path: PathBuf, detail: String },
 }
 
