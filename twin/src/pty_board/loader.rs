@@ -493,6 +493,43 @@ mod tests {
     }
 
     #[test]
+    fn the_stub_answers_change_baudrate_at_the_old_rate_then_switches() {
+        let mut l = Loader::new(MAC, Vec::new(), 115_200);
+        let no = ask(
+            &mut l,
+            Command::ChangeBaudrate {
+                new: 460_800,
+                old: 0,
+            },
+        );
+        assert_eq!(
+            no[0].error,
+            rl::ERR_INVALID_MESSAGE,
+            "the ESP8266 ROM cannot"
+        );
+        start_stub(&mut l);
+        let acts = l.on_frame(
+            &Command::ChangeBaudrate {
+                new: 460_800,
+                old: 115_200,
+            }
+            .to_request()
+            .encode(),
+        );
+        assert!(matches!(&acts[0], Action::Frame(_)), "{acts:?}");
+        assert_eq!(acts[1], Action::Baud(460_800), "after the answer");
+        let clkdiv = ok(
+            &mut l,
+            Command::ReadReg {
+                addr: rl::UART_CLKDIV_REG,
+            },
+        );
+        assert_eq!(clkdiv.value, 52_000_000 / 460_800);
+        l.reset(115_200);
+        assert!(!l.is_stub(), "a reset brings the ROM back");
+    }
+
+    #[test]
     fn untouched_flash_reads_erased_without_being_held() {
         let mut l = Loader::new(MAC, Vec::new(), 115_200);
         start_stub(&mut l);
