@@ -12,6 +12,8 @@ use std::time::Duration;
 use twin::pty_board::{BoardMode, PtyBoard, PtyBoardSpec};
 
 const MAC: &str = "5c:cf:7f:aa:bb:cc";
+/// Our flasher through the ROM loader alone (esptool may have left its stub running: that is used as found).
+const ROM: FlashLink = FlashLink::rom();
 
 /// The ROM path's 0x400-byte blocks at 115200 take 14 s a 150 KB image in device time: 20x keeps it short.
 const SPEED: f64 = 20.0;
@@ -35,7 +37,7 @@ async fn flashes_an_image_over_the_pty_then_skips_it() {
     let (mut f, mac, outcome) = flasher::flash_image(
         port,
         "twin-0",
-        &FlashLink::rom(),
+        &ROM,
         &firmware,
         Some(&records),
         &mut progress,
@@ -56,16 +58,10 @@ async fn flashes_an_image_over_the_pty_then_skips_it() {
     let port = f.into_port();
     drop(port);
     let port = Tty::open(board.port(), 115_200).await.unwrap();
-    let (flasher_again, _, outcome) = flasher::flash_image(
-        port,
-        "twin-0",
-        &FlashLink::rom(),
-        &firmware,
-        Some(&records),
-        &mut |_| {},
-    )
-    .await
-    .unwrap();
+    let (flasher_again, _, outcome) =
+        flasher::flash_image(port, "twin-0", &ROM, &firmware, Some(&records), &mut |_| {})
+            .await
+            .unwrap();
     assert_eq!(
         outcome,
         FlashOutcome::Unchanged("flashed by this rig before")
@@ -87,17 +83,10 @@ async fn refuses_a_bad_image_before_touching_the_board() {
     let mut firmware = image::synthetic(8_000, 1);
     firmware[0] = 0xEA;
     let port = Tty::open(board.port(), 115_200).await.unwrap();
-    let err = flasher::flash_image(
-        port,
-        "twin-0",
-        &FlashLink::rom(),
-        &firmware,
-        None,
-        &mut |_| {},
-    )
-    .await
-    .err()
-    .unwrap();
+    let err = flasher::flash_image(port, "twin-0", &ROM, &firmware, None, &mut |_| {})
+        .await
+        .err()
+        .unwrap();
     assert!(matches!(err, FlashError::ImageInvalid { .. }), "{err:?}");
     let text = err.to_string();
     assert!(text.contains("twin-0") && text.contains("0xE9"), "{text}");

@@ -13,6 +13,8 @@ use std::time::Duration;
 use twin::pty_board::{BoardMode, PtyBoardSpec};
 
 const MAC: &str = "5c:cf:7f:01:02:03";
+/// Our flasher through the ROM loader alone (esptool may have left its stub running: that is used as found).
+const ROM: FlashLink = FlashLink::rom();
 #[tokio::test]
 async fn esptool_identifies_and_flashes_the_twin() {
     let mut spec = PtyBoardSpec::new("twin-0", MAC, &vm_runtime());
@@ -53,30 +55,17 @@ async fn esptool_identifies_and_flashes_the_twin() {
     reset_into_loader(board.lines().as_ref()).await.unwrap();
     esptool(board.port(), "no-reset-stub", &["write-flash", "0x0", file]).await;
     let port = Tty::open(board.port(), 115_200).await.unwrap();
-    let (f, _, outcome) = flasher::flash_image(
-        port,
-        "twin-0",
-        &FlashLink::rom(),
-        &firmware,
-        None,
-        &mut |_| {},
-    )
-    .await
-    .unwrap();
+    let (f, _, outcome) = flasher::flash_image(port, "twin-0", &ROM, &firmware, None, &mut |_| {})
+        .await
+        .unwrap();
     assert!(f.is_stub());
     assert_eq!(outcome, FlashOutcome::Unchanged("flash MD5 matches"));
     // A changed image goes through the stub compressed and is verified by MD5.
     let other = image::synthetic(120_000, 12);
-    let (_, _, outcome) = flasher::flash_image(
-        f.into_port(),
-        "twin-0",
-        &FlashLink::rom(),
-        &other,
-        None,
-        &mut |_| {},
-    )
-    .await
-    .unwrap();
+    let (_, _, outcome) =
+        flasher::flash_image(f.into_port(), "twin-0", &ROM, &other, None, &mut |_| {})
+            .await
+            .unwrap();
     assert!(matches!(outcome, FlashOutcome::Written { .. }));
     assert_eq!(board.read_flash(0, other.len()), other);
     board.stop().await;

@@ -45,7 +45,7 @@ pub struct FlashLink {
 
 impl FlashLink {
     /// The ROM loader alone, at its own speed.
-    pub fn rom() -> FlashLink {
+    pub const fn rom() -> FlashLink {
         FlashLink {
             stub: None,
             baud: BAUD,
