@@ -131,15 +131,7 @@ async fn a_silent_stub_is_named_and_silent_or_corrupt_stubs_leave_the_rom_to_fla
     );
     drop(f);
 
-    let firmware = image::synthetic(40_000, 23);
-    let outcome = wired(&board, path)
-        .flash(&firmware, None, &mut |_| {})
-        .await;
-    assert!(
-        matches!(outcome, Ok(FlashOutcome::Written { .. })),
-        "{outcome:?}"
-    );
-    assert!(board.read_flash(0, firmware.len()) == firmware);
+    flashes_all_the_same(&board, path, 23).await;
 
     // A stub file that is not one: the board is flashed through the ROM all the same.
     let corrupt = dir.path().join("corrupt-stub.json");
@@ -148,16 +140,19 @@ async fn a_silent_stub_is_named_and_silent_or_corrupt_stubs_leave_the_rom_to_fla
         r#"{"entry": 1, "text": "not base64!", "text_start": 2}"#,
     )
     .unwrap();
-    let other = image::synthetic(40_000, 24);
-    let outcome = wired(&board, corrupt)
-        .flash(&other, None, &mut |_| {})
-        .await;
+    flashes_all_the_same(&board, corrupt, 24).await;
+    board.stop().await;
+}
+
+/// The twin as a rig board naming `stub` takes a new image (through the ROM when the stub will not do).
+async fn flashes_all_the_same(board: &PtyBoard, stub: PathBuf, seed: u64) {
+    let firmware = image::synthetic(40_000, seed);
+    let outcome = wired(board, stub).flash(&firmware, None, &mut |_| {}).await;
     assert!(
         matches!(outcome, Ok(FlashOutcome::Written { .. })),
         "{outcome:?}"
     );
-    assert!(board.read_flash(0, other.len()) == other);
-    board.stop().await;
+    assert!(board.read_flash(0, firmware.len()) == firmware);
 }
 
 /// The twin as a rig board whose flashing names `stub` and 460800 baud.
