@@ -62,8 +62,8 @@ fn bench_peers_prints_the_three_peer_ratios_from_one_run() {
             "16",
             "--messages",
             "50",
-            "--baud",
-            "921600",
+            "--bauds",
+            "115200,460800",
         ],
         &[],
     );
@@ -74,8 +74,8 @@ fn bench_peers_prints_the_three_peer_ratios_from_one_run() {
         .nth(1)
         .unwrap_or_else(|| panic!("no ratio block:\n{printed}"));
     for line in [
-        "ratio flash, ours / esptool --no-stub: ",
-        "ratio flash, ours / esptool stub: ",
+        "ratio flash 115200 baud, ours / esptool (stub, compressed): ",
+        "ratio flash 460800 baud, ours / esptool (stub, compressed): ",
         "ratio deploy fresh, ours / mpremote: ",
         "ratio publish round trip, tap / direct: p50 ",
     ] {

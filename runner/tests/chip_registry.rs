@@ -174,7 +174,10 @@ async fn provisions_through_the_registered_chip() {
         interrupt,
         wifi_password: rig::secret::Secret::generate(),
         progress: false,
-        bench: Arc::new(RigSource(Arc::new(rig))),
+        bench: Arc::new(RigSource {
+            rig: Arc::new(rig),
+            progress: false,
+        }),
         tested: Arc::new(model::events::Tested::default()),
     };
     let outcome = tokio::time::timeout(Duration::from_secs(60), run_scenario(&scenario, &ctx))

@@ -9,8 +9,8 @@ use rig::board::esp8266::{image, Esp8266Board};
 use rig::board::locate::{Found, PortFinder};
 use rig::board::reset_lines::ResetLines;
 use rig::board::{
-    AppFile, Console, ConsoleLine, Deploy, Flash, FlashOutcome, FoundBy, Locate, Locating,
-    PortNotice, Run, Wiring,
+    AppFile, Console, ConsoleLine, Deploy, Flash, FlashOutcome, FlashSettings, FoundBy, Locate,
+    Locating, PortNotice, Run, Wiring,
 };
 use std::path::Path;
 use std::sync::Arc;
@@ -74,6 +74,7 @@ fn board_on(
             usb_serial: usb_serial.map(String::from),
             finder: finder.clone(),
         }),
+        flash: FlashSettings::default(),
     })
 }
 

@@ -18,9 +18,8 @@ async fn board_at_repl(name: &str) -> PtyBoard {
 }
 
 async fn board_on(name: &str, runtime: &FirmwareRuntime) -> PtyBoard {
-    let mut spec = PtyBoardSpec::new(name, "5c:cf:7f:00:00:07", runtime);
-    spec.baud = Some(921_600);
-    standalone_board(spec, BoardMode::Repl, Duration::from_secs(10)).await
+    let spec = PtyBoardSpec::new(name, "5c:cf:7f:00:00:07", runtime);
+    standalone_board(spec, 8.0, BoardMode::Repl, Duration::from_secs(10)).await
 }
 
 #[tokio::test]

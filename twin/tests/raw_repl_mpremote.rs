@@ -34,9 +34,8 @@ async fn mpremote(port: &Path, args: &[&str]) -> String {
 
 #[tokio::test]
 async fn mpremote_copies_lists_runs_and_resets() {
-    let mut spec = PtyBoardSpec::new("twin-0", "5c:cf:7f:00:00:09", &vm_runtime());
-    spec.baud = Some(921_600);
-    let board = standalone_board(spec, BoardMode::Repl, Duration::from_secs(10)).await;
+    let spec = PtyBoardSpec::new("twin-0", "5c:cf:7f:00:00:09", &vm_runtime());
+    let board = standalone_board(spec, 8.0, BoardMode::Repl, Duration::from_secs(10)).await;
     let port = board.port().to_path_buf();
 
     let dir = tempfile::tempdir().unwrap();

@@ -2,53 +2,24 @@
 //! our flasher finding the image esptool wrote through the stub's MD5.
 
 mod common;
+use common::esptool::{esptool, stdout};
 use common::{standalone_board, vm_runtime};
-use rig::board::esp8266::{flasher, image};
+use rig::board::esp8266::flasher::{self, FlashLink};
+use rig::board::esp8266::image;
 use rig::board::reset_lines::reset_into_loader;
 use rig::board::serial::Tty;
 use rig::board::FlashOutcome;
-use std::path::Path;
-use std::process::Output;
 use std::time::Duration;
-use tokio::process::Command;
 use twin::pty_board::{BoardMode, PtyBoardSpec};
 
 const MAC: &str = "5c:cf:7f:01:02:03";
-const INSTALL_HINT: &str =
-    "esptool is missing: python3 -m pip install esptool (or run .ci/install)";
-
-async fn esptool(port: &Path, after: &str, args: &[&str]) -> Output {
-    let mut cmd = Command::new("python3");
-    cmd.args(["-m", "esptool", "--chip", "esp8266", "--port"])
-        .arg(port)
-        .args(["--before", "no-reset", "--after", after])
-        .args(args)
-        .kill_on_drop(true);
-    let out = tokio::time::timeout(Duration::from_secs(120), cmd.output())
-        .await
-        .expect("esptool ran for more than 120 s")
-        .expect("running python3");
-    let text =
-        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    assert!(!text.contains("No module named esptool"), "{INSTALL_HINT}");
-    assert!(
-        out.status.success(),
-        "esptool {args:?} failed ({}):\n{text}",
-        out.status
-    );
-    out
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
+/// Our flasher through the ROM loader alone (esptool may have left its stub running: that is used as found).
+const ROM: FlashLink = FlashLink::rom();
 #[tokio::test]
 async fn esptool_identifies_and_flashes_the_twin() {
     let mut spec = PtyBoardSpec::new("twin-0", MAC, &vm_runtime());
     spec.start_in_loader = true;
-    spec.baud = Some(921_600);
-    let board = standalone_board(spec, BoardMode::RomLoader, Duration::from_secs(5)).await;
+    let board = standalone_board(spec, 8.0, BoardMode::RomLoader, Duration::from_secs(5)).await;
 
     let chip = stdout(&esptool(board.port(), "no-reset", &["chip-id"]).await);
     assert!(chip.contains("ESP8266"), "{chip}");
@@ -84,16 +55,17 @@ async fn esptool_identifies_and_flashes_the_twin() {
     reset_into_loader(board.lines().as_ref()).await.unwrap();
     esptool(board.port(), "no-reset-stub", &["write-flash", "0x0", file]).await;
     let port = Tty::open(board.port(), 115_200).await.unwrap();
-    let (f, _, outcome) = flasher::flash_image(port, "twin-0", &firmware, None, &mut |_| {})
+    let (f, _, outcome) = flasher::flash_image(port, "twin-0", &ROM, &firmware, None, &mut |_| {})
         .await
         .unwrap();
     assert!(f.is_stub());
     assert_eq!(outcome, FlashOutcome::Unchanged("flash MD5 matches"));
     // A changed image goes through the stub compressed and is verified by MD5.
     let other = image::synthetic(120_000, 12);
-    let (_, _, outcome) = flasher::flash_image(f.into_port(), "twin-0", &other, None, &mut |_| {})
-        .await
-        .unwrap();
+    let (_, _, outcome) =
+        flasher::flash_image(f.into_port(), "twin-0", &ROM, &other, None, &mut |_| {})
+            .await
+            .unwrap();
     assert!(matches!(outcome, FlashOutcome::Written { .. }));
     assert_eq!(board.read_flash(0, other.len()), other);
     board.stop().await;

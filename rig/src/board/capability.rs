@@ -33,6 +33,17 @@ pub struct DeployReport {
 pub trait Deploy: Named {
     /// Puts the app files and its config on the board's filesystem.
     async fn deploy(&mut self, files: &[AppFile]) -> Result<DeployReport, BoardError>;
+
+    /// [`Deploy::deploy`], calling `progress` as the files' bytes are dealt with (written, or found there
+    /// already); boards that deploy in an instant need not say.
+    async fn deploy_with_progress(
+        &mut self,
+        files: &[AppFile],
+        progress: &mut (dyn FnMut(Progress) + Send),
+    ) -> Result<DeployReport, BoardError> {
+        let _ = progress;
+        self.deploy(files).await
+    }
 }
 
 #[async_trait]

@@ -45,6 +45,28 @@ pub struct Wiring {
     pub lines: Option<Arc<dyn ResetLines>>,
     /// How the board is found wherever its port went; None: the port is taken as given.
     pub locating: Option<Locating>,
+    pub flash: FlashSettings,
+}
+
+/// How boards are flashed, as the rig file's `flash_baud` and `stub` say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlashSettings {
+    /// The link's speed while flashing, where the chip's loader can switch (the ESP8266's stub can).
+    pub baud: u32,
+    /// The flasher stub's file; None: the installed esptool's.
+    pub stub: Option<PathBuf>,
+}
+
+/// esptool's default flashing speed.
+pub const DEFAULT_FLASH_BAUD: u32 = 460_800;
+
+impl Default for FlashSettings {
+    fn default() -> Self {
+        FlashSettings {
+            baud: DEFAULT_FLASH_BAUD,
+            stub: None,
+        }
+    }
 }
 
 /// What a board is found by, and where it is looked for.

@@ -98,6 +98,12 @@ pub enum FlashError {
     },
     #[error("{board}: {step}: the port closed")]
     Closed { board: String, step: String },
+    #[error("{board}: the flasher stub from {} sent no OHAI within {seconds:.0} s of its start: flashing through the ROM instead (reinstall esptool or correct `[boards] stub` in the rig file)", path.display())]
+    StubSilent {
+        board: String,
+        path: std::path::PathBuf,
+        seconds: f64,
+    },
     #[error("{board}: compressing the image: {error}")]
     Compress { board: String, error: io::Error },
     #[error("{board}: recording the image flashed: {error}")]

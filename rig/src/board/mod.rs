@@ -22,7 +22,7 @@ pub use capability::{
     Board, Console, Deploy, DeployReport, Flash, FlashOutcome, Identify, Locate, Named, Progress,
     Run, WireBoard,
 };
-pub use chip::{Chip, ChipMacError, Locating, Wiring};
+pub use chip::{Chip, ChipMacError, FlashSettings, Locating, Wiring, DEFAULT_FLASH_BAUD};
 pub use error::{BoardError, FlashError};
 pub use mac::{Mac, MacError};
 pub use registry::{ChipRegistry, UnknownChip};

@@ -2,7 +2,7 @@
 //! (skipping those whose sha256, computed on the board, already matches), soft-reset into the app. Every read
 //! is bounded in time; what the board sends that does not fit the protocol is an error naming board and step.
 
-use super::{AppFile, DeployReport};
+use super::{AppFile, DeployReport, Progress};
 use sha2::{Digest, Sha256};
 use std::path::{Component, Path};
 use std::time::Duration;
@@ -353,22 +353,44 @@ impl<P: AsyncRead + AsyncWrite + Unpin + Send> RawRepl<P> {
     /// Puts the files on the board, skipping those whose content it already holds, then checks what was
     /// written by hash.
     pub async fn deploy(&mut self, files: &[AppFile]) -> Result<DeployReport> {
+        self.deploy_with_progress(files, &mut |_| {}).await
+    }
+
+    /// [`RawRepl::deploy`], calling `progress` with the bytes dealt with so far (a file the board holds counts at
+    /// once) of all the files' bytes.
+    pub async fn deploy_with_progress(
+        &mut self,
+        files: &[AppFile],
+        progress: &mut (dyn FnMut(Progress) + Send),
+    ) -> Result<DeployReport> {
         for f in files {
             check_path(&self.board, &f.path)?;
         }
         let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
         let on_board = self.file_hashes(&paths).await?;
         let mut report = DeployReport::default();
+        let total: usize = files.iter().map(|f| f.contents.len()).sum();
+        let mut done = 0;
         for (file, have) in files.iter().zip(on_board) {
             let want: [u8; 32] = Sha256::digest(&file.contents).into();
-            if have == Some(want) {
+            if have != Some(want) {
+                report.bytes_sent += self
+                    .write_file(&file.path, &file.contents, &mut |written| {
+                        progress(Progress {
+                            written: done + written,
+                            total,
+                        })
+                    })
+                    .await?;
+                report.written.push(file.path.clone());
+            } else {
                 report.unchanged.push(file.path.clone());
-                continue;
             }
-            report.bytes_sent += self
-                .write_file(&file.path, &file.contents, &mut |_| {})
-                .await?;
-            report.written.push(file.path.clone());
+            done += file.contents.len();
+            progress(Progress {
+                written: done,
+                total,
+            });
         }
         let written: Vec<&AppFile> = files
             .iter()

@@ -84,6 +84,17 @@ fn lock_failed(path: &Path, error: io::Error) -> io::Error {
     }
 }
 
+/// A port whose line speed can change under an open connection (the flasher's CHANGE_BAUDRATE).
+pub trait SetBaud {
+    fn set_baud(&self, baud: u32) -> io::Result<()>;
+}
+
+impl SetBaud for Tty {
+    fn set_baud(&self, baud: u32) -> io::Result<()> {
+        set_baud(self.fd.as_raw_fd(), baud)
+    }
+}
+
 impl Tty {
     /// Opens a serial port (or a twin's pty) raw at `baud`, exclusively: a second opener gets EBUSY/EWOULDBLOCK
     /// rather than half the bytes. A port busy for longer than a fork's instant is an error of kind
@@ -130,10 +141,6 @@ impl Tty {
         // SAFETY: an OwnedFd keeps its descriptor open and unchanged for as long as the AsyncFd owns it.
         let fd = unsafe { AsyncFd::register(fd) }?;
         Ok(Tty { fd })
-    }
-
-    pub fn set_baud(&self, baud: u32) -> io::Result<()> {
-        set_baud(self.fd.as_raw_fd(), baud)
     }
 
     /// A second handle on the same port that sets DTR and RTS (true = asserted, pin low). On a pty the

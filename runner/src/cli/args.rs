@@ -118,13 +118,15 @@ pub enum BenchCommand {
         #[arg(long, value_enum, default_value_t = TwinRuntime::Micropython)]
         twin_runtime: TwinRuntime,
     },
-    /// Our flasher vs esptool and our deploy vs mpremote, on the same twin board over a pty at one baud.
+    /// Our flasher vs esptool (both through the stub, at each of --bauds) and our deploy vs mpremote, on one twin
+    /// board over a pty paced in real time.
     Boards {
-        /// The serial speed of the pty, as esptool's and mpremote's --baud.
-        #[arg(long, default_value_t = 115_200)]
-        baud: u32,
-        /// Size of the generated firmware image to flash, in KiB.
-        #[arg(long, default_value_t = 200)]
+        /// Flash link speeds to compare at, one flash each for ours and esptool (its --baud; ours switches its stub
+        /// to the same); the board's console and the deploys stay at 115200, its ROM's speed.
+        #[arg(long, value_delimiter = ',', default_value = "115200,460800")]
+        bauds: Vec<u32>,
+        /// Size of the firmware image to flash, in KiB (a MicroPython build for the ESP8266 is about 600).
+        #[arg(long, default_value_t = 600)]
         image_kib: usize,
         /// What the board runs its REPL code on (as for `hil run`).
         #[arg(long, value_enum, default_value_t = TwinRuntime::Micropython)]
@@ -155,11 +157,12 @@ pub enum BenchCommand {
     /// All three peer comparisons in one run: `boards` (flasher vs esptool, deploy vs mpremote) and `tap`
     /// (publish round trip through the tap vs direct), with their ratios together at the end.
     Peers {
-        /// The serial speed of the pty, as esptool's and mpremote's --baud.
-        #[arg(long, default_value_t = 115_200)]
-        baud: u32,
-        /// Size of the generated firmware image to flash, in KiB.
-        #[arg(long, default_value_t = 200)]
+        /// Flash link speeds to compare at, one flash each for ours and esptool (its --baud; ours switches its stub
+        /// to the same); the board's console and the deploys stay at 115200, its ROM's speed.
+        #[arg(long, value_delimiter = ',', default_value = "115200,460800")]
+        bauds: Vec<u32>,
+        /// Size of the firmware image to flash, in KiB (a MicroPython build for the ESP8266 is about 600).
+        #[arg(long, default_value_t = 600)]
         image_kib: usize,
         /// Messages per path for the tap comparison.
         #[arg(long, default_value_t = 500)]

@@ -33,11 +33,11 @@ pub(super) async fn bench(command: BenchCommand) -> Ended {
                 .map_err(setup_error)?;
         }
         BenchCommand::Boards {
-            baud,
+            bauds,
             image_kib,
             twin_runtime,
         } => {
-            let ratios = boards_bench(baud, image_kib, twin_runtime)
+            let ratios = boards_bench(bauds, image_kib, twin_runtime)
                 .await
                 .map_err(setup_error)?;
             ratios.iter().for_each(|r| println!("{r}"));
@@ -56,13 +56,13 @@ pub(super) async fn bench(command: BenchCommand) -> Ended {
                 .map_err(setup_error)?;
         }
         BenchCommand::Peers {
-            baud,
+            bauds,
             image_kib,
             messages,
             broker,
             twin_runtime,
         } => {
-            let boards = boards_bench(baud, image_kib, twin_runtime).await;
+            let boards = boards_bench(bauds, image_kib, twin_runtime).await;
             println!();
             let tap = tap_latency(&broker, messages.max(1)).await;
             let (ratios, (p50, p99)) = (boards.map_err(setup_error)?, tap.map_err(setup_error)?);
@@ -86,14 +86,14 @@ async fn generic_runtime(kind: TwinRuntime) -> anyhow::Result<twin::FirmwareRunt
 
 /// `hil bench boards`: prints its table and returns the time ratios against esptool and mpremote.
 async fn boards_bench(
-    baud: u32,
+    bauds: Vec<u32>,
     image_kib: usize,
     twin_runtime: TwinRuntime,
 ) -> anyhow::Result<Vec<String>> {
     let options = BoardsBenchOptions {
         runtime: generic_runtime(twin_runtime).await?,
         app_dir: paths::default_firmware(),
-        baud,
+        bauds,
         image_bytes: image_kib.clamp(4, 4096) * 1024,
     };
     let rows = bench_boards(&options, &mut std::io::stdout()).await?;
@@ -102,33 +102,25 @@ async fn boards_bench(
 
 /// Time ratios of our flasher and deployer against esptool and mpremote (below 1: ours is faster).
 fn board_ratios(rows: &[BenchRow]) -> Vec<String> {
-    let time = |prefix: &str| {
-        rows.iter()
-            .find(|r| r.what.starts_with(prefix))
-            .and_then(|r| r.seconds)
-    };
-    let pairs = [
+    let time = |what: &str| rows.iter().find(|r| r.what == what).and_then(|r| r.seconds);
+    let flash_pairs = rows
+        .iter()
+        .filter_map(|r| r.what.strip_suffix(": ours (stub, compressed)"))
+        .map(|flash_baud| {
+            (
+                format!("{flash_baud} baud, ours / esptool (stub, compressed)"),
+                format!("{flash_baud}: ours (stub, compressed)"),
+                format!("{flash_baud}: esptool (stub, compressed)"),
+            )
+        });
+    let deploy_pairs = ["fresh", "unchanged"].map(|pass| {
         (
-            "flash, ours / esptool --no-stub",
-            "flash: ours",
-            "flash: esptool --no-stub",
-        ),
-        (
-            "flash, ours / esptool stub",
-            "flash: ours",
-            "flash: esptool (stub",
-        ),
-        (
-            "deploy fresh, ours / mpremote",
-            "deploy fresh: ours",
-            "deploy fresh: mpremote",
-        ),
-        (
-            "deploy unchanged, ours / mpremote",
-            "deploy unchanged: ours",
-            "deploy unchanged: mpremote",
-        ),
-    ];
+            format!("deploy {pass}, ours / mpremote"),
+            format!("deploy {pass}: ours (raw-paste, batched hashes)"),
+            format!("deploy {pass}: mpremote fs cp"),
+        )
+    });
+    let pairs: Vec<_> = flash_pairs.chain(deploy_pairs).collect();
     pairs
         .iter()
         .map(|(label, ours, theirs)| match (time(ours), time(theirs)) {

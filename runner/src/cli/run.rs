@@ -258,7 +258,10 @@ fn contexts(
     let run_id = run_id();
     let tested = Arc::new(header.tested.clone());
     let bench_source: Arc<dyn BenchSource> = match &shared.rig {
-        Some(rig) => Arc::new(RigSource(rig.clone())),
+        Some(rig) => Arc::new(RigSource {
+            rig: rig.clone(),
+            progress: !args.quiet,
+        }),
         None => Arc::new(TwinSource {
             transport: args.twin_transport,
             runtime: firmware.runtime.clone(),

@@ -7,6 +7,7 @@ mod console;
 mod ocp;
 mod port_events;
 mod provision;
+mod provision_progress;
 mod provision_step;
 mod provision_wire;
 mod publish;

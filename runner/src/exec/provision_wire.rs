@@ -6,6 +6,7 @@
 //! with a `board.error` event; the others go on.
 
 use super::bench::{BenchChannel, Provisioned};
+use super::provision_progress::{BoardProgress, ProvisionProgress};
 use super::provision_step::Step;
 use anyhow::{Context, Result};
 use model::events::{BoardInfo, Body};
@@ -13,7 +14,9 @@ use model::scenario::Scenario;
 use rig::board::flash_records::FlashRecords;
 use rig::board::locate::PortFinder;
 use rig::board::reset_lines::ResetLines;
-use rig::board::{AppFile, Board, Chip, FlashOutcome, FoundBy, Locating, Mac, WireBoard, Wiring};
+use rig::board::{
+    AppFile, Board, Chip, FlashOutcome, FlashSettings, FoundBy, Locating, Mac, WireBoard, Wiring,
+};
 use std::borrow::Cow;
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -44,6 +47,8 @@ pub struct Wire<'a> {
     pub scan: &'a [String],
     /// Whether what was flashed is remembered across runs: a rig's boards keep it, a twin's are new each run.
     pub keep_flash_records: bool,
+    /// Whether to show progress bars (on a terminal; `--quiet` shows none).
+    pub progress: bool,
 }
 
 /// A board's chip and serial port, where the port has no modem lines its reset lines' side channel, and the serial
@@ -53,6 +58,8 @@ pub struct WirePort {
     pub port: PathBuf,
     pub lines: Option<Arc<dyn ResetLines>>,
     pub usb_serial: Option<String>,
+    /// How the board is flashed (the rig's `[boards] flash_baud` and `stub`).
+    pub flash: FlashSettings,
 }
 
 /// Flashes and deploys each board (`files` in `wire.infos` order) with the supply on, and returns those that
@@ -83,6 +90,7 @@ pub async fn provision(
         .keep_flash_records
         .then(|| FlashRecords::new(&crate::paths::flash_records()));
     let finder = Arc::new(PortFinder::new(wire.scan.to_vec()));
+    let display = ProvisionProgress::new(wire.progress);
     let slots = tokio::sync::Semaphore::new(PROVISION_JOBS);
     let jobs = wire
         .ports
@@ -100,11 +108,16 @@ pub async fn provision(
                 files,
             };
             let slots = &slots;
+            let line = display.board(&info.name);
             async move {
                 // The semaphore is never closed: acquiring only waits for a free slot.
                 let _slot = slots.acquire().await;
                 let mut steps = Vec::new();
-                let result = wired.provision(board.as_mut(), &mut steps).await;
+                let result = wired.provision(board.as_mut(), &mut steps, &line).await;
+                line.done(match &result {
+                    Ok(()) => "ready".to_string(),
+                    Err((step, _)) => format!("{step} failed"),
+                });
                 (board, info, result, steps)
             }
         });
@@ -143,6 +156,7 @@ fn open_board(wire: &WirePort, info: &BoardInfo, finder: &Arc<PortFinder>) -> Bo
         port: wire.port.clone(),
         lines: wire.lines.clone(),
         locating,
+        flash: wire.flash.clone(),
     })
 }
 
@@ -176,9 +190,11 @@ impl WiredBoard<'_> {
         &self,
         board: &mut dyn WireBoard,
         steps: &mut Vec<Step>,
+        line: &BoardProgress,
     ) -> Result<(), StepError> {
         let name = board.name().to_string();
         if let Some(mac) = board.mac() {
+            line.finding();
             let found = bounded("find", &name, FIND_TIMEOUT, board.locate()).await?;
             steps.push(Step::now(Body::BoardPort {
                 board: name.clone(),
@@ -191,11 +207,12 @@ impl WiredBoard<'_> {
         }
 
         let started = Instant::now();
+        line.start("flashing");
         let outcome = bounded(
             "flash",
             &name,
             FLASH_TIMEOUT,
-            board.flash(&self.image, self.records, &mut |_| {}),
+            board.flash(&self.image, self.records, &mut |p| line.update(p)),
         )
         .await?;
         steps.push(Step::now(Body::BoardFlash {
@@ -206,7 +223,14 @@ impl WiredBoard<'_> {
         }));
 
         let started = Instant::now();
-        let report = bounded("deploy", &name, DEPLOY_TIMEOUT, board.deploy(self.files)).await?;
+        line.start("deploying");
+        let report = bounded(
+            "deploy",
+            &name,
+            DEPLOY_TIMEOUT,
+            board.deploy_with_progress(self.files, &mut |p| line.update(p)),
+        )
+        .await?;
         steps.push(Step::now(Body::BoardDeploy {
             board: name,
             files: self.files.len(),

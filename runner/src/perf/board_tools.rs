@@ -1,8 +1,11 @@
-//! `hil bench boards`: our flasher and deploy against esptool and mpremote, on one twin pty board paced at a
-//! UART's baud rate, so the numbers compare protocols and tools rather than pty speed. Not a test: it prints.
+//! `hil bench boards`: our flasher and deploy against esptool and mpremote, on one twin pty board paced in real
+//! time at the link's baud rate (115200, or what CHANGE_BAUDRATE set), so the numbers compare protocols and tools
+//! rather than pty speed. Not a test: it prints.
 
 use anyhow::{bail, Context, Result};
-use rig::board::esp8266::{flasher, image};
+use rig::board::esp8266::flasher::{self, FlashLink};
+use rig::board::esp8266::image;
+use rig::board::esp8266::stub::{installed_path, FlasherStub};
 use rig::board::raw_repl::RawRepl;
 use rig::board::reset_lines::{reset_into_loader, reset_to_run};
 use rig::board::serial::Tty;
@@ -10,6 +13,7 @@ use rig::board::AppFile;
 use rig::board::FlashOutcome;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::process::Command;
 use twin::pty_board::{BoardMode, PtyBoard, PtyBoardSpec};
@@ -17,6 +21,18 @@ use twin::FirmwareRuntime;
 
 /// Any one tool run longer than this is reported as a failure, not waited for.
 const TOOL_TIMEOUT: Duration = Duration::from_secs(600);
+/// The installed esptool's Xtensa stubs (ESP8266, ESP32, -S2, -S3; both stub generations): real LX106/LX6/LX7
+/// machine code, the bulk of what a MicroPython build for these chips is.
+const XTENSA_STUBS: [&str; 8] = [
+    "2/esp8266.json",
+    "2/esp32.json",
+    "2/esp32s2.json",
+    "2/esp32s3.json",
+    "1/esp8266.json",
+    "1/esp32.json",
+    "1/esp32s2.json",
+    "1/esp32s3.json",
+];
 
 #[derive(Debug, Clone)]
 pub struct BoardsBenchOptions {
@@ -24,7 +40,8 @@ pub struct BoardsBenchOptions {
     pub runtime: FirmwareRuntime,
     /// The app folder whose files are deployed (firmware/app).
     pub app_dir: PathBuf,
-    pub baud: u32,
+    /// Flash link speeds to compare at (esptool's --baud; ours switches the stub to the same).
+    pub bauds: Vec<u32>,
     pub image_bytes: usize,
 }
 
@@ -37,29 +54,66 @@ pub struct BenchRow {
     pub note: String,
 }
 
+/// A flash image of `bytes` shaped like an ESP8266 MicroPython build: two segments of real Xtensa code (the
+/// installed esptool's stubs, see [`XTENSA_STUBS`], concatenated and repeated; each repeat is further back than
+/// deflate's 32 KiB window, so it compresses as that code does, not better). Deterministic for one esptool.
+/// Returns the image and a line saying how it was made and how it compresses.
+pub async fn micropython_shaped_image(bytes: usize) -> Result<(Vec<u8>, String)> {
+    let stub_dir = installed_path()
+        .await?
+        .parent()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .context("esptool's stub folder")?;
+    let mut code = Vec::new();
+    for name in XTENSA_STUBS {
+        code.extend(FlasherStub::load(&stub_dir.join(name))?.text);
+    }
+    let body: Vec<u8> = code
+        .iter()
+        .copied()
+        .cycle()
+        .take(bytes.saturating_sub(64))
+        .collect();
+    let (iram, irom) = body.split_at(body.len() / 4);
+    let img = image::build(
+        2,
+        0x40,
+        0x4010_0004,
+        &[(0x4010_0000, iram), (0x4020_1010, irom)],
+    );
+    let packed = flasher::deflate(&img)?.len();
+    let how = format!(
+        "image {} bytes: Xtensa code of esptool's installed stubs ({} bytes) repeated, zlib -9 to {packed} ({:.0}%)",
+        img.len(),
+        code.len(),
+        100.0 * packed as f64 / img.len() as f64
+    );
+    Ok((img, how))
+}
+
 /// Runs every comparison and prints a table to `out`; returns the rows.
 pub async fn bench_boards(
     opts: &BoardsBenchOptions,
     out: &mut (dyn Write + Send),
 ) -> Result<Vec<BenchRow>> {
     let mut spec = PtyBoardSpec::new("bench-0", "5c:cf:7f:00:be:01", &opts.runtime);
-    spec.baud = Some(opts.baud);
     spec.start_in_loader = true;
     let board = PtyBoard::spawn_standalone(spec).await?;
     board
         .wait_for(BoardMode::RomLoader, Duration::from_secs(5))
         .await?;
     let dir = rig::scratch::tempdir("bench-boards-")?;
-    let firmware = image::synthetic(opts.image_bytes, 42);
+    let (firmware, how) = micropython_shaped_image(opts.image_bytes).await?;
+    let stub = Arc::new(FlasherStub::installed().await?);
     let image_path = dir.path().join("image.bin");
     std::fs::write(&image_path, &firmware)?;
     let files = app_files(&opts.app_dir)?;
     let app_bytes: usize = files.iter().map(|f| f.contents.len()).sum();
     writeln!(
         out,
-        "twin board paced at {} baud; image {} bytes; app {} files, {} bytes",
-        opts.baud,
-        firmware.len(),
+        "twin board paced in real time at its link's baud (115200 until a stub switches it); {how}; \
+         app {} files, {} bytes",
         files.len(),
         app_bytes
     )?;
@@ -67,37 +121,32 @@ pub async fn bench_boards(
 
     // Flash: each run starts from a reset into the loader, with the flash erased so no run can skip.
     let lines = board.lines();
-    let ours = async {
-        let port = Tty::open(board.port(), 115_200).await?;
-        let started = Instant::now();
-        let (_, _, outcome) =
-            flasher::flash_image(port, "bench-0", &firmware, None, &mut |_| {}).await?;
-        if !matches!(outcome, FlashOutcome::Written { .. }) {
-            bail!("our flasher skipped the write: {outcome:?}");
-        }
-        Ok(started.elapsed().as_secs_f64())
-    };
-    rows.push(
-        measure(
-            "flash: ours (ROM, 0x400-byte blocks)",
-            firmware.len(),
-            async {
-                reset_into_loader(lines.as_ref()).await?;
-                erase(&board).await?;
-                reset_into_loader(lines.as_ref()).await?;
-                ours.await
-            },
-        )
-        .await,
-    );
     let image_arg = image_path.to_string_lossy().into_owned();
-    for (what, extra) in [
-        ("flash: esptool --no-stub (ROM)", vec!["--no-stub"]),
-        ("flash: esptool (stub, compressed)", vec![]),
-    ] {
-        let mut args: Vec<&str> = extra;
-        args.extend(["write-flash", "0x0", &image_arg]);
-        let row = measure(what, firmware.len(), async {
+    for &baud in &opts.bauds {
+        let link = FlashLink {
+            stub: Some(stub.clone()),
+            baud,
+        };
+        let what = format!("flash {baud}: ours (stub, compressed)");
+        let row = measure(&what, firmware.len(), async {
+            reset_into_loader(lines.as_ref()).await?;
+            erase(&board).await?;
+            reset_into_loader(lines.as_ref()).await?;
+            let port = Tty::open(board.port(), 115_200).await?;
+            let started = Instant::now();
+            let (_, _, outcome) =
+                flasher::flash_image(port, "bench-0", &link, &firmware, None, &mut |_| {}).await?;
+            if !matches!(outcome, FlashOutcome::Written { .. }) {
+                bail!("our flasher skipped the write: {outcome:?}");
+            }
+            Ok(started.elapsed().as_secs_f64())
+        })
+        .await;
+        rows.push(row);
+        let baud_arg = baud.to_string();
+        let args = ["--baud", &baud_arg, "write-flash", "0x0", &image_arg];
+        let what = format!("flash {baud}: esptool (stub, compressed)");
+        let row = measure(&what, firmware.len(), async {
             reset_into_loader(lines.as_ref()).await?;
             erase(&board).await?;
             reset_into_loader(lines.as_ref()).await?;

@@ -1,14 +1,19 @@
 //! The rig file's `[[board]]` entries and its `[boards]` table, one named step each: the chip (from the chip
 //! registry), its MAC as that chip's are written, names, MACs and adapters each one board's, the supply channel,
-//! the ADC calibration, the reset lines; then the scan patterns.
+//! the ADC calibration, the reset lines; then the scan patterns and how boards are flashed (`flash_baud`, `stub`).
 
 use super::raw::{AdcRaw, BoardRaw, BoardsRaw, RigFileRaw};
 use super::{BoardEntry, SupplyEntry, Validator};
 use model::diagnostic::Diagnostic;
-use rig::board::{Chip, Mac};
+use rig::board::esp8266::stub::FlasherStub;
+use rig::board::{Chip, FlashSettings, Mac};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use toml::Spanned;
+
+/// Flash link speeds: from the ROM's 115200 up to 2 Mbaud, past which the boards' usual USB-serial adapters
+/// (CP210x, CH340) do not go.
+const FLASH_BAUDS: std::ops::RangeInclusive<u32> = 115_200..=2_000_000;
 
 /// What the boards read so far hold, which no other board may hold too.
 #[derive(Default)]
@@ -26,10 +31,11 @@ impl Validator<'_> {
         supplies: &BTreeMap<String, SupplyEntry>,
     ) -> Result<(Vec<BoardEntry>, Vec<String>), Diagnostic> {
         let mut taken = Taken::default();
+        let flash = self.flash_settings(raw.boards.as_ref())?;
         let boards = raw
             .board
             .iter()
-            .map(|entry| self.board(entry, supplies, &mut taken))
+            .map(|entry| self.board(entry, supplies, &flash, &mut taken))
             .collect::<Result<_, _>>()?;
         Ok((boards, self.scan(raw.boards.as_ref())?))
     }
@@ -38,6 +44,7 @@ impl Validator<'_> {
         &self,
         entry: &Spanned<BoardRaw>,
         supplies: &BTreeMap<String, SupplyEntry>,
+        flash: &FlashSettings,
         taken: &mut Taken,
     ) -> Result<BoardEntry, Diagnostic> {
         let b = entry.get_ref();
@@ -57,7 +64,43 @@ impl Validator<'_> {
             channel,
             lines,
             adc,
+            flash: flash.clone(),
         })
+    }
+
+    /// `[boards] flash_baud` (default 460800) and `stub` (default: the installed esptool's), the stub read now
+    /// so a bad one is named with its line before any board is touched.
+    fn flash_settings(&self, boards: Option<&BoardsRaw>) -> Result<FlashSettings, Diagnostic> {
+        let mut flash = FlashSettings::default();
+        let Some(boards) = boards else {
+            return Ok(flash);
+        };
+        if let Some(baud) = &boards.flash_baud {
+            if !FLASH_BAUDS.contains(baud.get_ref()) {
+                return Err(self
+                    .error(
+                        baud.span(),
+                        format!(
+                            "flash_baud {} is outside {}..={}",
+                            baud.get_ref(),
+                            FLASH_BAUDS.start(),
+                            FLASH_BAUDS.end()
+                        ),
+                    )
+                    .with_help("flash_baud = 460800"));
+            }
+            flash.baud = *baud.get_ref();
+        }
+        if let Some(stub) = &boards.stub {
+            let path = self.relative(stub.get_ref());
+            FlasherStub::load(&path).map_err(|e| {
+                self.error(stub.span(), e.to_string()).with_help(
+                    "stub = \"…/site-packages/esptool/targets/stub_flasher/2/esp8266.json\", or leave it out",
+                )
+            })?;
+            flash.stub = Some(path);
+        }
+        Ok(flash)
     }
 
     /// The chip the board names, else the registry's first.
@@ -163,15 +206,13 @@ impl Validator<'_> {
 
     /// `[boards] scan`, each pattern relative to the rig file; without the table, where USB-serial adapters appear.
     fn scan(&self, boards: Option<&BoardsRaw>) -> Result<Vec<String>, Diagnostic> {
-        let Some(boards) = boards else {
+        let Some(scan) = boards.and_then(|b| b.scan.as_ref()) else {
             return Ok(rig::board::locate::DEFAULT_SCAN
                 .iter()
                 .map(|p| p.to_string())
                 .collect());
         };
-        boards
-            .scan
-            .iter()
+        scan.iter()
             .map(|p| {
                 let pattern = self.relative(p.get_ref()).display().to_string();
                 rig::board::locate::check_pattern(&pattern)

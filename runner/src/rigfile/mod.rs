@@ -10,7 +10,7 @@ pub use lock::BenchLock;
 
 use model::diagnostic::{Diagnostic, UserTomlFile};
 use raw::RigFileRaw;
-use rig::board::{Chip, ChipRegistry};
+use rig::board::{Chip, ChipRegistry, FlashSettings};
 use rig::mqtt::TlsTrust;
 use rig::secret::Secret;
 use rig::supply::{ChannelLimits, SupplyKind};
@@ -74,6 +74,8 @@ pub struct BoardEntry {
     /// Reset-lines side channel, for ports without modem lines.
     pub lines: Option<String>,
     pub adc: Option<(f64, f64)>,
+    /// `[boards] flash_baud` and `stub`.
+    pub flash: FlashSettings,
 }
 
 #[derive(Debug, Clone)]

@@ -58,12 +58,16 @@ pub struct BoardRaw {
     pub adc: Option<AdcRaw>,
 }
 
-/// What holds for every board: where to look for a board that is not on its port hint.
+/// What holds for every board: where to look for a board that is not on its port hint, and how to flash it.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BoardsRaw {
     /// Absolute glob patterns of candidate serial ports.
-    pub scan: Vec<Spanned<String>>,
+    pub scan: Option<Vec<Spanned<String>>>,
+    /// The link's speed while the flasher stub writes (the ROM and the console stay at 115200).
+    pub flash_baud: Option<Spanned<u32>>,
+    /// esptool's flasher stub JSON for the chip, where the installed esptool's is not to be used.
+    pub stub: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]

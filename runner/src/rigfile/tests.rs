@@ -331,3 +331,41 @@ fn a_payload_section_sets_the_bench_firmwares_format_and_a_bad_one_names_its_lin
         d.message
     );
 }
+
+#[test]
+fn boards_flash_at_flash_baud_through_the_named_stub_and_a_bad_one_names_its_line() {
+    let plain = parse(GOOD).unwrap();
+    assert_eq!(plain.boards[0].flash, FlashSettings::default());
+    assert_eq!(plain.boards[0].flash.baud, 460_800);
+    let fast = parse(&format!("{GOOD}\n[boards]\nflash_baud = 921600\n")).unwrap();
+    assert_eq!(fast.boards[0].flash.baud, 921_600);
+    assert_eq!(fast.scan, plain.scan, "no scan key: the usual ports");
+    let d = parse(&format!("{GOOD}\n[boards]\nflash_baud = 9600\n")).unwrap_err();
+    assert_eq!(line_of(&d), 25);
+    assert!(d.message.contains("flash_baud 9600"), "{}", d.message);
+
+    let dir = tempfile::tempdir().unwrap();
+    let rig = dir.path().join("rig.toml");
+    std::fs::write(dir.path().join("bad.json"), "{").unwrap();
+    std::fs::write(
+        dir.path().join("stub.json"),
+        r#"{"entry": 1074843652, "text": "AAEC", "text_start": 1074843648}"#,
+    )
+    .unwrap();
+    let with_stub =
+        |file: &str| RigFile::parse(&rig, &format!("{GOOD}\n[boards]\nstub = \"{file}\"\n"));
+    let d = with_stub("bad.json").unwrap_err();
+    assert_eq!(line_of(&d), 25);
+    assert!(
+        d.message.contains("bad.json") && d.message.contains("not a flasher stub"),
+        "{}",
+        d.message
+    );
+    let d = with_stub("missing.json").unwrap_err();
+    assert!(d.message.contains("missing.json"), "{}", d.message);
+    let good = with_stub("stub.json").unwrap();
+    assert_eq!(
+        good.boards[0].flash.stub,
+        Some(dir.path().join("stub.json"))
+    );
+}

@@ -1,6 +1,8 @@
-//! The twin's ESP8266 in its ROM serial loader, and after a MEM_END with an entry point, in the flasher stub
-//! esptool uploads (its code is accepted, not run: the twin plays the stub's documented behaviour). Pure: frames
-//! in, frames and board actions out.
+//! The twin's ESP8266 in its ROM serial loader, and after a MEM_END with an entry point in RAM it was sent, in the
+//! flasher stub esptool uploads (its code is accepted, not run: the twin plays what esptool's "2" stub does, as
+//! esptool's loader.py drives it: the OHAI greeting, FLASH_DEFL_*, SPI_FLASH_MD5, CHANGE_BAUDRATE, READ_FLASH).
+//! An entry point outside what was uploaded runs no stub: the chip is lost until a reset, as a real one would
+//! be. Pure: frames in, frames and board actions out.
 
 use flate2::{Decompress, FlushDecompress, Status};
 use md5::{Digest, Md5};
@@ -80,6 +82,10 @@ pub struct Loader {
     regs: HashMap<u32, u32>,
     write: Option<Write>,
     read: Option<ReadBack>,
+    /// RAM regions MEM_BEGIN announced since the reset, `start..end`.
+    ram: Vec<std::ops::Range<u32>>,
+    /// Jumped to where no code was uploaded: silent until a reset.
+    lost: bool,
 }
 
 impl Loader {
@@ -92,6 +98,8 @@ impl Loader {
             regs: HashMap::new(),
             write: None,
             read: None,
+            ram: Vec::new(),
+            lost: false,
         }
     }
 
@@ -111,10 +119,15 @@ impl Loader {
         self.write = None;
         self.read = None;
         self.regs.clear();
+        self.ram.clear();
+        self.lost = false;
     }
 
     /// One SLIP frame from the host.
     pub fn on_frame(&mut self, frame: &[u8]) -> Vec<Action> {
+        if self.lost {
+            return Vec::new();
+        }
         if self.read.is_some() {
             return self.on_read_ack(frame);
         }
@@ -176,15 +189,23 @@ impl Loader {
                 }
                 out
             }
-            Command::MemBegin(_) | Command::MemData(_) => vec![ok(0, vec![])],
+            Command::MemBegin(b) => {
+                self.ram.push(b.offset..b.offset.saturating_add(b.size));
+                vec![ok(0, vec![])]
+            }
+            Command::MemData(_) => vec![ok(0, vec![])],
             Command::MemEnd { entry: None } => vec![ok(0, vec![])],
-            Command::MemEnd { entry: Some(_) } => {
+            Command::MemEnd { entry: Some(at) } if self.ram.iter().any(|r| r.contains(&at)) => {
                 // What was uploaded is taken to be the stub; it greets once started.
                 self.stub = true;
                 vec![ok(0, vec![]), Action::Frame(rl::STUB_GREETING.to_vec())]
             }
+            Command::MemEnd { entry: Some(_) } => {
+                self.lost = true;
+                vec![ok(0, vec![])]
+            }
             Command::SpiSetParams { .. } | Command::SpiAttach => vec![ok(0, vec![])],
-            Command::ChangeBaudrate { new } => {
+            Command::ChangeBaudrate { new, .. } => {
                 self.baud = new;
                 vec![ok(0, vec![]), Action::Baud(new)]
             }
@@ -430,6 +451,15 @@ mod tests {
     }
 
     fn start_stub(l: &mut Loader) {
+        ok(
+            l,
+            Command::MemBegin(Begin {
+                size: 0x100,
+                blocks: 1,
+                block_size: 0x1800,
+                offset: 0x4010_0000,
+            }),
+        );
         let acts = l.on_frame(
             &Command::MemEnd {
                 entry: Some(0x4010_0000),
@@ -439,6 +469,64 @@ mod tests {
         );
         assert_eq!(acts[1], Action::Frame(b"OHAI".to_vec()));
         assert!(l.is_stub());
+    }
+
+    #[test]
+    fn a_jump_outside_the_uploaded_ram_greets_not_and_goes_silent_until_reset() {
+        let mut l = Loader::new(MAC, Vec::new(), 115_200);
+        let acts = l.on_frame(
+            &Command::MemEnd {
+                entry: Some(0x4010_0000),
+            }
+            .to_request()
+            .encode(),
+        );
+        assert_eq!(acts.len(), 1, "the ROM's answer, no greeting: {acts:?}");
+        assert!(!l.is_stub());
+        assert!(
+            ask(&mut l, Command::Sync).is_empty(),
+            "a lost chip answers nothing"
+        );
+        l.reset(115_200);
+        assert_eq!(ask(&mut l, Command::Sync).len(), 8);
+        start_stub(&mut l);
+    }
+
+    #[test]
+    fn the_stub_answers_change_baudrate_at_the_old_rate_then_switches() {
+        let mut l = Loader::new(MAC, Vec::new(), 115_200);
+        let no = ask(
+            &mut l,
+            Command::ChangeBaudrate {
+                new: 460_800,
+                old: 0,
+            },
+        );
+        assert_eq!(
+            no[0].error,
+            rl::ERR_INVALID_MESSAGE,
+            "the ESP8266 ROM cannot"
+        );
+        start_stub(&mut l);
+        let acts = l.on_frame(
+            &Command::ChangeBaudrate {
+                new: 460_800,
+                old: 115_200,
+            }
+            .to_request()
+            .encode(),
+        );
+        assert!(matches!(&acts[0], Action::Frame(_)), "{acts:?}");
+        assert_eq!(acts[1], Action::Baud(460_800), "after the answer");
+        let clkdiv = ok(
+            &mut l,
+            Command::ReadReg {
+                addr: rl::UART_CLKDIV_REG,
+            },
+        );
+        assert_eq!(clkdiv.value, 52_000_000 / 460_800);
+        l.reset(115_200);
+        assert!(!l.is_stub(), "a reset brings the ROM back");
     }
 
     #[test]

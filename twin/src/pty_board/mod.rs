@@ -59,8 +59,6 @@ const PACE_CHUNK: usize = 256;
 pub struct PtyBoardSpec {
     /// What it shares with every twin board.
     pub board: TwinBoardSpec,
-    /// Pace the link as a UART at this baud rate (10 bits a byte); None: as fast as the pty goes.
-    pub baud: Option<u32>,
     /// Power up in the ROM loader (GPIO0 held low) rather than booting the app.
     pub start_in_loader: bool,
     /// Flash at power-on; None: a small valid image, so the board boots.
@@ -75,7 +73,6 @@ impl PtyBoardSpec {
     pub fn new(name: &str, mac: &str, runtime: &FirmwareRuntime) -> Self {
         PtyBoardSpec {
             board: TwinBoardSpec::new(name, mac),
-            baud: None,
             start_in_loader: false,
             flash: None,
             runtime: runtime.clone(),
@@ -160,9 +157,8 @@ impl PtyBoard {
             .flash
             .clone()
             .unwrap_or_else(|| image::synthetic(4096, spec.board.seed));
-        let link_baud = spec.baud.unwrap_or(BAUD);
         let shared = Arc::new(Shared {
-            loader: Mutex::new(Loader::new(mac, flash, link_baud)),
+            loader: Mutex::new(Loader::new(mac, flash, BAUD)),
             mode: Mutex::new(BoardMode::Off),
         });
         let (lines_tx, lines_rx) = mpsc::unbounded_channel();
@@ -194,7 +190,7 @@ impl PtyBoard {
         let (read, write) = tokio::io::split(pty.master);
         let (out_tx, out_rx) = mpsc::unbounded_channel();
         let guard = Arc::new(pty.slave_guard);
-        let writer = tokio::spawn(write_paced(write, out_rx, guard, spec.baud));
+        let writer = tokio::spawn(write_paced(write, out_rx, guard, clock));
         let twin = Twin {
             rng: SmallRng::seed_from_u64(spec.board.seed),
             spec: spec.clone(),
@@ -214,7 +210,8 @@ impl PtyBoard {
             gen: 0,
             exec: None,
             last_out: 0,
-            baud: spec.baud,
+            baud: BAUD,
+            rx_due: tokio::time::Instant::now(),
             pins: Pins::from_lines(false, false),
             latched_loader: false,
             wake_at: None,
@@ -245,13 +242,18 @@ impl PtyBoard {
 
     /// A board alone on a private bench powered at 12.6 V, in real time: for tools, tests and benchmarks.
     pub async fn spawn_standalone(spec: PtyBoardSpec) -> Result<PtyBoard> {
+        PtyBoard::spawn_standalone_at(spec, 1.0).await
+    }
+
+    /// [`PtyBoard::spawn_standalone`] on a clock `speed` times real time (its link too).
+    pub async fn spawn_standalone_at(spec: PtyBoardSpec, speed: f64) -> Result<PtyBoard> {
         let bench = Arc::new(BenchState::new(spec.board.channel + 1));
         bench.update_channel(spec.board.channel, |c| {
             c.set_volts = 12.6;
             c.limit_amps = 1.0;
             c.output_on = true;
         });
-        PtyBoard::spawn(spec, bench, DeviceClock::start(1.0)).await
+        PtyBoard::spawn(spec, bench, DeviceClock::start(speed)).await
     }
 
     pub fn name(&self) -> &str {
@@ -365,22 +367,33 @@ fn cooked(bytes: &[u8]) -> Vec<u8> {
 
 enum Out {
     Bytes(Vec<u8>),
-    Baud(Option<u32>),
+    Baud(u32),
     /// From now on, write to this pty (the old one closes).
     Port(WriteHalf<Tty>, Arc<OwnedFd>),
 }
 
-fn wire_time(bytes: usize, baud: Option<u32>) -> Option<Duration> {
-    baud.map(|b| Duration::from_secs_f64(bytes as f64 * 10.0 / f64::from(b.max(1))))
+/// How long `bytes` take on a UART at `baud` (10 bits a byte), in real time at the clock's speed: the line runs
+/// in device time, as everything else on the twin does.
+fn wire_time(bytes: usize, baud: u32, clock: &DeviceClock) -> Duration {
+    clock.real(bytes as f64 * 10.0 / f64::from(baud.max(1)))
 }
 
-/// Writes the board's output to the pty, paced at the baud rate; drops what nobody reads.
+/// Waits until `bytes` more have crossed the line, counted from `due` (when the line went idle, if later): an
+/// absolute deadline, so timer rounding does not add up over a long transfer.
+async fn pace(due: &mut tokio::time::Instant, bytes: usize, baud: u32, clock: &DeviceClock) {
+    *due = (*due).max(tokio::time::Instant::now()) + wire_time(bytes, baud, clock);
+    tokio::time::sleep_until(*due).await;
+}
+
+/// Writes the board's output to the pty, paced at the link's baud rate; drops what nobody reads.
 async fn write_paced(
     mut pty: WriteHalf<Tty>,
     mut rx: mpsc::UnboundedReceiver<Out>,
     mut slave_guard: Arc<OwnedFd>,
-    mut baud: Option<u32>,
+    clock: DeviceClock,
 ) {
+    let mut baud = BAUD;
+    let mut due = tokio::time::Instant::now();
     while let Some(out) = rx.recv().await {
         let data = match out {
             Out::Baud(b) => {
@@ -394,11 +407,7 @@ async fn write_paced(
             }
             Out::Bytes(d) => d,
         };
-        for chunk in data.chunks(if baud.is_some() {
-            PACE_CHUNK
-        } else {
-            data.len().max(1)
-        }) {
+        for chunk in data.chunks(PACE_CHUNK) {
             match tokio::time::timeout(WRITE_STALL, pty.write_all(chunk)).await {
                 Ok(Ok(())) => {}
                 Ok(Err(_)) => return,
@@ -407,9 +416,7 @@ async fn write_paced(
                     break;
                 }
             }
-            if let Some(t) = wire_time(chunk.len(), baud) {
-                tokio::time::sleep(t).await;
-            }
+            pace(&mut due, chunk.len(), baud, &clock).await;
         }
     }
 }
@@ -458,7 +465,10 @@ struct Twin {
     gen: u64,
     exec: Option<Exec>,
     last_out: u8,
-    baud: Option<u32>,
+    /// The link's speed: the ROM's after a reset, the stub's after CHANGE_BAUDRATE.
+    baud: u32,
+    /// When the bytes received so far have crossed the line.
+    rx_due: tokio::time::Instant,
     pins: Pins,
     /// Boot mode latched from GPIO0 at the last pin reset or power-on; software resets boot it again.
     latched_loader: bool,
@@ -488,9 +498,7 @@ impl Twin {
                 r = self.read.read(&mut buf) => match r {
                     Ok(n) if n > 0 => {
                         self.input(&buf[..n]).await;
-                        if let Some(t) = wire_time(n, self.baud) {
-                            tokio::time::sleep(t).await;
-                        }
+                        pace(&mut self.rx_due, n, self.baud, &self.clock).await;
                     }
                     // The slave side is held open by the board, so this is the pty going away.
                     _ => return self.set_mode(BoardMode::Off),
@@ -636,9 +644,9 @@ impl Twin {
             .loader
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .reset(self.spec.baud.unwrap_or(BAUD));
-        self.baud = self.spec.baud;
-        let _ = self.out.send(Out::Baud(self.baud));
+            .reset(BAUD);
+        self.baud = BAUD;
+        let _ = self.out.send(Out::Baud(BAUD));
         self.latched_loader = match strap {
             Strap::Loader => true,
             Strap::Pins => !self.pins.gpio0_high,
@@ -774,10 +782,8 @@ impl Twin {
                     return self.start_app(None);
                 }
                 Action::Baud(b) => {
-                    if self.spec.baud.is_some() {
-                        self.baud = Some(b);
-                        let _ = self.out.send(Out::Baud(self.baud));
-                    }
+                    self.baud = b;
+                    let _ = self.out.send(Out::Baud(b));
                 }
             }
         }

@@ -1,6 +1,7 @@
-//! Warm start: a wake runs an app process started while the chip slept; the board's power and reset lines.
+//! Warm start: a wake runs an app process started while the chip slept; the board's power and reset lines; the
+//! line's pacing.
 
-use super::{BoardMode, PtyBoard, PtyBoardSpec};
+use super::{wire_time, BoardMode, PtyBoard, PtyBoardSpec};
 use crate::bench_state::{BenchState, LoadState};
 use crate::runtime::{FirmwareRuntime, ImageVariant};
 use model::clock::DeviceClock;
@@ -106,4 +107,17 @@ async fn power_that_comes_while_en_is_held_low_starts_the_chip_at_its_release() 
         .await
         .unwrap();
     board.stop().await;
+}
+
+#[test]
+fn a_byte_is_ten_bits_of_device_time() {
+    assert_eq!(
+        wire_time(11_520, 115_200, &DeviceClock::start(1.0)),
+        Duration::from_secs(1)
+    );
+    assert_eq!(
+        wire_time(46_080, 460_800, &DeviceClock::start(10.0)),
+        Duration::from_millis(100),
+        "at 10x the line runs ten times faster"
+    );
 }

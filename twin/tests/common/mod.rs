@@ -2,6 +2,8 @@
 //! twin bench, and standalone twin boards.
 #![allow(dead_code, reason = "each test binary uses its own subset")]
 
+pub mod esptool;
+
 use rig::supply::PowerSupply;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -91,9 +93,15 @@ pub fn cpython_runtime() -> FirmwareRuntime {
     }
 }
 
-/// A standalone twin board from `spec`, once it is in `mode` (within `limit`).
-pub async fn standalone_board(spec: PtyBoardSpec, mode: BoardMode, limit: Duration) -> PtyBoard {
-    let board = PtyBoard::spawn_standalone(spec).await.unwrap();
+/// A standalone twin board from `spec` on a clock `speed` times real time (its paced link too), once it is in
+/// `mode` (within `limit`).
+pub async fn standalone_board(
+    spec: PtyBoardSpec,
+    speed: f64,
+    mode: BoardMode,
+    limit: Duration,
+) -> PtyBoard {
+    let board = PtyBoard::spawn_standalone_at(spec, speed).await.unwrap();
     board.wait_for(mode, limit).await.unwrap();
     board
 }

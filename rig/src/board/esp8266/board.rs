@@ -7,11 +7,11 @@
 use super::flasher::{self, Flasher};
 use super::probe::RomLoaderProbe;
 use super::rom_banner::{self, RomBoot};
+use super::stub_cache;
 use super::BAUD;
-use crate::board::chip::Wiring;
+use crate::board::chip::{FlashSettings, Wiring};
 use crate::board::console;
-use crate::board::error::BoardError;
-use crate::board::error::LocateError;
+use crate::board::error::{BoardError, FlashError, LocateError};
 use crate::board::flash_records::FlashRecords;
 use crate::board::locate::Found;
 use crate::board::locator::{CurrentPort, Locator};
@@ -45,6 +45,7 @@ pub struct Esp8266Board {
     reader: Option<JoinHandle<()>>,
     /// What the ROM said at the last reset this board saw.
     last_boot: Option<RomBoot>,
+    flash_settings: FlashSettings,
 }
 
 /// Whether opening a port failed because its device is gone (unplugged, or a pty whose master closed).
@@ -113,6 +114,7 @@ impl Esp8266Board {
             console_rx: Some(rx),
             reader: None,
             last_boot: None,
+            flash_settings: wiring.flash,
         }
     }
 
@@ -211,6 +213,25 @@ impl Locate for Esp8266Board {
     }
 }
 
+impl Esp8266Board {
+    /// Resets the chip into its loader and flashes through `link`; returns the port and lines for the reset after.
+    async fn flash_through(
+        &mut self,
+        link: &flasher::FlashLink,
+        image: &[u8],
+        records: Option<&FlashRecords>,
+        progress: &mut (dyn FnMut(Progress) + Send),
+    ) -> Result<(Tty, Arc<dyn ResetLines>, FlashOutcome), BoardError> {
+        let (port, lines) = self.open_with_lines().await?;
+        reset_into_loader(lines.as_ref()).await?;
+        let expect_mac = self.locator.as_ref().map(Locator::mac);
+        let (f, _, outcome) =
+            flasher::flash_image_onto(port, &self.name, expect_mac, link, image, records, progress)
+                .await?;
+        Ok((f.into_port(), lines, outcome))
+    }
+}
+
 #[async_trait]
 impl Flash for Esp8266Board {
     /// Flashes a MicroPython image unless the board already holds it, then resets it into the app; a board known
@@ -222,13 +243,18 @@ impl Flash for Esp8266Board {
         progress: &mut (dyn FnMut(Progress) + Send),
     ) -> Result<FlashOutcome, BoardError> {
         self.stop_reader().await;
-        let (port, lines) = self.open_with_lines().await?;
-        reset_into_loader(lines.as_ref()).await?;
-        let expect_mac = self.locator.as_ref().map(Locator::mac);
-        let (f, _, outcome) =
-            flasher::flash_image_onto(port, &self.name, expect_mac, image, records, progress)
-                .await?;
-        let mut port = f.into_port();
+        let link = stub_cache::flash_link(&self.flash_settings).await;
+        let (mut port, lines, outcome) =
+            match self.flash_through(&link, image, records, progress).await {
+                Err(BoardError::Flash(e @ FlashError::StubSilent { .. })) => {
+                    // A stub that does not start leaves the chip lost: reset it and go through the ROM.
+                    tracing::warn!("{e}");
+                    stub_cache::give_up(&self.flash_settings);
+                    let rom = flasher::FlashLink::rom();
+                    self.flash_through(&rom, image, records, progress).await?
+                }
+                other => other?,
+            };
         self.reset_and_read_banner(&mut port, lines.as_ref())
             .await?;
         Ok(outcome)
@@ -240,12 +266,20 @@ impl Deploy for Esp8266Board {
     /// Deploys through the raw REPL (Ctrl-C right after a reset catches the app's maintenance window) and
     /// leaves the board at its REPL; `start` resets it into the app.
     async fn deploy(&mut self, files: &[AppFile]) -> Result<DeployReport, BoardError> {
+        self.deploy_with_progress(files, &mut |_| {}).await
+    }
+
+    async fn deploy_with_progress(
+        &mut self,
+        files: &[AppFile],
+        progress: &mut (dyn FnMut(Progress) + Send),
+    ) -> Result<DeployReport, BoardError> {
         self.stop_reader().await;
         let (mut port, lines) = self.open_with_lines().await?;
         self.reset_and_read_banner(&mut port, lines.as_ref())
             .await?;
         let mut repl = RawRepl::enter(port, &self.name).await?;
-        Ok(repl.deploy(files).await?)
+        Ok(repl.deploy_with_progress(files, progress).await?)
     }
 }
 

@@ -1,13 +1,17 @@
-//! Our ESP8266 flasher: SYNC, chip check, MAC, and FLASH_BEGIN/DATA/END to the ROM loader in 0x400-byte blocks.
-//! When the flasher stub is already running (esptool left it, or a board that keeps one), it writes compressed
-//! 0x4000-byte blocks and verifies with SPI_FLASH_MD5 instead. Every wait is bounded; every bad byte from the
+//! Our ESP8266 flasher: SYNC, chip check, MAC, then either FLASH_BEGIN/DATA/END to the ROM loader in 0x400-byte
+//! blocks, or (given esptool's flasher stub, `stub.rs`) the stub uploaded to RAM, the link switched to a faster
+//! baud, compressed 0x4000-byte blocks and an SPI_FLASH_MD5 verify, and the link back at 115200 for the console.
+//! A stub already running (esptool left it) is used as found. Every wait is bounded; every bad byte from the
 //! board is an error that names the board and the step.
 
 use super::image;
 use super::rom_loader::{self as rl, Begin, Command, DataBlock, Response};
 use super::slip;
+use super::stub::FlasherStub;
+use super::BAUD;
 use crate::board::error::FlashError;
 use crate::board::flash_records::FlashRecords;
+use crate::board::serial::SetBaud;
 use crate::board::{FlashOutcome, Mac, Progress};
 use flate2::{write::ZlibEncoder, Compression};
 use md5::{Digest, Md5};
@@ -24,6 +28,30 @@ const SYNC_WAIT: Duration = Duration::from_millis(250);
 /// Erasing and hashing take time on the chip: bounds per MiB, as the datasheets' worst cases allow.
 const ERASE_PER_MIB: Duration = Duration::from_secs(30);
 const MD5_PER_MIB: Duration = Duration::from_secs(8);
+/// A started stub greets at once; esptool waits its default 3 s read timeout for it.
+const STUB_GREETING_WAIT: Duration = Duration::from_secs(3);
+/// What the line carries while both ends switch speed is dropped (esptool waits 50 ms too).
+const BAUD_SETTLE: Duration = Duration::from_millis(50);
+/// READ_FLASH blocks the stub may send ahead of our acknowledgements (esptool's number).
+const READ_IN_FLIGHT: u32 = 64;
+
+/// How a board is flashed: through the stub at `baud`, or (no stub) through the ROM at 115200.
+#[derive(Debug, Clone)]
+pub struct FlashLink {
+    pub stub: Option<std::sync::Arc<FlasherStub>>,
+    /// The link's speed while the stub writes; the ROM and the console stay at [`BAUD`].
+    pub baud: u32,
+}
+
+impl FlashLink {
+    /// The ROM loader alone, at its own speed.
+    pub const fn rom() -> FlashLink {
+        FlashLink {
+            stub: None,
+            baud: BAUD,
+        }
+    }
+}
 
 fn per_mib(rate: Duration, bytes: usize) -> Duration {
     COMMAND_TIMEOUT.max(rate.mul_f64(bytes as f64 / (1 << 20) as f64))
@@ -35,9 +63,11 @@ pub struct Flasher<P> {
     decoder: slip::Decoder,
     frames: VecDeque<Vec<u8>>,
     stub: bool,
+    /// The link's speed now (both ends).
+    baud: u32,
 }
 
-impl<P: AsyncRead + AsyncWrite + Unpin + Send> Flasher<P> {
+impl<P: AsyncRead + AsyncWrite + SetBaud + Unpin + Send> Flasher<P> {
     /// Syncs with a chip already in its loader (reset it there first: `reset_lines::reset_into_loader`).
     pub async fn connect(port: P, board: &str) -> Result<Self> {
         let mut f = Flasher {
@@ -46,6 +76,7 @@ impl<P: AsyncRead + AsyncWrite + Unpin + Send> Flasher<P> {
             decoder: slip::Decoder::new(),
             frames: VecDeque::new(),
             stub: false,
+            baud: BAUD,
         };
         for _ in 0..SYNC_ATTEMPTS {
             f.send(&Command::Sync).await?;
@@ -73,6 +104,83 @@ impl<P: AsyncRead + AsyncWrite + Unpin + Send> Flasher<P> {
 
     pub fn into_port(self) -> P {
         self.port
+    }
+
+    /// Uploads the stub to RAM (MEM_BEGIN/DATA/END per segment), starts it and waits for its "OHAI". A stub
+    /// already answering is kept.
+    pub async fn run_stub(&mut self, stub: &FlasherStub) -> Result<()> {
+        if self.stub {
+            return Ok(());
+        }
+        for (segment, start) in [(&stub.text, stub.text_start), (&stub.data, stub.data_start)] {
+            if segment.is_empty() {
+                continue;
+            }
+            let blocks = segment.len().div_ceil(rl::RAM_BLOCK);
+            let begin = Begin {
+                size: segment.len() as u32,
+                blocks: blocks as u32,
+                block_size: rl::RAM_BLOCK as u32,
+                offset: start,
+            };
+            self.command(
+                Command::MemBegin(begin),
+                "stub upload: MEM_BEGIN",
+                COMMAND_TIMEOUT,
+            )
+            .await?;
+            for (seq, chunk) in segment.chunks(rl::RAM_BLOCK).enumerate() {
+                let cmd = Command::MemData(DataBlock {
+                    seq: seq as u32,
+                    data: chunk.to_vec(),
+                });
+                self.command(cmd, "stub upload: MEM_DATA", COMMAND_TIMEOUT)
+                    .await?;
+            }
+        }
+        // The ROM may jump before its MEM_END answer is out (esptool ignores it too): the greeting is what counts.
+        self.send(&Command::MemEnd {
+            entry: Some(stub.entry),
+        })
+        .await?;
+        let deadline = Instant::now() + STUB_GREETING_WAIT;
+        loop {
+            match self.frame(deadline, "starting the stub").await {
+                Ok(f) if f == rl::STUB_GREETING => break,
+                Ok(_) => continue,
+                Err(FlashError::Timeout { .. }) => {
+                    return Err(FlashError::StubSilent {
+                        board: self.board.clone(),
+                        path: stub.path.clone(),
+                        seconds: STUB_GREETING_WAIT.as_secs_f64(),
+                    })
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        self.stub = true;
+        Ok(())
+    }
+
+    /// Switches both ends of a stub's link to `baud` (the ROM cannot).
+    pub async fn change_baud(&mut self, baud: u32) -> Result<()> {
+        if baud == self.baud || !self.stub {
+            return Ok(());
+        }
+        let cmd = Command::ChangeBaudrate {
+            new: baud,
+            old: self.baud,
+        };
+        self.command(cmd, &format!("CHANGE_BAUDRATE to {baud}"), COMMAND_TIMEOUT)
+            .await?;
+        self.port.set_baud(baud).map_err(|error| FlashError::Port {
+            board: self.board.clone(),
+            step: format!("setting the port to {baud} baud"),
+            error,
+        })?;
+        self.baud = baud;
+        tokio::time::sleep(BAUD_SETTLE).await;
+        self.drain(BAUD_SETTLE, "CHANGE_BAUDRATE").await
     }
 
     /// Refuses anything but an ESP8266.
@@ -131,6 +239,60 @@ impl<P: AsyncRead + AsyncWrite + Unpin + Send> Flasher<P> {
                 detail: format!("{} bytes of digest, expected 16", r.data.len()),
             })?;
         Ok(Some(digest))
+    }
+
+    /// Reads `len` bytes of flash at `offset` through the stub (READ_FLASH: 4 KiB frames, each acknowledged with
+    /// the count so far, then the stub's MD5 of the whole, checked); None without the stub.
+    pub async fn read_flash(&mut self, offset: u32, len: usize) -> Result<Option<Vec<u8>>> {
+        if !self.stub {
+            return Ok(None);
+        }
+        let cmd = Command::ReadFlash {
+            offset,
+            length: len as u32,
+            block_size: rl::SECTOR as u32,
+            max_inflight: READ_IN_FLIGHT,
+        };
+        self.command(cmd, "READ_FLASH", COMMAND_TIMEOUT).await?;
+        let mut data = Vec::with_capacity(len);
+        while data.len() < len {
+            let block = self
+                .frame(Instant::now() + COMMAND_TIMEOUT, "READ_FLASH data")
+                .await?;
+            if block.len() > len - data.len()
+                || (block.len() < rl::SECTOR && data.len() + block.len() < len)
+            {
+                return Err(self.bad_reply(
+                    "READ_FLASH data",
+                    format!(
+                        "a block of {} bytes at {} of {len}",
+                        block.len(),
+                        data.len()
+                    ),
+                ));
+            }
+            data.extend_from_slice(&block);
+            let ack = slip::encode(&(data.len() as u32).to_le_bytes());
+            self.write_raw(&ack, "READ_FLASH acknowledgement").await?;
+        }
+        let digest = self
+            .frame(Instant::now() + COMMAND_TIMEOUT, "READ_FLASH digest")
+            .await?;
+        if digest.as_slice() != Md5::digest(&data).as_slice() {
+            return Err(self.bad_reply(
+                "READ_FLASH digest",
+                format!("the stub's MD5 {digest:02x?} is not that of the bytes read"),
+            ));
+        }
+        Ok(Some(data))
+    }
+
+    fn bad_reply(&self, step: &str, detail: String) -> FlashError {
+        FlashError::BadReply {
+            board: self.board.clone(),
+            step: step.to_string(),
+            detail,
+        }
     }
 
     /// Writes `data` at `offset`, calling `progress` after every block. With the stub the write is compressed
@@ -206,14 +368,10 @@ impl<P: AsyncRead + AsyncWrite + Unpin + Send> Flasher<P> {
         data: &[u8],
         progress: &mut (dyn FnMut(Progress) + Send),
     ) -> Result<()> {
-        let mut z = ZlibEncoder::new(Vec::new(), Compression::best());
-        let packed = z
-            .write_all(data)
-            .and_then(|()| z.finish())
-            .map_err(|error| FlashError::Compress {
-                board: self.board.clone(),
-                error,
-            })?;
+        let packed = deflate(data).map_err(|error| FlashError::Compress {
+            board: self.board.clone(),
+            error,
+        })?;
         let blocks: Vec<&[u8]> = packed.chunks(rl::STUB_FLASH_BLOCK).collect();
         let begin = Begin {
             size: data.len() as u32,
@@ -244,9 +402,16 @@ impl<P: AsyncRead + AsyncWrite + Unpin + Send> Flasher<P> {
                 total: data.len(),
             });
         }
-        // The stub answers a block before writing it: one more command waits for the last write.
-        self.read_reg(rl::CHIP_MAGIC_REG, "waiting for the last block")
-            .await?;
+        // The stub answers a block before writing it: FLASH_DEFL_END (staying in the stub, as esptool sends it)
+        // is answered once the last write is done.
+        self.command(
+            Command::FlashDeflEnd {
+                run_user_code: true,
+            },
+            "FLASH_DEFL_END",
+            per_mib(ERASE_PER_MIB, rl::STUB_FLASH_BLOCK * 4),
+        )
+        .await?;
         Ok(())
     }
 
@@ -278,8 +443,13 @@ impl<P: AsyncRead + AsyncWrite + Unpin + Send> Flasher<P> {
 
     async fn send(&mut self, cmd: &Command) -> Result<()> {
         let frame = slip::encode(&cmd.to_request().encode());
+        self.write_raw(&frame, &format!("writing op 0x{:02X}", cmd.op()))
+            .await
+    }
+
+    async fn write_raw(&mut self, frame: &[u8], step: &str) -> Result<()> {
         let written = tokio::time::timeout(COMMAND_TIMEOUT, async {
-            self.port.write_all(&frame).await?;
+            self.port.write_all(frame).await?;
             self.port.flush().await
         })
         .await
@@ -291,7 +461,7 @@ impl<P: AsyncRead + AsyncWrite + Unpin + Send> Flasher<P> {
         });
         written.map_err(|error| FlashError::Port {
             board: self.board.clone(),
-            step: format!("writing op 0x{:02X}", cmd.op()),
+            step: step.to_string(),
             error,
         })
     }
@@ -387,24 +557,34 @@ impl<P: AsyncRead + AsyncWrite + Unpin + Send> Flasher<P> {
     }
 }
 
-/// Checks the image, connects, identifies the chip and writes the image at 0x0 unless the board already holds
-/// it (by the stub's MD5 when the stub answers, else by `records`). Leaves the chip in its loader.
-pub async fn flash_image<P: AsyncRead + AsyncWrite + Unpin + Send>(
+/// `data` as the stub's FLASH_DEFL_DATA blocks carry it: a zlib stream at esptool's level (9).
+pub fn deflate(data: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut z = ZlibEncoder::new(Vec::new(), Compression::best());
+    z.write_all(data)?;
+    z.finish()
+}
+
+/// Checks the image, connects, identifies the chip, starts the stub and speeds the link up as `link` says, and
+/// writes the image at 0x0 unless the board already holds it (by the stub's MD5 when the stub answers, else by
+/// `records`). Leaves the chip in its loader (or stub) with the link back at 115200.
+pub async fn flash_image<P: AsyncRead + AsyncWrite + SetBaud + Unpin + Send>(
     port: P,
     board: &str,
+    link: &FlashLink,
     firmware: &[u8],
     records: Option<&FlashRecords>,
     progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<(Flasher<P>, Mac, FlashOutcome)> {
-    flash_image_onto(port, board, None, firmware, records, progress).await
+    flash_image_onto(port, board, None, link, firmware, records, progress).await
 }
 
 /// [`flash_image`], refusing to write unless the chip's MAC is `expect_mac` (when given): a port that changed
 /// hands since the board was found there is never flashed.
-pub async fn flash_image_onto<P: AsyncRead + AsyncWrite + Unpin + Send>(
+pub async fn flash_image_onto<P: AsyncRead + AsyncWrite + SetBaud + Unpin + Send>(
     port: P,
     board: &str,
     expect_mac: Option<Mac>,
+    link: &FlashLink,
     firmware: &[u8],
     records: Option<&FlashRecords>,
     progress: &mut (dyn FnMut(Progress) + Send),
@@ -423,33 +603,40 @@ pub async fn flash_image_onto<P: AsyncRead + AsyncWrite + Unpin + Send>(
             want,
         });
     }
+    if let Some(stub) = &link.stub {
+        f.run_stub(stub).await?;
+    }
+    f.change_baud(link.baud).await?;
+    let outcome = write_unless_held(&mut f, mac, firmware, records, progress).await?;
+    // The console (and the ROM after a reset) runs at 115200: leave the link there.
+    f.change_baud(BAUD).await?;
+    Ok((f, mac, outcome))
+}
+
+async fn write_unless_held<P: AsyncRead + AsyncWrite + SetBaud + Unpin + Send>(
+    f: &mut Flasher<P>,
+    mac: Mac,
+    firmware: &[u8],
+    records: Option<&FlashRecords>,
+    progress: &mut (dyn FnMut(Progress) + Send),
+) -> Result<FlashOutcome> {
+    let board = f.board.clone();
     let want: [u8; 16] = Md5::digest(firmware).into();
     if f.flash_md5(0, firmware.len()).await? == Some(want) {
-        return Ok((f, mac, FlashOutcome::Unchanged("flash MD5 matches")));
+        return Ok(FlashOutcome::Unchanged("flash MD5 matches"));
     }
     if !f.is_stub() && records.is_some_and(|r| r.holds(mac, 0, firmware)) {
-        return Ok((
-            f,
-            mac,
-            FlashOutcome::Unchanged("flashed by this rig before"),
-        ));
+        return Ok(FlashOutcome::Unchanged("flashed by this rig before"));
     }
     let started = Instant::now();
     f.write_flash(0, firmware, progress).await?;
     let seconds = started.elapsed().as_secs_f64();
     if let Some(r) = records {
         r.store(mac, 0, firmware)
-            .map_err(|error| FlashError::Record {
-                board: board.to_string(),
-                error,
-            })?;
+            .map_err(|error| FlashError::Record { board, error })?;
     }
-    Ok((
-        f,
-        mac,
-        FlashOutcome::Written {
-            bytes: firmware.len(),
-            seconds,
-        },
-    ))
+    Ok(FlashOutcome::Written {
+        bytes: firmware.len(),
+        seconds,
+    })
 }

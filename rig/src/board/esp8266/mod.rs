@@ -9,6 +9,8 @@ mod probe;
 pub mod rom_banner;
 pub mod rom_loader;
 pub mod slip;
+pub mod stub;
+mod stub_cache;
 
 pub use board::Esp8266Board;
 

@@ -2,7 +2,7 @@
 //! before the app switches the UART to 115200: what it says about the reset, read right after one.
 
 use crate::board::console::LineSplitter;
-use crate::board::serial::Tty;
+use crate::board::serial::{SetBaud as _, Tty};
 use std::time::Duration;
 use tokio::io::AsyncReadExt;
 

@@ -17,8 +17,10 @@ pub const EFUSE_WORDS: [u32; 4] = [0x3FF0_0050, 0x3FF0_0054, 0x3FF0_0058, 0x3FF0
 /// UART_CLKDIV: esptool estimates the crystal from it and the baud rate.
 pub const UART_CLKDIV_REG: u32 = 0x6000_0014;
 
-/// The ROM writes flash in blocks of this size; RAM uploads use 0x1800.
+/// The ROM writes flash in blocks of this size.
 pub const FLASH_BLOCK: usize = 0x400;
+/// RAM uploads (the stub) go in blocks of this size.
+pub const RAM_BLOCK: usize = 0x1800;
 /// The stub's (compressed or not) write block.
 pub const STUB_FLASH_BLOCK: usize = 0x4000;
 pub const SECTOR: usize = 0x1000;
@@ -281,8 +283,10 @@ pub enum Command {
         total_size: u32,
     },
     SpiAttach,
+    /// The stub takes the rate the link runs at now as well (the ROM's form sends 0 there).
     ChangeBaudrate {
         new: u32,
+        old: u32,
     },
     FlashDeflBegin(Begin),
     FlashDeflData(DataBlock),
@@ -343,7 +347,14 @@ impl Command {
         let words = |w: &[u32]| w.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>();
         let begin = |b: &Begin| words(&[b.size, b.blocks, b.block_size, b.offset]);
         let (data, sum) = match self {
-            FlashBegin(b) | MemBegin(b) | FlashDeflBegin(b) => (begin(b), 0),
+            FlashBegin(b) | MemBegin(b) => (begin(b), 0),
+            // Stubs take a fifth word, "encrypted write" (esptool sends it to every stub); only stubs inflate on
+            // the ESP8266, its ROM has no FLASH_DEFL_*.
+            FlashDeflBegin(b) => {
+                let mut d = begin(b);
+                d.extend(0u32.to_le_bytes());
+                (d, 0)
+            }
             FlashData(block) | MemData(block) | FlashDeflData(block) => {
                 let mut d = words(&[block.data.len() as u32, block.seq, 0, 0]);
                 d.extend(&block.data);
@@ -366,7 +377,7 @@ impl Command {
                 (words(&[0, *total_size, 0x10000, 0x1000, 0x100, 0xFFFF]), 0)
             }
             SpiAttach => (words(&[0, 0]), 0),
-            ChangeBaudrate { new } => (words(&[*new, 0]), 0),
+            ChangeBaudrate { new, old } => (words(&[*new, *old]), 0),
             SpiFlashMd5 { addr, size } => (words(&[*addr, *size, 0, 0]), 0),
             EraseRegion { offset, size } => (words(&[*offset, *size]), 0),
             ReadFlash {
@@ -475,8 +486,11 @@ impl Command {
             }
             op::SPI_ATTACH => SpiAttach,
             op::CHANGE_BAUDRATE => {
-                need(4)?;
-                ChangeBaudrate { new: w(0) }
+                need(8)?;
+                ChangeBaudrate {
+                    new: w(0),
+                    old: w(1),
+                }
             }
             op::SPI_FLASH_MD5 => {
                 need(8)?;
@@ -632,7 +646,10 @@ mod tests {
             Command::SpiSetParams {
                 total_size: 4 << 20,
             },
-            Command::ChangeBaudrate { new: 460_800 },
+            Command::ChangeBaudrate {
+                new: 460_800,
+                old: 115_200,
+            },
             Command::FlashDeflBegin(begin),
             Command::FlashDeflData(block),
             Command::FlashDeflEnd {

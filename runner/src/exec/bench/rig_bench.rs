@@ -20,7 +20,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 /// Benches on the rig a rig file describes.
-pub struct RigSource(pub Arc<RigFile>);
+pub struct RigSource {
+    pub rig: Arc<RigFile>,
+    /// Progress bars while boards are found, flashed and deployed (on a terminal; not with `--quiet`).
+    pub progress: bool,
+}
 
 #[async_trait]
 impl BenchSource for RigSource {
@@ -29,7 +33,9 @@ impl BenchSource for RigSource {
     }
 
     async fn open(&self, scenario: &Scenario, _clock: DeviceClock) -> Result<Box<dyn Bench>> {
-        Ok(Box::new(RigBench::new(&self.0, scenario)?))
+        let mut bench = RigBench::new(&self.rig, scenario)?;
+        bench.progress = self.progress;
+        Ok(Box::new(bench))
     }
 }
 
@@ -42,6 +48,7 @@ pub struct RigBench {
     payload: Option<PayloadFormat>,
     image: Option<PathBuf>,
     scan: Vec<String>,
+    progress: bool,
 }
 
 impl RigBench {
@@ -66,6 +73,7 @@ impl RigBench {
                     port: PathBuf::from(&b.port),
                     lines,
                     usb_serial: b.usb_serial.clone(),
+                    flash: b.flash.clone(),
                 });
                 infos.push(BoardInfo {
                     name: b.name.clone(),
@@ -95,6 +103,7 @@ impl RigBench {
             payload: rig.payload.clone(),
             image: rig.image.clone(),
             scan: rig.scan.clone(),
+            progress: false,
         })
     }
 }
@@ -133,6 +142,7 @@ impl Bench for RigBench {
             image: self.image.as_deref(),
             scan: &self.scan,
             keep_flash_records: true,
+            progress: self.progress,
         };
         provision_wire::provision(wire, scenario, files).await
     }

@@ -159,6 +159,7 @@ impl TwinBench {
                 port: pty.port().to_path_buf(),
                 lines: Some(pty.lines()),
                 usb_serial: None,
+                flash: rig::board::FlashSettings::default(),
             });
             ptys.push(pty);
             bench.infos.push(info);
@@ -259,6 +260,7 @@ impl Bench for TwinBench {
                     image: None,
                     scan: &[],
                     keep_flash_records: false,
+                    progress: false,
                 };
                 provision_wire::provision(wire, scenario, files).await
             }
