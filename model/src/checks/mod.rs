@@ -3,6 +3,7 @@
 
 mod awake_ms;
 mod backlog;
+pub mod baseline;
 mod calibration;
 mod connack;
 mod connects;
