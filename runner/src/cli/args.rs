@@ -50,6 +50,9 @@ pub enum Command {
     /// The twin bench standalone (`bench up`), and benchmarks that print figures, not pass/fail.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Reports written by `hil run`, taken together: several merged into one.
+    #[command(subcommand)]
+    Report(ReportCommand),
     /// Parse and validate scenario files without running them.
     Validate {
         /// Scenario files or folders [default: scenarios/]
@@ -84,6 +87,21 @@ pub enum Command {
         /// The device (board) whose readings to take, when the capture holds several.
         #[arg(long)]
         device: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ReportCommand {
+    /// One report from several (a night's benches, `--partition` slices): their scenario folders, and one
+    /// index.html, junit.xml and summary.txt, shaped as one run's. A scenario in two inputs is refused. Exit 0
+    /// once written, whatever the scenarios' results (the summary says them).
+    Merge {
+        /// Report folders written by `hil run --report`.
+        #[arg(required = true, num_args = 1..)]
+        inputs: Vec<PathBuf>,
+        /// The merged report's folder (new, empty, or an earlier report, which is replaced).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
     },
 }
 

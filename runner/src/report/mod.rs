@@ -6,6 +6,8 @@ mod folder;
 mod header;
 mod html;
 mod junit;
+mod junit_read;
+mod merge;
 mod read;
 mod summary;
 
@@ -14,6 +16,7 @@ pub use folder::{prepare_report_folder, ReportFolderError};
 pub use header::RunHeader;
 pub use html::write_html;
 pub use junit::write_junit;
+pub use merge::{merge, MergeError};
 pub use read::{ReadReportError, ReportRead, ScenarioRun};
 pub use summary::summary_table;
 

@@ -1,7 +1,10 @@
 //! A report folder read back: what it tested and each scenario's event log, for baselines, merges and history.
 
-use model::events::{read_log, Event, ReadLogError, Tested};
+use model::checks::Verdict;
+use model::events::{read_log, Body, Event, ReadLogError, Tested};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 /// One scenario of a report: its folder's name and its event log.
 pub struct ScenarioRun {
@@ -13,18 +16,70 @@ pub struct ScenarioRun {
 }
 
 impl ScenarioRun {
-    /// Whether every check its log records passed (and it recorded any: a run stopped by a bench error has none).
-    pub fn passed(&self) -> bool {
-        let mut checks = self.checks().peekable();
-        checks.peek().is_some() && checks.all(|pass| pass)
+    /// The verdicts its log records (`check` events), in order.
+    pub fn verdicts(&self) -> Vec<Verdict> {
+        self.events
+            .iter()
+            .filter_map(|e| match &e.body {
+                Body::Check {
+                    name,
+                    board,
+                    pass,
+                    judged,
+                    message,
+                } => Some(Verdict {
+                    name: check_name(name),
+                    board: board.clone(),
+                    pass: *pass,
+                    judged: *judged,
+                    message: message.clone(),
+                }),
+                _ => None,
+            })
+            .collect()
     }
 
-    fn checks(&self) -> impl Iterator<Item = bool> + '_ {
-        self.events.iter().filter_map(|e| match &e.body {
-            model::events::Body::Check { pass, .. } => Some(*pass),
+    /// Whether it recorded checks and every one passed (a run stopped by a bench error records none).
+    pub fn passed(&self) -> bool {
+        let verdicts = self.verdicts();
+        !verdicts.is_empty() && verdicts.iter().all(|v| v.pass)
+    }
+
+    /// Its boards' names, as its `scenario.start` lists them.
+    pub fn boards(&self) -> Vec<String> {
+        self.events
+            .iter()
+            .find_map(|e| match &e.body {
+                Body::ScenarioStart { boards, .. } => {
+                    Some(boards.iter().map(|b| b.name.clone()).collect())
+                }
+                _ => None,
+            })
+            .unwrap_or_default()
+    }
+
+    /// The broker its `scenario.start` names.
+    pub fn broker(&self) -> Option<&str> {
+        self.events.iter().find_map(|e| match &e.body {
+            Body::ScenarioStart { broker, .. } => Some(broker.as_str()),
             _ => None,
         })
     }
+}
+
+/// A check's name read back from a log, as the `&'static str` a `Verdict` names it by: each distinct name is
+/// kept once for the process (there are a few dozen checks).
+fn check_name(name: &str) -> &'static str {
+    static NAMES: Mutex<BTreeSet<&'static str>> = Mutex::new(BTreeSet::new());
+    let mut names = NAMES
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(known) = names.get(name) {
+        return known;
+    }
+    let kept: &'static str = Box::leak(name.to_string().into_boxed_str());
+    names.insert(kept);
+    kept
 }
 
 /// A report folder's scenarios, in name order.
