@@ -50,7 +50,7 @@ pub enum Command {
     /// The twin bench standalone (`bench up`), and benchmarks that print figures, not pass/fail.
     #[command(subcommand)]
     Bench(BenchCommand),
-    /// Reports written by `hil run`, taken together: several merged into one.
+    /// Reports written by `hil run`, taken together: several merged into one, or many nights' history.
     #[command(subcommand)]
     Report(ReportCommand),
     /// Parse and validate scenario files without running them.
@@ -100,6 +100,18 @@ pub enum ReportCommand {
         #[arg(required = true, num_args = 1..)]
         inputs: Vec<PathBuf>,
         /// The merged report's folder (new, empty, or an earlier report, which is replaced).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+    /// One static page over many nights' reports: a scenario × night grid, scenarios flaky on a firmware
+    /// (passed and failed with the same folder hash) marked, and trends of reading error, awake time per wake,
+    /// period error and lost or late readings, with their numbers.
+    History {
+        /// Report folders written by `hil run --report` (or `hil report merge`), in any order: nights are
+        /// ordered by the date their logs record.
+        #[arg(required = true, num_args = 1..)]
+        inputs: Vec<PathBuf>,
+        /// Where to write index.html.
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
     },

@@ -11,5 +11,10 @@ pub(super) fn report(command: ReportCommand) -> Ended {
             eprintln!("report: {}", out.display());
             Ok(EXIT_PASS)
         }
+        ReportCommand::History { inputs, out } => {
+            let page = report::write_history(&inputs, &out).map_err(setup_error)?;
+            eprintln!("history: {}", page.display());
+            Ok(EXIT_PASS)
+        }
     }
 }

@@ -4,6 +4,7 @@
 mod baseline;
 mod folder;
 mod header;
+mod history;
 mod html;
 mod junit;
 mod junit_read;
@@ -14,6 +15,7 @@ mod summary;
 pub use baseline::Baseline;
 pub use folder::{prepare_report_folder, ReportFolderError};
 pub use header::RunHeader;
+pub use history::{write_history, HistoryError};
 pub use html::write_html;
 pub use junit::write_junit;
 pub use merge::{merge, MergeError};
