@@ -5,26 +5,16 @@
 mod common;
 use common::*;
 
-/// Two minutes of 30 s sleeps; the awake margin a little wider than the default (20 %), as a busy machine
-/// stretches a twin's wake, and still far below the copy's +60 %.
-const SCENARIO: &str = r#"name = "steady"
-duration = "2m"
-
-[firmware]
-sleep = "30s"
-
-[supply]
-profile = [{ at = "0s", volts = 12.6 }]
-
-[expect]
-readings = { within_volts = 0.15, min_count = 3 }
-baseline_margin = { awake = 0.35 }
-"#;
+/// The awake margin a little wider than the default (20 %), as a busy machine stretches a twin's wake, and still
+/// far below the copy's +60 %.
+fn steady_with_awake_margin() -> String {
+    two_minute_scenario("steady", 3, "baseline_margin = { awake = 0.35 }")
+}
 
 #[test]
 fn a_firmware_that_stays_awake_longer_fails_baseline_and_the_same_one_passes() {
     let fx = Fixture::new();
-    let scenario = fx.write("steady.toml", SCENARIO);
+    let scenario = fx.write("steady.toml", &steady_with_awake_margin());
     let first = fx.path("first");
     let out = run_hil(&scenario, &first, &["--quiet"], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
@@ -113,7 +103,7 @@ fn a_firmware_that_stays_awake_longer_fails_baseline_and_the_same_one_passes() {
 #[test]
 fn a_baseline_that_is_no_report_or_a_margin_naming_no_metric_is_refused() {
     let fx = Fixture::new();
-    let scenario = fx.write("steady.toml", SCENARIO);
+    let scenario = fx.write("steady.toml", &steady_with_awake_margin());
     let empty = fx.path("empty");
     std::fs::create_dir_all(&empty).unwrap();
     let out = run_hil(

@@ -8,24 +8,6 @@ use common::*;
 use model::metrics::{run_metrics, Metric};
 use std::path::Path;
 
-/// Two minutes of 30 s sleeps; `min_count` 100 makes it fail whatever the firmware.
-fn scenario(min_count: u32) -> String {
-    format!(
-        r#"name = "steady"
-duration = "2m"
-
-[firmware]
-sleep = "30s"
-
-[supply]
-profile = [{{ at = "0s", volts = 12.6 }}]
-
-[expect]
-readings = {{ within_volts = 0.15, min_count = {min_count} }}
-"#
-    )
-}
-
 /// The firmware hash a report's log records.
 fn firmware_hash(report: &Path) -> String {
     let log = std::fs::read_to_string(report.join("steady/events.jsonl")).unwrap();
@@ -70,17 +52,12 @@ fn table_rows(page: &str, opening: &str) -> Vec<Vec<String>> {
 #[test]
 fn three_nights_give_the_grid_a_flaky_mark_and_trends_whose_numbers_are_the_events() {
     let fx = Fixture::new();
-    let passing = fx.write("passing/steady.toml", &scenario(3));
-    let strict = fx.write("strict/steady.toml", &scenario(100));
-    let firmware = fx.firmware_copy();
-    let battery = firmware.join("battery.py");
-    let mut source = std::fs::read_to_string(&battery).unwrap();
-    assert!(source.contains("def counts_to_volts("));
-    // Every reading 10 % high, as a mis-specified divider would make it.
-    source.push_str(
-        "\n_exact_counts_to_volts = counts_to_volts\n\n\ndef counts_to_volts(counts, divider, full_scale_volts):\n    return _exact_counts_to_volts(counts, divider / 1.1, full_scale_volts)\n",
+    let passing = fx.write("passing/steady.toml", &two_minute_scenario("steady", 3, ""));
+    let strict = fx.write(
+        "strict/steady.toml",
+        &two_minute_scenario("steady", 100, ""),
     );
-    std::fs::write(&battery, source).unwrap();
+    let firmware = fx.firmware_reading_high();
 
     let nights = [fx.path("n1"), fx.path("n2"), fx.path("n3")];
     let out = run_hil(&passing, &nights[0], &["--quiet"], &[]);

@@ -6,24 +6,6 @@ mod common;
 use common::*;
 use std::path::{Path, PathBuf};
 
-/// Two minutes of 30 s sleeps; `min_count` 100 makes it fail.
-fn scenario(name: &str, min_count: u32) -> String {
-    format!(
-        r#"name = "{name}"
-duration = "2m"
-
-[firmware]
-sleep = "30s"
-
-[supply]
-profile = [{{ at = "0s", volts = 12.6 }}]
-
-[expect]
-readings = {{ within_volts = 0.15, min_count = {min_count} }}
-"#
-    )
-}
-
 /// Every file under `dir`, relative to it, sorted.
 fn shape(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = files_under(dir)
@@ -52,8 +34,8 @@ fn suites_count(junit: &Path, name: &str) -> u32 {
 #[test]
 fn two_disjoint_runs_merge_into_the_shape_of_one_run_of_both() {
     let fx = Fixture::new();
-    let good = fx.write("both/good.toml", &scenario("good", 3));
-    let bad = fx.write("both/bad.toml", &scenario("bad", 100));
+    let good = fx.write("both/good.toml", &two_minute_scenario("good", 3, ""));
+    let bad = fx.write("both/bad.toml", &two_minute_scenario("bad", 100, ""));
     let (part_good, part_bad, whole) = (fx.path("good"), fx.path("bad"), fx.path("whole"));
     let out = run_hil(&good, &part_good, &["--quiet"], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
