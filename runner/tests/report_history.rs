@@ -127,6 +127,11 @@ fn three_nights_give_the_grid_a_flaky_mark_and_trends_whose_numbers_are_the_even
             .collect();
         assert_eq!(row[1..], expected, "{}", night.display());
     }
+    let night = nights[0].to_str().unwrap();
+    let out = hil(&["report", "history", night, "--out", night], &[]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{all}");
+    assert!(all.contains("holds a run's report (junit.xml)"), "{all}");
     let error_p50 = |row: &Vec<String>| -> f64 { row[1].trim_end_matches(" V").parse().unwrap() };
     assert!(
         error_p50(&values[2]) > 1.0 && error_p50(&values[0]) < 0.05,

@@ -17,6 +17,12 @@ use trend::{trend_figure, Series};
 pub enum HistoryError {
     #[error("report history: {0}")]
     Read(#[from] super::ReadReportError),
+    #[error(
+        "report history: --out {} holds a run's report (junit.xml), whose index.html the page would replace; \
+         write the history to a folder of its own",
+        .0.display()
+    )]
+    OutIsReport(PathBuf),
     #[error("report history: writing {}: {cause}", path.display())]
     Write {
         path: PathBuf,
@@ -46,6 +52,9 @@ const TRENDS: [(&str, &str, &[Metric]); 4] = [
 
 /// Reads the nights in `inputs`, oldest first, and writes `out`/index.html; gives the page's path.
 pub fn write_history(inputs: &[PathBuf], out: &Path) -> Result<PathBuf, HistoryError> {
+    if out.join("junit.xml").exists() {
+        return Err(HistoryError::OutIsReport(out.to_path_buf()));
+    }
     let mut nights = inputs
         .iter()
         .map(|dir| Night::read(dir))
