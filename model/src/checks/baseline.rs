@@ -116,10 +116,23 @@ pub fn check(
                 );
             };
             let changes = changes(metrics, base, margins);
+            // A metric the baseline measured and this run could not (no wake slept, no reading compared) is
+            // a change too.
+            let gone = Metric::ALL
+                .iter()
+                .filter(|m| base.contains_key(m) && !metrics.contains_key(m))
+                .map(|m| {
+                    format!(
+                        "{} {} in the baseline, not measured in this run",
+                        m.label(),
+                        m.text(base[m])
+                    )
+                });
             let beyond: Vec<String> = changes
                 .iter()
                 .filter(|c| c.beyond())
                 .map(Change::describe)
+                .chain(gone)
                 .collect();
             if beyond.is_empty() {
                 Verdict::new(
@@ -139,7 +152,7 @@ pub fn check(
                     format!(
                         "{} of {} metrics worse than the baseline {source}: {}",
                         beyond.len(),
-                        changes.len(),
+                        base.len(),
                         beyond.join("; ")
                     ),
                 )
@@ -204,6 +217,20 @@ mod tests {
         assert!(
             v.message
                 .contains("lost readings 1 vs 0 in the baseline (from 0"),
+            "{}",
+            v.message
+        );
+    }
+
+    #[test]
+    fn a_metric_the_baseline_measured_and_this_run_did_not_fails() {
+        let base = metrics(&[(Metric::AwakeP50, 2.3), (Metric::PeriodError, 0.5)]);
+        let this = metrics(&[(Metric::AwakeP50, 2.3)]);
+        let v = &check(&this, Some(&base), &Margins::default(), "old/")[0];
+        assert!(!v.pass, "{v:?}");
+        assert!(
+            v.message
+                .ends_with("period error 0.50 s in the baseline, not measured in this run"),
             "{}",
             v.message
         );
