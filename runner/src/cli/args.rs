@@ -92,9 +92,10 @@ pub enum Command {
 
 #[derive(Subcommand, Debug)]
 pub enum ReportCommand {
-    /// One report from several (a night's benches, `--partition` slices): their scenario folders, and one
-    /// index.html, junit.xml and summary.txt, shaped as one run's. A scenario in two inputs is refused. Exit 0
-    /// once written, whatever the scenarios' results (the summary says them).
+    /// One report from several (a night's benches, `--partition` slices).
+    ///
+    /// Their scenario folders, and one index.html, junit.xml and summary.txt, shaped as one run's. A scenario in
+    /// two inputs is refused. Exit 0 once written, whatever the scenarios' results (the summary says them).
     Merge {
         /// Report folders written by `hil run --report`.
         #[arg(required = true, num_args = 1..)]
@@ -103,9 +104,11 @@ pub enum ReportCommand {
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
     },
-    /// One static page over many nights' reports: a scenario × night grid, scenarios flaky on a firmware
-    /// (passed and failed with the same folder hash) marked, and trends of reading error, awake time per wake,
-    /// period error and lost or late readings, with their numbers.
+    /// One static page over many nights' reports: results grid, flaky marks, trends.
+    ///
+    /// A scenario × night grid, scenarios flaky on a firmware (passed and failed with the same folder hash)
+    /// marked, and trends of reading error, awake time per wake, period error and lost or late readings, with
+    /// their numbers.
     History {
         /// Report folders written by `hil run --report` (or `hil report merge`), in any order: nights are
         /// ordered by the date their logs record.
