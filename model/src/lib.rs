@@ -7,6 +7,7 @@ pub mod clock;
 pub mod connack;
 pub mod diagnostic;
 pub mod events;
+pub mod metrics;
 pub mod payload;
 pub mod scenario;
 pub mod trace;

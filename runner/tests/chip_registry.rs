@@ -179,6 +179,7 @@ async fn provisions_through_the_registered_chip() {
             progress: false,
         }),
         tested: Arc::new(model::events::Tested::default()),
+        baseline: None,
     };
     let outcome = tokio::time::timeout(Duration::from_secs(60), run_scenario(&scenario, &ctx))
         .await

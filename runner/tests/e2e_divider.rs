@@ -6,18 +6,7 @@ use common::*;
 #[test]
 fn a_ten_percent_divider_error_fails_the_readings_check() {
     let fx = Fixture::new();
-    let firmware = fx.firmware_copy();
-    let battery = firmware.join("battery.py");
-    let mut source = std::fs::read_to_string(&battery).unwrap();
-    assert!(
-        source.contains("def counts_to_volts("),
-        "battery.py must define counts_to_volts"
-    );
-    // Wrap the conversion as a mis-specified divider would: every reading 10 % high.
-    source.push_str(
-        "\n_exact_counts_to_volts = counts_to_volts\n\n\ndef counts_to_volts(counts, divider, full_scale_volts):\n    return _exact_counts_to_volts(counts, divider / 1.1, full_scale_volts)\n",
-    );
-    std::fs::write(&battery, source).unwrap();
+    let firmware = fx.firmware_reading_high();
     let scenario = fx.write("steady.toml", &short_scenario("steady", 12.6, 0, ""));
     let report = fx.path("report");
     let out = run_hil(

@@ -73,25 +73,11 @@ pub fn no_lost_readings(view: &RunView, board: &str) -> Verdict {
             ),
         );
     }
-    let monitored: BTreeSet<u64> = readings.iter().filter_map(|r| r.seq).collect();
-    let tapped = view.published_seqs(board);
-    let received: BTreeSet<u64> = monitored
-        .iter()
-        .chain(tapped.iter().map(|(_, s)| s))
-        .copied()
-        .collect();
-    let last_arrival = readings
-        .iter()
-        .map(|r| r.t)
-        .chain(tapped.iter().map(|(t, _)| *t))
-        .fold(f64::MIN, f64::max);
-    // A seq announced after the last reading arrived may still sit in the backlog when the run ends.
-    let expected: BTreeSet<u64> = view
-        .announced_seqs(board)
-        .into_iter()
-        .filter(|(t, _)| *t < last_arrival)
-        .map(|(_, s)| s)
-        .collect();
+    let SeqAccount {
+        expected,
+        received,
+        monitored,
+    } = seq_account(view, board);
     if expected.is_empty() {
         return Verdict::new(
             NAME,
@@ -132,10 +118,57 @@ pub fn no_lost_readings(view: &RunView, board: &str) -> Verdict {
     }
 }
 
-/// Awake time per wake, from the best source the run has: the supply's current when the board has its channel
-/// to itself (as a bench sees it), else its console's wake and sleep lines, else the tap's CONNECT-to-close
-/// windows (the MQTT part of each wake: a lower bound when WiFi takes long).
-pub fn awake(max: f64, view: &RunView, board: &str) -> Verdict {
+/// Which seqs the board announced and which arrived.
+pub(crate) struct SeqAccount {
+    /// Announced by a wake before the last reading arrived (a later one may still sit in the backlog at the end).
+    pub expected: BTreeSet<u64>,
+    /// Received by the monitor or seen published by the tap.
+    pub received: BTreeSet<u64>,
+    /// Received by the monitor.
+    pub monitored: BTreeSet<u64>,
+}
+
+impl SeqAccount {
+    /// Announced seqs that never arrived.
+    pub fn lost(&self) -> Vec<u64> {
+        self.expected.difference(&self.received).copied().collect()
+    }
+}
+
+pub(crate) fn seq_account(view: &RunView, board: &str) -> SeqAccount {
+    let readings = view.readings(board);
+    let monitored: BTreeSet<u64> = readings.iter().filter_map(|r| r.seq).collect();
+    let tapped = view.published_seqs(board);
+    let received: BTreeSet<u64> = monitored
+        .iter()
+        .chain(tapped.iter().map(|(_, s)| s))
+        .copied()
+        .collect();
+    let last_arrival = readings
+        .iter()
+        .map(|r| r.t)
+        .chain(tapped.iter().map(|(t, _)| *t))
+        .fold(f64::MIN, f64::max);
+    let expected: BTreeSet<u64> = view
+        .announced_seqs(board)
+        .into_iter()
+        .filter(|(t, _)| *t < last_arrival)
+        .map(|(_, s)| s)
+        .collect();
+    SeqAccount {
+        expected,
+        received,
+        monitored,
+    }
+}
+
+/// (wake, sleep) of each wake, from the best source the run has, named: the supply's current when the board has
+/// its channel to itself (as a bench sees it), else its console's wake and sleep lines, else the tap's
+/// CONNECT-to-close windows (the MQTT part of each wake: a lower bound when WiFi takes long).
+pub(crate) fn awake_windows(
+    view: &RunView,
+    board: &str,
+) -> Option<(Vec<(f64, f64)>, &'static str)> {
     let from_current = view
         .supply_of(board)
         .filter(|_| view.alone_on_supply(board))
@@ -149,7 +182,12 @@ pub fn awake(max: f64, view: &RunView, board: &str) -> Verdict {
             "tap's CONNECT-to-close windows",
         ),
     ];
-    let Some((windows, source)) = sources.into_iter().find(|(w, _)| !w.is_empty()) else {
+    sources.into_iter().find(|(w, _)| !w.is_empty())
+}
+
+/// Awake time per wake: the longest of them within `max`.
+pub fn awake(max: f64, view: &RunView, board: &str) -> Verdict {
+    let Some((windows, source)) = awake_windows(view, board) else {
         return Verdict::new(
             "awake",
             board,

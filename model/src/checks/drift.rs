@@ -11,7 +11,7 @@ use crate::scenario::SleepDriftExpectation;
 const DEEPSLEEP_ROM_CAUSE: u32 = 2;
 
 /// (sleep start, requested seconds, slept seconds) of each deep sleep that ended in a deep-sleep wake.
-fn sleeps(view: &RunView, board: &str) -> Vec<(f64, f64, f64)> {
+pub(crate) fn sleeps(view: &RunView, board: &str) -> Vec<(f64, f64, f64)> {
     let mut out = Vec::new();
     let mut asleep: Option<(f64, f64)> = None;
     for e in view.events() {

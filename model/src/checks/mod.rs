@@ -3,14 +3,15 @@
 
 mod awake_ms;
 mod backlog;
+pub mod baseline;
 mod calibration;
 mod connack;
 mod connects;
 mod console;
 mod contract;
 pub mod current;
-mod delivery;
-mod drift;
+pub(crate) mod delivery;
+pub(crate) mod drift;
 mod duplicates;
 pub mod heap;
 mod keepalive;
@@ -20,7 +21,7 @@ mod over_current;
 mod payload_keys;
 mod period;
 mod power;
-mod readings;
+pub(crate) mod readings;
 mod rssi;
 mod sample_fields;
 mod seq;

@@ -1,7 +1,7 @@
 //! Readings: each reported voltage is within tolerance of the supply's measured voltage when the board sampled
 //! it (its wake), and enough distinct readings arrived.
 
-use super::view::RunView;
+use super::view::{ReadingAt, RunView};
 use super::Verdict;
 use crate::scenario::ReadingsExpectation;
 use std::collections::BTreeSet;
@@ -12,47 +12,31 @@ pub fn check(expect: &ReadingsExpectation, view: &RunView, board: &str) -> Vec<V
     let Some(supply) = view.supply_of(board) else {
         return vec![count];
     };
-    let mut wakes: Vec<f64> = view.wakes(board).iter().map(|(t, _)| *t).collect();
-    if wakes.is_empty() {
-        // Firmware that announces no wake (not ours): each wake starts at the ROM's reset banner.
-        wakes = view.rom_banners(board);
-    }
     let mut checked = 0;
     let mut worst: Option<(f64, String)> = None;
     let mut failures = Vec::new();
-    for r in readings.iter().filter(|r| !r.late) {
-        // The board sampled its ADC between its last wake and the message's arrival; judge the reading against
-        // what the supply measured over that window (a step inside it makes both values right).
-        let woke = wakes.iter().rev().find(|t| **t <= r.t).copied();
-        let Some((lo, hi)) = view.supply_volts_during(supply, woke.unwrap_or(r.t), r.t) else {
-            continue;
-        };
+    for c in compare_with_supply(view, board, supply) {
         checked += 1;
-        let error = if r.v < lo {
-            lo - r.v
+        let measured = if c.hi - c.lo < 0.0005 {
+            format!("{:.3} V", c.lo)
         } else {
-            (r.v - hi).max(0.0)
+            format!("{:.3}..{:.3} V", c.lo, c.hi)
         };
-        let measured = if hi - lo < 0.0005 {
-            format!("{lo:.3} V")
-        } else {
-            format!("{lo:.3}..{hi:.3} V")
-        };
-        let when = match woke {
+        let when = match c.woke {
             Some(t) => format!("between its wake (t={t:.1}s) and its arrival"),
             None => "at its arrival (no wake seen before it)".into(),
         };
         let detail = format!(
             "{} reported {:.2} V, supply measured {measured} {when}: off by {:.2} V",
-            r.label(),
-            r.v,
-            error
+            c.reading.label(),
+            c.reading.v,
+            c.error
         );
-        if error > expect.within_volts {
+        if c.error > expect.within_volts {
             failures.push(detail.clone());
         }
-        if worst.as_ref().is_none_or(|(w, _)| error > *w) {
-            worst = Some((error, detail));
+        if worst.as_ref().is_none_or(|(w, _)| c.error > *w) {
+            worst = Some((c.error, detail));
         }
     }
     let accuracy = match (&worst, failures.first()) {
@@ -86,6 +70,50 @@ pub fn check(expect: &ReadingsExpectation, view: &RunView, board: &str) -> Vec<V
         ),
     };
     vec![count, accuracy]
+}
+
+/// A timely reading set against what its supply measured while the board sampled it.
+pub(crate) struct Compared {
+    pub reading: ReadingAt,
+    /// The wake it was sampled in, if one was seen before it arrived.
+    pub woke: Option<f64>,
+    /// The supply's measured range over the sampling window.
+    pub lo: f64,
+    pub hi: f64,
+    /// How far the reading lies outside that range (0 inside it), in volts.
+    pub error: f64,
+}
+
+/// Every reading that arrived on time and can be compared with a supply sample on `supply`.
+pub(crate) fn compare_with_supply(view: &RunView, board: &str, supply: &str) -> Vec<Compared> {
+    let mut wakes: Vec<f64> = view.wakes(board).iter().map(|(t, _)| *t).collect();
+    if wakes.is_empty() {
+        // Firmware that announces no wake (not ours): each wake starts at the ROM's reset banner.
+        wakes = view.rom_banners(board);
+    }
+    view.readings(board)
+        .into_iter()
+        .filter(|r| !r.late)
+        .filter_map(|reading| {
+            // The board sampled its ADC between its last wake and the message's arrival; judge the reading
+            // against what the supply measured over that window (a step inside it makes both values right).
+            let woke = wakes.iter().rev().find(|t| **t <= reading.t).copied();
+            let (lo, hi) =
+                view.supply_volts_during(supply, woke.unwrap_or(reading.t), reading.t)?;
+            let error = if reading.v < lo {
+                lo - reading.v
+            } else {
+                (reading.v - hi).max(0.0)
+            };
+            Some(Compared {
+                reading,
+                woke,
+                lo,
+                hi,
+                error,
+            })
+        })
+        .collect()
 }
 
 /// Enough readings arrived: distinct seqs (a QoS 1 resend counts once), or every message where the payload has

@@ -15,6 +15,7 @@ pub use trace_csv::HEADER as TRACE_CSV_HEADER;
 use crate::diagnostic::{Diagnostic, UserTomlFile};
 use crate::payload::PayloadFormat;
 use raw::ScenarioFile;
+use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use toml::Spanned;
@@ -127,6 +128,8 @@ pub struct Expectations {
     /// board reports its heap (checks::heap).
     pub heap_min_free: Option<u64>,
     pub console: Option<ConsoleExpectation>,
+    /// Margins of the `baseline` check by metric family (`metrics::Metric::FAMILIES`), as fractions.
+    pub baseline_margin: BTreeMap<String, f64>,
 }
 
 /// Texts some line of each board's console must contain, and texts none may.
@@ -734,7 +737,44 @@ impl Validator<'_> {
                 None => None,
             },
             console: e.console.as_ref().map(|c| self.console(c)).transpose()?,
+            baseline_margin: match &e.baseline_margin {
+                Some(margins) => self.baseline_margin(margins)?,
+                None => BTreeMap::new(),
+            },
         })
+    }
+
+    /// `baseline_margin = { awake = 0.3 }`: known metric families, each a fraction above 0.
+    fn baseline_margin(
+        &self,
+        margins: &BTreeMap<Spanned<String>, Spanned<f64>>,
+    ) -> Result<BTreeMap<String, f64>, Diagnostic> {
+        let families = crate::metrics::Metric::FAMILIES;
+        let mut out = BTreeMap::new();
+        for (family, margin) in margins {
+            if !families.contains(&family.get_ref().as_str()) {
+                return Err(self
+                    .error(
+                        family.span(),
+                        format!("baseline_margin has no metric {:?}", family.get_ref()),
+                    )
+                    .with_help(format!("the metrics are {}", families.join(", "))));
+            }
+            let value = *margin.get_ref();
+            if !(value.is_finite() && value > 0.0) {
+                return Err(self
+                    .error(
+                        margin.span(),
+                        format!(
+                            "baseline_margin {} must be a fraction above 0",
+                            family.get_ref()
+                        ),
+                    )
+                    .with_help("0.3 lets the metric grow by 30 % of the baseline's value"));
+            }
+            out.insert(family.get_ref().clone(), value);
+        }
+        Ok(out)
     }
 
     /// `console = { contains = …, not_contains = … }`: non-empty one-line texts, at least one, none in both.

@@ -172,6 +172,9 @@ pub struct Expect {
     pub publishes: Option<bool>,
     /// True: readings are to be published with the retain flag.
     pub retain: Option<bool>,
+    /// `baseline_margin = { awake = 0.3 }`: how far (a fraction of the baseline's value) each metric family may
+    /// move for worse against `hil run --baseline`'s report.
+    pub baseline_margin: Option<std::collections::BTreeMap<Spanned<String>, Spanned<f64>>>,
 }
 
 /// `console = { contains = "MQTTException: 2", not_contains = ["MemoryError"] }`: texts some console line must

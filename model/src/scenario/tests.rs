@@ -438,3 +438,25 @@ fn console_expectations_take_one_text_or_a_list_and_refuse_what_cannot_match() {
         assert_eq!(d.line_col().map(|l| l.0), Some(22), "{console}");
     }
 }
+
+#[test]
+fn baseline_margins_name_known_metrics_with_fractions_above_zero() {
+    let with = |extra: &str| GOOD.replace("connack = 0", &format!("connack = 0\n{extra}"));
+    assert!(parse(GOOD).unwrap().expect.baseline_margin.is_empty());
+    let s = parse(&with("baseline_margin = { awake = 0.3, lost = 1 }")).unwrap();
+    assert_eq!(s.expect.baseline_margin["awake"], 0.3);
+    assert_eq!(s.expect.baseline_margin["lost"], 1.0);
+    let d = error_of(&with("baseline_margin = { awake_ms = 0.3 }"));
+    assert_eq!(d.line_col().map(|l| l.0), Some(22));
+    assert!(
+        d.message.contains("no metric \"awake_ms\""),
+        "{}",
+        d.message
+    );
+    assert!(
+        d.to_string().contains("reading_error, awake, period_error"),
+        "{d}"
+    );
+    let d = error_of(&with("baseline_margin = { awake = -0.3 }"));
+    assert!(d.message.contains("fraction above 0"), "{}", d.message);
+}

@@ -3,6 +3,8 @@
 use crate::exec::{TwinImage, TwinRuntime, TwinTransport};
 use crate::suite;
 use clap::{Parser, Subcommand};
+use model::checks::baseline::Margins;
+use model::metrics::Metric;
 use rig::mqtt::BrokerSpec;
 use std::path::PathBuf;
 
@@ -48,6 +50,9 @@ pub enum Command {
     /// The twin bench standalone (`bench up`), and benchmarks that print figures, not pass/fail.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Reports written by `hil run`, taken together: several merged into one, or many nights' history.
+    #[command(subcommand)]
+    Report(ReportCommand),
     /// Parse and validate scenario files without running them.
     Validate {
         /// Scenario files or folders [default: scenarios/]
@@ -82,6 +87,36 @@ pub enum Command {
         /// The device (board) whose readings to take, when the capture holds several.
         #[arg(long)]
         device: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ReportCommand {
+    /// One report from several (a night's benches, `--partition` slices).
+    ///
+    /// Their scenario folders, and one index.html, junit.xml and summary.txt, shaped as one run's. A scenario in
+    /// two inputs is refused. Exit 0 once written, whatever the scenarios' results (the summary says them).
+    Merge {
+        /// Report folders written by `hil run --report`.
+        #[arg(required = true, num_args = 1..)]
+        inputs: Vec<PathBuf>,
+        /// The merged report's folder (new, empty, or an earlier report, which is replaced).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+    /// One static page over many nights' reports: results grid, flaky marks, trends.
+    ///
+    /// A scenario × night grid, scenarios flaky on a firmware (passed and failed with the same folder hash)
+    /// marked, and trends of reading error, awake time per wake, period error and lost or late readings, with
+    /// their numbers.
+    History {
+        /// Report folders written by `hil run --report` (or `hil report merge`), in any order: nights are
+        /// ordered by the date their logs record.
+        #[arg(required = true, num_args = 1..)]
+        inputs: Vec<PathBuf>,
+        /// Where to write index.html.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
     },
 }
 
@@ -242,6 +277,63 @@ pub struct RunArgs {
     /// time, holding the bench's lock.
     #[arg(long, value_name = "FILE")]
     pub rig: Option<PathBuf>,
+    /// Judge the run against an earlier report of the same scenarios (check `baseline`): awake time per wake,
+    /// reading error, period error, wakes per hour, messages per wake, lost and late readings may each move the
+    /// worse way by a margin of the baseline's value. index.html shows both runs side by side.
+    #[arg(long, value_name = "REPORT_DIR")]
+    pub baseline: Option<PathBuf>,
+    /// The baseline's margin as a fraction of its value: `0.3` for every metric, or `awake=0.3` for one family
+    /// (reading_error, awake, period_error, wakes_per_hour, messages_per_wake, lost, late); repeat for several.
+    /// A family named here outranks the scenario's `[expect] baseline_margin`, which outranks a bare fraction.
+    /// [default: 0.2]
+    #[arg(long, value_name = "[METRIC=]FRACTION", value_parser = parse_margin, requires = "baseline")]
+    pub baseline_margin: Vec<MarginArg>,
+}
+
+impl RunArgs {
+    /// The command line's baseline margins.
+    pub fn baseline_margins(&self) -> Margins {
+        let mut margins = Margins::default();
+        for m in &self.baseline_margin {
+            match &m.family {
+                Some(family) => {
+                    margins.given.insert(family.clone(), m.fraction);
+                }
+                None => margins.all = Some(m.fraction),
+            }
+        }
+        margins
+    }
+}
+
+/// One `--baseline-margin`: a fraction for one metric family, or for all.
+#[derive(Debug, Clone)]
+pub struct MarginArg {
+    pub family: Option<String>,
+    pub fraction: f64,
+}
+
+/// A `--baseline-margin` that names no metric family or gives no fraction above 0.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{0:?}: give a fraction above 0 (`0.3`) or a metric family and one (`awake=0.3`); the families are {families}",
+    families = Metric::FAMILIES.join(", ")
+)]
+struct BadMargin(String);
+
+fn parse_margin(s: &str) -> Result<MarginArg, BadMargin> {
+    let (family, fraction) = match s.split_once('=') {
+        Some((family, fraction)) => (Some(family.trim()), fraction),
+        None => (None, s),
+    };
+    let known = family.is_none_or(|f| Metric::FAMILIES.contains(&f));
+    match fraction.trim().parse::<f64>() {
+        Ok(fraction) if known && fraction.is_finite() && fraction > 0.0 => Ok(MarginArg {
+            family: family.map(str::to_string),
+            fraction,
+        }),
+        _ => Err(BadMargin(s.into())),
+    }
 }
 
 /// A `--speed` outside 1..=1000.

@@ -3,10 +3,11 @@
 mod args;
 mod bench;
 mod offline;
+mod report;
 mod rig_bench;
 mod run;
 
-pub use args::{BenchCommand, Cli, Command, RunArgs, DEFAULT_SPEED};
+pub use args::{BenchCommand, Cli, Command, ReportCommand, RunArgs, DEFAULT_SPEED};
 
 use model::diagnostic::Diagnostic;
 use std::fmt;
@@ -35,6 +36,7 @@ pub async fn main(cli: Cli) -> u8 {
         } => offline::import_trace(&capture, &out, device.as_deref()),
         Command::SafetyGuard { rig } => rig_bench::safety_guard(&rig).await,
         Command::Bench(command) => bench::bench(command).await,
+        Command::Report(command) => report::report(command),
     };
     ended.unwrap_or(EXIT_SETUP)
 }

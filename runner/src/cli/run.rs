@@ -7,7 +7,7 @@ use super::{file_error, setup_error, stop_signal, Ended, RunArgs, SetupFailed};
 use super::{DEFAULT_SPEED, EXIT_FAIL, EXIT_PASS, EXIT_SETUP};
 use crate::exec::{Apps, BenchSource, RigSource, RunContext, ScenarioOutcome, TwinSource};
 use crate::report::{
-    prepare_report_folder, summary_table, write_html, write_junit, RunHeader, Skipped,
+    prepare_report_folder, summary_table, write_html, write_junit, Baseline, RunHeader, Skipped,
 };
 use crate::rigfile::RigFile;
 use crate::{paths, plan, suite};
@@ -28,6 +28,13 @@ pub(super) async fn run(args: RunArgs) -> Ended {
     let scenarios =
         suite::with_tags(load_scenarios(&args.paths)?, &args.tag).map_err(setup_error)?;
     let speed = speed(&args)?;
+    // Read before the report folder is emptied: the baseline may be the folder this run reports into.
+    let baseline = args
+        .baseline
+        .as_deref()
+        .map(|dir| Baseline::load(dir, args.baseline_margins()).map(Arc::new))
+        .transpose()
+        .map_err(|e| setup_error(format_args!("--baseline: {e}")))?;
     // Held until the run ends (and, should the run be killed, by its safety guard until that is done).
     let rig = args.rig.as_deref().map(OpenRig::open).transpose()?;
     let rig_file = rig.as_ref().map(|r| r.file.clone());
@@ -65,6 +72,7 @@ pub(super) async fn run(args: RunArgs) -> Ended {
     let header = RunHeader {
         broker: broker_description(&brokers, jobs),
         tested,
+        baseline,
     };
     let contexts = contexts(&args, &shared, &firmware, &header, brokers);
     let guard = rig.as_ref().map(OpenRig::guard).transpose()?;
@@ -281,6 +289,7 @@ fn contexts(
                 progress: !args.quiet,
                 bench: bench_source.clone(),
                 tested: tested.clone(),
+                baseline: header.baseline.clone(),
             })
         })
         .collect()

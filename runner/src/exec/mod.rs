@@ -57,6 +57,8 @@ pub struct RunContext {
     pub bench: Arc<dyn BenchSource>,
     /// Recorded in each scenario's start.
     pub tested: Arc<Tested>,
+    /// `--baseline`'s report: each scenario is also judged against it.
+    pub baseline: Option<Arc<crate::report::Baseline>>,
 }
 
 pub struct ScenarioOutcome {
@@ -136,7 +138,12 @@ pub async fn run_scenario(scenario: &Scenario, ctx: &RunContext) -> ScenarioOutc
             // A bench that fell behind says nothing about the firmware: a bench error, not its checks.
             match model::bench_lag::fell_behind(&events) {
                 Some(behind) => outcome.error = Some(behind.to_string()),
-                None => outcome.verdicts = run_checks(scenario, &events),
+                None => {
+                    outcome.verdicts = run_checks(scenario, &events);
+                    if let Some(baseline) = &ctx.baseline {
+                        outcome.verdicts.extend(baseline.judge(scenario, &events));
+                    }
+                }
             }
             let end = events.last().map_or(0.0, |e| e.t);
             for v in &outcome.verdicts {

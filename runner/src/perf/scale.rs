@@ -175,6 +175,7 @@ pub async fn scale(
                 runtime: runtime.clone(),
             }),
             tested: Arc::new(crate::tested::describe(&paths::default_firmware(), None)?),
+            baseline: None,
         };
         let (cpu_before, _, _) = usage();
         let started = Instant::now();

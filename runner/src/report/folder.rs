@@ -10,7 +10,7 @@ const REPORT_FILES: [&str; 3] = ["index.html", "junit.xml", "summary.txt"];
 pub enum ReportFolderError {
     #[error(
         "the report folder {} is not empty and is not a hil report ({} is not one of ours); \
-         name a new or empty folder with --report",
+         name a new or empty folder (`--report`, `--out`)",
         folder.display(), foreign.display()
     )]
     Foreign { folder: PathBuf, foreign: PathBuf },

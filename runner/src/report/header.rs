@@ -1,19 +1,23 @@
 //! What every report says it tested: the same named values in index.html, junit.xml and summary.txt.
 
+use super::Baseline;
 use model::events::Tested;
+use std::sync::Arc;
 
 /// What a run tested, and on which broker.
 pub struct RunHeader {
     pub tested: Tested,
     /// The broker's description: never its password.
     pub broker: String,
+    /// `--baseline`'s report, which the run was also judged against.
+    pub baseline: Option<Arc<Baseline>>,
 }
 
 impl RunHeader {
     /// The header as named values, in the order the reports show them.
     pub fn properties(&self) -> Vec<(&'static str, String)> {
         let t = &self.tested;
-        vec![
+        let mut properties = vec![
             ("commit", t.commit.clone()),
             ("hil", t.hil.clone()),
             ("date", t.date.clone()),
@@ -22,7 +26,11 @@ impl RunHeader {
             ("fw", t.fw.clone().unwrap_or_else(|| "not declared".into())),
             ("rig", t.rig.clone()),
             ("broker", self.broker.clone()),
-        ]
+        ];
+        if let Some(b) = &self.baseline {
+            properties.push(("baseline", b.dir.display().to_string()));
+        }
+        properties
     }
 
     /// One `name: value` line per property.

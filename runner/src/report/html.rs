@@ -2,7 +2,9 @@
 //! and their event logs: the summary table, then per scenario and board the plots, the checks and the console.
 
 mod plot;
+mod side_by_side;
 
+use super::baseline::RunMetrics;
 use super::{RunHeader, Skipped};
 use crate::exec::ScenarioOutcome;
 use model::events::{read_log, Body, Event};
@@ -18,6 +20,8 @@ pub struct ScenarioRecord<'a> {
     pub log_error: Option<String>,
     /// The log's path relative to the page, for a link to it.
     pub log_href: Option<String>,
+    /// With `--baseline`: the baseline's metrics of this scenario (None when it did not run it).
+    pub baseline: Option<Option<&'a RunMetrics>>,
 }
 
 /// Reads each outcome's event log back and writes the page. A log that cannot be read leaves that scenario
@@ -45,6 +49,7 @@ pub fn write_html(
                 events,
                 log_error,
                 log_href,
+                baseline: header.baseline.as_ref().map(|b| b.of(&outcome.scenario)),
             }
         })
         .collect();
@@ -272,6 +277,15 @@ fn scenario(page: &mut String, record: &ScenarioRecord) {
             supply.unwrap_or("(unknown)"),
         ));
         heap(page, &trace.heap);
+        if let Some(baseline) = record.baseline {
+            let this = model::metrics::run_metrics(&record.events).unwrap_or_default();
+            let empty = model::metrics::BoardMetrics::new();
+            side_by_side::metrics_table(
+                page,
+                this.get(board).unwrap_or(&empty),
+                baseline.and_then(|b| b.get(board)),
+            );
+        }
         let verdicts: Vec<_> = o
             .verdicts
             .iter()
@@ -549,6 +563,7 @@ mod tests {
                 ..model::events::Tested::default()
             },
             broker: "embedded <local>".into(),
+            baseline: None,
         }
     }
 
@@ -560,6 +575,7 @@ mod tests {
                 events: two_board_log(),
                 log_error: None,
                 log_href: Some("demo/events.jsonl".into()),
+                baseline: None,
             }],
             &[],
         )
@@ -595,6 +611,7 @@ mod tests {
                 events: log,
                 log_error: None,
                 log_href: None,
+                baseline: None,
             }],
             &[],
         );
@@ -688,6 +705,7 @@ mod tests {
                 events: Vec::new(),
                 log_error: Some("report/demo/events.jsonl: not found".into()),
                 log_href: None,
+                baseline: None,
             }],
             &[],
         );

@@ -1,16 +1,25 @@
 //! Reports: the console summary table, JUnit XML and index.html, each headed by what the run tested (the event
 //! logs are written as the run goes).
 
+mod baseline;
 mod folder;
 mod header;
+mod history;
 mod html;
 mod junit;
+mod junit_read;
+mod merge;
+mod read;
 mod summary;
 
+pub use baseline::Baseline;
 pub use folder::{prepare_report_folder, ReportFolderError};
 pub use header::RunHeader;
+pub use history::{write_history, HistoryError};
 pub use html::write_html;
 pub use junit::write_junit;
+pub use merge::{merge, MergeError};
+pub use read::{ReadReportError, ReportRead, ScenarioRun};
 pub use summary::summary_table;
 
 /// A selected scenario `hil run` did not run, and why.

@@ -175,6 +175,26 @@ connack = {expect_connack}
     )
 }
 
+/// A two-minute scenario of 30 s sleeps at 12.6 V, for tests of reports across runs: at least `min_count`
+/// readings expected (100 fails it whatever the firmware), `expect_extra` added to its `[expect]`.
+pub fn two_minute_scenario(name: &str, min_count: u32, expect_extra: &str) -> String {
+    format!(
+        r#"name = "{name}"
+duration = "2m"
+
+[firmware]
+sleep = "30s"
+
+[supply]
+profile = [{{ at = "0s", volts = 12.6 }}]
+
+[expect]
+readings = {{ within_volts = 0.15, min_count = {min_count} }}
+{expect_extra}
+"#
+    )
+}
+
 pub struct Fixture {
     pub dir: tempfile::TempDir,
 }
@@ -219,6 +239,23 @@ impl Fixture {
             }
         }
         target
+    }
+
+    /// A copy of the project's firmware app whose readings are all 10 % high, as a mis-specified divider would
+    /// make them.
+    pub fn firmware_reading_high(&self) -> PathBuf {
+        let firmware = self.firmware_copy();
+        let battery = firmware.join("battery.py");
+        let mut source = std::fs::read_to_string(&battery).unwrap();
+        assert!(
+            source.contains("def counts_to_volts("),
+            "battery.py must define counts_to_volts"
+        );
+        source.push_str(
+            "\n_exact_counts_to_volts = counts_to_volts\n\n\ndef counts_to_volts(counts, divider, full_scale_volts):\n    return _exact_counts_to_volts(counts, divider / 1.1, full_scale_volts)\n",
+        );
+        std::fs::write(&battery, source).unwrap();
+        firmware
     }
 }
 
