@@ -25,6 +25,7 @@ pub const DEFAULT_SPEED: f64 = 20.0;
                   HIL_MQTT_PASSWORD=… hil run --broker mqtts://rig@broker.lab:8883 --broker-ca lab-ca.pem\n  \
                   hil check out/float-charge/events.jsonl --scenario scenarios/float-charge.toml\n  \
                   hil validate scenarios/\n  \
+                  hil doctor --rig lab.toml        is the bench ready (supply, boards, broker, WiFi)?\n  \
                   hil list --tag nightly           scenarios with their tags, boards and duration\n  \
                   hil import-trace capture.txt --out scenarios/traces/site.csv"
 )]
@@ -44,6 +45,13 @@ pub enum Command {
         /// The scenario file the run used (its [expect] section is checked).
         #[arg(long)]
         scenario: PathBuf,
+    },
+    /// Check a bench without running a scenario: its supplies, boards, broker, tap and WiFi settings, one line
+    /// each. Exits 0 only when the bench can run, 2 otherwise.
+    Doctor {
+        /// The rig file describing the bench.
+        #[arg(long, value_name = "FILE")]
+        rig: PathBuf,
     },
     /// The twin bench standalone (`bench up`), and benchmarks that print figures, not pass/fail.
     #[command(subcommand)]

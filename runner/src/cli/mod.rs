@@ -2,6 +2,7 @@
 
 mod args;
 mod bench;
+mod doctor;
 mod offline;
 mod rig_bench;
 mod run;
@@ -35,6 +36,7 @@ pub async fn main(cli: Cli) -> u8 {
         } => offline::import_trace(&capture, &out, device.as_deref()),
         Command::SafetyGuard { rig } => rig_bench::safety_guard(&rig).await,
         Command::Bench(command) => bench::bench(command).await,
+        Command::Doctor { rig } => doctor::doctor(&rig).await,
     };
     ended.unwrap_or(EXIT_SETUP)
 }

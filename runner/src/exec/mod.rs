@@ -14,8 +14,8 @@ mod supply_tasks;
 mod tap_events;
 
 pub use bench::{
-    AccessPoint, Bench, BenchChannel, BenchSource, Capabilities, RigBench, RigDrivers, RigSource,
-    TwinBench, TwinImage, TwinRuntime, TwinSource, TwinTransport, TWIN_LIMITS,
+    make_safe, AccessPoint, Bench, BenchChannel, BenchSource, Capabilities, RigBench, RigDrivers,
+    RigSource, TwinBench, TwinImage, TwinRuntime, TwinSource, TwinTransport, TWIN_LIMITS,
 };
 pub use provision::{app_files, deployed_app, Apps};
 
