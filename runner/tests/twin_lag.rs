@@ -1,5 +1,6 @@
-//! A twin bench that cannot keep up with its speed ends the run as a bench error naming its lag, never as the
-//! firmware's failed checks; and `--speed` is refused with a rig, whose real boards run in real time.
+//! A twin bench that cannot keep up with its speed ends the run as a bench error naming its lag, or the stretch
+//! the host's CPU time added to a wake, never as the firmware's failed checks; and `--speed` is refused with a
+//! rig, whose real boards run in real time.
 
 mod common;
 use common::*;
@@ -31,8 +32,10 @@ fn a_starved_twin_bench_is_a_bench_error_naming_its_lag_not_failed_checks() {
     let all = text(&out);
     assert_eq!(out.status.code(), Some(2), "a bench error\n{all}");
     assert!(
-        all.contains("the host could not keep up at 1000x: lag ") && all.contains("; try ≤ "),
-        "the lag is named with a speed to try\n{all}"
+        all.contains("the host could not keep up at 1000x: ")
+            && (all.contains(": lag ") || all.contains(": a wake stretched "))
+            && all.contains("; try ≤ "),
+        "the lag or stretch is named with a speed to try\n{all}"
     );
     assert!(!all.contains("FAIL"), "no check is reported failed\n{all}");
     let log = std::fs::read_to_string(report.join("starved/events.jsonl")).unwrap();
@@ -48,6 +51,62 @@ fn a_starved_twin_bench_is_a_bench_error_naming_its_lag_not_failed_checks() {
     assert!(
         junit.contains("<error") && !junit.contains("<failure"),
         "{junit}"
+    );
+}
+
+/// One board with 60 s sleeps at 1000x: each sleep (60 ms here) gives its next wake's process time to start, so
+/// it wakes on time, but every millisecond of CPU its VM spends on a wake is a second of device time, far over
+/// the bound.
+#[test]
+fn wakes_the_host_stretches_beyond_the_bound_are_a_bench_error_not_awake_ms_failures() {
+    let fx = Fixture::new();
+    let scenario = fx.write(
+        "stretched.toml",
+        &short_scenario("stretched", 12.6, 0, "")
+            .replace("sleep = \"30s\"", "sleep = \"60s\"")
+            .replace("duration = \"3m\"", "duration = \"5m\"")
+            .replace("nominal = \"33s\"", "nominal = \"63s\""),
+    );
+    let report = fx.path("report");
+    let out = hil(
+        &[
+            "run",
+            scenario.to_str().unwrap(),
+            "--speed",
+            "1000",
+            "--broker",
+            "embedded",
+            "--quiet",
+            "--report",
+            report.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(2), "a bench error\n{all}");
+    assert!(
+        all.contains("the host could not keep up at 1000x: a wake stretched ")
+            && all.contains("by the host's CPU time")
+            && all.contains("; try ≤ "),
+        "the stretch is named with a speed to try\n{all}"
+    );
+    assert!(!all.contains("FAIL"), "no check is reported failed\n{all}");
+    let log = std::fs::read_to_string(report.join("stretched/events.jsonl")).unwrap();
+    let stretches: Vec<f64> = log
+        .lines()
+        .filter(|l| l.contains("\"kind\":\"twin.stretch\""))
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["seconds"].as_f64().unwrap()
+        })
+        .collect();
+    assert!(
+        stretches.iter().any(|s| *s > 2.0),
+        "each wake's stretch is recorded, one over the bound: {stretches:?}"
+    );
+    assert!(
+        !log.contains("\"kind\":\"check\""),
+        "the checks were not judged"
     );
 }
 
