@@ -163,6 +163,9 @@ pub enum Body {
         full_scale_volts: f64,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         fw: Option<String>,
+        /// The supply volts below which the firmware flags its readings low (its config's `low_battery_volts`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        low_battery_volts: Option<f64>,
     },
     #[serde(rename = "console")]
     Console { board: String, line: String },

@@ -176,6 +176,7 @@ fn every_kind() -> Vec<Body> {
             divider: 0.0617,
             full_scale_volts: 1.0,
             fw: Some("0.1.3".into()),
+            low_battery_volts: Some(11.8),
         },
         Body::PingReq {
             board: board(),

@@ -375,6 +375,7 @@ fn record_board_configs(
             divider: adc.divider,
             full_scale_volts: adc.full_scale_volts,
             fw: fw.clone(),
+            low_battery_volts: Some(scenario.firmware.low_battery_volts),
         });
     }
 }

@@ -2,6 +2,7 @@
 //! and their event logs: the summary table, then per scenario and board the plots, the checks and the console.
 
 mod plot;
+mod plot_marks;
 
 use super::{RunHeader, Skipped};
 use crate::exec::ScenarioOutcome;
@@ -263,6 +264,7 @@ fn scenario(page: &mut String, record: &ScenarioRecord) {
             readings: &trace.readings,
             faults: &faults,
             within_volts: o.within_volts,
+            marks: &plot_marks::PlotMarks::of(&record.events, board, supply, t_end),
         }));
         page.push_str(&activity_figure(
             t_end,
