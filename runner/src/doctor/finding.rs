@@ -1,5 +1,6 @@
 //! What `hil doctor` says about each part of a bench: one line each, OK or what is wrong and how to fix it.
 
+use crate::colour::{paint, Tone};
 use std::fmt;
 
 /// One part's verdict.
@@ -71,7 +72,15 @@ pub struct Checkup {
 
 impl Checkup {
     pub fn say(&mut self, finding: Finding) {
-        println!("{finding}");
+        let tone = match &finding {
+            Finding::Ok { .. } => Tone::Good,
+            Finding::Wrong { .. } => Tone::Bad,
+            Finding::NotTried { .. } => Tone::Doubt,
+        };
+        let line = finding.to_string();
+        // The first word (OK, FAIL, SKIP) in its colour.
+        let (word, rest) = line.split_at(line.find(' ').unwrap_or(line.len()));
+        anstream::println!("{}{rest}", paint(word, tone));
         self.findings.push(finding);
     }
 
