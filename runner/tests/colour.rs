@@ -60,7 +60,10 @@ fn piped_output_has_no_escape_codes_and_forced_colour_has() {
     let fx = Fixture::new();
     let piped = check(&fx, &[]);
     assert!(piped.contains("FAIL"), "{piped}");
-    assert!(!piped.contains(ESC), "escape codes in piped output:\n{piped:?}");
+    assert!(
+        !piped.contains(ESC),
+        "escape codes in piped output:\n{piped:?}"
+    );
 
     let forced = check(&fx, &[("CLICOLOR_FORCE", "1")]);
     assert!(
@@ -79,6 +82,9 @@ fn a_piped_runs_summary_and_progress_have_no_escape_codes() {
     let out = run_hil(&scenario, &fx.path("report"), &[], &[]);
     let all = text(&out);
     assert_eq!(out.status.code(), Some(0), "{all}");
-    assert!(all.contains("1 of 1 scenarios passed") && all.contains("✔ steady"), "{all}");
+    assert!(
+        all.contains("1 of 1 scenarios passed") && all.contains("✔ steady"),
+        "{all}"
+    );
     assert!(!all.contains(ESC), "escape codes in piped output:\n{all:?}");
 }

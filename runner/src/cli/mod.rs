@@ -6,8 +6,9 @@ mod doctor;
 mod offline;
 mod rig_bench;
 mod run;
+mod twin;
 
-pub use args::{BenchCommand, Cli, Command, RunArgs, DEFAULT_SPEED};
+pub use args::{BenchCommand, Cli, Command, RunArgs, TwinCommand, UpArgs, DEFAULT_SPEED};
 
 use model::diagnostic::Diagnostic;
 use std::fmt;
@@ -36,6 +37,7 @@ pub async fn main(cli: Cli) -> u8 {
         } => offline::import_trace(&capture, &out, device.as_deref()),
         Command::SafetyGuard { rig } => rig_bench::safety_guard(&rig).await,
         Command::Bench(command) => bench::bench(command).await,
+        Command::Twin(TwinCommand::Up(up)) => twin::up(up).await,
         Command::Doctor { rig } => doctor::doctor(&rig).await,
     };
     ended.unwrap_or(EXIT_SETUP)
