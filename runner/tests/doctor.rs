@@ -38,19 +38,9 @@ fn broken(fx: &Fixture, rig: &Path, edit: impl FnOnce(&mut toml::Table)) -> Path
     )
 }
 
-/// Channel 1's settings in the journal, oldest first.
-fn channel_one(journal: &Path) -> Vec<String> {
-    std::fs::read_to_string(journal)
-        .unwrap()
-        .lines()
-        .filter(|l| l.split_whitespace().nth(1) == Some("ch1"))
-        .map(str::to_string)
-        .collect()
-}
-
 /// The doctor switched channel 1 on at its check voltage, and the last setting it left is output off.
 fn assert_on_then_off(journal: &Path, said: &str) {
-    let lines = channel_one(journal);
+    let lines = journal_of_channel(journal, 1);
     assert!(
         lines
             .iter()
@@ -94,7 +84,7 @@ fn a_healthy_bench_passes_with_every_part_ok_and_its_supply_left_off() {
 fn a_wrong_supply_model_fails_the_supply_and_sends_it_nothing_more() {
     let fx = Fixture::new();
     let (bench, rig, journal) = bench(&fx);
-    let settings_before = channel_one(&journal).len();
+    let settings_before = journal_of_channel(&journal, 1).len();
     let rig = broken(&fx, &rig, |rig| {
         rig["supply"]["twin"]["model"] = "siglent-spd3303x".into();
     });
@@ -111,7 +101,7 @@ fn a_wrong_supply_model_fails_the_supply_and_sends_it_nothing_more() {
         assert!(said.contains(part), "no {part:?} in:\n{said}");
     }
     assert_eq!(
-        channel_one(&journal).len(),
+        journal_of_channel(&journal, 1).len(),
         settings_before,
         "an instrument that is not the model named is sent no settings:\n{said}"
     );

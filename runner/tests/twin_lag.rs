@@ -4,17 +4,10 @@
 
 mod common;
 use common::*;
+use std::path::Path;
 
-#[test]
-fn a_starved_twin_bench_is_a_bench_error_naming_its_lag_not_failed_checks() {
-    let fx = Fixture::new();
-    // Six boards at 1000x: a 30 s sleep is 30 ms here, less than a wake's host process takes to start.
-    let scenario = fx.write(
-        "starved.toml",
-        &short_scenario("starved", 12.6, 0, "")
-            .replace("duration = \"3m\"", "boards = 6\nduration = \"20m\""),
-    );
-    let report = fx.path("report");
+/// `hil run SCENARIO --speed 1000` on the embedded broker, quietly: its output and all it printed.
+fn run_at_1000x(scenario: &Path, report: &Path) -> (std::process::Output, String) {
     let out = hil(
         &[
             "run",
@@ -30,6 +23,20 @@ fn a_starved_twin_bench_is_a_bench_error_naming_its_lag_not_failed_checks() {
         &[],
     );
     let all = text(&out);
+    (out, all)
+}
+
+#[test]
+fn a_starved_twin_bench_is_a_bench_error_naming_its_lag_not_failed_checks() {
+    let fx = Fixture::new();
+    // Six boards at 1000x: a 30 s sleep is 30 ms here, less than a wake's host process takes to start.
+    let scenario = fx.write(
+        "starved.toml",
+        &short_scenario("starved", 12.6, 0, "")
+            .replace("duration = \"3m\"", "boards = 6\nduration = \"20m\""),
+    );
+    let report = fx.path("report");
+    let (out, all) = run_at_1000x(&scenario, &report);
     assert_eq!(out.status.code(), Some(2), "a bench error\n{all}");
     assert!(
         all.contains("the host could not keep up at 1000x: ")
@@ -68,21 +75,7 @@ fn wakes_the_host_stretches_beyond_the_bound_are_a_bench_error_not_awake_ms_fail
             .replace("nominal = \"33s\"", "nominal = \"63s\""),
     );
     let report = fx.path("report");
-    let out = hil(
-        &[
-            "run",
-            scenario.to_str().unwrap(),
-            "--speed",
-            "1000",
-            "--broker",
-            "embedded",
-            "--quiet",
-            "--report",
-            report.to_str().unwrap(),
-        ],
-        &[],
-    );
-    let all = text(&out);
+    let (out, all) = run_at_1000x(&scenario, &report);
     assert_eq!(out.status.code(), Some(2), "a bench error\n{all}");
     assert!(
         all.contains("the host could not keep up at 1000x: a wake stretched ")
