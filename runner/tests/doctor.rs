@@ -121,6 +121,7 @@ fn a_board_that_is_not_there_fails_naming_its_mac_and_where_to_look() {
         "OK    supply twin:1: limits set",
         "FAIL  board twin-0: ",
         "5c:cf:7f:00:99:99",
+        "FAIL  board twin-0: finding the board by MAC 5c:cf:7f:00:99:99",
         "fix: is it plugged in (a dead USB hub?)",
         "OK    broker: ",
         "the bench cannot run",

@@ -61,15 +61,18 @@ async fn check_board(board: &BoardEntry, finder: &Arc<PortFinder>, part: &str) -
     let found = match tokio::time::timeout(FIND_LIMIT, wired.locate()).await {
         Ok(Ok(found)) => found,
         Ok(Err(e)) => {
+            let said = e.to_string();
             return Finding::wrong(
                 part,
-                e,
+                // The line names the board already.
+                said.strip_prefix(&format!("{}: ", board.name))
+                    .unwrap_or(&said),
                 format!(
                 "is it plugged in (a dead USB hub?) and powered from supply {}:{}? is {} its MAC \
                      (esptool read-mac)? does [boards] scan match its port?",
                 board.supply, board.channel, board.mac
             ),
-            )
+            );
         }
         Err(_) => {
             return Finding::wrong(
