@@ -1,6 +1,8 @@
-//! Whether a twin bench kept up with its speed: a run whose boards woke too late, or whose wakes the host
-//! stretched (its CPU time, times the speed, added to their awake time), says nothing about the firmware, so it
-//! ends as a bench error rather than being judged.
+//! Whether a twin bench kept up with its speed. A run whose boards woke too late says nothing about the
+//! firmware, so it ends as a bench error rather than being judged. A wake the host stretched (its CPU and
+//! run-queue time, times the speed, added to the awake time) matters only where it shows: a run whose checks
+//! fail with a wake stretched beyond the bound is a bench error too, never the firmware's failures; one whose
+//! checks pass despite a busy moment (another program's burst of CPU) stands.
 
 use crate::events::{Body, Event};
 use std::fmt;
@@ -32,6 +34,8 @@ pub struct FellBehind {
     pub how: Behind,
     /// Device seconds late, or added to the wake.
     pub lag: f64,
+    /// The checks that failed on a stretched run: the host's doing, so not judged.
+    pub failed: Vec<String>,
 }
 
 impl FellBehind {
@@ -70,12 +74,17 @@ impl fmt::Display for FellBehind {
             f,
             "; try ≤ {}x — the checks were not judged",
             self.suggested_speed()
-        )
+        )?;
+        if !self.failed.is_empty() {
+            write!(f, " (failed: {})", self.failed.join(", "))?;
+        }
+        Ok(())
     }
 }
 
-/// The run's worst wake, when one was later, or stretched longer, than `LAG_BOUND_SECS`.
-pub fn fell_behind(events: &[Event]) -> Option<FellBehind> {
+/// The run's worst wake when the run cannot be judged: one later than `LAG_BOUND_SECS`, or, when checks failed
+/// (named in `failed`), one stretched longer than it.
+pub fn fell_behind(events: &[Event], failed: &[&str]) -> Option<FellBehind> {
     let speed = events.iter().find_map(|e| match &e.body {
         Body::ScenarioStart { speed, .. } => Some(*speed),
         _ => None,
@@ -87,13 +96,25 @@ pub fn fell_behind(events: &[Event]) -> Option<FellBehind> {
             Body::TwinStretch { board, seconds } => Some((e.t, board, Behind::Stretched, *seconds)),
             _ => None,
         })
-        .filter(|(_, _, _, seconds)| *seconds > LAG_BOUND_SECS)
+        .filter(|(_, _, how, seconds)| {
+            *seconds > LAG_BOUND_SECS && (!failed.is_empty() || *how == Behind::Late)
+        })
         .map(|(t, board, how, lag)| FellBehind {
             speed,
             board: board.clone(),
             t,
             how,
             lag,
+            failed: match how {
+                Behind::Late => Vec::new(),
+                // Each check once, however many boards it failed for.
+                Behind::Stretched => failed
+                    .iter()
+                    .map(|f| f.to_string())
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .into_iter()
+                    .collect(),
+            },
         })
         .max_by(|a, b| a.lag.total_cmp(&b.lag))
 }
@@ -125,7 +146,7 @@ mod tests {
 
     #[test]
     fn the_worst_wake_over_the_bound_is_named_with_a_speed_to_try() {
-        let behind = fell_behind(&log(&[0.1, 4.8, 2.5])).unwrap();
+        let behind = fell_behind(&log(&[0.1, 4.8, 2.5]), &[]).unwrap();
         assert_eq!((behind.board.as_str(), behind.lag), ("twin-1", 4.8));
         assert_eq!(behind.suggested_speed(), 100.0);
         assert_eq!(
@@ -136,7 +157,7 @@ mod tests {
     }
 
     #[test]
-    fn a_wake_the_host_stretched_beyond_the_bound_is_named_as_stretched() {
+    fn failed_checks_with_a_wake_stretched_beyond_the_bound_are_a_bench_error_naming_it() {
         let mut events = log(&[0.1]);
         events.push(Event {
             t: 95.0,
@@ -145,7 +166,12 @@ mod tests {
                 seconds: 11.2,
             },
         });
-        let behind = fell_behind(&events).unwrap();
+        assert_eq!(
+            fell_behind(&events, &[]),
+            None,
+            "checks that pass despite a stretched wake stand"
+        );
+        let behind = fell_behind(&events, &["period", "awake-ms", "period"]).unwrap();
         assert_eq!(
             (behind.how, behind.board.as_str()),
             (Behind::Stretched, "twin-7")
@@ -153,19 +179,24 @@ mod tests {
         assert_eq!(
             behind.to_string(),
             "the host could not keep up at 500x: a wake stretched 11.2 s by the host's CPU time (twin-7's wake \
-             ending at t=95.0 s, bound 2 s); try ≤ 20x — the checks were not judged"
+             ending at t=95.0 s, bound 2 s); try ≤ 20x — the checks were not judged (failed: awake-ms, \
+             period)"
         );
         events.last_mut().unwrap().body = Body::TwinStretch {
             board: "twin-7".into(),
             seconds: 1.9,
         };
-        assert_eq!(fell_behind(&events), None, "within the bound");
+        assert_eq!(
+            fell_behind(&events, &["period", "awake-ms", "period"]),
+            None,
+            "within the bound"
+        );
     }
 
     #[test]
     fn wakes_within_the_bound_or_no_lag_at_all_are_kept_up() {
-        assert_eq!(fell_behind(&log(&[0.1, 2.0])), None);
-        assert_eq!(fell_behind(&log(&[])), None);
+        assert_eq!(fell_behind(&log(&[0.1, 2.0]), &["period"]), None);
+        assert_eq!(fell_behind(&log(&[]), &["period"]), None);
     }
 
     #[test]
@@ -177,6 +208,7 @@ mod tests {
                 t: 0.0,
                 how: Behind::Late,
                 lag,
+                failed: Vec::new(),
             }
             .suggested_speed()
         };

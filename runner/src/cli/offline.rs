@@ -92,13 +92,18 @@ pub(super) fn check(events: &Path, scenario: &Path) -> Ended {
             path.display()
         )));
     }
-    if let Some(behind) = model::bench_lag::fell_behind(&events) {
+    let verdicts = run_checks(&scenario, &events);
+    let failed: Vec<&str> = verdicts
+        .iter()
+        .filter(|v| !v.pass && v.judged)
+        .map(|v| v.name)
+        .collect();
+    if let Some(behind) = model::bench_lag::fell_behind(&events, &failed) {
         return Err(setup_error(behind));
     }
     for warning in doubts(&scenario.name, &events) {
         eprintln!("warning: {warning}");
     }
-    let verdicts = run_checks(&scenario, &events);
     for v in &verdicts {
         let tone = match (v.pass, v.judged) {
             (true, _) => Tone::Good,

@@ -133,9 +133,15 @@ pub async fn run_scenario(scenario: &Scenario, ctx: &RunContext) -> ScenarioOutc
                 .filter(|e| matches!(e.body, Body::Reading { .. }))
                 .count();
             // A bench that fell behind says nothing about the firmware: a bench error, not its checks.
-            match model::bench_lag::fell_behind(&events) {
+            let verdicts = run_checks(scenario, &events);
+            let failed: Vec<&str> = verdicts
+                .iter()
+                .filter(|v| !v.pass && v.judged)
+                .map(|v| v.name)
+                .collect();
+            match model::bench_lag::fell_behind(&events, &failed) {
                 Some(behind) => outcome.error = Some(behind.to_string()),
-                None => outcome.verdicts = run_checks(scenario, &events),
+                None => outcome.verdicts = verdicts,
             }
             let end = events.last().map_or(0.0, |e| e.t);
             for v in &outcome.verdicts {
