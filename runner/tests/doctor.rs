@@ -30,6 +30,13 @@ fn doctor(rig: &Path) -> (Option<i32>, String) {
     (out.status.code(), text(&out))
 }
 
+/// Every one of `parts` is in what the doctor said.
+fn assert_says(said: &str, parts: &[&str]) {
+    for part in parts {
+        assert!(said.contains(part), "no {part:?} in:\n{said}");
+    }
+}
+
 /// A copy of the bench's rig file with `edit` applied.
 fn broken(fx: &Fixture, rig: &Path, edit: impl FnOnce(&mut toml::Table)) -> PathBuf {
     fx.write(
@@ -61,20 +68,21 @@ fn a_healthy_bench_passes_with_every_part_ok_and_its_supply_left_off() {
     let (bench, rig, journal) = bench(&fx);
     let (code, said) = doctor(&rig);
     assert_eq!(code, Some(0), "{said}");
-    for part in [
-        "OK    supply twin: *IDN? says",
-        "OK    supply twin:1: limits set",
-        "over-current protection armed",
-        "reads back 12.0",
-        "OK    board twin-0: 5c:cf:7f:00:00:00 found on",
-        "ROM loader answered; reset into its app, ROM banner: rst cause",
-        "OK    broker: ",
-        "OK    tap: ",
-        "OK    wifi: ssid \"hil-bench\"",
-        "the bench can run",
-    ] {
-        assert!(said.contains(part), "no {part:?} in:\n{said}");
-    }
+    assert_says(
+        &said,
+        &[
+            "OK    supply twin: *IDN? says",
+            "OK    supply twin:1: limits set",
+            "over-current protection armed",
+            "reads back 12.0",
+            "OK    board twin-0: 5c:cf:7f:00:00:00 found on",
+            "ROM loader answered; reset into its app, ROM banner: rst cause",
+            "OK    broker: ",
+            "OK    tap: ",
+            "OK    wifi: ssid \"hil-bench\"",
+            "the bench can run",
+        ],
+    );
     assert!(!said.contains("FAIL") && !said.contains("SKIP"), "{said}");
     assert_on_then_off(&journal, &said);
     stop_bench(bench);
@@ -90,16 +98,17 @@ fn a_wrong_supply_model_fails_the_supply_and_sends_it_nothing_more() {
     });
     let (code, said) = doctor(&rig);
     assert_eq!(code, Some(2), "{said}");
-    for part in [
-        "FAIL  supply twin: *IDN? says \"HIL-TWIN,DP800-TWIN",
-        "not a siglent-spd3303x",
-        "fix: set [supply.twin] model to the instrument's",
-        "SKIP  board twin-0: not checked: its supply twin did not pass its check",
-        "OK    broker: ",
-        "the bench cannot run",
-    ] {
-        assert!(said.contains(part), "no {part:?} in:\n{said}");
-    }
+    assert_says(
+        &said,
+        &[
+            "FAIL  supply twin: *IDN? says \"HIL-TWIN,DP800-TWIN",
+            "not a siglent-spd3303x",
+            "fix: set [supply.twin] model to the instrument's",
+            "SKIP  board twin-0: not checked: its supply twin did not pass its check",
+            "OK    broker: ",
+            "the bench cannot run",
+        ],
+    );
     assert_eq!(
         journal_of_channel(&journal, 1).len(),
         settings_before,
@@ -117,17 +126,18 @@ fn a_board_that_is_not_there_fails_naming_its_mac_and_where_to_look() {
     });
     let (code, said) = doctor(&rig);
     assert_eq!(code, Some(2), "{said}");
-    for part in [
-        "OK    supply twin:1: limits set",
-        "FAIL  board twin-0: ",
-        "5c:cf:7f:00:99:99",
-        "FAIL  board twin-0: finding the board by MAC 5c:cf:7f:00:99:99",
-        "fix: is it plugged in (a dead USB hub?)",
-        "OK    broker: ",
-        "the bench cannot run",
-    ] {
-        assert!(said.contains(part), "no {part:?} in:\n{said}");
-    }
+    assert_says(
+        &said,
+        &[
+            "OK    supply twin:1: limits set",
+            "FAIL  board twin-0: ",
+            "5c:cf:7f:00:99:99",
+            "FAIL  board twin-0: finding the board by MAC 5c:cf:7f:00:99:99",
+            "fix: is it plugged in (a dead USB hub?)",
+            "OK    broker: ",
+            "the bench cannot run",
+        ],
+    );
     assert_on_then_off(&journal, &said);
     stop_bench(bench);
 }
@@ -142,17 +152,18 @@ fn a_wrong_broker_password_fails_the_broker_naming_the_password_file() {
     });
     let (code, said) = doctor(&rig);
     assert_eq!(code, Some(2), "{said}");
-    for part in [
-        "OK    board twin-0: ",
-        "FAIL  broker: ",
-        "mqtt://hil-rig@127.0.0.1:",
-        "NotAuthorized",
-        &format!("the password in the file {}", wrong.display()),
-        "SKIP  tap: not checked",
-        "the bench cannot run",
-    ] {
-        assert!(said.contains(part), "no {part:?} in:\n{said}");
-    }
+    assert_says(
+        &said,
+        &[
+            "OK    board twin-0: ",
+            "FAIL  broker: ",
+            "mqtt://hil-rig@127.0.0.1:",
+            "NotAuthorized",
+            &format!("the password in the file {}", wrong.display()),
+            "SKIP  tap: not checked",
+            "the bench cannot run",
+        ],
+    );
     assert!(
         !said.contains("not-the-password"),
         "a password was printed:\n{said}"
