@@ -163,6 +163,9 @@ pub enum Body {
         full_scale_volts: f64,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         fw: Option<String>,
+        /// The supply volts below which the firmware flags its readings low (its config's `low_battery_volts`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        low_battery_volts: Option<f64>,
     },
     #[serde(rename = "console")]
     Console { board: String, line: String },
@@ -274,6 +277,10 @@ pub enum Body {
     /// How many device seconds after its scheduled time a twin board woke from deep sleep: the host's lag.
     #[serde(rename = "twin.lag")]
     TwinLag { board: String, seconds: f64 },
+    /// How many device seconds the host added to a twin board's wake that ended in deep sleep: its process's CPU
+    /// and run-queue time, times the speed.
+    #[serde(rename = "twin.stretch")]
+    TwinStretch { board: String, seconds: f64 },
     /// A twin board's heap during the wake that just ended, in the chip's bytes: free when boot.py started and
     /// the least free seen (after a collection) at the firmware's calls into the chip. Twin on the VM only.
     #[serde(rename = "board.heap")]

@@ -43,12 +43,13 @@ fn index_of(body: &Body) -> usize {
         Body::ReadingError { .. } => 30,
         Body::Check { .. } => 31,
         Body::BoardConfig { .. } => 32,
+        Body::TwinStretch { .. } => 33,
         // Never written: what a reader makes of a kind it does not know.
         Body::Unknown => KINDS,
     }
 }
 
-const KINDS: usize = 33;
+const KINDS: usize = 34;
 
 /// Every kind written, each with every optional field present.
 fn every_kind() -> Vec<Body> {
@@ -175,6 +176,7 @@ fn every_kind() -> Vec<Body> {
             divider: 0.0617,
             full_scale_volts: 1.0,
             fw: Some("0.1.3".into()),
+            low_battery_volts: Some(11.8),
         },
         Body::PingReq {
             board: board(),
@@ -208,6 +210,10 @@ fn every_kind() -> Vec<Body> {
         Body::TwinLag {
             board: board(),
             seconds: 0.1,
+        },
+        Body::TwinStretch {
+            board: board(),
+            seconds: 0.4,
         },
         Body::BoardHeap {
             board: board(),

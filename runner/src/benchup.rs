@@ -1,4 +1,4 @@
-//! `hil bench up`: the twin bench as a standalone lab — SCPI supply, ESP8266 boards on ptys (with their reset
+//! `hil twin up` (old name `hil twin up`): the twin bench as a standalone lab — SCPI supply, ESP8266 boards on ptys (with their reset
 //! lines on a loopback side channel) and a broker — described by a rig file that other tools and `hil run --rig`
 //! can use, until Ctrl-C or SIGTERM. Its boards' ports are also listed as links in a folder beside the rig file,
 //! named as udev names USB-serial adapters in /dev/serial/by-id (their USB identity), the rig's `[boards] scan`;
@@ -156,7 +156,7 @@ fn write_secret(path: &Path, secret: &Secret) -> Result<()> {
     Ok(())
 }
 
-/// The rig file `hil bench up` writes, in the rig-file format (`rigfile/model.rs`); serialised by `toml`, so
+/// The rig file `hil twin up` writes, in the rig-file format (`rigfile/model.rs`); serialised by `toml`, so
 /// that paths and addresses are quoted and escaped whatever they hold.
 #[derive(Serialize)]
 struct RigOut {
@@ -342,7 +342,7 @@ pub async fn bench_up(
         },
     };
     let rig = format!(
-        "# The twin bench of `hil bench up` (pid {}): valid while it runs.\n\n{}",
+        "# The twin bench of `hil twin up` (pid {}): valid while it runs.\n\n{}",
         std::process::id(),
         toml::to_string(&rig).context("writing the rig file's TOML")?
     );
@@ -351,7 +351,7 @@ pub async fn bench_up(
     write_atomically(&options.rig_file, &rig)?;
 
     eprintln!(
-        "hil bench up: twin supply ({} {}) at {}",
+        "hil twin up: twin supply ({} {}) at {}",
         supply.driver, supply.model, supply.address
     );
     for UpBoard {

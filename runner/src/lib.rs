@@ -3,6 +3,8 @@
 
 pub mod benchup;
 pub mod cli;
+pub mod colour;
+pub mod doctor;
 pub mod exec;
 pub mod local_time;
 pub mod paths;

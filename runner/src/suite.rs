@@ -189,9 +189,12 @@ where
                     }
                 };
                 if ctx.chatty() {
-                    eprintln!(
+                    anstream::eprintln!(
                         "{} {} ({:.1}s)",
-                        if outcome.passed() { "✔" } else { "✘" },
+                        crate::colour::verdict(
+                            outcome.passed(),
+                            if outcome.passed() { "✔" } else { "✘" }
+                        ),
                         name,
                         outcome.wall.as_secs_f64()
                     );

@@ -25,7 +25,7 @@ struct Mutant {
 
 const ALONE: Option<&[&str]> = Some(&[]);
 
-const MUTANTS: [Mutant; 25] = [
+const MUTANTS: [Mutant; 26] = [
     Mutant {
         name: "wrong-divider",
         file: "battery.py",
@@ -251,6 +251,16 @@ const MUTANTS: [Mutant; 25] = [
         to: "    cfg[\"sleep_ms\"] = min(cfg[\"sleep_ms\"], DEFAULTS[\"sleep_ms\"])\n",
         scenario: "long-sleep-cap",
         check: "publishes",
+        // It never says it refused the config either.
+        with: Some(&["console"]),
+    },
+    Mutant {
+        name: "long-sleep-refused-silently",
+        file: "app.py",
+        from: "            print(\"error %s\" % e)\n",
+        to: "            pass\n",
+        scenario: "long-sleep-cap",
+        check: "console",
         with: ALONE,
     },
 ];

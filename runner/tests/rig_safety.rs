@@ -92,21 +92,11 @@ fn sigkill_on_a_rig_run_leaves_the_output_off_by_its_safety_guard() {
     stop_bench(bench);
 }
 
-/// The bench's supply journal (`hil bench up --supply-journal`): channel 1's lines, oldest first.
-fn channel_one_journal(journal: &std::path::Path) -> Vec<String> {
-    std::fs::read_to_string(journal)
-        .unwrap()
-        .lines()
-        .filter(|l| l.split_whitespace().nth(1) == Some("ch1"))
-        .map(str::to_string)
-        .collect()
-}
-
 /// The instrument reads OFF, and the last setting channel 1 received (the run's safe state) left it off: nothing
 /// of the timeline switched it on again after the run made it safe.
 fn assert_left_off(address: &str, journal: &std::path::Path, all: &str) {
     assert!(!output_on(address), "output on after the run\n{all}");
-    let lines = channel_one_journal(journal);
+    let lines = journal_of_channel(journal, 1);
     let last = lines.last().expect("the run set channel 1");
     assert!(
         last.contains("output=off"),

@@ -62,6 +62,7 @@ struct Inner {
     heap_watchers: Vec<mpsc::UnboundedSender<(usize, HeapReport)>>,
     /// How late in device seconds each board woke from deep sleep, as it wakes.
     lag_watchers: Vec<mpsc::UnboundedSender<(usize, f64)>>,
+    stretch_watchers: Vec<mpsc::UnboundedSender<(usize, f64)>>,
 }
 
 impl Inner {
@@ -126,6 +127,7 @@ impl BenchState {
                 load_watchers: Vec::new(),
                 heap_watchers: Vec::new(),
                 lag_watchers: Vec::new(),
+                stretch_watchers: Vec::new(),
             }),
             changed: watch::channel(0).0,
             wifi_up: AtomicBool::new(true),
@@ -261,6 +263,22 @@ impl BenchState {
     pub fn watch_lags(&self) -> mpsc::UnboundedReceiver<(usize, f64)> {
         let (tx, rx) = mpsc::unbounded_channel();
         self.lock().lag_watchers.push(tx);
+        rx
+    }
+
+    /// How many device seconds the host added to a wake of board `board` that went to deep sleep: the time its
+    /// firmware's process ran on a CPU or waited for one, times the speed. A chip's own work takes its own time;
+    /// this grows with the speed and with the host's load.
+    pub fn report_stretch(&self, board: usize, seconds: f64) {
+        self.lock()
+            .stretch_watchers
+            .retain(|w| w.send((board, seconds)).is_ok());
+    }
+
+    /// Every later wake's stretch, by board index.
+    pub fn watch_stretches(&self) -> mpsc::UnboundedReceiver<(usize, f64)> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.lock().stretch_watchers.push(tx);
         rx
     }
 

@@ -27,6 +27,10 @@ enum Request {
     },
     Deepsleep {
         ms: u64,
+        /// Device ms the host spent on this wake (its process's CPU and run-queue time times the speed), where
+        /// the runtime can tell.
+        #[serde(default)]
+        stretch_ms: Option<f64>,
     },
     /// The VM's heap during this wake, in its own bytes (sent before the wake ends).
     Heap {
@@ -95,7 +99,12 @@ impl Control<'_> {
                 }
                 Err(e) => json!({"ok": false, "error": e}),
             },
-            Request::Deepsleep { ms } => self.ends(End::Sleep { ms }),
+            Request::Deepsleep { ms, stretch_ms } => {
+                if let Some(stretch) = stretch_ms.filter(|s| s.is_finite() && *s >= 0.0) {
+                    self.bench.report_stretch(self.load_index, stretch / 1000.0);
+                }
+                self.ends(End::Sleep { ms })
+            }
             Request::Repl => self.ends(End::Repl),
             Request::Reset => self.ends(End::Reset),
             Request::Heap {
@@ -176,6 +185,23 @@ mod tests {
             assert_eq!(c.rtc_hex, "00ff");
             c.handle(r#"{"op":"deepsleep","ms":60000}"#);
             assert_eq!(c.end, Some(End::Sleep { ms: 60000 }));
+        });
+    }
+
+    #[test]
+    fn a_sleeps_stretch_reaches_the_bench_in_device_seconds_when_the_runtime_tells_it() {
+        with_control(|c| {
+            let mut stretches = c.bench.watch_stretches();
+            c.handle(r#"{"op":"deepsleep","ms":60000,"stretch_ms":437.5}"#);
+            assert_eq!(stretches.try_recv().unwrap(), (0, 0.4375));
+            assert_eq!(c.end, Some(End::Sleep { ms: 60000 }));
+            for unknown in ["", r#","stretch_ms":null"#, r#","stretch_ms":-1"#] {
+                c.handle(&format!(r#"{{"op":"deepsleep","ms":60000{unknown}}}"#));
+                assert!(
+                    stretches.try_recv().is_err(),
+                    "{unknown:?} reported a stretch"
+                );
+            }
         });
     }
 

@@ -20,6 +20,10 @@ EXIT_CONTROL_LOST = 3
 
 _sock = None
 _boot_ns = _utime.time_ns()
+# /proc/self/schedstat, opened before the board's folder becomes "/"; None where the kernel keeps no such file.
+_schedstat = None
+# This process's time on a CPU and waiting for one (ns) when it asked for its wake.
+_host_ns_at_hello = None
 # Heap: what the firmware had free when boot.py started, and the least free seen since (after a collection).
 boot_free = 0
 min_free = 0
@@ -60,8 +64,34 @@ def die(message):
         _utime.sleep(3600)
 
 
+def host_ns():
+    """Nanoseconds this process has run on a CPU or waited in the run queue for one (Linux schedstat): the host's
+    share of a wake, which device time stretches by the speed; None where unknown."""
+    if _schedstat is None:
+        return None
+    try:
+        _schedstat.seek(0)
+        run, wait = _schedstat.read().split()[:2]
+        return int(run) + int(wait)
+    except (OSError, ValueError, MemoryError):
+        return None
+
+
+def stretch_ms():
+    """Device milliseconds the host spent on this wake since its hello (its CPU and run-queue time times the
+    speed): awake time a host that falls behind adds. None where unknown."""
+    now = host_ns()
+    if now is None or _host_ns_at_hello is None:
+        return None
+    return (now - _host_ns_at_hello) * SPEED / 1e6
+
+
 def connect(addr):
-    global _sock
+    global _sock, _schedstat
+    try:
+        _schedstat = open("/proc/self/schedstat")
+    except OSError:
+        _schedstat = None
     host, port = addr.rsplit(":", 1)
     try:
         info = _socket.getaddrinfo(host, int(port))[0]
@@ -75,7 +105,9 @@ def connect(addr):
 def hello(board):
     """Waits for the wake (the rig answers at its instant, so the VM's start-up is not awake time); returns the
     answer: this boot's reset cause and RTC memory."""
-    global _boot_ns
+    global _boot_ns, _host_ns_at_hello
+    # Before the hello is answered: waiting for a CPU once the answer arrives is the host's, not the chip's.
+    _host_ns_at_hello = host_ns()
     reply = request({"op": "hello", "board": board})
     if not reply.get("ok"):
         die("hello refused: %s" % reply)

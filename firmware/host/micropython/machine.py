@@ -40,7 +40,7 @@ def unique_id():
 @micropython.native
 def _ask_sleep(ms):
     _hil.report_heap()
-    reply = _hil.request({"op": "deepsleep", "ms": int(ms)})
+    reply = _hil.request({"op": "deepsleep", "ms": int(ms), "stretch_ms": _hil.stretch_ms()})
     if not reply.get("ok"):
         _hil.die("deepsleep refused: %s" % reply)
 

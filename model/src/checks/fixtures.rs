@@ -213,6 +213,7 @@ pub fn board_config(board: &str, qos: u8) -> Event {
             divider: 1.0 / 16.2,
             full_scale_volts: 1.0,
             fw: Some("0.1.0".into()),
+            low_battery_volts: Some(11.8),
         },
     }
 }

@@ -31,6 +31,7 @@ mod version;
 mod view;
 mod wakes;
 
+pub use power::power_losses;
 pub use view::{IncompleteLog, RunView};
 
 use crate::events::Event;

@@ -19,7 +19,7 @@ pub(super) fn board_power_losses(view: &RunView, board: &str) -> Vec<f64> {
 
 /// Intervals `[start, end)` during which `supply` could not power a board: output off, commanded below
 /// `below`, or measured below it. One still open when the log ends (the run's own switch-off) has no end.
-pub(super) fn power_losses(view: &RunView, supply: &str, below: f64) -> Vec<(f64, Option<f64>)> {
+pub fn power_losses(view: &RunView, supply: &str, below: f64) -> Vec<(f64, Option<f64>)> {
     let (mut output_on, mut set_ok, mut measured_ok) = (false, true, true);
     let mut losses: Vec<(f64, Option<f64>)> = vec![(0.0, None)];
     for e in view.events() {

@@ -94,6 +94,7 @@ impl<'a> RunView<'a> {
                 divider,
                 full_scale_volts,
                 fw,
+                ..
             } if b == board => Some(BoardConfig {
                 topic,
                 qos: *qos,

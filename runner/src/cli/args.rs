@@ -27,6 +27,7 @@ pub const DEFAULT_SPEED: f64 = 20.0;
                   HIL_MQTT_PASSWORD=… hil run --broker mqtts://rig@broker.lab:8883 --broker-ca lab-ca.pem\n  \
                   hil check out/float-charge/events.jsonl --scenario scenarios/float-charge.toml\n  \
                   hil validate scenarios/\n  \
+                  hil doctor --rig lab.toml        is the bench ready (supply, boards, broker, WiFi)?\n  \
                   hil list --tag nightly           scenarios with their tags, boards and duration\n  \
                   hil import-trace capture.txt --out scenarios/traces/site.csv"
 )]
@@ -47,7 +48,19 @@ pub enum Command {
         #[arg(long)]
         scenario: PathBuf,
     },
-    /// The twin bench standalone (`bench up`), and benchmarks that print figures, not pass/fail.
+    /// Check a bench's health without running a scenario: supplies, boards, broker, tap, WiFi.
+    ///
+    /// One line per part, OK or what is wrong and how to fix it; nothing is flashed or deployed, and the
+    /// supplies end in the rig's safe state. Exits 0 only when the bench can run, 2 otherwise.
+    Doctor {
+        /// The rig file describing the bench.
+        #[arg(long, value_name = "FILE")]
+        rig: PathBuf,
+    },
+    /// The twin bench standalone (`twin up`): a lab of simulated instruments and boards for other tools.
+    #[command(subcommand)]
+    Twin(TwinCommand),
+    /// Benchmarks that print figures, not pass/fail.
     #[command(subcommand)]
     Bench(BenchCommand),
     /// Reports written by `hil run`, taken together: several merged into one, or many nights' history.
@@ -122,37 +135,9 @@ pub enum ReportCommand {
 
 #[derive(Subcommand, Debug)]
 pub enum BenchCommand {
-    /// Start the twin bench standalone (SCPI supply, pty boards, broker) and describe it in a rig file, for
-    /// pyvisa, esptool, mpremote, mosquitto_sub or `hil run --rig`; runs until Ctrl-C or SIGTERM. SIGUSR1 moves
-    /// every board to a new pty, as replugging its USB cable would.
-    Up {
-        /// Where to write the rig file (the broker and WiFi passwords go to files beside it, mode 0600).
-        #[arg(long, value_name = "FILE")]
-        write_rig: PathBuf,
-        /// Twin boards on the bench.
-        #[arg(long, default_value_t = 1)]
-        boards: u32,
-        /// Supply channels (1-3, as a Rigol DP832); board i hangs on channel i mod N + 1.
-        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=3))]
-        channels: u8,
-        /// The twin instrument, and so the driver `hil run --rig` uses: a DP832 over TCP or RS-232 (a pty), a
-        /// Korad KA3005P or a Riden RD6006 (ptys).
-        #[arg(long, value_enum, default_value_t = crate::benchup::TwinSupply::Scpi)]
-        supply: crate::benchup::TwinSupply,
-        /// Hold the boards in the ROM loader (for esptool) instead of running their app.
-        #[arg(long)]
-        bootloader: bool,
-        /// The broker the boards and `hil run --rig` use (as for `hil run`).
-        #[arg(long, default_value = "embedded")]
-        broker: BrokerSpec,
-        /// Append a line to FILE for every setting the twin supply's channels receive (time, channel, volts,
-        /// current limit, output, over-current protection): what a run left the bench in, and in which order.
-        #[arg(long, value_name = "FILE")]
-        supply_journal: Option<PathBuf>,
-        /// What the boards run their app and REPL code on (as for `hil run`).
-        #[arg(long, value_enum, default_value_t = TwinRuntime::Micropython)]
-        twin_runtime: TwinRuntime,
-    },
+    /// The old name of `hil twin up`, kept for scripts that use it.
+    #[command(hide = true)]
+    Up(UpArgs),
     /// Our flasher vs esptool (both through the stub, at each of --bauds) and our deploy vs mpremote, on one twin
     /// board over a pty paced in real time.
     Boards {
@@ -218,6 +203,45 @@ pub enum BenchCommand {
         #[arg(long, default_value = "embedded")]
         broker: BrokerSpec,
     },
+}
+
+/// `hil twin up` (and its old name `hil bench up`).
+#[derive(clap::Args, Debug)]
+pub struct UpArgs {
+    /// Where to write the rig file (the broker and WiFi passwords go to files beside it, mode 0600).
+    #[arg(long, value_name = "FILE")]
+    pub write_rig: PathBuf,
+    /// Twin boards on the bench.
+    #[arg(long, default_value_t = 1)]
+    pub boards: u32,
+    /// Supply channels (1-3, as a Rigol DP832); board i hangs on channel i mod N + 1.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=3))]
+    pub channels: u8,
+    /// The twin instrument, and so the driver `hil run --rig` uses: a DP832 over TCP or RS-232 (a pty), a
+    /// Korad KA3005P or a Riden RD6006 (ptys).
+    #[arg(long, value_enum, default_value_t = crate::benchup::TwinSupply::Scpi)]
+    pub supply: crate::benchup::TwinSupply,
+    /// Hold the boards in the ROM loader (for esptool) instead of running their app.
+    #[arg(long)]
+    pub bootloader: bool,
+    /// The broker the boards and `hil run --rig` use (as for `hil run`).
+    #[arg(long, default_value = "embedded")]
+    pub broker: BrokerSpec,
+    /// Append a line to FILE for every setting the twin supply's channels receive (time, channel, volts,
+    /// current limit, output, over-current protection): what a run left the bench in, and in which order.
+    #[arg(long, value_name = "FILE")]
+    pub supply_journal: Option<PathBuf>,
+    /// What the boards run their app and REPL code on (as for `hil run`).
+    #[arg(long, value_enum, default_value_t = TwinRuntime::Micropython)]
+    pub twin_runtime: TwinRuntime,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TwinCommand {
+    /// Start the twin bench standalone (SCPI supply, pty boards, broker) and describe it in a rig file, for
+    /// pyvisa, esptool, mpremote, mosquitto_sub or `hil run --rig`; runs until Ctrl-C or SIGTERM. SIGUSR1 moves
+    /// every board to a new pty, as replugging its USB cable would.
+    Up(UpArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -364,6 +388,35 @@ fn parse_jobs(s: &str) -> Result<usize, BadJobs> {
 mod tests {
     use super::*;
     use clap::CommandFactory;
+
+    /// `--help` lists the twin bench apart from the benchmarks; `bench up`, its old name, still starts it.
+    #[test]
+    fn twin_up_is_listed_apart_from_the_benchmarks_and_bench_up_still_parses() {
+        let cli = Cli::command();
+        let shown = |name: &str| -> Vec<String> {
+            cli.find_subcommand(name)
+                .unwrap()
+                .get_subcommands()
+                .filter(|c| !c.is_hide_set())
+                .map(|c| c.get_name().to_string())
+                .collect()
+        };
+        assert_eq!(shown("twin"), ["up"]);
+        assert!(
+            !shown("bench").contains(&"up".to_string()),
+            "{:?}",
+            shown("bench")
+        );
+        for words in [["hil", "twin", "up"], ["hil", "bench", "up"]] {
+            let parsed = Cli::try_parse_from(words.iter().chain(&["--write-rig", "lab.toml"]));
+            let up = match parsed.map(|c| c.command) {
+                Ok(Command::Twin(TwinCommand::Up(up)))
+                | Ok(Command::Bench(BenchCommand::Up(up))) => up,
+                other => panic!("{words:?}: {other:?}"),
+            };
+            assert_eq!(up.write_rig, PathBuf::from("lab.toml"));
+        }
+    }
 
     /// Every option of every command that `--help` shows says what it is for.
     #[test]

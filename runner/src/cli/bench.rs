@@ -1,37 +1,13 @@
-//! `hil bench …`: the twin bench standalone (`up`), and the benchmarks that print figures rather than verdicts.
+//! `hil bench …`: the benchmarks that print figures rather than verdicts (and `up`, the old name of `hil twin up`).
 
-use super::{setup_error, stop_signal, BenchCommand, Ended, EXIT_PASS};
-use crate::benchup::{bench_up, BenchUpOptions};
+use super::{setup_error, BenchCommand, Ended, EXIT_PASS};
 use crate::exec::TwinRuntime;
 use crate::paths;
 use crate::perf::{bench_boards, scale, tap_latency, BenchRow, BoardsBenchOptions};
 
 pub(super) async fn bench(command: BenchCommand) -> Ended {
     match command {
-        BenchCommand::Up {
-            write_rig,
-            boards,
-            channels,
-            supply,
-            bootloader,
-            broker,
-            supply_journal,
-            twin_runtime,
-        } => {
-            let options = BenchUpOptions {
-                rig_file: write_rig,
-                boards: boards.clamp(1, 64),
-                channels,
-                supply,
-                bootloader,
-                broker,
-                supply_journal,
-                runtime: generic_runtime(twin_runtime).await.map_err(setup_error)?,
-            };
-            bench_up(&options, stop_signal())
-                .await
-                .map_err(setup_error)?;
-        }
+        BenchCommand::Up(up) => return super::twin::up(up).await,
         BenchCommand::Boards {
             bauds,
             image_kib,
@@ -80,7 +56,7 @@ pub(super) async fn bench(command: BenchCommand) -> Ended {
 }
 
 /// The runtime of the standard image (2 MiB+ flash), which the benches' boards stand for.
-async fn generic_runtime(kind: TwinRuntime) -> anyhow::Result<twin::FirmwareRuntime> {
+pub(super) async fn generic_runtime(kind: TwinRuntime) -> anyhow::Result<twin::FirmwareRuntime> {
     paths::firmware_runtime(kind, twin::ImageVariant::Generic).await
 }
 

@@ -2,12 +2,16 @@
 
 mod args;
 mod bench;
+mod doctor;
 mod offline;
 mod report;
 mod rig_bench;
 mod run;
+mod twin;
 
-pub use args::{BenchCommand, Cli, Command, ReportCommand, RunArgs, DEFAULT_SPEED};
+pub use args::{
+    BenchCommand, Cli, Command, ReportCommand, RunArgs, TwinCommand, UpArgs, DEFAULT_SPEED,
+};
 
 use model::diagnostic::Diagnostic;
 use std::fmt;
@@ -37,6 +41,8 @@ pub async fn main(cli: Cli) -> u8 {
         Command::SafetyGuard { rig } => rig_bench::safety_guard(&rig).await,
         Command::Bench(command) => bench::bench(command).await,
         Command::Report(command) => report::report(command),
+        Command::Twin(TwinCommand::Up(up)) => twin::up(up).await,
+        Command::Doctor { rig } => doctor::doctor(&rig).await,
     };
     ended.unwrap_or(EXIT_SETUP)
 }

@@ -2,6 +2,7 @@
 //! scenarios a command names, which `run` shares.
 
 use super::{file_error, setup_error, Ended, SetupFailed, DEFAULT_SPEED, EXIT_FAIL, EXIT_PASS};
+use crate::colour::{paint, Tone};
 use crate::rigfile::RigFile;
 use crate::{paths, plan, suite};
 use model::checks::run_checks;
@@ -91,17 +92,27 @@ pub(super) fn check(events: &Path, scenario: &Path) -> Ended {
             path.display()
         )));
     }
-    if let Some(behind) = model::bench_lag::fell_behind(&events) {
+    let verdicts = run_checks(&scenario, &events);
+    let failed: Vec<&str> = verdicts
+        .iter()
+        .filter(|v| !v.pass && v.judged)
+        .map(|v| v.name)
+        .collect();
+    if let Some(behind) = model::bench_lag::fell_behind(&events, &failed) {
         return Err(setup_error(behind));
     }
     for warning in doubts(&scenario.name, &events) {
         eprintln!("warning: {warning}");
     }
-    let verdicts = run_checks(&scenario, &events);
     for v in &verdicts {
-        println!(
-            "{:<4} {:<18} {:<8} {}",
-            v.word(),
+        let tone = match (v.pass, v.judged) {
+            (true, _) => Tone::Good,
+            (false, true) => Tone::Bad,
+            (false, false) => Tone::Doubt,
+        };
+        anstream::println!(
+            "{} {:<18} {:<8} {}",
+            paint(&format!("{:<4}", v.word()), tone),
             v.name,
             v.board.as_deref().unwrap_or("-"),
             v.message

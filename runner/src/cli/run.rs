@@ -314,7 +314,7 @@ fn conclude(
     args: &RunArgs,
 ) -> Ended {
     let summary = summary_table(outcomes, skipped);
-    print!("{summary}");
+    anstream::print!("{}", crate::colour::summary(&summary));
     if !args.quiet {
         eprintln!(
             "wall time: {} for {} scenario(s), {jobs} at a time",

@@ -15,8 +15,8 @@ mod supply_tasks;
 mod tap_events;
 
 pub use bench::{
-    AccessPoint, Bench, BenchChannel, BenchSource, Capabilities, RigBench, RigDrivers, RigSource,
-    TwinBench, TwinImage, TwinRuntime, TwinSource, TwinTransport, TWIN_LIMITS,
+    make_safe, AccessPoint, Bench, BenchChannel, BenchSource, Capabilities, RigBench, RigDrivers,
+    RigSource, TwinBench, TwinImage, TwinRuntime, TwinSource, TwinTransport, TWIN_LIMITS,
 };
 pub use provision::{app_files, deployed_app, Apps};
 
@@ -136,10 +136,16 @@ pub async fn run_scenario(scenario: &Scenario, ctx: &RunContext) -> ScenarioOutc
                 .filter(|e| matches!(e.body, Body::Reading { .. }))
                 .count();
             // A bench that fell behind says nothing about the firmware: a bench error, not its checks.
-            match model::bench_lag::fell_behind(&events) {
+            let verdicts = run_checks(scenario, &events);
+            let failed: Vec<&str> = verdicts
+                .iter()
+                .filter(|v| !v.pass && v.judged)
+                .map(|v| v.name)
+                .collect();
+            match model::bench_lag::fell_behind(&events, &failed) {
                 Some(behind) => outcome.error = Some(behind.to_string()),
                 None => {
-                    outcome.verdicts = run_checks(scenario, &events);
+                    outcome.verdicts = verdicts;
                     if let Some(baseline) = &ctx.baseline {
                         outcome.verdicts.extend(baseline.judge(scenario, &events));
                     }
@@ -383,6 +389,7 @@ fn record_board_configs(
             divider: adc.divider,
             full_scale_volts: adc.full_scale_volts,
             fw: fw.clone(),
+            low_battery_volts: Some(scenario.firmware.low_battery_volts),
         });
     }
 }

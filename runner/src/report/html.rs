@@ -2,6 +2,7 @@
 //! and their event logs: the summary table, then per scenario and board the plots, the checks and the console.
 
 mod plot;
+mod plot_marks;
 mod side_by_side;
 
 use super::baseline::RunMetrics;
@@ -268,6 +269,7 @@ fn scenario(page: &mut String, record: &ScenarioRecord) {
             readings: &trace.readings,
             faults: &faults,
             within_volts: o.within_volts,
+            marks: &plot_marks::PlotMarks::of(&record.events, board, supply, t_end),
         }));
         page.push_str(&activity_figure(
             t_end,

@@ -436,6 +436,17 @@ pub fn edit_rig(text: &str, edit: impl FnOnce(&mut toml::Table)) -> String {
     rig.to_string()
 }
 
+/// The lines of a supply journal (`hil bench up --supply-journal`) about channel `channel`, oldest first.
+pub fn journal_of_channel(journal: &Path, channel: u8) -> Vec<String> {
+    let name = format!("ch{channel}");
+    std::fs::read_to_string(journal)
+        .unwrap()
+        .lines()
+        .filter(|l| l.split_whitespace().nth(1) == Some(name.as_str()))
+        .map(str::to_string)
+        .collect()
+}
+
 /// One line to an SCPI instrument at `tcp://HOST:PORT` (`hil bench up`'s supply) from a client of its own, and
 /// its one-line reply, as any lab tool would ask it.
 pub fn scpi(address: &str, command: &str) -> String {

@@ -276,10 +276,11 @@ impl Bench for TwinBench {
                 .cloned()
                 .unwrap_or_else(|| format!("board-{index}"))
         };
-        let (mut loads, mut heaps, mut lags) = (
+        let (mut loads, mut heaps, mut lags, mut stretches) = (
             self.state.watch_loads(),
             self.state.watch_heaps(),
             self.state.watch_lags(),
+            self.state.watch_stretches(),
         );
         let log = log.clone();
         Some(tokio::spawn(async move {
@@ -300,6 +301,10 @@ impl Bench for TwinBench {
                         min_free: heap.min_free,
                     },
                     Some((index, seconds)) = lags.recv() => Body::TwinLag {
+                        board: board(index),
+                        seconds: (seconds * 1000.0).round() / 1000.0,
+                    },
+                    Some((index, seconds)) = stretches.recv() => Body::TwinStretch {
                         board: board(index),
                         seconds: (seconds * 1000.0).round() / 1000.0,
                     },

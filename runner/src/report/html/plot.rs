@@ -1,6 +1,7 @@
 //! SVG figures for the HTML report, drawn with plotters' SVG backend. Text is left to the browser to lay out, so
 //! no font is needed here; each figure's legend is HTML under it, where it can never cover the data.
 
+use super::plot_marks::PlotMarks;
 use super::Esc;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -23,6 +24,11 @@ const OUT_OF_BAND: RGBColor = RGBColor(0xb3, 0x16, 0x1b);
 const FAULT: RGBColor = RGBColor(0xc9, 0x7b, 0x00);
 const FAULT_FILL: RGBColor = RGBColor(0xfb, 0xec, 0xd4);
 const BAND: RGBColor = RGBColor(0xd2, 0xe3, 0xf3);
+const UNPOWERED: RGBColor = RGBColor(0xf2, 0xd7, 0xd5);
+const THRESHOLD: RGBColor = RGBColor(0x55, 0x55, 0x55);
+/// A threshold is drawn when the traces come within this many volts of it: a 4.5 V brownout line would
+/// otherwise squash a 12.6 V float charge into a sliver.
+const THRESHOLD_REACH: f64 = 2.0;
 
 /// A reading as the board reported it, at the device time it arrived.
 pub struct Reported {
@@ -50,6 +56,8 @@ pub struct VoltsPlot<'a> {
     pub faults: &'a [FaultSpan],
     /// The readings check's tolerance around the supply, when the scenario sets one.
     pub within_volts: Option<f64>,
+    /// Unpowered stretches, thresholds and when late readings were sampled.
+    pub marks: &'a PlotMarks,
 }
 
 /// The supply's last measured volts at or before `t`, in the run that holds `t`.
@@ -103,16 +111,31 @@ pub fn volts_figure(plot: &VoltsPlot) -> String {
         readings,
         faults,
         within_volts,
+        marks,
     } = *plot;
     let within = within_volts.unwrap_or(0.0);
-    let values = supply
+    let traced: Vec<f64> = supply
         .iter()
         .flatten()
         .flat_map(|p| [p.1 - within, p.1 + within])
-        .chain(readings.iter().map(|r| r.volts));
-    let (lo, hi) = padded_range(values, 0.5);
+        .chain(readings.iter().map(|r| r.volts))
+        .collect();
+    let lowest = traced.iter().copied().fold(f64::INFINITY, f64::min);
+    let thresholds: Vec<_> = marks
+        .thresholds
+        .iter()
+        .filter(|th| th.volts >= lowest - THRESHOLD_REACH)
+        .collect();
+    let (lo, hi) = padded_range(
+        traced
+            .iter()
+            .copied()
+            .chain(thresholds.iter().map(|th| th.volts)),
+        0.5,
+    );
     let failing = out_of_band(plot);
     let mut hover = Vec::new();
+    let mut overlay = String::new();
     let svg = draw(260, |root| {
         let mut chart = ChartBuilder::on(root)
             .margin(MARGIN)
@@ -128,6 +151,12 @@ pub fn volts_figure(plot: &VoltsPlot) -> String {
             .x_desc("device time (s)")
             .y_desc("volts")
             .draw()?;
+        chart.draw_series(
+            marks
+                .unpowered
+                .iter()
+                .map(|&(a, b)| Rectangle::new([(a, lo), (b, hi)], UNPOWERED.filled())),
+        )?;
         chart.draw_series(
             off.iter()
                 .map(|&(a, b)| Rectangle::new([(a, lo), (b, hi)], OFF.filled())),
@@ -172,15 +201,54 @@ pub fn volts_figure(plot: &VoltsPlot) -> String {
                 .map(|f| (chart.backend_coord(&(f.t, f.volts)), &f.why)),
         );
         chart.draw_series(
-            readings
+            marks
+                .late
                 .iter()
-                .filter(|r| r.late)
-                .map(|r| TriangleMarker::new((r.t, r.volts), 7, LATE.stroke_width(2))),
+                .map(|r| TriangleMarker::new((r.sampled, r.volts), 7, LATE.stroke_width(2))),
         )?;
+        for &(a, b) in &marks.unpowered {
+            let (x0, y0) = chart.backend_coord(&(a, hi));
+            let (x1, y1) = chart.backend_coord(&(b, lo));
+            overlay.push_str(&format!(
+                "<rect class=\"unpowered\" x=\"{x0}\" y=\"{y0}\" width=\"{}\" height=\"{}\" fill-opacity=\"0\">\
+                 <title>t={a:.1}–{b:.1} s: the board had no power (supply off or below {} V)</title></rect>\n",
+                x1 - x0,
+                y1 - y0,
+                model::scenario::BUCK_MIN_VOLTS
+            ));
+        }
+        for th in &thresholds {
+            let (x0, y) = chart.backend_coord(&(0.0, th.volts));
+            let (x1, _) = chart.backend_coord(&(t_end, th.volts));
+            overlay.push_str(&format!(
+                "<line class=\"threshold\" x1=\"{x0}\" y1=\"{y}\" x2=\"{x1}\" y2=\"{y}\" stroke=\"{c}\" \
+                 stroke-dasharray=\"6 4\"><title>{v} V: {name}</title></line>\n\
+                 <text x=\"{}\" y=\"{}\" font-family=\"sans-serif\" font-size=\"12\" fill=\"{c}\" \
+                 text-anchor=\"end\">{v} V {short}</text>\n",
+                x1 - 4,
+                y - 4,
+                c = hex(THRESHOLD),
+                v = th.volts,
+                name = Esc(th.name),
+                short = Esc(th.name.split(':').next().unwrap_or_default()),
+            ));
+        }
+        for r in marks.late.iter().filter(|r| r.arrived > r.sampled) {
+            let (x0, y) = chart.backend_coord(&(r.sampled, r.volts));
+            let (x1, _) = chart.backend_coord(&(r.arrived, r.volts));
+            overlay.push_str(&format!(
+                "<line class=\"late-arrival\" x1=\"{x0}\" y1=\"{y}\" x2=\"{x1}\" y2=\"{y}\" stroke=\"{}\" \
+                 stroke-dasharray=\"3 3\"><title>{:.2} V sampled at t={:.1} s, arrived at t={:.1} s</title></line>\n",
+                hex(LATE),
+                r.volts,
+                r.sampled,
+                r.arrived
+            ));
+        }
         Ok(())
     });
-    let svg = with_hover_points(svg, &hover);
-    let late = readings.iter().filter(|r| r.late).count();
+    let svg = with_overlay(svg, &overlay, &hover);
+    let late = marks.late.len();
     let band = match within_volts {
         Some(w) => format!(
             " &nbsp; {} tolerance ±{w} V &nbsp; {} outside it ({})",
@@ -195,24 +263,32 @@ pub fn volts_figure(plot: &VoltsPlot) -> String {
     } else {
         format!(" &nbsp; {} fault window", swatch(FAULT_FILL))
     };
+    let threshold_key = if thresholds.is_empty() {
+        String::new()
+    } else {
+        format!(" &nbsp; {} thresholds", dashed_key(THRESHOLD))
+    };
     format!(
-        "<figure>{svg}<figcaption>{} supply volts (measured) &nbsp; {} supply output off &nbsp; {} reported volts ({}) \
-         &nbsp; {} reported late, sampled on an earlier wake ({late}){band}{fault_key}</figcaption></figure>\n",
+        "<figure>{svg}<figcaption>{} supply volts (measured) &nbsp; {} supply output off &nbsp; {} board unpowered \
+         &nbsp; {} reported volts ({}) &nbsp; {} reported late, sampled on an earlier wake ({late}): drawn \
+         at that wake, a line to its arrival{band}{fault_key}{threshold_key}</figcaption></figure>\n",
         line_key(SUPPLY),
         swatch(OFF),
+        swatch(UNPOWERED),
         marker_key(READING, "●"),
         readings.len() - late - failing.len(),
         marker_key(LATE, "△"),
     )
 }
 
-/// The failing points, drawn after plotters' output so that each can carry its `<title>`, which a browser shows
-/// on hover.
-fn with_hover_points(svg: String, points: &[((i32, i32), &String)]) -> String {
+/// The marks that carry a class and a `<title>` (which a browser shows on hover), then the failing points on top,
+/// drawn after plotters' output.
+fn with_overlay(svg: String, overlay: &str, points: &[((i32, i32), &String)]) -> String {
     let Some(end) = svg.rfind("</svg>") else {
         return svg;
     };
     let mut out = svg[..end].to_string();
+    out.push_str(overlay);
     for ((x, y), why) in points {
         out.push_str(&format!(
             "<circle class=\"out-of-band\" cx=\"{x}\" cy=\"{y}\" r=\"5\" fill=\"{}\"><title>{}</title></circle>\n",
@@ -364,6 +440,13 @@ fn swatch(c: RGBColor) -> String {
 fn line_key(c: RGBColor) -> String {
     format!(
         "<span class=\"line-key\" style=\"border-color:{}\"></span>",
+        hex(c)
+    )
+}
+
+fn dashed_key(c: RGBColor) -> String {
+    format!(
+        "<span class=\"line-key\" style=\"border-color:{};border-top-style:dashed\"></span>",
         hex(c)
     )
 }
