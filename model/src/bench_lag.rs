@@ -132,6 +132,7 @@ mod tests {
                 boards: Vec::new(),
                 broker: "b".into(),
                 payload: None,
+                within_volts: None,
             },
         };
         let wakes = lags.iter().enumerate().map(|(i, seconds)| Event {

@@ -58,6 +58,10 @@ pub enum Body {
         /// How the boards' payloads were read (absent in logs from before payload formats: JSON).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         payload: Option<crate::payload::PayloadFormat>,
+        /// The readings check's tolerance (`[expect.readings] within_volts`), so that a report rebuilt from the
+        /// log alone (`hil report merge`) draws its band; absent when the scenario judges no readings.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        within_volts: Option<f64>,
     },
     #[serde(rename = "scenario.end")]
     ScenarioEnd { scenario: String },
@@ -635,6 +639,7 @@ mod tests {
             boards: Vec::new(),
             broker: "embedded".into(),
             payload: None,
+            within_volts: None,
         };
         let tested = Tested {
             commit: "v1-3-gabc-dirty".into(),

@@ -65,6 +65,7 @@ fn every_kind() -> Vec<Body> {
             }],
             broker: "b".into(),
             payload: Some(PayloadFormat::default()),
+            within_volts: Some(0.15),
         },
         Body::ScenarioEnd {
             scenario: "s".into(),

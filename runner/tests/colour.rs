@@ -24,6 +24,7 @@ fn silent_run(fx: &Fixture) -> (std::path::PathBuf, std::path::PathBuf) {
                 }],
                 broker: "embedded".into(),
                 payload: None,
+                within_volts: None,
             },
         },
         Event {

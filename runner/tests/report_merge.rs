@@ -77,6 +77,12 @@ fn two_disjoint_runs_merge_into_the_shape_of_one_run_of_both() {
             assert!(page.contains(&format!("<section id=\"scenario-{name}\">")));
         }
         assert!(page.contains("1 of 2 scenarios passed"));
+        assert_eq!(
+            page.matches("tolerance ±0.15 V").count(),
+            2,
+            "each scenario's readings band, from its log alone in the merge, in {}",
+            report.display()
+        );
     }
     for count in ["tests", "failures", "errors"] {
         let summed = suites_count(&part_good.join("junit.xml"), count)

@@ -10,6 +10,7 @@ pub fn start(boards: &[&str]) -> Event {
             speed: 1.0,
             broker: "test".into(),
             payload: None,
+            within_volts: None,
             boards: boards
                 .iter()
                 .map(|b| BoardInfo {

@@ -219,6 +219,7 @@ mod tests {
             boards: Vec::new(),
             broker: "b".into(),
             payload: None,
+            within_volts: None,
         })
     }
 

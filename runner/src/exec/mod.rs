@@ -221,6 +221,7 @@ async fn execute(
                 boards: bench.boards().to_vec(),
                 broker: ctx.broker.description.clone(),
                 payload: Some(payload.clone()),
+                within_volts: scenario.expect.readings.as_ref().map(|r| r.within_volts),
             },
             &ctx.tested,
         );
