@@ -3,6 +3,7 @@
 
 use crate::exec::{run_scenario, RunContext, ScenarioOutcome};
 use crate::report::{SkipKind, Skipped};
+use crate::schedule::Turns;
 use futures_util::FutureExt;
 use model::scenario::{Requirement, Scenario};
 use rig::mqtt::BrokerSpec;
@@ -90,13 +91,14 @@ pub fn jobs_for(broker: &BrokerSpec, asked: usize, scenarios: usize) -> usize {
     asked.min(scenarios)
 }
 
-/// Runs every scenario, each job on its own context, and returns the outcomes in the scenarios' order. A stop
-/// (Ctrl-C, SIGTERM) lets running scenarios finish safely and starts no more.
+/// Runs every scenario, each job on its own context, each scenario in its turn, and returns the outcomes in the
+/// scenarios' order. A stop (Ctrl-C, SIGTERM) lets running scenarios finish safely and starts no more.
 pub async fn run_all(
     scenarios: &[Scenario],
     contexts: Vec<Arc<RunContext>>,
+    turns: Turns,
 ) -> Vec<ScenarioOutcome> {
-    run_queue(scenarios, contexts, |scenario, ctx| async move {
+    run_queue(scenarios, contexts, turns, |scenario, ctx| async move {
         run_scenario(&scenario, &ctx).await
     })
     .await
@@ -130,11 +132,13 @@ impl Job for RunContext {
     }
 }
 
-/// The queue behind `run_all`. Each outcome is kept as soon as its scenario ends, so a panic (a bug) in a later
-/// scenario loses none of them; the panicking scenario is reported as an error naming the panic.
+/// The queue behind `run_all`: a job takes the next scenario and waits for its turn. Each outcome is kept as
+/// soon as its scenario ends, so a panic (a bug) in a later scenario loses none of them; the panicking scenario
+/// is reported as an error naming the panic.
 async fn run_queue<C, F, Fut>(
     scenarios: &[Scenario],
     contexts: Vec<Arc<C>>,
+    turns: Turns,
     run: F,
 ) -> Vec<ScenarioOutcome>
 where
@@ -150,9 +154,10 @@ where
             .collect::<VecDeque<_>>(),
     ));
     let done = Arc::new(Mutex::new(Vec::new()));
+    let turns = Arc::new(turns);
     let mut workers = tokio::task::JoinSet::new();
     for ctx in contexts {
-        let (queue, done, run) = (queue.clone(), done.clone(), run.clone());
+        let (queue, done, run, turns) = (queue.clone(), done.clone(), run.clone(), turns.clone());
         workers.spawn(async move {
             loop {
                 if ctx.stopped() {
@@ -162,6 +167,9 @@ where
                 let Some((index, scenario)) = next else {
                     break;
                 };
+                if !turns.wait(index, || ctx.stopped()).await {
+                    break;
+                }
                 if ctx.chatty() {
                     eprintln!(
                         "▶ {} — {} boards, {:.0}s device time (≈{:.0}s here)",
@@ -197,6 +205,7 @@ where
                     );
                 }
                 lock(&done).push((index, outcome));
+                turns.end(index);
             }
         });
     }
@@ -345,10 +354,15 @@ mod tests {
             .map(|n| scenario(n, "", ""))
             .collect();
         // One job runs them in order: a and b finish, c panics (outside any catch of the run itself), d runs.
-        let outcomes = run_queue(&all, vec![Arc::new(TestJob)], |s, _ctx| async move {
-            assert_ne!(s.name, "c", "injected bug in c");
-            ScenarioOutcome::new(&s.name, std::path::PathBuf::new())
-        })
+        let outcomes = run_queue(
+            &all,
+            vec![Arc::new(TestJob)],
+            Turns::free(4),
+            |s, _ctx| async move {
+                assert_ne!(s.name, "c", "injected bug in c");
+                ScenarioOutcome::new(&s.name, std::path::PathBuf::new())
+            },
+        )
         .await;
         let names: Vec<&str> = outcomes.iter().map(|o| o.scenario.as_str()).collect();
         assert_eq!(names, ["a", "b", "c", "d"]);

@@ -5,11 +5,14 @@ use super::offline::load_scenarios;
 use super::rig_bench::OpenRig;
 use super::{file_error, setup_error, stop_signal, Ended, RunArgs, SetupFailed};
 use super::{DEFAULT_SPEED, EXIT_FAIL, EXIT_PASS, EXIT_SETUP};
-use crate::exec::{Apps, BenchSource, RigSource, RunContext, ScenarioOutcome, TwinSource};
+use crate::exec::{
+    Apps, BenchSource, Capabilities, RigSource, RunContext, ScenarioOutcome, TwinSource,
+};
 use crate::report::{
-    prepare_report_folder, summary_table, write_html, write_junit, RunHeader, Skipped,
+    prepare_report_folder, summary_table, write_html, write_junit, RunHeader, SkipKind, Skipped,
 };
 use crate::rigfile::RigFile;
+use crate::schedule::{Claim, RigPlan, Turns};
 use crate::{paths, plan, suite};
 use model::scenario::Scenario;
 use rig::mqtt::{Broker, BrokerSpec, Monitor};
@@ -27,10 +30,18 @@ pub(super) async fn run(args: RunArgs) -> Ended {
         .map_err(setup_error)?;
     let scenarios =
         suite::with_tags(load_scenarios(&args.paths)?, &args.tag).map_err(setup_error)?;
+    let scenarios = match args.partition {
+        Some(partition) => partition.select(scenarios),
+        None => scenarios,
+    };
     let speed = speed(&args)?;
-    // Held until the run ends (and, should the run be killed, by its safety guard until that is done).
     let rig = args.rig.as_deref().map(OpenRig::open).transpose()?;
     let rig_file = rig.as_ref().map(|r| r.file.clone());
+    // A scenario named on the command line that the rig cannot stage is an error; one a tag selected is skipped.
+    let (scenarios, unstageable) = match rig {
+        Some(_) if !args.tag.is_empty() => split_stageable(scenarios),
+        _ => (scenarios, Vec::new()),
+    };
     refuse_over_limits(&scenarios, rig_file.as_deref())?;
     let firmware = Firmware::prepare(&args, &scenarios).await?;
     let tested = crate::tested::describe(&firmware.folder, args.rig.as_deref()).map_err(|e| {
@@ -41,18 +52,59 @@ pub(super) async fn run(args: RunArgs) -> Ended {
     })?;
     prepare_report_folder(&args.report).map_err(setup_error)?;
     let (scenarios, mut skipped) = suite::split_runnable(scenarios, &broker_spec);
+    skipped.extend(unstageable);
     if !args.quiet {
+        if let Some(partition) = args.partition {
+            eprintln!(
+                "partition {partition}: {} scenario(s), {} of device time",
+                scenarios.len(),
+                suite::duration_text(scenarios.iter().map(|s| s.duration).sum())
+            );
+        }
         for s in &skipped {
             eprintln!("SKIP {}: {}", s.scenario, s.reason);
         }
     }
-    // A real bench is one set of boards: its scenarios run one at a time.
-    let jobs = match &rig {
-        Some(_) => 1,
-        None => suite::jobs_for(&broker_spec, args.jobs, scenarios.len()),
+    // On a rig, the scenarios run in the packed plan's order, each once those before it on its channels end;
+    // the claim holds the plan's channel locks until the run ends.
+    let claim = rig.as_ref().map(|r| r.claim(&scenarios)).transpose()?;
+    let (scenarios, turns) = match &claim {
+        Some(claim) => (
+            claim
+                .plan
+                .scenarios
+                .iter()
+                .map(|p| scenarios[p.scenario].clone())
+                .collect(),
+            Turns::new(claim.plan.predecessors()),
+        ),
+        None => (scenarios.clone(), Turns::free(scenarios.len())),
+    };
+    let (jobs, brokers_needed) = match &claim {
+        Some(_) => {
+            let jobs = args.jobs.unwrap_or(scenarios.len()).min(scenarios.len());
+            (jobs, jobs.min(1))
+        }
+        None => {
+            let jobs = suite::jobs_for(
+                &broker_spec,
+                args.jobs.unwrap_or(suite::DEFAULT_JOBS),
+                scenarios.len(),
+            );
+            (jobs, jobs)
+        }
+    };
+    let at_once = match &claim {
+        Some(claim) => format!(
+            "packed on {} rig channel(s){}",
+            claim.plan.queued.len(),
+            args.jobs
+                .map_or_else(String::new, |j| format!(", at most {j} at a time"))
+        ),
+        None => format!("{jobs} at a time"),
     };
     let rig_broker = rig.as_ref().and_then(|r| r.broker.clone());
-    let brokers = start_brokers(&broker_spec, rig_broker, jobs).await?;
+    let brokers = start_brokers(&broker_spec, rig_broker, brokers_needed).await?;
     let shared = SharedByJobs {
         speed,
         interrupt: stop_on_signal(),
@@ -60,29 +112,80 @@ pub(super) async fn run(args: RunArgs) -> Ended {
         rig: rig_file,
     };
     if !args.quiet {
-        announce(&args, scenarios.len(), &shared, jobs, &brokers, &firmware);
+        announce(
+            &args,
+            scenarios.len(),
+            &shared,
+            &at_once,
+            &brokers,
+            &firmware,
+        );
     }
     let header = RunHeader {
-        broker: broker_description(&brokers, jobs),
+        broker: broker_description(&brokers),
         tested,
     };
-    let contexts = contexts(&args, &shared, &firmware, &header, brokers);
-    let guard = rig.as_ref().map(OpenRig::guard).transpose()?;
+    let contexts = contexts(&args, &shared, &firmware, &header, &claim, &brokers, jobs);
+    let guard = match (&rig, &claim) {
+        (Some(rig), Some(claim)) => Some(rig.guard(claim)?),
+        _ => None,
+    };
     let started = Instant::now();
-    let outcomes = suite::run_all(&scenarios, contexts).await;
+    let outcomes = suite::run_all(&scenarios, contexts, turns).await;
     if let Some(guard) = guard {
         guard.disarm().await;
     }
     skipped.extend(Skipped::not_started(&scenarios, &outcomes));
     let wall = started.elapsed();
+    if let Some(claim) = &claim {
+        println!("{}", rig_timing(&claim.plan, wall));
+    }
     conclude(
         &header,
         &outcomes,
         &skipped,
         scenarios.len(),
-        jobs,
+        &at_once,
         wall,
         &args,
+    )
+}
+
+/// The scenarios a rig can stage, and the others skipped with the reason.
+fn split_stageable(scenarios: Vec<Scenario>) -> (Vec<Scenario>, Vec<Skipped>) {
+    let mut stageable = Vec::new();
+    let mut skipped = Vec::new();
+    for s in scenarios {
+        match Capabilities::RIG.refusal(&s) {
+            Some(reason) => skipped.push(Skipped {
+                scenario: s.name.clone(),
+                reason,
+                kind: SkipKind::Unservable,
+            }),
+            None => stageable.push(s),
+        }
+    }
+    (stageable, skipped)
+}
+
+/// What a packed rig run cost against what it could not beat: "device time 25m (1500 s) in 5 scenario(s);
+/// bound 11m (660 s: longest scenario 600 s, busiest channel psu:2 660 s); wall 11m40s (700 s, 1.06 × bound)".
+fn rig_timing(plan: &RigPlan, wall: Duration) -> String {
+    let (busiest, queued) = plan
+        .busiest()
+        .map_or(("none".to_string(), 0.0), |(c, t)| (c.to_string(), t));
+    let wall = wall.as_secs_f64();
+    let bound = plan.bound();
+    let ratio = if bound > 0.0 { wall / bound } else { 0.0 };
+    format!(
+        "device time {} ({:.0} s) in {} scenario(s); bound {} ({bound:.0} s: longest scenario {:.0} s, busiest \
+         channel {busiest} {queued:.0} s); wall {} ({wall:.0} s, {ratio:.2} × bound)",
+        suite::duration_text(plan.device_time),
+        plan.device_time,
+        plan.scenarios.len(),
+        suite::duration_text(bound),
+        plan.longest,
+        suite::duration_text(wall),
     )
 }
 
@@ -213,11 +316,11 @@ fn announce(
     args: &RunArgs,
     scenarios: usize,
     shared: &SharedByJobs,
-    jobs: usize,
+    at_once: &str,
     brokers: &[Arc<Broker>],
     firmware: &Firmware,
 ) {
-    let broker = broker_description(brokers, jobs);
+    let broker = broker_description(brokers);
     let bench = shared.rig.as_ref().map_or_else(
         || "the twin bench".to_string(),
         |r| format!("the rig {}", r.path.display()),
@@ -227,7 +330,7 @@ fn announce(
         None => format!(", boards on the {}", firmware.runtime.describe()),
     };
     eprintln!(
-        "hil: {scenarios} scenario(s) on {bench} at {}x, {jobs} at a time, broker: {broker}, firmware: {}{} \
+        "hil: {scenarios} scenario(s) on {bench} at {}x, {at_once}, broker: {broker}, firmware: {}{} \
          ({}){boards_run}",
         shared.speed,
         firmware.folder.display(),
@@ -237,38 +340,42 @@ fn announce(
 }
 
 /// The brokers as the run's header names them: their description, never a password.
-fn broker_description(brokers: &[Arc<Broker>], jobs: usize) -> String {
+fn broker_description(brokers: &[Arc<Broker>]) -> String {
     brokers.first().map_or_else(
         || "none needed".to_string(),
-        |b| match jobs {
+        |b| match brokers.len() {
             1 => b.description.clone(),
             _ => format!("{} (one per job)", b.description),
         },
     )
 }
 
-/// One context per broker, so one per job.
+/// One context per job: on the twin bench each with a broker of its own, on a rig all on the one broker.
 fn contexts(
     args: &RunArgs,
     shared: &SharedByJobs,
     firmware: &Firmware,
     header: &RunHeader,
-    brokers: Vec<Arc<Broker>>,
+    claim: &Option<Claim>,
+    brokers: &[Arc<Broker>],
+    jobs: usize,
 ) -> Vec<Arc<RunContext>> {
     let run_id = run_id();
     let tested = Arc::new(header.tested.clone());
-    let bench_source: Arc<dyn BenchSource> = match &shared.rig {
-        Some(rig) => Arc::new(RigSource(rig.clone())),
-        None => Arc::new(TwinSource {
+    let bench_source: Arc<dyn BenchSource> = match (&shared.rig, claim) {
+        (Some(rig), Some(claim)) => Arc::new(RigSource::new(rig.clone(), &claim.plan)),
+        _ => Arc::new(TwinSource {
             transport: args.twin_transport,
             runtime: firmware.runtime.clone(),
         }),
     };
     brokers
-        .into_iter()
+        .iter()
+        .cycle()
+        .take(jobs)
         .map(|broker| {
             Arc::new(RunContext {
-                broker,
+                broker: broker.clone(),
                 app: firmware.apps.clone(),
                 speed: shared.speed,
                 report_dir: args.report.clone(),
@@ -297,7 +404,7 @@ fn conclude(
     outcomes: &[ScenarioOutcome],
     skipped: &[Skipped],
     planned: usize,
-    jobs: usize,
+    at_once: &str,
     wall: Duration,
     args: &RunArgs,
 ) -> Ended {
@@ -305,7 +412,7 @@ fn conclude(
     print!("{summary}");
     if !args.quiet {
         eprintln!(
-            "wall time: {} for {} scenario(s), {jobs} at a time",
+            "wall time: {} for {} scenario(s), {at_once}",
             suite::duration_text(wall.as_secs_f64()),
             outcomes.len()
         );
