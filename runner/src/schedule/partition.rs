@@ -56,13 +56,7 @@ impl Partition {
 
 /// The 0-based part of each scenario, in the scenarios' order.
 fn parts_of(scenarios: &[Scenario], n: usize) -> Vec<usize> {
-    let mut longest_first: Vec<usize> = (0..scenarios.len()).collect();
-    longest_first.sort_by(|&a, &b| {
-        scenarios[b]
-            .duration
-            .total_cmp(&scenarios[a].duration)
-            .then_with(|| scenarios[a].name.cmp(&scenarios[b].name))
-    });
+    let longest_first = super::longest_first(scenarios);
     let mut load = vec![0.0_f64; n];
     let mut parts = vec![0; scenarios.len()];
     for index in longest_first {

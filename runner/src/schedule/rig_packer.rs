@@ -77,13 +77,7 @@ pub fn pack(
     free: &[(RigChannel, Vec<&BoardEntry>)],
     scenarios: &[Scenario],
 ) -> Result<RigPlan, Diagnostic> {
-    let mut longest_first: Vec<usize> = (0..scenarios.len()).collect();
-    longest_first.sort_by(|&a, &b| {
-        scenarios[b]
-            .duration
-            .total_cmp(&scenarios[a].duration)
-            .then_with(|| scenarios[a].name.cmp(&scenarios[b].name))
-    });
+    let longest_first = super::longest_first(scenarios);
     let mut free_at: Vec<f64> = vec![0.0; free.len()];
     let mut planned = Vec::with_capacity(scenarios.len());
     let mut queued = BTreeMap::new();
