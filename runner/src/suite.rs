@@ -1,7 +1,7 @@
 //! A suite of scenarios: selected by tag, split into those this broker can serve and those it must skip,
 //! listed, and run a few at a time.
 
-use crate::exec::{run_scenario, RunContext, ScenarioOutcome};
+use crate::exec::{run_scenario, Capabilities, RunContext, ScenarioOutcome};
 use crate::report::{SkipKind, Skipped};
 use crate::schedule::Turns;
 use futures_util::FutureExt;
@@ -77,6 +77,27 @@ pub fn split_runnable(
         }
     }
     (runnable, skipped)
+}
+
+/// The scenarios a bench with `capabilities` can stage, and the others skipped with the reason.
+pub fn split_stageable(
+    scenarios: Vec<Scenario>,
+    capabilities: Capabilities,
+) -> (Vec<Scenario>, Vec<Skipped>) {
+    let (stageable, unstageable): (Vec<Scenario>, Vec<Scenario>) = scenarios
+        .into_iter()
+        .partition(|s| capabilities.refusal(s).is_none());
+    let skipped = unstageable
+        .iter()
+        .filter_map(|s| {
+            Some(Skipped {
+                scenario: s.name.clone(),
+                reason: capabilities.refusal(s)?,
+                kind: SkipKind::Unservable,
+            })
+        })
+        .collect();
+    (stageable, skipped)
 }
 
 /// How many scenarios to run at once. Each job gets a broker of its own, because every scenario's boards are
@@ -410,6 +431,25 @@ mod tests {
         assert!(skip[0].reason.contains("--broker mosquitto"));
         let (run, skip) = split_runnable(all, &BrokerSpec::Mosquitto);
         assert_eq!((run.len(), skip.len()), (2, 0));
+    }
+
+    #[test]
+    fn what_a_rig_cannot_stage_is_skipped_with_the_reason() {
+        let wifi_off = Scenario::parse(
+            Path::new("w.toml"),
+            "name = \"w\"\nduration = \"2m\"\n[supply]\nprofile = [{ at = \"0s\", volts = 12.6 }]\n\
+             [[fault]]\nkind = \"wifi-off\"\nat = \"30s\"\nfor = \"30s\"\n",
+        )
+        .unwrap_or_else(|d| panic!("{}", d.render()));
+        let all = vec![scenario("a", "", ""), wifi_off];
+        let (run, skip) = split_stageable(all.clone(), Capabilities::RIG);
+        assert_eq!((run.len(), skip[0].scenario.as_str()), (1, "w"));
+        assert!(
+            skip[0].reason.contains("which a rig cannot"),
+            "{}",
+            skip[0].reason
+        );
+        assert_eq!(split_stageable(all, Capabilities::TWIN).0.len(), 2);
     }
 
     #[test]

@@ -9,10 +9,10 @@ use crate::exec::{
     Apps, BenchSource, Capabilities, RigSource, RunContext, ScenarioOutcome, TwinSource,
 };
 use crate::report::{
-    prepare_report_folder, summary_table, write_html, write_junit, RunHeader, SkipKind, Skipped,
+    prepare_report_folder, summary_table, write_html, write_junit, RunHeader, Skipped,
 };
 use crate::rigfile::RigFile;
-use crate::schedule::{Claim, RigPlan, Turns};
+use crate::schedule::{Claim, Turns};
 use crate::{paths, plan, suite};
 use model::scenario::Scenario;
 use rig::mqtt::{Broker, BrokerSpec, Monitor};
@@ -39,7 +39,7 @@ pub(super) async fn run(args: RunArgs) -> Ended {
     let rig_file = rig.as_ref().map(|r| r.file.clone());
     // A scenario named on the command line that the rig cannot stage is an error; one a tag selected is skipped.
     let (scenarios, unstageable) = match rig {
-        Some(_) if !args.tag.is_empty() => split_stageable(scenarios),
+        Some(_) if !args.tag.is_empty() => suite::split_stageable(scenarios, Capabilities::RIG),
         _ => (scenarios, Vec::new()),
     };
     refuse_over_limits(&scenarios, rig_file.as_deref())?;
@@ -65,44 +65,15 @@ pub(super) async fn run(args: RunArgs) -> Ended {
             eprintln!("SKIP {}: {}", s.scenario, s.reason);
         }
     }
-    // On a rig, the scenarios run in the packed plan's order, each once those before it on its channels end;
-    // the claim holds the plan's channel locks until the run ends.
+    // The claim holds the plan's channel locks until the run ends.
     let claim = rig.as_ref().map(|r| r.claim(&scenarios)).transpose()?;
-    let (scenarios, turns) = match &claim {
-        Some(claim) => (
-            claim
-                .plan
-                .scenarios
-                .iter()
-                .map(|p| scenarios[p.scenario].clone())
-                .collect(),
-            Turns::new(claim.plan.predecessors()),
-        ),
-        None => (scenarios.clone(), Turns::free(scenarios.len())),
-    };
-    let (jobs, brokers_needed) = match &claim {
-        Some(_) => {
-            let jobs = args.jobs.unwrap_or(scenarios.len()).min(scenarios.len());
-            (jobs, jobs.min(1))
-        }
-        None => {
-            let jobs = suite::jobs_for(
-                &broker_spec,
-                args.jobs.unwrap_or(suite::DEFAULT_JOBS),
-                scenarios.len(),
-            );
-            (jobs, jobs)
-        }
-    };
-    let at_once = match &claim {
-        Some(claim) => format!(
-            "packed on {} rig channel(s){}",
-            claim.plan.queued.len(),
-            args.jobs
-                .map_or_else(String::new, |j| format!(", at most {j} at a time"))
-        ),
-        None => format!("{jobs} at a time"),
-    };
+    let Schedule {
+        scenarios,
+        turns,
+        jobs,
+        brokers_needed,
+        at_once,
+    } = schedule(&args, &broker_spec, scenarios, claim.as_ref());
     let rig_broker = rig.as_ref().and_then(|r| r.broker.clone());
     let brokers = start_brokers(&broker_spec, rig_broker, brokers_needed).await?;
     let shared = SharedByJobs {
@@ -138,7 +109,7 @@ pub(super) async fn run(args: RunArgs) -> Ended {
     skipped.extend(Skipped::not_started(&scenarios, &outcomes));
     let wall = started.elapsed();
     if let Some(claim) = &claim {
-        println!("{}", rig_timing(&claim.plan, wall));
+        println!("{}", claim.plan.against(wall));
     }
     conclude(
         &header,
@@ -151,42 +122,60 @@ pub(super) async fn run(args: RunArgs) -> Ended {
     )
 }
 
-/// The scenarios a rig can stage, and the others skipped with the reason.
-fn split_stageable(scenarios: Vec<Scenario>) -> (Vec<Scenario>, Vec<Skipped>) {
-    let mut stageable = Vec::new();
-    let mut skipped = Vec::new();
-    for s in scenarios {
-        match Capabilities::RIG.refusal(&s) {
-            Some(reason) => skipped.push(Skipped {
-                scenario: s.name.clone(),
-                reason,
-                kind: SkipKind::Unservable,
-            }),
-            None => stageable.push(s),
-        }
-    }
-    (stageable, skipped)
+/// How a run's scenarios run: in which order, each waiting for which, how many at once, on how many brokers.
+struct Schedule {
+    scenarios: Vec<Scenario>,
+    turns: Turns,
+    jobs: usize,
+    brokers_needed: usize,
+    /// How the run says what runs at once.
+    at_once: String,
 }
 
-/// What a packed rig run cost against what it could not beat: "device time 25m (1500 s) in 5 scenario(s);
-/// bound 11m (660 s: longest scenario 600 s, busiest channel psu:2 660 s); wall 11m40s (700 s, 1.06 × bound)".
-fn rig_timing(plan: &RigPlan, wall: Duration) -> String {
-    let (busiest, queued) = plan
-        .busiest()
-        .map_or(("none".to_string(), 0.0), |(c, t)| (c.to_string(), t));
-    let wall = wall.as_secs_f64();
-    let bound = plan.bound();
-    let ratio = if bound > 0.0 { wall / bound } else { 0.0 };
-    format!(
-        "device time {} ({:.0} s) in {} scenario(s); bound {} ({bound:.0} s: longest scenario {:.0} s, busiest \
-         channel {busiest} {queued:.0} s); wall {} ({wall:.0} s, {ratio:.2} × bound)",
-        suite::duration_text(plan.device_time),
-        plan.device_time,
-        plan.scenarios.len(),
-        suite::duration_text(bound),
-        plan.longest,
-        suite::duration_text(wall),
-    )
+/// On a rig, the packed plan's order, each scenario once those before it on its channels end, all on one broker;
+/// on the twin bench, `--jobs` at once, each job with a broker of its own.
+fn schedule(
+    args: &RunArgs,
+    broker: &BrokerSpec,
+    scenarios: Vec<Scenario>,
+    claim: Option<&Claim>,
+) -> Schedule {
+    match claim {
+        Some(claim) => {
+            let jobs = args.jobs.unwrap_or(scenarios.len()).min(scenarios.len());
+            Schedule {
+                scenarios: claim
+                    .plan
+                    .scenarios
+                    .iter()
+                    .map(|p| scenarios[p.scenario].clone())
+                    .collect(),
+                turns: Turns::new(claim.plan.predecessors()),
+                jobs,
+                brokers_needed: jobs.min(1),
+                at_once: format!(
+                    "packed on {} rig channel(s){}",
+                    claim.plan.queued.len(),
+                    args.jobs
+                        .map_or_else(String::new, |j| format!(", at most {j} at a time"))
+                ),
+            }
+        }
+        None => {
+            let jobs = suite::jobs_for(
+                broker,
+                args.jobs.unwrap_or(suite::DEFAULT_JOBS),
+                scenarios.len(),
+            );
+            Schedule {
+                turns: Turns::free(scenarios.len()),
+                scenarios,
+                jobs,
+                brokers_needed: jobs,
+                at_once: format!("{jobs} at a time"),
+            }
+        }
+    }
 }
 
 /// The run's speed: `--speed` on the twin bench; a rig's real boards sleep in real time, so it refuses one.

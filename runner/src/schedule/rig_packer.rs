@@ -3,9 +3,11 @@
 
 use crate::plan::{self, RigChannel};
 use crate::rigfile::{BoardEntry, RigFile};
+use crate::suite::duration_text;
 use model::diagnostic::Diagnostic;
 use model::scenario::Scenario;
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 /// Where and in which order a scenario runs.
 #[derive(Debug, Clone, PartialEq)]
@@ -62,6 +64,27 @@ impl RigPlan {
                     .collect()
             })
             .collect()
+    }
+
+    /// What the run cost against what it could not beat: "device time 26m (1560 s) in 5 scenario(s); bound 11m
+    /// (660 s: longest scenario 600 s, busiest channel psu:2 660 s); wall 11m40s (700 s, 1.06 × bound)".
+    pub fn against(&self, wall: Duration) -> String {
+        let (busiest, queued) = self
+            .busiest()
+            .map_or(("none".to_string(), 0.0), |(c, t)| (c.to_string(), t));
+        let wall = wall.as_secs_f64();
+        let bound = self.bound();
+        let ratio = if bound > 0.0 { wall / bound } else { 0.0 };
+        format!(
+            "device time {} ({:.0} s) in {} scenario(s); bound {} ({bound:.0} s: longest scenario {:.0} s, \
+             busiest channel {busiest} {queued:.0} s); wall {} ({wall:.0} s, {ratio:.2} × bound)",
+            duration_text(self.device_time),
+            self.device_time,
+            self.scenarios.len(),
+            duration_text(bound),
+            self.longest,
+            duration_text(wall),
+        )
     }
 
     /// Every rig channel the run holds.
@@ -199,6 +222,11 @@ mod tests {
             Some(("psu:2".into(), 660.0))
         );
         assert_eq!(plan.bound(), 660.0);
+        assert_eq!(
+            plan.against(Duration::from_secs(700)),
+            "device time 26m (1560 s) in 5 scenario(s); bound 11m (660 s: longest scenario 600 s, busiest \
+             channel psu:2 660 s); wall 11m40s (700 s, 1.06 × bound)"
+        );
         assert_eq!(plan.device_time, 1560.0);
         assert_eq!(
             plan.predecessors(),
