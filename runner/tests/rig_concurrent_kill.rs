@@ -3,8 +3,7 @@
 
 mod common;
 use common::*;
-use std::io::BufReader;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn long_scenario(fx: &Fixture, path: &str, name: &str) -> std::path::PathBuf {
     fx.write(
@@ -66,22 +65,7 @@ fn the_guard_of_a_killed_packed_run_turns_off_its_channels_only() {
 
     run.kill().unwrap();
     run.wait().unwrap();
-    // The guard holds the run's stderr until it is done: reading it to the end waits for the guard.
-    let stderr = run.stderr.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut all = String::new();
-        let _ = std::io::Read::read_to_string(&mut BufReader::new(stderr), &mut all);
-        all
-    });
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while !reader.is_finished() {
-        assert!(
-            Instant::now() < deadline,
-            "the safety guard still runs 15 s after the run was killed"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let guard_said = reader.join().unwrap();
+    let guard_said = stderr_to_end(&mut run, Duration::from_secs(15));
     for channel in ["twin:2", "twin:3"] {
         assert!(
             guard_said.contains(&format!("{channel} is now off")),

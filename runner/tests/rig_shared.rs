@@ -3,7 +3,7 @@
 
 mod common;
 use common::*;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn scenario(fx: &Fixture, name: &str, duration: &str) -> std::path::PathBuf {
     fx.write(
@@ -35,14 +35,7 @@ fn two_runs_share_a_bench_on_disjoint_channels() {
     let first_report = fx.path("report-first");
     let first = spawn_hil(&rig_run_args(&rig, &first_scenario, &first_report), &[]);
     let first_events = first_report.join("first/events.jsonl");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !first_events.exists() {
-        assert!(
-            Instant::now() < deadline,
-            "the first run never started its timeline"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for_file(&first_events, Duration::from_secs(30));
 
     let second_scenario = scenario(&fx, "second", "18s");
     let second_report = fx.path("report-second");
