@@ -13,5 +13,6 @@ pub mod plan;
 pub mod report;
 pub mod rigfile;
 pub mod safety_guard;
+pub mod schedule;
 pub mod suite;
 pub mod tested;

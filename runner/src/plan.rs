@@ -54,19 +54,67 @@ pub enum PlanError {
     },
 }
 
-/// Places each of the scenario's channels, in order, or says why the rig cannot hold them.
-pub fn place<'a>(
-    rig: &'a RigFile,
-    scenario: &Scenario,
-) -> Result<Vec<PlannedChannel<'a>>, PlanError> {
-    let mut groups: Vec<((&str, u8), Vec<&BoardEntry>)> = Vec::new();
+/// A rig's supply channel, as a rig file's boards name it (`psu1:2`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RigChannel {
+    pub supply: String,
+    pub channel: u8,
+}
+
+impl std::fmt::Display for RigChannel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.supply, self.channel)
+    }
+}
+
+impl std::str::FromStr for RigChannel {
+    type Err = String;
+
+    /// `SUPPLY:N`, as a rig file's boards write it.
+    fn from_str(s: &str) -> Result<RigChannel, String> {
+        s.rsplit_once(':')
+            .and_then(|(supply, n)| {
+                Some(RigChannel {
+                    supply: supply.to_string(),
+                    channel: n.parse().ok()?,
+                })
+            })
+            .ok_or_else(|| format!("{s:?}: a rig channel is SUPPLY:N, e.g. psu1:2"))
+    }
+}
+
+/// The rig's channels that boards hang on, in rig-file order, each with its boards.
+pub fn rig_channels(rig: &RigFile) -> Vec<(RigChannel, Vec<&BoardEntry>)> {
+    let mut groups: Vec<(RigChannel, Vec<&BoardEntry>)> = Vec::new();
     for board in &rig.boards {
-        let key = (board.supply.as_str(), board.channel);
+        let key = RigChannel {
+            supply: board.supply.clone(),
+            channel: board.channel,
+        };
         match groups.iter_mut().find(|(k, _)| *k == key) {
             Some((_, boards)) => boards.push(board),
             None => groups.push((key, vec![board])),
         }
     }
+    groups
+}
+
+/// Places each of the scenario's channels, in order, on any of the rig's channels, or says why the rig cannot
+/// hold them.
+pub fn place<'a>(
+    rig: &'a RigFile,
+    scenario: &Scenario,
+) -> Result<Vec<PlannedChannel<'a>>, PlanError> {
+    place_among(rig, scenario, rig_channels(rig))
+}
+
+/// Places each of the scenario's channels, in order, on the rig channels `groups` offers, preferring those it
+/// lists first.
+pub fn place_among<'a>(
+    rig: &'a RigFile,
+    scenario: &Scenario,
+    groups: Vec<(RigChannel, Vec<&'a BoardEntry>)>,
+) -> Result<Vec<PlannedChannel<'a>>, PlanError> {
     let mut taken = vec![false; groups.len()];
     let mut order: Vec<usize> = (0..scenario.supply.channels.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(scenario.supply.channels[i].boards.len()));
@@ -78,28 +126,28 @@ pub fn place<'a>(
             .iter()
             .enumerate()
             .find(|(g, (_, boards))| !taken[*g] && boards.len() >= needed);
-        let Some((g, ((supply, channel), boards))) = free else {
+        let Some((g, (key, boards))) = free else {
             return Err(shortage(rig, scenario, index, needed, &groups, &taken));
         };
         taken[g] = true;
         let entry = rig
             .supplies
-            .get(*supply)
+            .get(&key.supply)
             .ok_or_else(|| PlanError::NoSupply {
-                supply: supply.to_string(),
+                supply: key.supply.clone(),
                 rig: rig.path.clone(),
             })?;
         let limits = *entry
             .channels
-            .get(channel)
+            .get(&key.channel)
             .ok_or_else(|| PlanError::NoChannel {
-                supply: supply.to_string(),
-                channel: *channel,
+                supply: key.supply.clone(),
+                channel: key.channel,
                 rig: rig.path.clone(),
             })?;
         placed[index] = Some(PlannedChannel {
             supply: entry,
-            channel: *channel,
+            channel: key.channel,
             limits,
             boards: boards.iter().take(needed).copied().collect(),
         });
@@ -114,16 +162,16 @@ fn shortage(
     scenario: &Scenario,
     index: usize,
     needed: usize,
-    groups: &[((&str, u8), Vec<&BoardEntry>)],
+    groups: &[(RigChannel, Vec<&BoardEntry>)],
     taken: &[bool],
 ) -> PlanError {
     let have: Vec<String> = groups
         .iter()
         .zip(taken)
-        .map(|(((supply, channel), boards), taken)| {
+        .map(|((key, boards), taken)| {
             let names: Vec<&str> = boards.iter().map(|b| b.name.as_str()).collect();
             let state = if *taken { ", taken" } else { "" };
-            format!("{supply}:{channel} [{}{state}]", names.join(", "))
+            format!("{key} [{}{state}]", names.join(", "))
         })
         .collect();
     let which = if scenario.supply.channels.len() == 1 {
@@ -151,24 +199,47 @@ fn shortage(
 /// Refuses, before anything is sent, a scenario that asks a supply channel for more than its limits: the limits
 /// of the rig channel each scenario channel is placed on when a rig file is given, else the twin's.
 pub fn check_limits(scenario: &Scenario, rig: Option<&RigFile>) -> Result<(), Diagnostic> {
-    let capabilities = match rig {
-        Some(_) => Capabilities::RIG,
-        None => Capabilities::TWIN,
-    };
-    if let Some(refusal) = capabilities.refusal(scenario) {
-        return Err(Diagnostic::new(&scenario.path, "", None, refusal));
+    match rig {
+        Some(rig) => {
+            refuse_incapable(scenario, Capabilities::RIG)?;
+            let placed = place(rig, scenario)
+                .map_err(|e| Diagnostic::new(&scenario.path, "", None, e.to_string()))?;
+            check_placed_limits(scenario, &placed)
+        }
+        None => {
+            refuse_incapable(scenario, Capabilities::TWIN)?;
+            let twin: Vec<(ChannelLimits, String)> = (1..=scenario.supply.channels.len())
+                .map(|n| (TWIN_LIMITS, format!("twin:{n}")))
+                .collect();
+            within_limits(scenario, &twin)
+        }
     }
-    let limits: Vec<(ChannelLimits, String)> = match rig {
-        Some(rig) => place(rig, scenario)
-            .map_err(|e| Diagnostic::new(&scenario.path, "", None, e.to_string()))?
-            .iter()
-            .map(|p| (p.limits, p.label()))
-            .collect(),
-        None => (1..=scenario.supply.channels.len())
-            .map(|n| (TWIN_LIMITS, format!("twin:{n}")))
-            .collect(),
-    };
-    for (index, (plan, (limits, label))) in scenario.supply.channels.iter().zip(&limits).enumerate()
+}
+
+/// Refuses a scenario whose profiles ask the rig channels it was placed on for more than their limits.
+pub fn check_placed_limits(
+    scenario: &Scenario,
+    placed: &[PlannedChannel],
+) -> Result<(), Diagnostic> {
+    refuse_incapable(scenario, Capabilities::RIG)?;
+    let limits: Vec<(ChannelLimits, String)> =
+        placed.iter().map(|p| (p.limits, p.label())).collect();
+    within_limits(scenario, &limits)
+}
+
+fn refuse_incapable(scenario: &Scenario, capabilities: Capabilities) -> Result<(), Diagnostic> {
+    match capabilities.refusal(scenario) {
+        Some(refusal) => Err(Diagnostic::new(&scenario.path, "", None, refusal)),
+        None => Ok(()),
+    }
+}
+
+/// Each scenario channel's profile and current limit against the limits (and label) of where it runs.
+fn within_limits(
+    scenario: &Scenario,
+    limits: &[(ChannelLimits, String)],
+) -> Result<(), Diagnostic> {
+    for (index, (plan, (limits, label))) in scenario.supply.channels.iter().zip(limits).enumerate()
     {
         let (max, line) = plan.profile.max_volts();
         if max > limits.max_volts {

@@ -5,11 +5,12 @@
 //! process with the outputs as they were. So a run on a rig first starts this guard: a second `hil` process, in
 //! a process group of its own (a Ctrl-C in the terminal is the run's to handle, not the guard's), holding the
 //! read end of a pipe. A run that finishes writes `disarm` and closes the pipe; if the pipe closes without it,
-//! the run died, and the guard opens the rig's supplies and puts every channel its boards hang on into the
-//! rig's safe state (`safe_volts`, else output off). It inherits the bench lock, so a new run cannot take the
-//! bench before the guard is done with it.
+//! the run died, and the guard opens the rig's supplies and puts every channel the run held into the rig's safe
+//! state (`safe_volts`, else output off), and no other: another run may be using the rest of the bench. It
+//! inherits the run's channel locks, so a new run cannot take those channels before the guard is done with them.
 
 use crate::exec::RigDrivers;
+use crate::plan::RigChannel;
 use crate::rigfile::{BenchLock, RigFile};
 use anyhow::{bail, Context, Result};
 use model::diagnostic::UserTomlFile;
@@ -30,27 +31,33 @@ pub struct SafetyGuard {
 }
 
 impl SafetyGuard {
-    /// Starts the guard for the rig file at `rig`: `hil safety-guard --rig FILE`. It inherits the bench
-    /// lock's descriptor, so the lock outlives a killed run until the guard has made the bench safe.
-    pub fn arm(rig: &Path, lock: &BenchLock) -> Result<SafetyGuard> {
+    /// Starts the guard of `channels` of the rig file at `rig`: `hil safety-guard --rig FILE --channel
+    /// SUPPLY:N…`. It inherits the locks' descriptors, so they outlive a killed run until the guard has made
+    /// the channels safe.
+    pub fn arm(rig: &Path, channels: &[RigChannel], locks: &[BenchLock]) -> Result<SafetyGuard> {
         let exe =
             std::env::current_exe().context("finding the hil executable for its safety guard")?;
-        let lock_fd = lock.fd();
+        let lock_fds: Vec<_> = locks.iter().map(BenchLock::fd).collect();
         let mut command = Command::new(exe);
+        command.arg("safety-guard").arg("--rig").arg(rig);
+        for channel in channels {
+            command.arg("--channel").arg(channel.to_string());
+        }
         command
-            .arg("safety-guard")
-            .arg("--rig")
-            .arg(rig)
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .process_group(0);
-        // SAFETY: between fork and exec the child only clears the close-on-exec flag of one descriptor it
+        // SAFETY: between fork and exec the child only clears the close-on-exec flag of descriptors it
         // inherited; fcntl is async-signal-safe.
         unsafe {
             command.pre_exec(move || {
-                let flags = libc::fcntl(lock_fd, libc::F_GETFD);
-                if flags < 0 || libc::fcntl(lock_fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC) < 0 {
-                    return Err(std::io::Error::last_os_error());
+                for &lock_fd in &lock_fds {
+                    let flags = libc::fcntl(lock_fd, libc::F_GETFD);
+                    if flags < 0
+                        || libc::fcntl(lock_fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC) < 0
+                    {
+                        return Err(std::io::Error::last_os_error());
+                    }
                 }
                 Ok(())
             });
@@ -82,9 +89,14 @@ impl SafetyGuard {
     }
 }
 
-/// The guard's side: waits for the run's pipe to close; unless it was disarmed, makes the rig safe. Returns
-/// whether it acted. The pipe is read on a blocking thread: the wait lasts as long as the run.
-pub async fn watch(rig_path: &Path, pipe: impl Read + Send + 'static) -> Result<bool> {
+/// The guard's side: waits for the run's pipe to close; unless it was disarmed, makes the run's `channels` of
+/// the rig safe. Returns whether it acted. The pipe is read on a blocking thread: the wait lasts as long as the
+/// run.
+pub async fn watch(
+    rig_path: &Path,
+    channels: &[RigChannel],
+    pipe: impl Read + Send + 'static,
+) -> Result<bool> {
     // Loaded now, while the run is alive, so a rig file edited later cannot change what is made safe.
     let rig = RigFile::load(rig_path).map_err(|d| anyhow::anyhow!("{}", d.render()))?;
     let received = tokio::task::spawn_blocking(move || {
@@ -97,23 +109,24 @@ pub async fn watch(rig_path: &Path, pipe: impl Read + Send + 'static) -> Result<
     if received == DISARM {
         return Ok(false);
     }
-    make_rig_safe(&rig).await?;
+    make_channels_safe(&rig, channels).await?;
     Ok(true)
 }
 
-/// Every channel a board of the rig hangs on, into the rig's safe state; tries all before reporting failures.
-async fn make_rig_safe(rig: &RigFile) -> Result<()> {
+/// The run's channels, into the rig's safe state; tries all before reporting failures.
+async fn make_channels_safe(rig: &RigFile, channels: &[RigChannel]) -> Result<()> {
     let mut drivers = RigDrivers::default();
     let mut failures = Vec::new();
-    let mut channels: Vec<(&str, u8)> = rig
-        .boards
-        .iter()
-        .map(|b| (b.supply.as_str(), b.channel))
-        .collect();
-    channels.sort_unstable();
-    channels.dedup();
-    for (name, channel) in channels {
+    for RigChannel {
+        supply: name,
+        channel,
+    } in channels
+    {
+        let (name, channel) = (name.as_str(), *channel);
         let Some(entry) = rig.supplies.get(name) else {
+            failures.push(format!(
+                "{name}:{channel}: no [supply.{name}] in the rig file"
+            ));
             continue;
         };
         let made_safe = match drivers.channel(entry, channel) {
@@ -178,7 +191,7 @@ mod tests {
             std::thread::sleep(Duration::from_millis(200));
             run_end.write_all(DISARM).unwrap();
         });
-        let (acted, ticks) = ticks_during(watch(&rig, guard_end)).await;
+        let (acted, ticks) = ticks_during(watch(&rig, &[], guard_end)).await;
         assert!(
             !acted.unwrap(),
             "disarmed: the guard leaves the bench alone"

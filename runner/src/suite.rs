@@ -1,8 +1,9 @@
 //! A suite of scenarios: selected by tag, split into those this broker can serve and those it must skip,
 //! listed, and run a few at a time.
 
-use crate::exec::{run_scenario, RunContext, ScenarioOutcome};
+use crate::exec::{run_scenario, Capabilities, RunContext, ScenarioOutcome};
 use crate::report::{SkipKind, Skipped};
+use crate::schedule::Turns;
 use futures_util::FutureExt;
 use model::scenario::{Requirement, Scenario};
 use rig::mqtt::BrokerSpec;
@@ -78,6 +79,27 @@ pub fn split_runnable(
     (runnable, skipped)
 }
 
+/// The scenarios a bench with `capabilities` can stage, and the others skipped with the reason.
+pub fn split_stageable(
+    scenarios: Vec<Scenario>,
+    capabilities: Capabilities,
+) -> (Vec<Scenario>, Vec<Skipped>) {
+    let (stageable, unstageable): (Vec<Scenario>, Vec<Scenario>) = scenarios
+        .into_iter()
+        .partition(|s| capabilities.refusal(s).is_none());
+    let skipped = unstageable
+        .iter()
+        .filter_map(|s| {
+            Some(Skipped {
+                scenario: s.name.clone(),
+                reason: capabilities.refusal(s)?,
+                kind: SkipKind::Unservable,
+            })
+        })
+        .collect();
+    (stageable, skipped)
+}
+
 /// How many scenarios to run at once. Each job gets a broker of its own, because every scenario's boards are
 /// named twin-0, twin-1, … and those names are their MQTT client ids: on one broker, a second twin-0 would take
 /// the first one's session over. An external broker is shared, so its scenarios run one at a time.
@@ -90,13 +112,14 @@ pub fn jobs_for(broker: &BrokerSpec, asked: usize, scenarios: usize) -> usize {
     asked.min(scenarios)
 }
 
-/// Runs every scenario, each job on its own context, and returns the outcomes in the scenarios' order. A stop
-/// (Ctrl-C, SIGTERM) lets running scenarios finish safely and starts no more.
+/// Runs every scenario, each job on its own context, each scenario in its turn, and returns the outcomes in the
+/// scenarios' order. A stop (Ctrl-C, SIGTERM) lets running scenarios finish safely and starts no more.
 pub async fn run_all(
     scenarios: &[Scenario],
     contexts: Vec<Arc<RunContext>>,
+    turns: Turns,
 ) -> Vec<ScenarioOutcome> {
-    run_queue(scenarios, contexts, |scenario, ctx| async move {
+    run_queue(scenarios, contexts, turns, |scenario, ctx| async move {
         run_scenario(&scenario, &ctx).await
     })
     .await
@@ -130,11 +153,13 @@ impl Job for RunContext {
     }
 }
 
-/// The queue behind `run_all`. Each outcome is kept as soon as its scenario ends, so a panic (a bug) in a later
-/// scenario loses none of them; the panicking scenario is reported as an error naming the panic.
+/// The queue behind `run_all`: a job takes the next scenario and waits for its turn. Each outcome is kept as
+/// soon as its scenario ends, so a panic (a bug) in a later scenario loses none of them; the panicking scenario
+/// is reported as an error naming the panic.
 async fn run_queue<C, F, Fut>(
     scenarios: &[Scenario],
     contexts: Vec<Arc<C>>,
+    turns: Turns,
     run: F,
 ) -> Vec<ScenarioOutcome>
 where
@@ -150,9 +175,10 @@ where
             .collect::<VecDeque<_>>(),
     ));
     let done = Arc::new(Mutex::new(Vec::new()));
+    let turns = Arc::new(turns);
     let mut workers = tokio::task::JoinSet::new();
     for ctx in contexts {
-        let (queue, done, run) = (queue.clone(), done.clone(), run.clone());
+        let (queue, done, run, turns) = (queue.clone(), done.clone(), run.clone(), turns.clone());
         workers.spawn(async move {
             loop {
                 if ctx.stopped() {
@@ -162,6 +188,9 @@ where
                 let Some((index, scenario)) = next else {
                     break;
                 };
+                if !turns.wait(index, || ctx.stopped()).await {
+                    break;
+                }
                 if ctx.chatty() {
                     eprintln!(
                         "▶ {} — {} boards, {:.0}s device time (≈{:.0}s here)",
@@ -200,6 +229,7 @@ where
                     );
                 }
                 lock(&done).push((index, outcome));
+                turns.end(index);
             }
         });
     }
@@ -348,10 +378,15 @@ mod tests {
             .map(|n| scenario(n, "", ""))
             .collect();
         // One job runs them in order: a and b finish, c panics (outside any catch of the run itself), d runs.
-        let outcomes = run_queue(&all, vec![Arc::new(TestJob)], |s, _ctx| async move {
-            assert_ne!(s.name, "c", "injected bug in c");
-            ScenarioOutcome::new(&s.name, std::path::PathBuf::new())
-        })
+        let outcomes = run_queue(
+            &all,
+            vec![Arc::new(TestJob)],
+            Turns::free(4),
+            |s, _ctx| async move {
+                assert_ne!(s.name, "c", "injected bug in c");
+                ScenarioOutcome::new(&s.name, std::path::PathBuf::new())
+            },
+        )
         .await;
         let names: Vec<&str> = outcomes.iter().map(|o| o.scenario.as_str()).collect();
         assert_eq!(names, ["a", "b", "c", "d"]);
@@ -399,6 +434,25 @@ mod tests {
         assert!(skip[0].reason.contains("--broker mosquitto"));
         let (run, skip) = split_runnable(all, &BrokerSpec::Mosquitto);
         assert_eq!((run.len(), skip.len()), (2, 0));
+    }
+
+    #[test]
+    fn what_a_rig_cannot_stage_is_skipped_with_the_reason() {
+        let wifi_off = Scenario::parse(
+            Path::new("w.toml"),
+            "name = \"w\"\nduration = \"2m\"\n[supply]\nprofile = [{ at = \"0s\", volts = 12.6 }]\n\
+             [[fault]]\nkind = \"wifi-off\"\nat = \"30s\"\nfor = \"30s\"\n",
+        )
+        .unwrap_or_else(|d| panic!("{}", d.render()));
+        let all = vec![scenario("a", "", ""), wifi_off];
+        let (run, skip) = split_stageable(all.clone(), Capabilities::RIG);
+        assert_eq!((run.len(), skip[0].scenario.as_str()), (1, "w"));
+        assert!(
+            skip[0].reason.contains("which a rig cannot"),
+            "{}",
+            skip[0].reason
+        );
+        assert_eq!(split_stageable(all, Capabilities::TWIN).0.len(), 2);
     }
 
     #[test]

@@ -9,7 +9,9 @@ use rig::board::esp8266::{image, Esp8266};
 use rig::board::remote_lines::LinesServer;
 use rig::board::{AppFile, Chip, ChipMacError, ChipRegistry, Mac, WireBoard, Wiring};
 use runner::exec::{run_scenario, Apps, RigSource, RunContext};
+use runner::plan::rig_channels;
 use runner::rigfile::RigFile;
+use runner::schedule::pack;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -161,6 +163,8 @@ async fn provisions_through_the_registered_chip() {
         contents: b"print('esp8285 app up')\n".to_vec(),
     }];
     let (_keep_running, interrupt) = tokio::sync::watch::channel(false);
+    let plan = pack(&rig, &rig_channels(&rig), std::slice::from_ref(&scenario))
+        .unwrap_or_else(|d| panic!("{}", d.render()));
     let ctx = RunContext {
         broker: Arc::new(
             rig::mqtt::Broker::start(&rig::mqtt::BrokerSpec::Embedded)
@@ -174,10 +178,7 @@ async fn provisions_through_the_registered_chip() {
         interrupt,
         wifi_password: rig::secret::Secret::generate(),
         progress: false,
-        bench: Arc::new(RigSource {
-            rig: Arc::new(rig),
-            progress: false,
-        }),
+        bench: Arc::new(RigSource::new(Arc::new(rig), &plan, false)),
         tested: Arc::new(model::events::Tested::default()),
         baseline: None,
     };

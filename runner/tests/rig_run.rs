@@ -5,7 +5,7 @@
 
 mod common;
 use common::*;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[test]
 fn hil_run_with_a_rig_file_drives_a_bench_in_another_process() {
@@ -27,14 +27,7 @@ fn hil_run_with_a_rig_file_drives_a_bench_in_another_process() {
         &[("HIL_STATE_DIR", fx.path("state").to_str().unwrap())],
     );
     let events = report.join("rigrun/events.jsonl");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !events.exists() {
-        assert!(
-            Instant::now() < deadline,
-            "the first run never started its timeline"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for_file(&events, Duration::from_secs(30));
     let second = hil_on_rig(&rig, &scenario, &fx.path("r2"), &fx.path("state"));
     assert_eq!(second.status.code(), Some(2), "{}", text(&second));
     assert!(

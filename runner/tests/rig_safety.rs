@@ -4,10 +4,9 @@
 
 mod common;
 use common::*;
-use std::io::BufReader;
 use std::path::PathBuf;
 use std::process::Child;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn output_on(address: &str) -> bool {
     let answer = scpi(address, ":OUTP? CH1");
@@ -60,29 +59,11 @@ fn sigkill_on_a_rig_run_leaves_the_output_off_by_its_safety_guard() {
     let (bench, mut run, address) = start_rig_run(&fx);
     run.kill().unwrap();
     run.wait().unwrap();
-    // The guard holds the run's stderr until it is done: reading it to the end waits for the guard.
-    let stderr = run.stderr.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut all = String::new();
-        let _ = std::io::Read::read_to_string(&mut BufReader::new(stderr), &mut all);
-        all
-    });
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while output_on(&address) {
-        assert!(
-            Instant::now() < deadline,
-            "output still on 15 s after the run was killed"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    while !reader.is_finished() {
-        assert!(
-            Instant::now() < deadline,
-            "the safety guard still runs 15 s after the run was killed"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let guard_said = reader.join().unwrap();
+    let guard_said = stderr_to_end(&mut run, Duration::from_secs(15));
+    assert!(
+        !output_on(&address),
+        "output still on once the guard is done\n{guard_said}"
+    );
     assert!(
         guard_said.contains(
             "hil safety guard: the run ended without making the bench safe; twin:1 is now off"

@@ -6,6 +6,7 @@ use model::diagnostic::UserTomlFile;
 use model::scenario::Scenario;
 use rig::supply::RidenModel;
 use runner::exec::{Bench, RigBench};
+use runner::plan::RigChannel;
 use runner::rigfile::RigFile;
 use std::path::Path;
 use std::sync::Arc;
@@ -57,7 +58,8 @@ async fn the_rig_bench_drives_korad_riden_and_serial_scpi_supplies() {
         ),
     ] {
         let rig = rig_file(driver, model, &address);
-        let on = RigBench::new(&rig, &scenario).unwrap();
+        let psu1: RigChannel = "psu:1".parse().unwrap();
+        let on = RigBench::new(&rig, &scenario, &[psu1]).unwrap();
         let on = &on.channels()[0];
         assert_eq!(on.label(), "psu:1");
         let idn = on.supply.identify().await.unwrap();

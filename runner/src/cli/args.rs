@@ -1,7 +1,6 @@
 //! The command line's words: sub-commands, their arguments and help, and the checks on their values.
 
 use crate::exec::{TwinImage, TwinRuntime, TwinTransport};
-use crate::suite;
 use clap::{Parser, Subcommand};
 use model::checks::baseline::Margins;
 use model::metrics::Metric;
@@ -88,6 +87,9 @@ pub enum Command {
     SafetyGuard {
         #[arg(long, value_name = "FILE")]
         rig: PathBuf,
+        /// A channel the run holds, `SUPPLY:N` (repeated): only these are made safe.
+        #[arg(long)]
+        channel: Vec<crate::plan::RigChannel>,
     },
     /// Turn a capture of the firmware's readings into a `time_s,volts` CSV for a replay profile
     /// (`profile = { csv = "traces/x.csv", speedup = N }`).
@@ -276,9 +278,15 @@ pub struct RunArgs {
     /// Only scenarios with this tag (repeat for any of several).
     #[arg(long)]
     pub tag: Vec<String>,
-    /// Scenarios run at once, each with a broker of its own (one at a time on an external broker).
-    #[arg(long, short, default_value_t = suite::DEFAULT_JOBS, value_parser = parse_jobs)]
-    pub jobs: usize,
+    /// Scenarios run at once. On the twin bench each has a broker of its own (one at a time on an external
+    /// broker) [default: 4]; on a rig, at most this many of those the packer fits on its channels [default: as
+    /// many as fit].
+    #[arg(long, short, value_parser = parse_jobs)]
+    pub jobs: Option<usize>,
+    /// Run only part K of N of the selected scenarios (e.g. 1/2 on one bench, 2/2 on another): parts are
+    /// deterministic and balanced by device time, and together hold every scenario once.
+    #[arg(long, value_name = "K/N")]
+    pub partition: Option<crate::schedule::Partition>,
     /// How twin boards are reached: `process` (each wake a host process, files copied) or `pty` (a pty per
     /// board, flashed through the ROM loader, deployed over the raw REPL, console read from the port).
     #[arg(long, value_enum, default_value_t = TwinTransport::Process)]
@@ -297,8 +305,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub deploy_source: bool,
     /// Run on the bench this rig file describes (a lab, or `hil bench up`'s twin) instead of a twin bench: its
-    /// supply, boards (flashed, deployed over the raw REPL), broker and secrets; real time, one scenario at a
-    /// time, holding the bench's lock.
+    /// supply, boards (flashed, deployed over the raw REPL), broker and secrets; real time, scenarios at once on
+    /// disjoint channels (longest first), holding the locks of the channels it uses.
     #[arg(long, value_name = "FILE")]
     pub rig: Option<PathBuf>,
     /// Judge the run against an earlier report of the same scenarios (check `baseline`): awake time per wake,

@@ -38,7 +38,7 @@ pub async fn main(cli: Cli) -> u8 {
             out,
             device,
         } => offline::import_trace(&capture, &out, device.as_deref()),
-        Command::SafetyGuard { rig } => rig_bench::safety_guard(&rig).await,
+        Command::SafetyGuard { rig, channel } => rig_bench::safety_guard(&rig, &channel).await,
         Command::Bench(command) => bench::bench(command).await,
         Command::Report(command) => report::report(command),
         Command::Twin(TwinCommand::Up(up)) => twin::up(up).await,

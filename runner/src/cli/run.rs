@@ -5,11 +5,14 @@ use super::offline::load_scenarios;
 use super::rig_bench::OpenRig;
 use super::{file_error, setup_error, stop_signal, Ended, RunArgs, SetupFailed};
 use super::{DEFAULT_SPEED, EXIT_FAIL, EXIT_PASS, EXIT_SETUP};
-use crate::exec::{Apps, BenchSource, RigSource, RunContext, ScenarioOutcome, TwinSource};
+use crate::exec::{
+    Apps, BenchSource, Capabilities, RigSource, RunContext, ScenarioOutcome, TwinSource,
+};
 use crate::report::{
     prepare_report_folder, summary_table, write_html, write_junit, Baseline, RunHeader, Skipped,
 };
 use crate::rigfile::RigFile;
+use crate::schedule::{Claim, Turns};
 use crate::{paths, plan, suite};
 use model::scenario::Scenario;
 use rig::mqtt::{Broker, BrokerSpec, Monitor};
@@ -27,6 +30,10 @@ pub(super) async fn run(args: RunArgs) -> Ended {
         .map_err(setup_error)?;
     let scenarios =
         suite::with_tags(load_scenarios(&args.paths)?, &args.tag).map_err(setup_error)?;
+    let scenarios = match args.partition {
+        Some(partition) => partition.select(scenarios),
+        None => scenarios,
+    };
     let speed = speed(&args)?;
     // Read before the report folder is emptied: the baseline may be the folder this run reports into.
     let baseline = args
@@ -35,9 +42,13 @@ pub(super) async fn run(args: RunArgs) -> Ended {
         .map(|dir| Baseline::load(dir, args.baseline_margins()).map(Arc::new))
         .transpose()
         .map_err(|e| setup_error(format_args!("--baseline: {e}")))?;
-    // Held until the run ends (and, should the run be killed, by its safety guard until that is done).
     let rig = args.rig.as_deref().map(OpenRig::open).transpose()?;
     let rig_file = rig.as_ref().map(|r| r.file.clone());
+    // A scenario named on the command line that the rig cannot stage is an error; one a tag selected is skipped.
+    let (scenarios, unstageable) = match rig {
+        Some(_) if !args.tag.is_empty() => suite::split_stageable(scenarios, Capabilities::RIG),
+        _ => (scenarios, Vec::new()),
+    };
     refuse_over_limits(&scenarios, rig_file.as_deref())?;
     let firmware = Firmware::prepare(&args, &scenarios).await?;
     let tested = crate::tested::describe(&firmware.folder, args.rig.as_deref()).map_err(|e| {
@@ -48,18 +59,30 @@ pub(super) async fn run(args: RunArgs) -> Ended {
     })?;
     prepare_report_folder(&args.report).map_err(setup_error)?;
     let (scenarios, mut skipped) = suite::split_runnable(scenarios, &broker_spec);
+    skipped.extend(unstageable);
     if !args.quiet {
+        if let Some(partition) = args.partition {
+            eprintln!(
+                "partition {partition}: {} scenario(s), {} of device time",
+                scenarios.len(),
+                suite::duration_text(scenarios.iter().map(|s| s.duration).sum())
+            );
+        }
         for s in &skipped {
             eprintln!("SKIP {}: {}", s.scenario, s.reason);
         }
     }
-    // A real bench is one set of boards: its scenarios run one at a time.
-    let jobs = match &rig {
-        Some(_) => 1,
-        None => suite::jobs_for(&broker_spec, args.jobs, scenarios.len()),
-    };
+    // The claim holds the plan's channel locks until the run ends.
+    let claim = rig.as_ref().map(|r| r.claim(&scenarios)).transpose()?;
+    let Schedule {
+        scenarios,
+        turns,
+        jobs,
+        brokers_needed,
+        at_once,
+    } = schedule(&args, &broker_spec, scenarios, claim.as_ref());
     let rig_broker = rig.as_ref().and_then(|r| r.broker.clone());
-    let brokers = start_brokers(&broker_spec, rig_broker, jobs).await?;
+    let brokers = start_brokers(&broker_spec, rig_broker, brokers_needed).await?;
     let shared = SharedByJobs {
         speed,
         interrupt: stop_on_signal(),
@@ -67,31 +90,100 @@ pub(super) async fn run(args: RunArgs) -> Ended {
         rig: rig_file,
     };
     if !args.quiet {
-        announce(&args, scenarios.len(), &shared, jobs, &brokers, &firmware);
+        announce(
+            &args,
+            scenarios.len(),
+            &shared,
+            &at_once,
+            &brokers,
+            &firmware,
+        );
     }
     let header = RunHeader {
-        broker: broker_description(&brokers, jobs),
+        broker: broker_description(&brokers),
         tested,
         baseline,
     };
-    let contexts = contexts(&args, &shared, &firmware, &header, brokers);
-    let guard = rig.as_ref().map(OpenRig::guard).transpose()?;
+    let contexts = contexts(&args, &shared, &firmware, &header, &claim, &brokers, jobs);
+    let guard = match (&rig, &claim) {
+        (Some(rig), Some(claim)) => Some(rig.guard(claim)?),
+        _ => None,
+    };
     let started = Instant::now();
-    let outcomes = suite::run_all(&scenarios, contexts).await;
+    let outcomes = suite::run_all(&scenarios, contexts, turns).await;
     if let Some(guard) = guard {
         guard.disarm().await;
     }
     skipped.extend(Skipped::not_started(&scenarios, &outcomes));
     let wall = started.elapsed();
+    if let Some(claim) = &claim {
+        println!("{}", claim.plan.against(wall));
+    }
     conclude(
         &header,
         &outcomes,
         &skipped,
         scenarios.len(),
-        jobs,
+        &at_once,
         wall,
         &args,
     )
+}
+
+/// How a run's scenarios run: in which order, each waiting for which, how many at once, on how many brokers.
+struct Schedule {
+    scenarios: Vec<Scenario>,
+    turns: Turns,
+    jobs: usize,
+    brokers_needed: usize,
+    /// How the run says what runs at once.
+    at_once: String,
+}
+
+/// On a rig, the packed plan's order, each scenario once those before it on its channels end, all on one broker;
+/// on the twin bench, `--jobs` at once, each job with a broker of its own.
+fn schedule(
+    args: &RunArgs,
+    broker: &BrokerSpec,
+    scenarios: Vec<Scenario>,
+    claim: Option<&Claim>,
+) -> Schedule {
+    match claim {
+        Some(claim) => {
+            let jobs = args.jobs.unwrap_or(scenarios.len()).min(scenarios.len());
+            Schedule {
+                scenarios: claim
+                    .plan
+                    .scenarios
+                    .iter()
+                    .map(|p| scenarios[p.scenario].clone())
+                    .collect(),
+                turns: Turns::new(claim.plan.predecessors()),
+                jobs,
+                brokers_needed: jobs.min(1),
+                at_once: format!(
+                    "packed on {} rig channel(s){}",
+                    claim.plan.queued.len(),
+                    args.jobs
+                        .map_or_else(String::new, |j| format!(", at most {j} at a time"))
+                ),
+            }
+        }
+        None => {
+            let jobs = suite::jobs_for(
+                broker,
+                args.jobs.unwrap_or(suite::DEFAULT_JOBS),
+                scenarios.len(),
+            );
+            Schedule {
+                turns: Turns::free(scenarios.len()),
+                scenarios,
+                jobs,
+                brokers_needed: jobs,
+                at_once: format!("{jobs} at a time"),
+            }
+        }
+    }
 }
 
 /// The run's speed: `--speed` on the twin bench; a rig's real boards sleep in real time, so it refuses one.
@@ -221,11 +313,11 @@ fn announce(
     args: &RunArgs,
     scenarios: usize,
     shared: &SharedByJobs,
-    jobs: usize,
+    at_once: &str,
     brokers: &[Arc<Broker>],
     firmware: &Firmware,
 ) {
-    let broker = broker_description(brokers, jobs);
+    let broker = broker_description(brokers);
     let bench = shared.rig.as_ref().map_or_else(
         || "the twin bench".to_string(),
         |r| format!("the rig {}", r.path.display()),
@@ -235,7 +327,7 @@ fn announce(
         None => format!(", boards on the {}", firmware.runtime.describe()),
     };
     eprintln!(
-        "hil: {scenarios} scenario(s) on {bench} at {}x, {jobs} at a time, broker: {broker}, firmware: {}{} \
+        "hil: {scenarios} scenario(s) on {bench} at {}x, {at_once}, broker: {broker}, firmware: {}{} \
          ({}){boards_run}",
         shared.speed,
         firmware.folder.display(),
@@ -245,41 +337,42 @@ fn announce(
 }
 
 /// The brokers as the run's header names them: their description, never a password.
-fn broker_description(brokers: &[Arc<Broker>], jobs: usize) -> String {
+fn broker_description(brokers: &[Arc<Broker>]) -> String {
     brokers.first().map_or_else(
         || "none needed".to_string(),
-        |b| match jobs {
+        |b| match brokers.len() {
             1 => b.description.clone(),
             _ => format!("{} (one per job)", b.description),
         },
     )
 }
 
-/// One context per broker, so one per job.
+/// One context per job: on the twin bench each with a broker of its own, on a rig all on the one broker.
 fn contexts(
     args: &RunArgs,
     shared: &SharedByJobs,
     firmware: &Firmware,
     header: &RunHeader,
-    brokers: Vec<Arc<Broker>>,
+    claim: &Option<Claim>,
+    brokers: &[Arc<Broker>],
+    jobs: usize,
 ) -> Vec<Arc<RunContext>> {
     let run_id = run_id();
     let tested = Arc::new(header.tested.clone());
-    let bench_source: Arc<dyn BenchSource> = match &shared.rig {
-        Some(rig) => Arc::new(RigSource {
-            rig: rig.clone(),
-            progress: !args.quiet,
-        }),
-        None => Arc::new(TwinSource {
+    let bench_source: Arc<dyn BenchSource> = match (&shared.rig, claim) {
+        (Some(rig), Some(claim)) => Arc::new(RigSource::new(rig.clone(), &claim.plan, !args.quiet)),
+        _ => Arc::new(TwinSource {
             transport: args.twin_transport,
             runtime: firmware.runtime.clone(),
         }),
     };
     brokers
-        .into_iter()
+        .iter()
+        .cycle()
+        .take(jobs)
         .map(|broker| {
             Arc::new(RunContext {
-                broker,
+                broker: broker.clone(),
                 app: firmware.apps.clone(),
                 speed: shared.speed,
                 report_dir: args.report.clone(),
@@ -309,7 +402,7 @@ fn conclude(
     outcomes: &[ScenarioOutcome],
     skipped: &[Skipped],
     planned: usize,
-    jobs: usize,
+    at_once: &str,
     wall: Duration,
     args: &RunArgs,
 ) -> Ended {
@@ -317,7 +410,7 @@ fn conclude(
     anstream::print!("{}", crate::colour::summary(&summary));
     if !args.quiet {
         eprintln!(
-            "wall time: {} for {} scenario(s), {jobs} at a time",
+            "wall time: {} for {} scenario(s), {at_once}",
             suite::duration_text(wall.as_secs_f64()),
             outcomes.len()
         );

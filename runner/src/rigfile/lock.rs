@@ -1,6 +1,7 @@
-//! The bench lock: one run per rig at a time. An OS file lock (released by the kernel when its holders die, so a
-//! stale lock from a dead process is free again) plus a note saying who holds it. A run's safety guard inherits
-//! the lock, so after a run is killed the bench is free only once the guard has made it safe.
+//! Bench locks: one per part of a rig (a supply channel, a board), so runs on disjoint channels share a bench. An
+//! OS file lock (released by the kernel when its holders die, so a stale lock from a dead process is free again)
+//! plus a note saying who holds it. A run's safety guard inherits its locks, so after a run is killed its
+//! channels are free only once the guard has made them safe.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -10,9 +11,11 @@ use std::path::{Path, PathBuf};
 /// it whole.
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
-    #[error("the bench {} is in use: {holder} (lock {})", rig.display(), lock.display())]
+    #[error("{part} of the bench {} is in use: {holder} (lock {})", rig.display(), lock.display())]
     InUse {
         rig: PathBuf,
+        /// The part of the rig: `psu1:2`, `board lab-3`.
+        part: String,
         /// The holder's note: its pid, command line and start time.
         holder: String,
         lock: PathBuf,
@@ -45,9 +48,10 @@ impl BenchLock {
         std::os::fd::AsRawFd::as_raw_fd(&self.file)
     }
 
-    /// Takes the lock for the rig file at `rig`, or says who holds it.
-    pub fn acquire(rig: &Path) -> Result<BenchLock, LockError> {
-        let path = lock_path(rig);
+    /// Takes the lock on `part` (a supply channel `psu1:2`, a board `board lab-3`) of the rig file at `rig`, or
+    /// says who holds it.
+    pub fn acquire(rig: &Path, part: &str) -> Result<BenchLock, LockError> {
+        let path = lock_path(rig, part);
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|cause| LockError::CreateFolder {
                 folder: dir.to_path_buf(),
@@ -69,6 +73,7 @@ impl BenchLock {
             let _ = file.read_to_string(&mut holder);
             return Err(LockError::InUse {
                 rig: rig.to_path_buf(),
+                part: part.to_string(),
                 holder: holder.trim().to_string(),
                 lock: path,
             });
@@ -92,8 +97,8 @@ impl BenchLock {
     }
 }
 
-/// One lock per rig file, wherever it is run from (HIL_LOCK_DIR, default the system's temp folder).
-fn lock_path(rig: &Path) -> PathBuf {
+/// One lock per part of a rig file, wherever it is run from (HIL_LOCK_DIR, default the system's temp folder).
+fn lock_path(rig: &Path, part: &str) -> PathBuf {
     let canonical = rig.canonicalize().unwrap_or_else(|_| rig.to_path_buf());
     let hash = canonical
         .to_string_lossy()
@@ -106,7 +111,11 @@ fn lock_path(rig: &Path) -> PathBuf {
     let stem = canonical
         .file_stem()
         .map_or("rig".into(), |s| s.to_string_lossy().into_owned());
-    dir.join(format!("{stem}-{hash:016x}.lock"))
+    let part: String = part
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    dir.join(format!("{stem}-{hash:016x}.{part}.lock"))
 }
 
 #[cfg(test)]
@@ -114,13 +123,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_second_holder_is_refused_and_told_who_holds_it_then_may_take_it_after_release() {
+    fn a_second_holder_of_a_part_is_refused_and_told_who_holds_it_then_may_take_it_after_release() {
         let dir = tempfile::tempdir().unwrap();
         let rig = dir.path().join("lab.toml");
         std::fs::write(&rig, "").unwrap();
-        let first = BenchLock::acquire(&rig).unwrap();
-        match BenchLock::acquire(&rig) {
-            Err(LockError::InUse { holder, .. }) => {
+        let first = BenchLock::acquire(&rig, "psu:1").unwrap();
+        let other_channel = BenchLock::acquire(&rig, "psu:2");
+        assert!(
+            other_channel.is_ok(),
+            "another channel of the bench is free"
+        );
+        match BenchLock::acquire(&rig, "psu:1") {
+            Err(LockError::InUse { holder, part, .. }) => {
+                assert_eq!(part, "psu:1");
                 assert!(
                     holder.starts_with(&format!("pid {} (", std::process::id())),
                     "{holder}"
@@ -135,6 +150,9 @@ mod tests {
             Ok(_) => panic!("the bench is held"),
         }
         drop(first);
-        assert!(BenchLock::acquire(&rig).is_ok(), "released on drop");
+        assert!(
+            BenchLock::acquire(&rig, "psu:1").is_ok(),
+            "released on drop"
+        );
     }
 }

@@ -6,7 +6,7 @@ mod lock;
 mod raw;
 mod supply_section;
 
-pub use lock::BenchLock;
+pub use lock::{BenchLock, LockError};
 
 use model::diagnostic::{Diagnostic, UserTomlFile};
 use raw::RigFileRaw;

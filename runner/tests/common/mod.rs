@@ -475,6 +475,39 @@ pub fn stop_bench(mut bench: BenchUp) {
     assert!(status.success(), "hil bench up ended with {status}");
 }
 
+/// Waits, at most `limit`, until there is a file at `path` (a run's event log, once its timeline starts).
+pub fn wait_for_file(path: &Path, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    while !path.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "no {} within {limit:?}",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// What a killed run's stderr still receives, to its end: its safety guard holds that stderr until it is done,
+/// so this returns once the guard has exited, within `limit`.
+pub fn stderr_to_end(run: &mut Child, limit: Duration) -> String {
+    let mut stderr = run.stderr.take().expect("the run's stderr is piped");
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut all);
+        all
+    });
+    let deadline = Instant::now() + limit;
+    while !reader.is_finished() {
+        assert!(
+            Instant::now() < deadline,
+            "the safety guard still runs {limit:?} after the run was killed"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    reader.join().unwrap()
+}
+
 /// Waits, at most `limit`, until the file at `path` (an event log being written) holds `needle`.
 pub fn wait_for_log(path: &Path, needle: &str, limit: Duration) {
     let deadline = Instant::now() + limit;

@@ -1,10 +1,12 @@
-//! A lab bench from a rig file: each scenario channel on a rig channel of its own (see `plan`), its boards reached
-//! over their serial ports (and reset-line side channels where a port has no modem lines, as `hil bench up`
+//! A lab bench from a rig file: each scenario channel on a rig channel of its own, among those the run's plan gave
+//! the scenario (see `plan` and `schedule`), its boards reached over their serial ports (and reset-line side channels where a port has no modem lines, as `hil bench up`
 //! gives), provisioned over the wire.
 
 use super::{Bench, BenchChannel, BenchSource, Capabilities, Provisioned};
 use crate::exec::provision_wire::{self, Wire, WirePort};
+use crate::plan::{self, RigChannel};
 use crate::rigfile::{RigFile, SupplyEntry};
+use crate::schedule::RigPlan;
 use anyhow::{Context, Result};
 use async_trait::async_trait;
 use model::clock::DeviceClock;
@@ -19,11 +21,29 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-/// Benches on the rig a rig file describes.
+/// Benches on the rig a rig file describes, each scenario on the rig channels the run's plan gave it.
 pub struct RigSource {
     pub rig: Arc<RigFile>,
+    /// Each scenario's rig channels, by scenario name.
+    pub channels: BTreeMap<String, Vec<RigChannel>>,
     /// Progress bars while boards are found, flashed and deployed (on a terminal; not with `--quiet`).
     pub progress: bool,
+}
+
+impl RigSource {
+    /// The benches of `plan`'s scenarios on `rig`.
+    pub fn new(rig: Arc<RigFile>, plan: &RigPlan, progress: bool) -> RigSource {
+        let channels = plan
+            .scenarios
+            .iter()
+            .map(|p| (p.name.clone(), p.channels.clone()))
+            .collect();
+        RigSource {
+            rig,
+            channels,
+            progress,
+        }
+    }
 }
 
 #[async_trait]
@@ -33,7 +53,13 @@ impl BenchSource for RigSource {
     }
 
     async fn open(&self, scenario: &Scenario, _clock: DeviceClock) -> Result<Box<dyn Bench>> {
-        let mut bench = RigBench::new(&self.rig, scenario)?;
+        let channels = self.channels.get(&scenario.name).with_context(|| {
+            format!(
+                "{} has no rig channels in this run's plan (a bug, please report it)",
+                scenario.name
+            )
+        })?;
+        let mut bench = RigBench::new(&self.rig, scenario, channels)?;
         bench.progress = self.progress;
         Ok(Box::new(bench))
     }
@@ -52,9 +78,15 @@ pub struct RigBench {
 }
 
 impl RigBench {
-    /// Places the scenario on the rig's channels and opens their drivers (which connect on first use).
-    pub fn new(rig: &RigFile, scenario: &Scenario) -> Result<RigBench> {
-        let placed = crate::plan::place(rig, scenario)?;
+    /// Places the scenario on `held`, the rig channels it holds, and opens their drivers (which connect on
+    /// first use).
+    pub fn new(rig: &RigFile, scenario: &Scenario, held: &[RigChannel]) -> Result<RigBench> {
+        let mut offered: Vec<_> = plan::rig_channels(rig)
+            .into_iter()
+            .filter(|(channel, _)| held.contains(channel))
+            .collect();
+        offered.sort_by_key(|(channel, _)| held.iter().position(|h| h == channel));
+        let placed = plan::place_among(rig, scenario, offered)?;
         let mut drivers = RigDrivers::default();
         let mut channels = Vec::new();
         let mut ports = Vec::new();
