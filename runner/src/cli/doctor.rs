@@ -1,5 +1,5 @@
-//! `hil doctor --rig FILE`: the bench's health, part by part, holding every supply channel's lock (a run in progress
-//! disturbed) and guarded as a run is (a killed check still leaves the supplies safe).
+//! `hil doctor --rig FILE`: the bench's health, part by part, holding every supply channel's lock (a run in
+//! progress is not disturbed) and guarded as a run is (a killed check still leaves the supplies safe).
 
 use super::{file_error, setup_error, stop_signal, Ended, EXIT_PASS, EXIT_SETUP};
 use crate::doctor::{check_bench, Ended as Checked};
