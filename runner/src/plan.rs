@@ -8,7 +8,7 @@
 use crate::exec::{Capabilities, TWIN_LIMITS};
 use crate::rigfile::{BoardEntry, RigFile, SupplyEntry};
 use model::diagnostic::Diagnostic;
-use model::scenario::Scenario;
+use model::scenario::{ChannelPlan, Scenario};
 use rig::supply::ChannelLimits;
 use std::path::PathBuf;
 
@@ -121,11 +121,15 @@ pub fn place_among<'a>(
     let mut placed: Vec<Option<PlannedChannel>> = Vec::new();
     placed.resize_with(order.len(), || None);
     for index in order {
-        let needed = scenario.supply.channels[index].boards.len();
-        let free = groups
-            .iter()
-            .enumerate()
-            .find(|(g, (_, boards))| !taken[*g] && boards.len() >= needed);
+        let wanted = &scenario.supply.channels[index];
+        let needed = wanted.boards.len();
+        let roomy = |g: usize| !taken[g] && groups[g].1.len() >= needed;
+        // A channel whose limits hold the profile, where one is free; else the first with the boards, whose
+        // limits then refuse it with the profile step that is too much.
+        let free = (0..groups.len())
+            .find(|&g| roomy(g) && limits_of(rig, &groups[g].0).is_some_and(|l| fits(wanted, &l)))
+            .or_else(|| (0..groups.len()).find(|&g| roomy(g)))
+            .map(|g| (g, &groups[g]));
         let Some((g, (key, boards))) = free else {
             return Err(shortage(rig, scenario, index, needed, &groups, &taken));
         };
@@ -154,6 +158,20 @@ pub fn place_among<'a>(
     }
     let placed = placed.into_iter().flatten().collect();
     Ok(placed)
+}
+
+/// The limits the rig file gives `channel`, if it names that supply and channel.
+fn limits_of(rig: &RigFile, channel: &RigChannel) -> Option<ChannelLimits> {
+    rig.supplies
+        .get(&channel.supply)?
+        .channels
+        .get(&channel.channel)
+        .copied()
+}
+
+/// Whether a channel with `limits` can run `plan`'s profile at its current limit.
+fn fits(plan: &ChannelPlan, limits: &ChannelLimits) -> bool {
+    plan.profile.max_volts().0 <= limits.max_volts && plan.current_limit <= limits.max_amps
 }
 
 /// Why scenario channel `index` found no rig channel, with what the rig has.
@@ -365,6 +383,24 @@ supply = "psu1:2"
         let e = place(&rig, &s).unwrap_err().to_string();
         assert!(e.contains("channel 2 of 2"), "{e}");
         assert!(e.contains("psu1:1 [a, b, taken]"), "{e}");
+    }
+
+    #[test]
+    fn a_channel_whose_limits_hold_the_profile_is_taken_before_one_offered_sooner() {
+        let rig = rig();
+        let mut sooner_first = rig_channels(&rig);
+        sooner_first.reverse();
+        let hungry =
+            scenario("[supply]\ncurrent_limit = 0.8\nprofile = [{ at = \"0s\", volts = 12.0 }]\n");
+        let placed = place_among(&rig, &hungry, sooner_first.clone()).unwrap();
+        assert_eq!(placed[0].label(), "psu1:1", "psu1:2 allows 0.5 A only");
+        let modest = scenario("[supply]\nprofile = [{ at = \"0s\", volts = 12.0 }]\n");
+        let placed = place_among(&rig, &modest, sooner_first).unwrap();
+        assert_eq!(
+            placed[0].label(),
+            "psu1:2",
+            "the one offered first, as it fits"
+        );
     }
 
     #[test]
