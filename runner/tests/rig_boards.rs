@@ -59,6 +59,25 @@ fn one<'a>(events: &'a [Value], kind: &str, board: &str, all: &str) -> &'a Value
     }
 }
 
+/// Replugs the bench's boards: each moves to a new pty; the bench's ports folder follows, the rig file's hint
+/// `hint` does not.
+fn replug(bench: &BenchUp, rig: &Path, hint: &str) {
+    signal(bench, "-USR1");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Path::new(hint).exists() {
+        assert!(
+            Instant::now() < deadline,
+            "{hint} still there after SIGUSR1"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        rig_field(&std::fs::read_to_string(rig).unwrap(), "port"),
+        hint,
+        "the hint is stale"
+    );
+}
+
 #[test]
 fn a_replugged_board_is_found_by_mac_and_its_image_is_not_flashed_again() {
     let fx = Fixture::new();
@@ -79,21 +98,7 @@ fn a_replugged_board_is_found_by_mac_and_its_image_is_not_flashed_again() {
         false
     );
 
-    // Replug: the board moves to a new pty; the bench's ports folder follows, the rig file does not.
-    signal(&bench, "-USR1");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Path::new(&hint).exists() {
-        assert!(
-            Instant::now() < deadline,
-            "{hint} still there after SIGUSR1"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    assert_eq!(
-        rig_field(&std::fs::read_to_string(&rig).unwrap(), "port"),
-        hint,
-        "the hint is stale"
-    );
+    replug(&bench, &rig, &hint);
 
     let (code, events, all) = run_on_rig(&rig, &scenario, &fx.path("r2"), &state);
     assert_eq!(code, 0, "{all}");
@@ -110,6 +115,39 @@ fn a_replugged_board_is_found_by_mac_and_its_image_is_not_flashed_again() {
         !of_kind(&events, "reading", "twin-0").is_empty(),
         "the board runs on its new port\n{all}"
     );
+    stop_bench(bench);
+}
+
+/// One run's scenarios share its port finder: the port a board was found on by scanning is given up when its
+/// scenario ends, so the next scenario on that board finds it there again.
+#[test]
+fn a_board_found_by_scanning_is_found_again_by_the_next_scenario_of_the_run() {
+    let fx = Fixture::new();
+    let rig = fx.path("lab.toml");
+    let bench = start_bench_up(&rig, &[]);
+    let hint = rig_field(&std::fs::read_to_string(&rig).unwrap(), "port");
+    replug(&bench, &rig, &hint);
+    let names = ["first", "second"];
+    for name in names {
+        fx.write(
+            &format!("two/{name}.toml"),
+            &format!("name = \"{name}\"\nboards = 1\n{SCENARIO}"),
+        );
+    }
+    let report = fx.path("report");
+    let out = hil_on_rig(&rig, &fx.path("two"), &report, &fx.path("state"));
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "both scenarios pass:\n{all}");
+    for name in names {
+        let log = std::fs::read_to_string(report.join(name).join("events.jsonl")).unwrap();
+        let events: Vec<Value> = log
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let port = one(&events, "board.port", "twin-0", &all);
+        assert_eq!(port["scanned"], true, "{name}: {port}");
+        assert_ne!(port["port"], hint.as_str(), "{name}: {port}");
+    }
     stop_bench(bench);
 }
 

@@ -9,7 +9,7 @@ use super::reset_lines::{LinesError, ResetLines};
 use super::usb_id::UsbId;
 use super::Mac;
 use async_trait::async_trait;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use thiserror::Error;
@@ -83,10 +83,12 @@ struct ScannedPort {
 }
 
 /// The ports of one bench's boards: who holds which, and where to look for the others. Shared by the boards of
-/// a run so that a scan never probes a port another board of the run was found on (probing resets a chip).
+/// a run, across the scenarios a packed run holds at once, so that a scan never probes a port another board of
+/// the run was found on (probing resets a chip).
 pub struct PortFinder {
     scan: Vec<String>,
-    claimed: Mutex<BTreeSet<PathBuf>>,
+    /// Each claimed port's device and the board found on it.
+    claimed: Mutex<BTreeMap<PathBuf, String>>,
     /// Boards are found side by side on their hints, but scan one at a time: two boards probing one port would
     /// each find it busy.
     scanning: tokio::sync::Mutex<()>,
@@ -96,13 +98,22 @@ impl PortFinder {
     pub fn new(scan: Vec<String>) -> Self {
         PortFinder {
             scan,
-            claimed: Mutex::new(BTreeSet::new()),
+            claimed: Mutex::new(BTreeMap::new()),
             scanning: tokio::sync::Mutex::new(()),
         }
     }
 
-    fn claimed(&self) -> std::sync::MutexGuard<'_, BTreeSet<PathBuf>> {
+    fn claimed(&self) -> std::sync::MutexGuard<'_, BTreeMap<PathBuf, String>> {
         self.claimed.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn is_claimed(&self, device: &Path) -> bool {
+        self.claimed().contains_key(device)
+    }
+
+    /// Gives up the port `board` was found on, if any (its scenario ended: a later one finds it again).
+    pub fn release_board(&self, board: &str) {
+        self.claimed().retain(|_, holder| holder != board);
     }
 
     /// Gives up a port a board was found on (it went away).
@@ -131,7 +142,7 @@ impl PortFinder {
 
     /// Every port the scan patterns match now, as device paths (links resolved), each once, none claimed.
     pub fn candidates(&self) -> Vec<PathBuf> {
-        let claimed = self.claimed().clone();
+        let claimed: BTreeSet<PathBuf> = self.claimed().keys().cloned().collect();
         self.scanned()
             .into_iter()
             .map(|p| p.device)
@@ -141,7 +152,7 @@ impl PortFinder {
 
     /// The one unclaimed port whose adapter has USB serial number `serial`, if exactly one has.
     pub fn with_usb_serial(&self, serial: &str) -> Option<PathBuf> {
-        let claimed = self.claimed().clone();
+        let claimed: BTreeSet<PathBuf> = self.claimed().keys().cloned().collect();
         let mut matching = self.scanned().into_iter().filter(|p| {
             !claimed.contains(&p.device)
                 && p.usb.as_ref().is_some_and(|u| u.serial_number() == serial)
@@ -189,8 +200,8 @@ impl PortFinder {
 
     /// Claims the one unclaimed port whose adapter shows `id`, touching nothing on it. Ok(None): no port does
     /// (yet); Err: several do, so the identity tells nothing.
-    pub fn find_by_usb(&self, id: &UsbId) -> Result<Option<Found>, UsbIdError> {
-        let claimed = self.claimed().clone();
+    pub fn find_by_usb(&self, id: &UsbId, board: &str) -> Result<Option<Found>, UsbIdError> {
+        let claimed: BTreeSet<PathBuf> = self.claimed().keys().cloned().collect();
         let matching: Vec<PathBuf> = self
             .scanned()
             .into_iter()
@@ -201,7 +212,7 @@ impl PortFinder {
             [] => Ok(None),
             [port] => Ok(Some(Found {
                 usb: Some(id.clone()),
-                ..self.claim(port.clone(), true)
+                ..self.claim(port.clone(), true, board)
             })),
             several => Err(UsbIdError::OnSeveralPorts {
                 id: id.clone(),
@@ -222,11 +233,11 @@ impl PortFinder {
         probe: &dyn ProbeMac,
     ) -> Result<Found, LocateError> {
         let hint_device = canonical(hint);
-        let hint_said = if self.claimed().contains(&hint_device) {
+        let hint_said = if self.is_claimed(&hint_device) {
             format!("its hint {} is another board's port now", hint.display())
         } else {
             match probe.probe(hint, board, lines, mac).await {
-                Ok(got) if got == mac => return Ok(self.claim(hint_device, false)),
+                Ok(got) if got == mac => return Ok(self.claim(hint_device, false, board)),
                 Ok(got) => format!("its hint {} answered MAC {got}", hint.display()),
                 Err(e) => format!("its hint {} failed: {e}", hint.display()),
             }
@@ -238,7 +249,7 @@ impl PortFinder {
                 continue;
             }
             match probe.probe(&port, board, lines, mac).await {
-                Ok(got) if got == mac => return Ok(self.claim(port, true)),
+                Ok(got) if got == mac => return Ok(self.claim(port, true, board)),
                 Ok(got) => tried.push(format!("{} is {got}", port.display())),
                 Err(e) if e.busy() => tried.push(format!("{} is in use", port.display())),
                 Err(_) => tried.push(format!("{} did not answer", port.display())),
@@ -257,8 +268,8 @@ impl PortFinder {
         })
     }
 
-    fn claim(&self, port: PathBuf, scanned: bool) -> Found {
-        self.claimed().insert(port.clone());
+    fn claim(&self, port: PathBuf, scanned: bool, board: &str) -> Found {
+        self.claimed().insert(port.clone(), board.to_string());
         Found {
             port,
             scanned,
@@ -286,7 +297,7 @@ mod tests {
     }
 
     #[test]
-    fn candidates_resolve_links_skip_claimed_ports_and_list_each_device_once() {
+    fn candidates_resolve_links_skip_claimed_ports_and_list_each_device_once_until_released() {
         let dir = tempfile::tempdir().unwrap();
         let (a, b) = (dir.path().join("ttyA"), dir.path().join("ttyB"));
         std::fs::write(&a, "").unwrap();
@@ -301,9 +312,17 @@ mod tests {
         let a = canonical(&a);
         let b = canonical(&b);
         assert_eq!(finder.candidates(), vec![a.clone(), b.clone()]);
-        finder.claim(a.clone(), false);
+        finder.claim(a.clone(), false, "one");
         assert_eq!(finder.candidates(), vec![b.clone()]);
         finder.release(&a);
         assert_eq!(finder.candidates().len(), 2);
+        finder.claim(a.clone(), false, "one");
+        finder.claim(b.clone(), true, "two");
+        finder.release_board("two");
+        assert_eq!(
+            finder.candidates(),
+            vec![b],
+            "only the board's own port is given up"
+        );
     }
 }

@@ -165,7 +165,7 @@ impl Locator {
         let by_usb = match self.known_usb() {
             Some(id) => {
                 finder.release(&self.port.get());
-                match finder.find_by_usb(&id) {
+                match finder.find_by_usb(&id, &self.name) {
                     Ok(Some(found)) => Some(found),
                     Ok(None) => {
                         return Err(LocateError::NotBack {

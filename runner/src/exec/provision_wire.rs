@@ -43,8 +43,9 @@ pub struct Wire<'a> {
     pub infos: &'a [BoardInfo],
     /// The MicroPython image to flash (the rig's `[micropython] image`); None: a generated one, for twins.
     pub image: Option<&'a Path>,
-    /// Where a board that is not on its port is looked for (the rig's `[boards] scan`).
-    pub scan: &'a [String],
+    /// Who holds which port, and where a board that is not on its port is looked for (the rig's `[boards]
+    /// scan`).
+    pub finder: Arc<PortFinder>,
     /// Whether what was flashed is remembered across runs: a rig's boards keep it, a twin's are new each run.
     pub keep_flash_records: bool,
     /// Whether to show progress bars (on a terminal; `--quiet` shows none).
@@ -89,7 +90,7 @@ pub async fn provision(
     let records = wire
         .keep_flash_records
         .then(|| FlashRecords::new(&crate::paths::flash_records()));
-    let finder = Arc::new(PortFinder::new(wire.scan.to_vec()));
+    let finder = wire.finder.clone();
     let display = ProvisionProgress::new(wire.progress);
     let slots = tokio::sync::Semaphore::new(PROVISION_JOBS);
     let jobs = wire

@@ -13,6 +13,7 @@ use model::clock::DeviceClock;
 use model::events::BoardInfo;
 use model::payload::{Adc, PayloadFormat};
 use model::scenario::Scenario;
+use rig::board::locate::PortFinder;
 use rig::board::remote_lines::RemoteLines;
 use rig::board::reset_lines::ResetLines;
 use rig::board::AppFile;
@@ -28,6 +29,9 @@ pub struct RigSource {
     pub channels: BTreeMap<String, Vec<RigChannel>>,
     /// Progress bars while boards are found, flashed and deployed (on a terminal; not with `--quiet`).
     pub progress: bool,
+    /// The run's ports, shared by the scenarios it holds at once: one scenario's scan for a board that left its
+    /// port never probes (and so resets) a board another scenario was found on.
+    finder: Arc<PortFinder>,
 }
 
 impl RigSource {
@@ -39,6 +43,7 @@ impl RigSource {
             .map(|p| (p.name.clone(), p.channels.clone()))
             .collect();
         RigSource {
+            finder: Arc::new(PortFinder::new(rig.scan.clone())),
             rig,
             channels,
             progress,
@@ -61,6 +66,7 @@ impl BenchSource for RigSource {
         })?;
         let mut bench = RigBench::new(&self.rig, scenario, channels)?;
         bench.progress = self.progress;
+        bench.finder = self.finder.clone();
         Ok(Box::new(bench))
     }
 }
@@ -73,7 +79,8 @@ pub struct RigBench {
     wifi_ssid: String,
     payload: Option<PayloadFormat>,
     image: Option<PathBuf>,
-    scan: Vec<String>,
+    /// Where its boards are found: the run's finder when a `RigSource` opened it.
+    finder: Arc<PortFinder>,
     progress: bool,
 }
 
@@ -134,9 +141,18 @@ impl RigBench {
                 .map_or_else(|| "hil-bench".into(), |w| w.ssid.clone()),
             payload: rig.payload.clone(),
             image: rig.image.clone(),
-            scan: rig.scan.clone(),
+            finder: Arc::new(PortFinder::new(rig.scan.clone())),
             progress: false,
         })
+    }
+}
+
+/// The scenario has ended: its boards' ports are free for the next scenario on them to find again.
+impl Drop for RigBench {
+    fn drop(&mut self) {
+        for info in &self.infos {
+            self.finder.release_board(&info.name);
+        }
     }
 }
 
@@ -172,7 +188,7 @@ impl Bench for RigBench {
             ports: &self.ports,
             infos: &self.infos,
             image: self.image.as_deref(),
-            scan: &self.scan,
+            finder: self.finder.clone(),
             keep_flash_records: true,
             progress: self.progress,
         };

@@ -10,6 +10,7 @@ use model::clock::DeviceClock;
 use model::events::{BoardInfo, Body, EventLog};
 use model::payload::Adc;
 use model::scenario::Scenario;
+use rig::board::locate::PortFinder;
 use rig::board::{AppFile, Board};
 use rig::supply::{ChannelLimits, Dialect, PowerSupply, ScpiSupply};
 use std::sync::Arc;
@@ -258,7 +259,8 @@ impl Bench for TwinBench {
                     ports,
                     infos: &self.infos,
                     image: None,
-                    scan: &[],
+                    // A twin's boards are always on their ports: nothing to scan.
+                    finder: Arc::new(PortFinder::new(Vec::new())),
                     keep_flash_records: false,
                     progress: false,
                 };
