@@ -1,6 +1,6 @@
 //! `hil run --baseline`: a firmware copy that stays awake 1.5 s longer per wake fails check `baseline`, which
 //! names awake time with both values; the same firmware against its own baseline passes; index.html shows both
-//! runs' metrics side by side. A baseline that is no report, or a margin naming no metric, is a clear error.
+//! runs' metrics side by side, and `hil check --baseline` judges the saved logs alike. A baseline that is no report, or a margin naming no metric, is a clear error.
 
 mod common;
 use common::*;
@@ -98,6 +98,31 @@ fn a_firmware_that_stays_awake_longer_fails_baseline_and_the_same_one_passes() {
             && row.contains(&format!("{:.2} s", values[1])),
         "both runs' values side by side: {row}"
     );
+
+    // Offline, `hil check --baseline` judges a saved log as the run did.
+    let check = |log: &str| {
+        hil(
+            &[
+                "check",
+                fx.path(log).to_str().unwrap(),
+                "--scenario",
+                scenario.to_str().unwrap(),
+                "--baseline",
+                first_arg,
+            ],
+            &[],
+        )
+    };
+    let out = check("slow/steady/events.jsonl");
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(
+        all.lines()
+            .any(|l| l.contains("baseline") && l.contains("awake time per wake p50")),
+        "{all}"
+    );
+    let out = check("again/steady/events.jsonl");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 }
 
 #[test]

@@ -46,6 +46,8 @@ pub enum Command {
         /// The scenario file the run used (its [expect] section is checked).
         #[arg(long)]
         scenario: PathBuf,
+        #[command(flatten)]
+        baseline: BaselineArgs,
     },
     /// Check a bench's health without running a scenario: supplies, boards, broker, tap, WiFi.
     ///
@@ -309,11 +311,18 @@ pub struct RunArgs {
     /// disjoint channels (longest first), holding the locks of the channels it uses.
     #[arg(long, value_name = "FILE")]
     pub rig: Option<PathBuf>,
-    /// Judge the run against an earlier report of the same scenarios (check `baseline`): awake time per wake,
-    /// reading error, period error, wakes per hour, messages per wake, lost and late readings may each move the
-    /// worse way by a margin of the baseline's value. index.html shows both runs side by side.
-    #[arg(long, value_name = "REPORT_DIR")]
-    pub baseline: Option<PathBuf>,
+    #[command(flatten)]
+    pub baseline: BaselineArgs,
+}
+
+/// `--baseline` and its margins, for `hil run` and `hil check`.
+#[derive(clap::Args, Debug)]
+pub struct BaselineArgs {
+    /// Judge against an earlier report of the same scenarios (check `baseline`): awake time per wake, reading
+    /// error, period error, wakes per hour, messages per wake, lost and late readings may each move the worse way
+    /// by a margin of the baseline's value. A run's index.html shows both side by side.
+    #[arg(id = "baseline", long = "baseline", value_name = "REPORT_DIR")]
+    pub dir: Option<PathBuf>,
     /// The baseline's margin as a fraction of its value: `0.3` for every metric, or `awake=0.3` for one family
     /// (reading_error, awake, period_error, wakes_per_hour, messages_per_wake, lost, late); repeat for several.
     /// A family named here outranks the scenario's `[expect] baseline_margin`, which outranks a bare fraction.
@@ -322,9 +331,9 @@ pub struct RunArgs {
     pub baseline_margin: Vec<MarginArg>,
 }
 
-impl RunArgs {
+impl BaselineArgs {
     /// The command line's baseline margins.
-    pub fn baseline_margins(&self) -> Margins {
+    pub fn margins(&self) -> Margins {
         let mut margins = Margins::default();
         for m in &self.baseline_margin {
             match &m.family {

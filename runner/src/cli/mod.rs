@@ -10,7 +10,8 @@ mod run;
 mod twin;
 
 pub use args::{
-    BenchCommand, Cli, Command, ReportCommand, RunArgs, TwinCommand, UpArgs, DEFAULT_SPEED,
+    BaselineArgs, BenchCommand, Cli, Command, ReportCommand, RunArgs, TwinCommand, UpArgs,
+    DEFAULT_SPEED,
 };
 
 use model::diagnostic::Diagnostic;
@@ -30,7 +31,11 @@ type Ended = Result<u8, SetupFailed>;
 pub async fn main(cli: Cli) -> u8 {
     let ended = match cli.command {
         Command::Run(args) => run::run(args).await,
-        Command::Check { events, scenario } => offline::check(&events, &scenario),
+        Command::Check {
+            events,
+            scenario,
+            baseline,
+        } => offline::check(&events, &scenario, &baseline),
         Command::Validate { paths, rig } => offline::validate(&paths, rig.as_deref()),
         Command::List { paths, tag } => offline::list(&paths, &tag),
         Command::ImportTrace {

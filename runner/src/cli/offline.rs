@@ -1,8 +1,11 @@
 //! The commands that read files and need no bench: `check`, `validate`, `list`, `import-trace`; and loading the
 //! scenarios a command names, which `run` shares.
 
-use super::{file_error, setup_error, Ended, SetupFailed, DEFAULT_SPEED, EXIT_FAIL, EXIT_PASS};
+use super::{
+    file_error, setup_error, BaselineArgs, Ended, SetupFailed, DEFAULT_SPEED, EXIT_FAIL, EXIT_PASS,
+};
 use crate::colour::{paint, Tone};
+use crate::report::Baseline;
 use crate::rigfile::RigFile;
 use crate::{paths, plan, suite};
 use model::checks::run_checks;
@@ -82,8 +85,14 @@ fn doubts(scenario: &str, events: &[Event]) -> Vec<String> {
 }
 
 /// `hil check`: the scenario's checks over a recorded event log.
-pub(super) fn check(events: &Path, scenario: &Path) -> Ended {
+pub(super) fn check(events: &Path, scenario: &Path, baseline: &BaselineArgs) -> Ended {
     let scenario = Scenario::load(scenario).map_err(file_error)?;
+    let baseline = baseline
+        .dir
+        .as_deref()
+        .map(|dir| Baseline::load(dir, baseline.margins()))
+        .transpose()
+        .map_err(|e| setup_error(format_args!("--baseline: {e}")))?;
     let path = events;
     let events = read_log(path).map_err(setup_error)?;
     if events.is_empty() {
@@ -92,7 +101,7 @@ pub(super) fn check(events: &Path, scenario: &Path) -> Ended {
             path.display()
         )));
     }
-    let verdicts = run_checks(&scenario, &events);
+    let mut verdicts = run_checks(&scenario, &events);
     let failed: Vec<&str> = verdicts
         .iter()
         .filter(|v| !v.pass && v.judged)
@@ -100,6 +109,10 @@ pub(super) fn check(events: &Path, scenario: &Path) -> Ended {
         .collect();
     if let Some(behind) = model::bench_lag::fell_behind(&events, &failed) {
         return Err(setup_error(behind));
+    }
+    // Judged after the bench's lag, as a run judges it: a baseline says nothing of a bench that fell behind.
+    if let Some(baseline) = &baseline {
+        verdicts.extend(baseline.judge(&scenario, &events));
     }
     for warning in doubts(&scenario.name, &events) {
         eprintln!("warning: {warning}");

@@ -38,8 +38,9 @@ pub(super) async fn run(args: RunArgs) -> Ended {
     // Read before the report folder is emptied: the baseline may be the folder this run reports into.
     let baseline = args
         .baseline
+        .dir
         .as_deref()
-        .map(|dir| Baseline::load(dir, args.baseline_margins()).map(Arc::new))
+        .map(|dir| Baseline::load(dir, args.baseline.margins()).map(Arc::new))
         .transpose()
         .map_err(|e| setup_error(format_args!("--baseline: {e}")))?;
     let rig = args.rig.as_deref().map(OpenRig::open).transpose()?;
