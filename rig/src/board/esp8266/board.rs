@@ -249,7 +249,7 @@ impl Flash for Esp8266Board {
                 Err(BoardError::Flash(e @ FlashError::StubSilent { .. })) => {
                     // A stub that does not start leaves the chip lost: reset it and go through the ROM.
                     tracing::warn!("{e}");
-                    stub_cache::give_up(&self.flash_settings);
+                    stub_cache::give_up(&self.flash_settings).await;
                     let rom = flasher::FlashLink::rom();
                     self.flash_through(&rom, image, records, progress).await?
                 }

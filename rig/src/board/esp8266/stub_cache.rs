@@ -6,25 +6,22 @@ use super::stub::{installed_path, FlasherStub};
 use crate::board::chip::FlashSettings;
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// Keyed by the rig file's `stub` path (None: the installed esptool's); None: no usable stub there.
 type Loaded = HashMap<Option<PathBuf>, Option<Arc<FlasherStub>>>;
 
-fn loaded() -> &'static Mutex<Loaded> {
-    static LOADED: std::sync::OnceLock<Mutex<Loaded>> = std::sync::OnceLock::new();
-    LOADED.get_or_init(Mutex::default)
+fn loaded() -> &'static tokio::sync::Mutex<Loaded> {
+    static LOADED: std::sync::OnceLock<tokio::sync::Mutex<Loaded>> = std::sync::OnceLock::new();
+    LOADED.get_or_init(Default::default)
 }
 
 /// How to flash under `settings`: through the stub when it can be read, else the ROM at 115200.
 pub async fn flash_link(settings: &FlashSettings) -> FlashLink {
-    let known = loaded()
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get(&settings.stub)
-        .cloned();
-    let stub = match known {
-        Some(stub) => stub,
+    // Held while the stub is read, so boards flashed side by side read it (and warn about it) once.
+    let mut loaded = loaded().lock().await;
+    let stub = match loaded.get(&settings.stub) {
+        Some(stub) => stub.clone(),
         None => {
             let read = match &settings.stub {
                 Some(path) => FlasherStub::load(path),
@@ -41,14 +38,11 @@ pub async fn flash_link(settings: &FlashSettings) -> FlashLink {
                 })
                 .ok()
                 .map(Arc::new);
-            loaded()
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .entry(settings.stub.clone())
-                .or_insert(stub)
-                .clone()
+            loaded.insert(settings.stub.clone(), stub.clone());
+            stub
         }
     };
+    drop(loaded);
     match stub {
         Some(stub) => FlashLink {
             stub: Some(stub),
@@ -59,9 +53,6 @@ pub async fn flash_link(settings: &FlashSettings) -> FlashLink {
 }
 
 /// After a stub failed to start on a board: the rest of the run flashes through the ROM.
-pub fn give_up(settings: &FlashSettings) {
-    loaded()
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(settings.stub.clone(), None);
+pub async fn give_up(settings: &FlashSettings) {
+    loaded().lock().await.insert(settings.stub.clone(), None);
 }
