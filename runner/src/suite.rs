@@ -348,7 +348,6 @@ mod tests {
             events_path: std::path::PathBuf::new(),
             wall: std::time::Duration::from_millis(ms),
             readings: 0,
-            within_volts: None,
         };
         let all = [outcome("a", 1200), outcome("b", 9800), outcome("c", 4100)];
         assert_eq!(slowest(&all, 2), "b 9.8s, c 4.1s");

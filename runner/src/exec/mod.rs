@@ -71,8 +71,6 @@ pub struct ScenarioOutcome {
     pub events_path: PathBuf,
     pub wall: Duration,
     pub readings: usize,
-    /// The readings check's tolerance, for the report's band around the supply.
-    pub within_volts: Option<f64>,
 }
 
 impl ScenarioOutcome {
@@ -87,7 +85,6 @@ impl ScenarioOutcome {
             events_path,
             wall: Duration::ZERO,
             readings: 0,
-            within_volts: None,
         }
     }
 
@@ -125,7 +122,6 @@ pub async fn run_scenario(scenario: &Scenario, ctx: &RunContext) -> ScenarioOutc
     let started = Instant::now();
     let events_path = ctx.report_dir.join(&scenario.name).join("events.jsonl");
     let mut outcome = ScenarioOutcome::new(&scenario.name, events_path.clone());
-    outcome.within_volts = scenario.expect.readings.as_ref().map(|r| r.within_volts);
     match execute(scenario, ctx, &events_path).await {
         Ok((log, boards, interrupted)) => {
             let events = log.events();

@@ -209,13 +209,16 @@ fn scenario(page: &mut String, record: &ScenarioRecord) {
             speed,
             boards,
             broker,
+            within_volts,
             ..
-        } => Some((speed, boards, broker)),
+        } => Some((speed, boards, broker, *within_volts)),
         _ => None,
     });
+    // The readings tolerance as the log recorded it, so a report rebuilt from logs alone draws the same band.
+    let within_volts = start.and_then(|(_, _, _, within)| within);
     // Device time runs from 0; a log shorter than a second still gets a readable axis.
     let t_end = record.events.last().map_or(0.0, |e| e.t).max(1.0);
-    if let Some((speed, _, broker)) = start {
+    if let Some((speed, _, broker, _)) = start {
         let _ = writeln!(
             page,
             "<p class=\"muted\">{t_end:.1} s of device time at {speed}× · broker: {}</p>",
@@ -249,7 +252,7 @@ fn scenario(page: &mut String, record: &ScenarioRecord) {
     }
     let faults = fault_spans(&record.events, t_end);
     for board in &o.boards {
-        let info = start.and_then(|(_, boards, _)| boards.iter().find(|b| &b.name == board));
+        let info = start.and_then(|(_, boards, _, _)| boards.iter().find(|b| &b.name == board));
         let _ = write!(page, "<h3>{}</h3>\n<p class=\"muted\">", Esc(board));
         if let Some(info) = info {
             let _ = write!(
@@ -268,7 +271,7 @@ fn scenario(page: &mut String, record: &ScenarioRecord) {
             off: &trace.output_off,
             readings: &trace.readings,
             faults: &faults,
-            within_volts: o.within_volts,
+            within_volts,
             marks: &plot_marks::PlotMarks::of(&record.events, board, supply, t_end),
         }));
         page.push_str(&activity_figure(
@@ -517,7 +520,7 @@ mod tests {
     fn two_board_log() -> Vec<Event> {
         events(
             r#"
-{"t":0.1,"kind":"scenario.start","scenario":"demo","speed":20.0,"boards":[{"name":"twin-0","mac":"5c:cf:7f:00:00:00","supply":"twin:1"},{"name":"twin-1","mac":"5c:cf:7f:00:00:01","supply":"twin:1"}],"broker":"embedded"}
+{"t":0.1,"kind":"scenario.start","scenario":"demo","speed":20.0,"boards":[{"name":"twin-0","mac":"5c:cf:7f:00:00:00","supply":"twin:1"},{"name":"twin-1","mac":"5c:cf:7f:00:00:01","supply":"twin:1"}],"broker":"embedded","within_volts":0.15}
 {"t":0.15,"kind":"supply.set","supply":"twin:1","output":true}
 {"t":0.2,"kind":"supply.sample","supply":"twin:1","volts":12.4,"amps":0.0001}
 {"t":1.0,"kind":"board.wake","board":"twin-0","reset":"power-on","seq":0}
@@ -544,7 +547,6 @@ mod tests {
             events_path: PathBuf::from("report/demo/events.jsonl"),
             wall: Duration::from_millis(4200),
             readings: 2,
-            within_volts: Some(0.15),
         }
     }
 

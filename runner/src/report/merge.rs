@@ -152,7 +152,6 @@ fn outcome(input: &Input, suite: &SuiteRead, out: &Path) -> ScenarioOutcome {
     if let Some(run) = input.report.scenario(&suite.name) {
         outcome.boards = run.boards();
         outcome.verdicts = run.verdicts();
-        outcome.within_volts = run.within_volts();
         outcome.readings = run
             .events
             .iter()

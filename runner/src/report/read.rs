@@ -58,14 +58,6 @@ impl ScenarioRun {
             .unwrap_or_default()
     }
 
-    /// The readings tolerance its `scenario.start` recorded, for the plots' band.
-    pub fn within_volts(&self) -> Option<f64> {
-        self.events.iter().find_map(|e| match &e.body {
-            Body::ScenarioStart { within_volts, .. } => *within_volts,
-            _ => None,
-        })
-    }
-
     /// The broker its `scenario.start` names.
     pub fn broker(&self) -> Option<&str> {
         self.events.iter().find_map(|e| match &e.body {
